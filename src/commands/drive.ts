@@ -1,0 +1,64 @@
+/**
+ * Drives a run (new or resumed) to its end and records how it ended. Shared by `run` and `resume`.
+ */
+import { ExitCode, CleanerError, LocalIoError } from '../errors.js';
+import { makeClient } from '../s3/client.js';
+import type { Db } from '../state/db.js';
+import { releaseLock } from '../state/db.js';
+import { finishRun, type RunRow } from '../state/queries.js';
+import { executeRun, type PipelineResult } from '../stages/pipeline.js';
+import type { Logger } from '../log.js';
+
+/** What a finished run returns to the CLI. */
+export interface RunOutcome {
+  runId: number;
+  exitCode: number;
+  message: string;
+  result: PipelineResult;
+}
+
+/** The run being driven, so a signal handler can record the interruption. */
+let active: { db: Db; runId: number } | undefined;
+
+/** Records that the active run was interrupted by a signal, and releases the lock. */
+export function interruptActiveRun(signal: string): void {
+  if (!active) return;
+  try {
+    finishRun(active.db, active.runId, 'interrupted', ExitCode.interrupted, `interrupted by ${signal}; continue with cleaner resume`);
+    releaseLock(active.db);
+  } catch {
+    // The process is going down; resume recovers from the checkpoints either way.
+  }
+}
+
+/** Runs the pipeline for `run` and marks the run done, failed or interrupted. */
+export async function driveRun(db: Db, statePath: string, run: RunRow, log: Logger): Promise<RunOutcome> {
+  active = { db, runId: run.id };
+  const client = run.kind === 's3' ? makeClient({ endpoint: run.endpoint, region: run.region }) : undefined;
+  const started = Date.now();
+  try {
+    const result = await executeRun(db, statePath, run, client, {
+      listed: (s) => log.debug('listing', { objects: s.listed }),
+      objectCleaned: (key, r) => log.debug('cleaned', { object: key, lines: r.lines, valid: r.valid, rejected: r.rejected, blank: r.blank }),
+      objectFailed: (key, error) => log.warn('object failed', { object: key, error }),
+      objectGone: (key) => log.warn('object deleted from the source after listing', { object: key }),
+    });
+    const secs = ((Date.now() - started) / 1000).toFixed(1);
+    let exitCode: number = ExitCode.ok;
+    let message = `run ${run.id} finished in ${secs} s`;
+    if (result.failed > 0) {
+      exitCode = ExitCode.objectsFailed;
+      message = `run ${run.id} finished in ${secs} s with ${result.failed} failed object(s): see cleaner status`;
+    }
+    finishRun(db, run.id, 'done', exitCode, message);
+    return { runId: run.id, exitCode, message, result };
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    // Local trouble can be fixed and resumed; anything else ends the run.
+    finishRun(db, run.id, err instanceof LocalIoError ? 'interrupted' : 'failed', err instanceof CleanerError ? err.exitCode : ExitCode.internal, msg);
+    throw err;
+  } finally {
+    client?.destroy();
+    active = undefined;
+  }
+}

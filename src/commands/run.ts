@@ -1,0 +1,54 @@
+/** `cleaner run`: lists the source, then downloads and cleans whatever is not already done. */
+import { resolve } from 'node:path';
+import { resolveSource, type Settings } from '../config.js';
+import { resolveEndpoint, resolveRegion } from '../s3/client.js';
+import { acquireLock, openState, releaseLock } from '../state/db.js';
+import { createRun, getRun, supersedeUnfinished } from '../state/queries.js';
+import { loadRules } from '../validate/schema.js';
+import type { Logger } from '../log.js';
+import { driveRun, type RunOutcome } from './drive.js';
+
+/** Starts a new run with `settings`; refuses bad input before anything is written. */
+export async function runCommand(settings: Settings, log: Logger): Promise<RunOutcome> {
+  const src = resolveSource(settings);
+  const rules = loadRules(settings.schema);
+  for (const w of rules.warnings) log.warn(`schema ${rules.origin}: ${w}`);
+  const localDir = resolve(settings.localDir);
+  const statePath = resolve(settings.state);
+  const endpoint = src.kind === 's3' ? (resolveEndpoint(settings.endpointUrl) ?? null) : null;
+  const source = src.kind === 's3' ? `s3://${src.bucket}/${src.prefix}` : src.path;
+  const db = openState(statePath);
+  try {
+    acquireLock(db, statePath, 'run');
+    try {
+      const target = JSON.stringify([src.kind, endpoint ?? '', source, localDir]);
+      const runId = createRun(db, {
+        target,
+        kind: src.kind,
+        source,
+        bucket: src.kind === 's3' ? src.bucket : null,
+        prefix: src.kind === 's3' ? src.prefix : null,
+        endpoint,
+        region: src.kind === 's3' ? resolveRegion(settings.region) : null,
+        localDir,
+        schemaOrigin: settings.schema ? resolve(settings.schema) : 'default',
+        schemaText: rules.text,
+        schemaHash: rules.hash,
+        options: {
+          concurrency: settings.concurrency,
+          threads: settings.threads,
+          maxLineBytes: settings.maxLineBytes,
+          checkpointBytes: settings.checkpointBytes,
+          redact: settings.redact,
+        },
+      });
+      supersedeUnfinished(db, target, runId);
+      log.info(`run ${runId}: ${source} -> ${localDir}`, { rules: rules.origin });
+      return await driveRun(db, statePath, getRun(db, runId)!, log);
+    } finally {
+      releaseLock(db);
+    }
+  } finally {
+    db.close();
+  }
+}

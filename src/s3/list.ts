@@ -1,0 +1,27 @@
+/** Lists every object under a prefix, page by page, with the SDK's paginator. */
+import { paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
+import { classifyS3Error } from './client.js';
+
+export interface S3Listing {
+  key: string;
+  etag: string;
+  size: number;
+}
+
+/** Yields every object under `prefix` (one page at a time, so memory stays flat), folder markers excluded. */
+export async function* listObjects(client: S3Client, bucket: string, prefix: string): AsyncGenerator<S3Listing[]> {
+  try {
+    for await (const page of paginateListObjectsV2({ client, pageSize: 1000 }, { Bucket: bucket, Prefix: prefix })) {
+      const out: S3Listing[] = [];
+      for (const o of page.Contents ?? []) {
+        if (!o.Key) continue;
+        // "folder/" keys with no bytes are console-made folder markers, not data.
+        if (o.Key.endsWith('/') && (o.Size ?? 0) === 0) continue;
+        out.push({ key: o.Key, etag: o.ETag ?? '', size: o.Size ?? 0 });
+      }
+      yield out;
+    }
+  } catch (err) {
+    throw classifyS3Error(err, `listing s3://${bucket}/${prefix}`);
+  }
+}

@@ -1,0 +1,249 @@
+/**
+ * Cleans one downloaded object: streams its input from the committed offset, sends every line to
+ * exactly one place (output, errors, or the blank count), checkpoints every few MB, and publishes
+ * the finished files with a rename. Runs inside a worker thread with its own state connection.
+ */
+import { createReadStream, existsSync, fsyncSync, mkdirSync, openSync, closeSync, renameSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { createGunzip } from 'node:zlib';
+import type { Readable } from 'node:stream';
+import { Appender } from '../sinks/appender.js';
+import { LineSplitter } from '../lines/splitter.js';
+import { classify, type RejectReason } from '../validate/classify.js';
+import { rejectRecord, type Redactor } from '../validate/reject.js';
+import { compileRules, type Rules } from '../validate/schema.js';
+import { openState, type Db } from '../state/db.js';
+import { commitCheckpoint, getObject, markDone, markFailed, markPublishing, startClean, type Checkpoint, type ObjectRow } from '../state/queries.js';
+import { makeRedactor } from '../validate/redact.js';
+
+/** What the orchestrator sends a worker. */
+export interface CleanTask {
+  statePath: string;
+  runId: number;
+  objectId: number;
+  /** The file to read: <local-dir>/input/<rel> or the local source file. */
+  inputPath: string;
+  /** How reject records name the source: an s3:// URL or a file path. */
+  sourceName: string;
+  localDir: string;
+  schemaText: string;
+  schemaOrigin: string;
+  maxLineBytes: number;
+  checkpointBytes: number;
+  redact: string[];
+}
+
+/** What a worker reports back. */
+export interface CleanResult {
+  objectId: number;
+  outcome: 'done' | 'failed' | 'fatal';
+  error?: string;
+  /** For 'fatal': the errno code, so the orchestrator can stop the run with a clear message. */
+  code?: string;
+  lines: number;
+  valid: number;
+  rejected: number;
+  blank: number;
+  bytes: number;
+}
+
+/** Paths of an object's files under the local dir. */
+export function objectPaths(localDir: string, relPath: string) {
+  return {
+    input: join(localDir, 'input', relPath),
+    partialInput: join(localDir, '.cleaner', 'partial', 'input', relPath),
+    output: join(localDir, 'output', relPath),
+    errors: join(localDir, 'errors', relPath),
+    partialOutput: join(localDir, '.cleaner', 'partial', 'output', relPath),
+    partialErrors: join(localDir, '.cleaner', 'partial', 'errors', relPath),
+  };
+}
+
+let db: Db | undefined;
+let dbPath: string | undefined;
+const rulesCache = new Map<string, Rules>();
+const redactors = new Map<string, Redactor | undefined>();
+
+function stateFor(path: string): Db {
+  if (!db || dbPath !== path) {
+    db?.close();
+    db = openState(path, { migrate: false });
+    dbPath = path;
+  }
+  return db;
+}
+
+function rulesFor(task: CleanTask): Rules {
+  const key = task.schemaOrigin + '\0' + task.schemaText;
+  let r = rulesCache.get(key);
+  if (!r) {
+    r = compileRules(task.schemaOrigin, task.schemaText);
+    rulesCache.set(key, r);
+  }
+  return r;
+}
+
+/** Cleans (or finishes publishing) one object; never throws for a problem of the object itself. */
+export async function cleanFile(task: CleanTask): Promise<CleanResult> {
+  const state = stateFor(task.statePath);
+  const row = getObject(state, task.objectId);
+  const paths = objectPaths(task.localDir, row.rel_path);
+  try {
+    if (row.state !== 'publishing') await cleanLines(state, task, row, paths);
+    publish(state, task, paths);
+    return result(task, getObject(state, task.objectId), 'done');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e instanceof InputError) {
+      markFailed(state, task.runId, task.objectId, e.message);
+      rmSync(paths.partialOutput, { force: true });
+      rmSync(paths.partialErrors, { force: true });
+      return { ...result(task, getObject(state, task.objectId), 'failed'), error: e.message };
+    }
+    // Local trouble (disk full, permissions): the run stops; the last checkpoint stands for resume.
+    return { ...result(task, row, 'fatal'), error: e.message, code: e.code };
+  }
+}
+
+function result(task: CleanTask, row: ObjectRow, outcome: CleanResult['outcome']): CleanResult {
+  return { objectId: task.objectId, outcome, lines: row.lines, valid: row.valid, rejected: row.rejected, blank: row.blank, bytes: row.input_bytes };
+}
+
+/** A problem with the object's bytes (corrupt gzip, unreadable input): the object fails, the run goes on. */
+class InputError extends Error {}
+
+async function cleanLines(state: Db, task: CleanTask, row: ObjectRow, paths: ReturnType<typeof objectPaths>): Promise<void> {
+  const rules = rulesFor(task);
+  const redactKey = task.redact.join(',');
+  if (!redactors.has(redactKey)) redactors.set(redactKey, makeRedactor(task.redact));
+  const redact = redactors.get(redactKey);
+  startClean(state, task.objectId, rules.hash);
+  const gz = row.gz === 1;
+  const out = new Appender(paths.partialOutput, row.out_len, gz);
+  const errs = new Appender(paths.partialErrors, row.err_len, gz);
+  const cp: Checkpoint = {
+    offset: row.clean_offset,
+    outLen: row.out_len,
+    errLen: row.err_len,
+    lines: row.lines,
+    valid: row.valid,
+    rejected: row.rejected,
+    blank: row.blank,
+    byReason: JSON.parse(row.by_reason) as Record<string, number>,
+  };
+  const reject = (reason: RejectReason) => {
+    cp.rejected++;
+    cp.byReason[reason] = (cp.byReason[reason] ?? 0) + 1;
+  };
+  const origin = (offset: number) => ({ source: task.sourceName, etag: row.etag, line: cp.lines, offset });
+  const splitter = new LineSplitter(
+    {
+      line(buf, start, contentEnd, end, offset) {
+        cp.lines++;
+        const verdict = classify(buf, start, contentEnd, rules);
+        if (verdict === null) {
+          cp.valid++;
+          out.append(buf, start, end);
+        } else if (verdict === 'blank') {
+          cp.blank++;
+        } else {
+          reject(verdict.reason);
+          errs.append(rejectRecord(origin(offset), verdict, buf.subarray(start, contentEnd), {}, redact));
+        }
+      },
+      overlong(head, contentLength, _total, offset) {
+        cp.lines++;
+        reject('line_too_long');
+        const why = { reason: 'line_too_long' as const, message: `the line is ${contentLength} bytes, longer than --max-line-bytes ${task.maxLineBytes}` };
+        errs.append(rejectRecord(origin(offset), why, head, { length: contentLength }, redact));
+      },
+    },
+    { maxLineBytes: task.maxLineBytes, startOffset: cp.offset },
+  );
+
+  let started = Date.now();
+  const checkpoint = (final: boolean) => {
+    cp.offset = splitter.offset;
+    cp.outLen = out.sync();
+    cp.errLen = errs.sync();
+    const ms = Date.now() - started;
+    started = Date.now();
+    if (final) markPublishing(state, task.objectId, cp, ms);
+    else commitCheckpoint(state, task.objectId, cp, ms);
+  };
+
+  let source: Readable;
+  const file = createReadStream(task.inputPath, { start: gz ? 0 : cp.offset, highWaterMark: 1 << 20 });
+  if (gz) {
+    const gunzip = createGunzip({ chunkSize: 1 << 20 });
+    file.on('error', (e) => gunzip.destroy(e));
+    source = file.pipe(gunzip);
+  } else source = file;
+
+  // A gzip input cannot be entered mid-stream: decompress from the start and drop what was done.
+  let skip = gz ? cp.offset : 0;
+  let lastCp = cp.offset;
+  try {
+    try {
+      for await (const chunk of source as AsyncIterable<Buffer>) {
+        let data = chunk;
+        if (skip > 0) {
+          if (data.length <= skip) {
+            skip -= data.length;
+            continue;
+          }
+          data = data.subarray(skip);
+          skip = 0;
+        }
+        splitter.push(data);
+        if (splitter.offset - lastCp >= task.checkpointBytes) {
+          checkpoint(false);
+          lastCp = cp.offset;
+        }
+      }
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      if (gz && (e.code?.startsWith('Z_') || /incorrect header|unexpected end|invalid/.test(e.message))) {
+        throw new InputError(`corrupt gzip after ${splitter.offset} decompressed bytes (${e.message})`);
+      }
+      if (e.code === 'ENOENT') throw new InputError(`input file ${task.inputPath} is missing`);
+      throw err;
+    }
+    if (skip > 0) throw new InputError(`input is shorter than its checkpoint (${cp.offset} bytes): it changed on disk`);
+    splitter.end();
+    checkpoint(true);
+  } finally {
+    out.close();
+    errs.close();
+  }
+}
+
+/** Moves finished files into output/ and errors/; safe to repeat after a crash at any point. */
+function publish(state: Db, task: CleanTask, paths: ReturnType<typeof objectPaths>): void {
+  const row = getObject(state, task.objectId);
+  if (row.state !== 'publishing') throw new Error(`object ${row.key} is ${row.state}, expected publishing`);
+  moveInto(paths.partialOutput, paths.output);
+  if (row.err_len > 0) moveInto(paths.partialErrors, paths.errors);
+  else {
+    // No rejects this time: an errors file from an older version of the object must not linger.
+    rmSync(paths.partialErrors, { force: true });
+    rmSync(paths.errors, { force: true });
+  }
+  markDone(state, task.runId, task.objectId);
+}
+
+function moveInto(partial: string, final: string): void {
+  if (!existsSync(partial)) {
+    if (existsSync(final)) return; // renamed before a crash
+    throw new Error(`${partial} vanished before it was published`);
+  }
+  mkdirSync(dirname(final), { recursive: true });
+  renameSync(partial, final);
+  // The rename is durable only once the directory entry is: fsync the folder.
+  const fd = openSync(dirname(final), 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}

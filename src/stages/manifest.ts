@@ -1,0 +1,93 @@
+/**
+ * The manifest stage: records every object of the source in the state, and decides for each
+ * whether this run processes it (new, changed, unfinished, ...) or skips it (unchanged).
+ */
+import { existsSync, lstatSync, readdirSync, statSync, type Dirent } from 'node:fs';
+import { join, relative, resolve, sep } from 'node:path';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { encodeRelPath, relativeKey } from '../keys/local-path.js';
+import { listObjects } from '../s3/list.js';
+import type { Db } from '../state/db.js';
+import { markListed, recordListed, type ListedObject, type ListingReason, type ObjectRow, type RunRow } from '../state/queries.js';
+import { objectPaths } from './clean-file.js';
+
+/** Counts of what the manifest decided, by reason. */
+export type ManifestSummary = Record<ListingReason, number> & { listed: number };
+
+/** Whether a key names a gzip object (decompressed on the fly). */
+export function isGzipKey(key: string): boolean {
+  return /\.gz$/i.test(key);
+}
+
+function emptySummary(): ManifestSummary {
+  return { listed: 0, new: 0, changed: 0, schema_changed: 0, unfinished: 0, retry: 0, unchanged: 0, failed_before: 0 };
+}
+
+/** Lists an S3 prefix into the run. */
+export async function manifestS3(db: Db, run: RunRow, client: S3Client, onPage?: (s: ManifestSummary) => void): Promise<ManifestSummary> {
+  const summary = emptySummary();
+  const inputComplete = (row: ObjectRow) => {
+    const p = objectPaths(run.local_dir, row.rel_path).input;
+    return existsSync(p) && statSync(p).size === row.size;
+  };
+  for await (const page of listObjects(client, run.bucket!, run.prefix ?? '')) {
+    const record = db.transaction((objs: ListedObject[]) => {
+      for (const o of objs) summary[recordListed(db, run.id, run.target, run.schema_hash, o, 'listed', inputComplete)]++;
+    });
+    record(
+      page.map((o) => ({ key: o.key, relPath: encodeRelPath(relativeKey(o.key, run.prefix ?? '')), etag: o.etag, size: o.size, gz: isGzipKey(o.key) })),
+    );
+    summary.listed += page.length;
+    onPage?.(summary);
+  }
+  markListed(db, run.id);
+  return summary;
+}
+
+/** Lists a local directory (recursively, regular files only) into the run; no download stage. */
+export function manifestLocal(db: Db, run: RunRow): ManifestSummary {
+  const summary = emptySummary();
+  const root = resolve(run.source);
+  const localDir = resolve(run.local_dir);
+  const files: ListedObject[] = [];
+  const walk = (dir: string) => {
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const full = join(dir, e.name);
+      // Never list our own outputs when the local dir sits inside the source.
+      if (full === localDir) continue;
+      if (e.isDirectory()) walk(full);
+      else if (e.isFile() || (e.isSymbolicLink() && safeIsFile(full))) {
+        const st = statSync(full);
+        const key = relative(root, full).split(sep).join('/');
+        // A local file has no ETag: size and modification time stand in for it.
+        files.push({ key, relPath: encodeRelPath(key), etag: `${st.size}:${Math.trunc(st.mtimeMs)}`, size: st.size, gz: isGzipKey(key) });
+      }
+    }
+  };
+  if (lstatSync(root).isFile()) {
+    const st = statSync(root);
+    const key = root.split(sep).pop()!;
+    files.push({ key, relPath: encodeRelPath(key), etag: `${st.size}:${Math.trunc(st.mtimeMs)}`, size: st.size, gz: isGzipKey(key) });
+  } else walk(root);
+  files.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  db.transaction(() => {
+    for (const o of files) summary[recordListed(db, run.id, run.target, run.schema_hash, o, 'downloaded', () => true)]++;
+  })();
+  summary.listed = files.length;
+  markListed(db, run.id);
+  return summary;
+}
+
+function safeIsFile(p: string): boolean {
+  try {
+    return statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}

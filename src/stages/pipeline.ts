@@ -1,0 +1,153 @@
+/**
+ * Runs the stages of one run: manifest (unless already complete), then downloads and cleans
+ * overlapped: each object is handed to the clean pool as soon as its download finishes.
+ */
+import { availableParallelism } from 'node:os';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import pLimit from 'p-limit';
+import { Piscina } from 'piscina';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { LocalIoError, S3PermanentError } from '../errors.js';
+import type { Db } from '../state/db.js';
+import { markFailed, objectsInStates, type ObjectRow, type RunRow } from '../state/queries.js';
+import type { CleanResult, CleanTask } from './clean-file.js';
+import { DownloadFailed, downloadObject } from './download.js';
+import { manifestLocal, manifestS3, type ManifestSummary } from './manifest.js';
+import { objectPaths } from './clean-file.js';
+
+/** Options a run keeps in its `options` column, so resume uses the same. */
+export interface RunOptions {
+  concurrency: number;
+  threads: number;
+  maxLineBytes: number;
+  checkpointBytes: number;
+  redact: string[];
+}
+
+/** What the pipeline tells the outside while it works (progress bars, logs). */
+export interface PipelineEvents {
+  listed?(s: ManifestSummary): void;
+  downloadedBytes?(n: number): void;
+  objectDownloaded?(row: ObjectRow): void;
+  objectCleaned?(key: string, r: CleanResult): void;
+  objectGone?(key: string): void;
+  objectFailed?(key: string, error: string): void;
+}
+
+export interface PipelineResult {
+  manifest?: ManifestSummary;
+  failed: number;
+  gone: number;
+  done: number;
+}
+
+export const DEFAULT_OPTIONS: RunOptions = {
+  concurrency: 8,
+  threads: Math.max(1, availableParallelism()),
+  maxLineBytes: 1 << 20,
+  checkpointBytes: 8 << 20,
+  redact: [],
+};
+
+/** Executes (or continues) `run` until every object it lists is done, failed or gone. */
+export async function executeRun(db: Db, statePath: string, run: RunRow, client: S3Client | undefined, events: PipelineEvents = {}): Promise<PipelineResult> {
+  const opts: RunOptions = { ...DEFAULT_OPTIONS, ...(JSON.parse(run.options) as Partial<RunOptions>) };
+  const result: PipelineResult = { failed: 0, gone: 0, done: 0 };
+  if (!run.listed) {
+    result.manifest = run.kind === 's3' ? await manifestS3(db, run, client!, events.listed) : manifestLocal(db, run);
+    events.listed?.(result.manifest);
+  }
+
+  const workerFile = new URL(`./clean-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url).href;
+  const pool = new Piscina<CleanTask, CleanResult>({ filename: workerFile, maxThreads: opts.threads, minThreads: 1, idleTimeout: 1000 });
+  const sourceIsFile = run.kind === 'local' && statSync(run.source).isFile();
+  let fatal: Error | undefined;
+
+  const clean = async (row: ObjectRow): Promise<void> => {
+    if (fatal) return;
+    const task: CleanTask = {
+      statePath,
+      runId: run.id,
+      objectId: row.id,
+      inputPath: run.kind === 's3' ? objectPaths(run.local_dir, row.rel_path).input : sourceIsFile ? run.source : join(run.source, row.key),
+      sourceName: run.kind === 's3' ? `s3://${run.bucket}/${row.key}` : sourceIsFile ? run.source : join(run.source, row.key),
+      localDir: run.local_dir,
+      schemaText: run.schema_text,
+      schemaOrigin: run.schema_origin,
+      maxLineBytes: opts.maxLineBytes,
+      checkpointBytes: opts.checkpointBytes,
+      redact: opts.redact,
+    };
+    const r = await pool.run(task);
+    if (r.outcome === 'fatal') {
+      fatal ??= localFailure(r, run.local_dir);
+      return;
+    }
+    if (r.outcome === 'failed') {
+      result.failed++;
+      events.objectFailed?.(row.key, r.error ?? 'failed');
+    } else result.done++;
+    events.objectCleaned?.(row.key, r);
+  };
+
+  const limit = pLimit(opts.concurrency);
+  const download = async (row: ObjectRow): Promise<void> => {
+    if (fatal) return;
+    let outcome;
+    try {
+      outcome = await downloadObject(db, run, client!, row.id, events.downloadedBytes);
+    } catch (err) {
+      if (err instanceof DownloadFailed) {
+        markFailed(db, run.id, row.id, err.message);
+        result.failed++;
+        events.objectFailed?.(row.key, err.message);
+        return;
+      }
+      if (err instanceof S3PermanentError) {
+        fatal ??= err;
+        return;
+      }
+      const e = err as NodeJS.ErrnoException;
+      if (e.code && /^E[A-Z]+$/.test(e.code) && !/^E(CONNRESET|PIPE|TIMEDOUT|CONNREFUSED)$/.test(e.code)) {
+        fatal ??= localFailure({ error: e.message, code: e.code }, run.local_dir);
+        return;
+      }
+      markFailed(db, run.id, row.id, e.message);
+      result.failed++;
+      events.objectFailed?.(row.key, e.message);
+      return;
+    }
+    if (outcome === 'gone') {
+      result.gone++;
+      events.objectGone?.(row.key);
+      return;
+    }
+    events.objectDownloaded?.(row);
+    // Do not hold the download slot while the object waits for a clean thread.
+    void cleans.push(clean(row));
+  };
+
+  const cleans: Promise<void>[] = [];
+  try {
+    for (const row of objectsInStates(db, run.id, ['downloaded', 'cleaning', 'publishing'])) cleans.push(clean(row));
+    const downloads = objectsInStates(db, run.id, ['listed', 'downloading']).map((row) => limit(() => download(row)));
+    await Promise.all(downloads);
+    // cleans grows while downloads finish; every push happened before the downloads resolved.
+    await Promise.all(cleans);
+  } finally {
+    await pool.destroy();
+  }
+  if (fatal) throw fatal;
+  return result;
+}
+
+function localFailure(r: { error?: string; code?: string }, localDir: string): Error {
+  const what =
+    r.code === 'ENOSPC' ? 'the disk is full'
+    : r.code === 'EACCES' || r.code === 'EPERM' ? 'permission denied'
+    : r.code === 'EROFS' ? 'the file system is read-only'
+    : r.code === 'EDQUOT' ? 'the disk quota is exceeded'
+    : (r.error ?? 'unknown error');
+  return new LocalIoError(`cannot write under ${localDir}: ${what} (${r.code ?? 'error'}: ${r.error}); fix it and run \`cleaner resume\``);
+}

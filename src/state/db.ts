@@ -1,0 +1,156 @@
+/**
+ * Opens the state database: pragmas, migrations, and the one-process-at-a-time lock.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { StateBusyError, StateError } from '../errors.js';
+
+export type Db = Database.Database;
+
+const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations/', import.meta.url));
+
+interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+function loadMigrations(): Migration[] {
+  return readdirSync(MIGRATIONS_DIR)
+    .filter((f) => /^\d{4}_.+\.sql$/.test(f))
+    .sort()
+    .map((f) => ({ version: Number(f.slice(0, 4)), name: f, sql: readFileSync(join(MIGRATIONS_DIR, f), 'utf8') }));
+}
+
+/** The newest schema version this code knows. */
+export function latestVersion(): number {
+  const all = loadMigrations();
+  return all.length ? all[all.length - 1].version : 0;
+}
+
+/**
+ * Opens (creating if needed) the state database at `path`, migrated to the latest version.
+ * Refuses a database written by a newer cleaner, or a file that is not a cleaner database.
+ */
+export function openState(path: string, opts: { migrate?: boolean; readonly?: boolean } = {}): Db {
+  if (!opts.readonly) mkdirSync(dirname(path), { recursive: true });
+  let db: Db;
+  try {
+    db = new Database(path, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false });
+  } catch (err) {
+    throw new StateError(`cannot open state ${path}: ${(err as Error).message}`);
+  }
+  try {
+    // WAL: `status` reads while a run writes, and clean workers commit checkpoints from their own
+    // connections without blocking readers. synchronous=FULL: a checkpoint or a 'publishing' mark
+    // must survive power loss once committed, because files are truncated or renamed on its word;
+    // the cost is one fsync per commit, and commits happen every few MB, not per line.
+    if (!opts.readonly) db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('busy_timeout = 30000');
+    db.pragma('foreign_keys = ON');
+    if (opts.migrate !== false && !opts.readonly) migrate(db, path);
+    else checkVersion(db, path);
+  } catch (err) {
+    db.close();
+    if (err instanceof StateError) throw err;
+    const msg = (err as Error).message;
+    if (/file is not a database|malformed/.test(msg)) throw new StateError(`state ${path} is not a cleaner state database (${msg})`);
+    throw err;
+  }
+  return db;
+}
+
+function currentVersion(db: Db): number {
+  const hasTable = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'migrations'").get();
+  if (!hasTable) return -1;
+  const row = db.prepare('SELECT MAX(version) AS v FROM migrations').get() as { v: number | null };
+  return row.v ?? 0;
+}
+
+function checkVersion(db: Db, path: string): void {
+  const v = currentVersion(db);
+  const known = latestVersion();
+  if (v > known) {
+    throw new StateError(
+      `state ${path} was written by a newer cleaner (schema version ${v}; this cleaner knows up to ${known}): upgrade cleaner or use another --state`,
+    );
+  }
+  if (v < known && v !== -1) {
+    throw new StateError(`state ${path} is at schema version ${v}, expected ${known}: run any cleaner command once to migrate it`);
+  }
+}
+
+/** Applies every migration newer than the database, each in its own transaction with its bookkeeping row. */
+export function migrate(db: Db, path: string): void {
+  const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>;
+  if (tables.length > 0 && !tables.some((t) => t.name === 'migrations')) {
+    throw new StateError(`state ${path} is an SQLite database but not a cleaner state (no migrations table): use another --state`);
+  }
+  db.exec('CREATE TABLE IF NOT EXISTS migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
+  checkVersionNotNewer(db, path);
+  for (const m of loadMigrations()) {
+    // IMMEDIATE: two processes migrating at once serialise here, and the second sees the row.
+    const apply = db.transaction(() => {
+      const done = db.prepare('SELECT 1 FROM migrations WHERE version = ?').get(m.version);
+      if (done) return;
+      db.prepare('INSERT INTO migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, new Date().toISOString());
+      db.exec(m.sql);
+    });
+    apply.immediate();
+  }
+}
+
+function checkVersionNotNewer(db: Db, path: string): void {
+  const v = currentVersion(db);
+  const known = latestVersion();
+  if (v > known) {
+    throw new StateError(
+      `state ${path} was written by a newer cleaner (schema version ${v}; this cleaner knows up to ${known}): upgrade cleaner or use another --state`,
+    );
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Takes the state's lock for this process, or throws StateBusyError naming the live holder.
+ * A holder that is no longer alive (killed, crashed) is taken over: that is what `resume` is for.
+ */
+export function acquireLock(db: Db, path: string, command: string): void {
+  const take = db.transaction(() => {
+    const row = db.prepare('SELECT pid, host, command, since FROM lock WHERE id = 1').get() as
+      | { pid: number; host: string; command: string; since: string }
+      | undefined;
+    if (row && row.pid !== process.pid) {
+      const sameHost = row.host === hostname();
+      if (!sameHost || pidAlive(row.pid)) {
+        throw new StateBusyError(
+          `state ${path} is in use by cleaner pid ${row.pid} on ${row.host} (${row.command}, since ${row.since}); wait for it to finish or use another --state`,
+        );
+      }
+    }
+    db.prepare('INSERT OR REPLACE INTO lock (id, pid, host, command, since) VALUES (1, ?, ?, ?, ?)').run(
+      process.pid,
+      hostname(),
+      command,
+      new Date().toISOString(),
+    );
+  });
+  take.immediate();
+}
+
+/** Releases the lock if this process holds it. */
+export function releaseLock(db: Db): void {
+  db.prepare('DELETE FROM lock WHERE id = 1 AND pid = ?').run(process.pid);
+}

@@ -1,0 +1,386 @@
+/**
+ * Every statement cleaner runs against its state, one exported function each. Transitions name the
+ * state they move from in their WHERE clause and fail loudly when no row changed.
+ */
+import { StateTransitionError } from '../errors.js';
+import type { Db } from './db.js';
+
+/** Object states, mirrored by the CHECK constraint in migrations/0001_init.sql. */
+export const ObjectState = Object.freeze({
+  listed: 'listed',
+  downloading: 'downloading',
+  downloaded: 'downloaded',
+  cleaning: 'cleaning',
+  publishing: 'publishing',
+  done: 'done',
+  failed: 'failed',
+  gone: 'gone',
+} as const);
+export type ObjectStateName = (typeof ObjectState)[keyof typeof ObjectState];
+
+/** How many times an object with the same ETag is tried before later runs leave it failed. */
+export const MAX_ATTEMPTS = 3;
+
+export interface RunParams {
+  target: string;
+  kind: 's3' | 'local';
+  source: string;
+  bucket: string | null;
+  prefix: string | null;
+  endpoint: string | null;
+  region: string | null;
+  localDir: string;
+  schemaOrigin: string;
+  schemaText: string;
+  schemaHash: string;
+  options: Record<string, unknown>;
+}
+
+export interface RunRow {
+  id: number;
+  target: string;
+  kind: 's3' | 'local';
+  source: string;
+  bucket: string | null;
+  prefix: string | null;
+  endpoint: string | null;
+  region: string | null;
+  local_dir: string;
+  schema_origin: string;
+  schema_text: string;
+  schema_hash: string;
+  options: string;
+  state: 'running' | 'done' | 'failed' | 'interrupted';
+  listed: number;
+  started_at: string;
+  finished_at: string | null;
+  exit_code: number | null;
+  message: string | null;
+}
+
+export interface ObjectRow {
+  id: number;
+  target: string;
+  key: string;
+  rel_path: string;
+  etag: string;
+  size: number;
+  gz: number;
+  state: ObjectStateName;
+  downloaded_bytes: number;
+  clean_offset: number;
+  out_len: number;
+  err_len: number;
+  lines: number;
+  valid: number;
+  rejected: number;
+  blank: number;
+  by_reason: string;
+  input_bytes: number;
+  clean_schema_hash: string | null;
+  done_etag: string | null;
+  done_schema_hash: string | null;
+  attempts: number;
+  error: string | null;
+  last_run_id: number | null;
+  download_ms: number;
+  clean_ms: number;
+}
+
+/** Counters of a clean checkpoint: everything needed to resume exactly. */
+export interface Checkpoint {
+  offset: number;
+  outLen: number;
+  errLen: number;
+  lines: number;
+  valid: number;
+  rejected: number;
+  blank: number;
+  byReason: Record<string, number>;
+}
+
+const now = () => new Date().toISOString();
+
+function expectChange(info: { changes: number }, what: string): void {
+  if (info.changes !== 1) throw new StateTransitionError(what);
+}
+
+/** Records a new run and returns its id. */
+export function createRun(db: Db, p: RunParams): number {
+  const info = db
+    .prepare(
+      `INSERT INTO runs (target, kind, source, bucket, prefix, endpoint, region, local_dir, schema_origin, schema_text,
+                         schema_hash, options, state, started_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?)`,
+    )
+    .run(p.target, p.kind, p.source, p.bucket, p.prefix, p.endpoint, p.region, p.localDir, p.schemaOrigin, p.schemaText, p.schemaHash, JSON.stringify(p.options), now());
+  return Number(info.lastInsertRowid);
+}
+
+/** The run with `id`, or the latest run when `id` is undefined. */
+export function getRun(db: Db, id?: number): RunRow | undefined {
+  if (id === undefined) return db.prepare('SELECT * FROM runs ORDER BY id DESC LIMIT 1').get() as RunRow | undefined;
+  return db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as RunRow | undefined;
+}
+
+/** All runs, newest first. */
+export function listRuns(db: Db): RunRow[] {
+  return db.prepare('SELECT * FROM runs ORDER BY id DESC').all() as RunRow[];
+}
+
+/** The newest run that did not finish, if any. */
+export function latestUnfinishedRun(db: Db): RunRow | undefined {
+  return db.prepare("SELECT * FROM runs WHERE state IN ('running', 'interrupted', 'failed') ORDER BY id DESC LIMIT 1").get() as RunRow | undefined;
+}
+
+/** Marks a run as being worked on again (by resume). */
+export function reopenRun(db: Db, id: number): void {
+  expectChange(
+    db.prepare("UPDATE runs SET state = 'running', finished_at = NULL, exit_code = NULL, message = NULL WHERE id = ? AND state IN ('running', 'interrupted', 'failed')").run(id),
+    `reopen run ${id}`,
+  );
+}
+
+/** Ends a run with its final state and exit code. */
+export function finishRun(db: Db, id: number, state: 'done' | 'failed' | 'interrupted', exitCode: number, message: string | null): void {
+  db.prepare('UPDATE runs SET state = ?, finished_at = ?, exit_code = ?, message = ? WHERE id = ?').run(state, now(), exitCode, message, id);
+}
+
+/** Runs of the same target that another run supersedes: they can no longer be resumed. */
+export function supersedeUnfinished(db: Db, target: string, exceptId: number): void {
+  db.prepare(
+    "UPDATE runs SET state = 'interrupted', finished_at = COALESCE(finished_at, ?), message = COALESCE(message, 'superseded by run ' || ?) WHERE target = ? AND id != ? AND state = 'running'",
+  ).run(now(), exceptId, target, exceptId);
+}
+
+/** One object as the manifest stage found it. */
+export interface ListedObject {
+  key: string;
+  relPath: string;
+  etag: string;
+  size: number;
+  gz: boolean;
+}
+
+/** Why the manifest decided what it did about an object. */
+export type ListingReason = 'new' | 'changed' | 'schema_changed' | 'unfinished' | 'retry' | 'unchanged' | 'failed_before';
+
+/**
+ * Records one listed object for a run and decides whether the run processes or skips it. Progress
+ * survives only when it belongs to the same ETag; a new ETag starts from scratch.
+ * `inputComplete` tells whether the complete input of an unchanged object is still on disk.
+ */
+export function recordListed(
+  db: Db,
+  runId: number,
+  target: string,
+  schemaHash: string,
+  o: ListedObject,
+  initialState: 'listed' | 'downloaded',
+  inputComplete: (row: ObjectRow) => boolean,
+): ListingReason {
+  const row = db.prepare('SELECT * FROM objects WHERE target = ? AND key = ?').get(target, o.key) as ObjectRow | undefined;
+  let reason: ListingReason;
+  if (!row) {
+    db.prepare(
+      `INSERT INTO objects (target, key, rel_path, etag, size, gz, state, last_run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(target, o.key, o.relPath, o.etag, o.size, o.gz ? 1 : 0, initialState, runId);
+    reason = 'new';
+  } else if (row.etag !== o.etag || row.state === 'gone') {
+    resetObject(db, row.id, o, initialState, runId);
+    reason = 'changed';
+  } else if (row.state === 'done') {
+    if (row.done_schema_hash === schemaHash) reason = 'unchanged';
+    else {
+      resetObject(db, row.id, o, inputComplete(row) ? 'downloaded' : initialState, runId, row.attempts);
+      reason = 'schema_changed';
+    }
+  } else if (row.state === 'failed') {
+    if (row.attempts >= MAX_ATTEMPTS) reason = 'failed_before';
+    else {
+      resetObject(db, row.id, o, inputComplete(row) ? 'downloaded' : initialState, runId, row.attempts);
+      reason = 'retry';
+    }
+  } else {
+    // In progress with the same ETag: keep it, unless its clean was under other rules.
+    if ((row.state === 'cleaning' || row.state === 'publishing') && row.clean_schema_hash !== schemaHash) {
+      db.prepare(
+        `UPDATE objects SET state = 'downloaded', clean_offset = 0, out_len = 0, err_len = 0, lines = 0, valid = 0, rejected = 0,
+                blank = 0, by_reason = '{}', input_bytes = 0, clean_schema_hash = NULL WHERE id = ?`,
+      ).run(row.id);
+    }
+    db.prepare('UPDATE objects SET last_run_id = ?, size = ? WHERE id = ?').run(runId, o.size, row.id);
+    reason = 'unfinished';
+  }
+  const id = row ? row.id : (db.prepare('SELECT id FROM objects WHERE target = ? AND key = ?').get(target, o.key) as { id: number }).id;
+  const skip = reason === 'unchanged' || reason === 'failed_before';
+  db.prepare(
+    `INSERT INTO run_objects (run_id, object_id, action, reason, outcome, error) VALUES (?, ?, ?, ?, ?, ?)
+     ON CONFLICT (run_id, object_id) DO NOTHING`,
+  ).run(runId, id, skip ? 'skip' : 'process', reason, skip ? (reason === 'unchanged' ? 'skipped' : 'failed') : null, skip && row ? row.error : null);
+  return reason;
+}
+
+function resetObject(db: Db, id: number, o: ListedObject, state: 'listed' | 'downloaded', runId: number, attempts = 0): void {
+  db.prepare(
+    `UPDATE objects SET etag = ?, size = ?, gz = ?, state = ?, downloaded_bytes = 0, clean_offset = 0, out_len = 0, err_len = 0,
+            lines = 0, valid = 0, rejected = 0, blank = 0, by_reason = '{}', input_bytes = 0, clean_schema_hash = NULL,
+            attempts = ?, error = NULL, last_run_id = ?, download_ms = 0, clean_ms = 0
+     WHERE id = ?`,
+  ).run(o.etag, o.size, o.gz ? 1 : 0, state, attempts, runId, id);
+}
+
+/** Marks the run's listing complete: resume need not list again. */
+export function markListed(db: Db, runId: number): void {
+  db.prepare('UPDATE runs SET listed = 1 WHERE id = ?').run(runId);
+}
+
+/** One object by id. */
+export function getObject(db: Db, id: number): ObjectRow {
+  const row = db.prepare('SELECT * FROM objects WHERE id = ?').get(id) as ObjectRow | undefined;
+  if (!row) throw new StateTransitionError(`object ${id} does not exist`);
+  return row;
+}
+
+/** Objects this run still has to process in the given states, in key order. */
+export function objectsInStates(db: Db, runId: number, states: ObjectStateName[]): ObjectRow[] {
+  return db
+    .prepare(
+      `SELECT o.* FROM objects o JOIN run_objects r ON r.object_id = o.id AND r.run_id = ?
+       WHERE r.action = 'process' AND r.outcome IS NULL AND o.last_run_id = ? AND o.state IN (${states.map(() => '?').join(',')})
+       ORDER BY o.key`,
+    )
+    .all(runId, runId, ...states) as ObjectRow[];
+}
+
+/** listed → downloading. */
+export function startDownload(db: Db, id: number): void {
+  db.prepare("UPDATE objects SET state = 'downloading' WHERE id = ? AND state IN ('listed', 'downloading')").run(id);
+}
+
+/** Bytes of the partial download that are known to be on disk (fsynced). */
+export function recordDownloadProgress(db: Db, id: number, bytes: number): void {
+  db.prepare("UPDATE objects SET downloaded_bytes = ? WHERE id = ? AND state = 'downloading'").run(bytes, id);
+}
+
+/** The object changed under a download: start over with the new version. */
+export function restartDownload(db: Db, id: number, etag: string, size: number): void {
+  expectChange(
+    db.prepare("UPDATE objects SET etag = ?, size = ?, downloaded_bytes = 0, state = 'downloading' WHERE id = ? AND state = 'downloading'").run(etag, size, id),
+    `restart download of object ${id}`,
+  );
+}
+
+/** downloading → downloaded. */
+export function finishDownload(db: Db, id: number, bytes: number, ms: number): void {
+  expectChange(
+    db.prepare("UPDATE objects SET state = 'downloaded', downloaded_bytes = ?, download_ms = download_ms + ? WHERE id = ? AND state = 'downloading'").run(bytes, ms, id),
+    `finish download of object ${id}`,
+  );
+}
+
+/** downloaded → cleaning under the given rules (or stays cleaning on resume). */
+export function startClean(db: Db, id: number, schemaHash: string): void {
+  expectChange(
+    db.prepare("UPDATE objects SET state = 'cleaning', clean_schema_hash = ? WHERE id = ? AND state IN ('downloaded', 'cleaning')").run(schemaHash, id),
+    `start cleaning object ${id}`,
+  );
+}
+
+/** Commits a clean checkpoint; the outputs it names were fsynced before this call. */
+export function commitCheckpoint(db: Db, id: number, cp: Checkpoint, addMs: number): void {
+  expectChange(
+    db
+      .prepare(
+        `UPDATE objects SET clean_offset = ?, input_bytes = ?, out_len = ?, err_len = ?, lines = ?, valid = ?, rejected = ?, blank = ?,
+                by_reason = ?, clean_ms = clean_ms + ? WHERE id = ? AND state = 'cleaning'`,
+      )
+      .run(cp.offset, cp.offset, cp.outLen, cp.errLen, cp.lines, cp.valid, cp.rejected, cp.blank, JSON.stringify(cp.byReason), addMs, id),
+    `checkpoint object ${id}`,
+  );
+}
+
+/** cleaning → publishing, with the final checkpoint: from here on, resume only renames. */
+export function markPublishing(db: Db, id: number, cp: Checkpoint, addMs: number): void {
+  db.transaction(() => {
+    commitCheckpoint(db, id, cp, addMs);
+    expectChange(db.prepare("UPDATE objects SET state = 'publishing' WHERE id = ? AND state = 'cleaning'").run(id), `publish object ${id}`);
+  })();
+}
+
+function freeze(db: Db, runId: number, id: number, outcome: 'done' | 'failed' | 'gone', error: string | null): void {
+  db.prepare(
+    `UPDATE run_objects SET outcome = ?, lines = o.lines, valid = o.valid, rejected = o.rejected, blank = o.blank,
+            by_reason = o.by_reason, bytes = o.size, error = ?
+     FROM (SELECT * FROM objects WHERE id = ?) AS o WHERE run_objects.run_id = ? AND run_objects.object_id = ?`,
+  ).run(outcome, error, id, runId, id);
+}
+
+/** publishing → done: the outputs are in place. */
+export function markDone(db: Db, runId: number, id: number): void {
+  db.transaction(() => {
+    expectChange(
+      db.prepare("UPDATE objects SET state = 'done', done_etag = etag, done_schema_hash = clean_schema_hash, attempts = 0, error = NULL WHERE id = ? AND state = 'publishing'").run(id),
+      `finish object ${id}`,
+    );
+    freeze(db, runId, id, 'done', null);
+  })();
+}
+
+/** Any unfinished state → failed, counting the attempt. */
+export function markFailed(db: Db, runId: number, id: number, error: string): void {
+  db.transaction(() => {
+    expectChange(
+      db.prepare("UPDATE objects SET state = 'failed', attempts = attempts + 1, error = ? WHERE id = ? AND state NOT IN ('done', 'gone', 'failed')").run(error, id),
+      `fail object ${id}`,
+    );
+    freeze(db, runId, id, 'failed', error);
+  })();
+}
+
+/** The object was deleted after it was listed. */
+export function markGone(db: Db, runId: number, id: number): void {
+  db.transaction(() => {
+    expectChange(
+      db.prepare("UPDATE objects SET state = 'gone', error = 'deleted from the source after listing' WHERE id = ? AND state NOT IN ('done', 'gone')").run(id),
+      `mark object ${id} gone`,
+    );
+    freeze(db, runId, id, 'gone', 'deleted from the source after listing');
+  })();
+}
+
+/** Per-run figures, from frozen rows plus the live counters of objects still in flight. */
+export interface RunObjectFigures {
+  key: string;
+  action: 'process' | 'skip';
+  reason: string;
+  outcome: string | null;
+  state: string;
+  lines: number;
+  valid: number;
+  rejected: number;
+  blank: number;
+  by_reason: string;
+  bytes: number;
+  input_bytes: number;
+  error: string | null;
+  download_ms: number;
+  clean_ms: number;
+}
+
+/** Every object of a run with its figures for that run. */
+export function runObjects(db: Db, runId: number): RunObjectFigures[] {
+  return db
+    .prepare(
+      `SELECT o.key, r.action, r.reason, r.outcome, o.state,
+              CASE WHEN r.outcome IS NULL AND o.last_run_id = r.run_id THEN o.lines ELSE r.lines END AS lines,
+              CASE WHEN r.outcome IS NULL AND o.last_run_id = r.run_id THEN o.valid ELSE r.valid END AS valid,
+              CASE WHEN r.outcome IS NULL AND o.last_run_id = r.run_id THEN o.rejected ELSE r.rejected END AS rejected,
+              CASE WHEN r.outcome IS NULL AND o.last_run_id = r.run_id THEN o.blank ELSE r.blank END AS blank,
+              CASE WHEN r.outcome IS NULL AND o.last_run_id = r.run_id THEN o.by_reason ELSE r.by_reason END AS by_reason,
+              CASE WHEN r.outcome IS NULL THEN o.size ELSE r.bytes END AS bytes,
+              o.input_bytes, COALESCE(r.error, o.error) AS error, o.download_ms, o.clean_ms
+       FROM run_objects r JOIN objects o ON o.id = r.object_id WHERE r.run_id = ? ORDER BY o.key`,
+    )
+    .all(runId) as RunObjectFigures[];
+}

@@ -1,0 +1,51 @@
+/**
+ * Decides where one line goes: valid, blank, or rejected with a reason. This is the hot path: a
+ * valid line costs one UTF-8 check, one string conversion, one JSON.parse and one fail-fast
+ * schema check; everything expensive happens only for lines that are rejected.
+ */
+import { isUtf8 } from 'node:buffer';
+import type { Rules, Violation } from './schema.js';
+
+/** Why a line was rejected; documented in README.md. */
+export type RejectReason = 'invalid_utf8' | 'invalid_json' | 'not_object' | 'schema' | 'line_too_long';
+
+export interface Rejection {
+  reason: RejectReason;
+  /** A one-line explanation (the parser's message, the kind of value found). */
+  message: string;
+  /** For `schema`: every violation. */
+  errors?: Violation[];
+}
+
+/** The outcome of one line: `null` for valid, 'blank', or a rejection. */
+export type Verdict = null | 'blank' | Rejection;
+
+/** True when `buf[start, end)` holds only spaces, tabs, CR, VT or FF (or nothing). */
+export function isBlank(buf: Buffer, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const c = buf[i];
+    if (c !== 0x20 && c !== 0x09 && c !== 0x0d && c !== 0x0b && c !== 0x0c) return false;
+  }
+  return true;
+}
+
+/** Classifies the content `buf[start, end)` of one line (terminator excluded) against `rules`. */
+export function classify(buf: Buffer, start: number, end: number, rules: Rules): Verdict {
+  // A line that starts with "{" is not blank: skip the scan for the common case.
+  if (buf[start] !== 0x7b && isBlank(buf, start, end)) return 'blank';
+  const bytes = buf.subarray(start, end);
+  if (!isUtf8(bytes)) return { reason: 'invalid_utf8', message: 'the line is not valid UTF-8' };
+  let value: unknown;
+  try {
+    value = JSON.parse(bytes.toString('utf8'));
+  } catch (err) {
+    return { reason: 'invalid_json', message: String((err as Error).message).slice(0, 300) };
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    const kind = value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`;
+    return { reason: 'not_object', message: `the line is ${kind}, not a JSON object` };
+  }
+  if (rules.isValid(value)) return null;
+  const errors = rules.violations(value);
+  return { reason: 'schema', message: errors.length ? `${errors[0].path} ${errors[0].message}` : 'schema violation', errors };
+}

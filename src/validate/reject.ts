@@ -1,0 +1,40 @@
+/**
+ * Shapes the reject record written to errors/: one JSON object per rejected line, saying where the
+ * line came from and why it was rejected. Field list documented in README.md.
+ */
+import { isUtf8 } from 'node:buffer';
+import type { Rejection } from './classify.js';
+
+/** Where a line came from. */
+export interface LineOrigin {
+  source: string;
+  etag: string;
+  line: number;
+  offset: number;
+}
+
+/** Masks the named top-level fields of a JSON line for `raw`, when the line parses as an object. */
+export type Redactor = (raw: string) => string;
+
+/** The reject record for a line, as one line of JSON with its "\n". */
+export function rejectRecord(origin: LineOrigin, why: Rejection, bytes: Buffer, extra: { length?: number } = {}, redact?: Redactor): Buffer {
+  const exact = isUtf8(bytes);
+  const text = bytes.toString('utf8');
+  const record: Record<string, unknown> = {
+    source: origin.source,
+    etag: origin.etag,
+    line: origin.line,
+    offset: origin.offset,
+    reason: why.reason,
+    message: why.message,
+  };
+  if (why.errors) record.errors = why.errors;
+  // raw is the line as text; when the bytes are not valid UTF-8, raw is lossy and raw_base64 exact.
+  record.raw = redact ? redact(text) : text;
+  if (!exact) record.raw_base64 = bytes.toString('base64');
+  if (extra.length !== undefined) {
+    record.length = extra.length;
+    record.truncated = true;
+  }
+  return Buffer.from(JSON.stringify(record) + '\n');
+}
