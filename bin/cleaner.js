@@ -1,5 +1,9 @@
 #!/usr/bin/env node
 // The installed command. The TypeScript sources are compiled to dist/ by `npm ci` (the prepare script).
-import { main } from '../dist/cli.js';
 
+// cleaner pins an AWS SDK release that supports Node 20; the SDK's notice about *future* releases
+// needing Node 22 would land in every cron mail and CI log without telling the user anything to do.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+const { main } = await import('../dist/cli.js');
 await main(process.argv.slice(2));
