@@ -14,8 +14,10 @@ export interface Expected {
   byReason: Record<string, number>;
 }
 
+let defaultRules: Rules | undefined;
+
 /** What a correct cleaner writes to output/ for `data`, and what it counts. */
-export function expectedFor(data: Buffer, rules: Rules = loadRules(undefined)): Expected {
+export function expectedFor(data: Buffer, rules: Rules = (defaultRules ??= loadRules(undefined))): Expected {
   const e: Expected = { output: Buffer.alloc(0), lines: 0, valid: 0, rejected: 0, blank: 0, byReason: {} };
   const out: Buffer[] = [];
   let start = 0;
