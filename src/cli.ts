@@ -122,7 +122,8 @@ export async function main(argv: string[]): Promise<void> {
     });
   }
   const program = buildProgram();
-  program.exitOverride();
+  // Every command, not only the root: commander would otherwise exit(1) on a subcommand's usage error.
+  for (const c of [program, ...program.commands]) c.exitOverride();
   try {
     await program.parseAsync(rewriteAliases(argv), { from: 'user' });
   } catch (err) {

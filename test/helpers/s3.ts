@@ -25,6 +25,9 @@ const STOP_TIMEOUT_MS = 5_000;
 // Enough stderr to show a stack trace in a startup error without holding a chatty log in memory.
 const STDERR_KEEP_BYTES = 16 * 1024;
 
+// The SDK warns on Node 20 about its *future* releases; the CLI silences it too (bin/cleaner.js).
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 const CHILD_SCRIPT = fileURLToPath(new URL('./s3rver-child.mjs', import.meta.url));
 
 /** A running s3rver and the means to use it; `stop()` releases everything `startS3` made. */

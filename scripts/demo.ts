@@ -1,0 +1,58 @@
+/**
+ * `npm run demo`: the main job on an embedded default. Starts a local S3 server (s3rver) on
+ * loopback, uploads generated sample web events (plain and .gz, with some broken lines), runs
+ * `cleaner run` against it exactly as a user would, then shows `cleaner status`.
+ *
+ *   npm run demo [-- --objects N --lines N --keep-server]
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, rmSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { startS3 } from '../test/helpers/s3.js';
+import { generateEvents, gzip } from '../test/helpers/events.js';
+import { CLI } from '../test/helpers/cli.js';
+
+const { values } = parseArgs({
+  options: {
+    objects: { type: 'string', default: '40' },
+    lines: { type: 'string', default: '2000' },
+    dir: { type: 'string', default: 'demo-work' },
+  },
+});
+
+const objects = Number(values.objects);
+const lines = Number(values.lines);
+const local = resolve(values.dir!);
+const bucket = 'demo-events';
+
+rmSync(local, { recursive: true, force: true });
+mkdirSync(local, { recursive: true });
+const s3 = await startS3();
+try {
+  await s3.createBucket(bucket);
+  const entries: Array<[string, Buffer]> = [];
+  let bytes = 0;
+  for (let i = 0; i < objects; i++) {
+    const ev = generateEvents({ seed: 1000 + i, lines, rejectRate: 0.04, blankRate: 0.01 });
+    const day = String((i % 3) + 1).padStart(2, '0');
+    const gz = i % 5 === 0;
+    const body = gz ? gzip(ev.data) : ev.data;
+    bytes += body.length;
+    entries.push([`events/2026/11/${day}/part-${String(i).padStart(4, '0')}.jsonl${gz ? '.gz' : ''}`, body]);
+  }
+  await s3.putMany(bucket, entries);
+  console.log(`demo: local S3 server at ${s3.endpoint}, bucket ${bucket}: ${objects} objects, ${(bytes / 1e6).toFixed(1)} MB under events/`);
+
+  const env = { ...process.env, ...s3.env(), AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+  const state = resolve(local, 'state.db');
+  const args = ['run', '--source', `s3://${bucket}/events/`, '--local-dir', local, '--state', state];
+  console.log(`demo: cleaner ${args.join(' ')}\n`);
+  const run = spawnSync(process.execPath, [CLI, ...args], { env, stdio: 'inherit' });
+  console.log(`\ndemo: cleaner status --state ${state}\n`);
+  spawnSync(process.execPath, [CLI, 'status', '--state', state], { env, stdio: 'inherit' });
+  console.log(`demo: clean files in ${local}/output, reject records in ${local}/errors`);
+  process.exitCode = run.status ?? 1;
+} finally {
+  await s3.stop();
+}

@@ -1,0 +1,181 @@
+/**
+ * The CLI as a user meets it: clear one-line errors with distinct exit codes, refusals before any
+ * work starts, one process per state, and local sources with no download stage.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { runCli, spawnCli, statusJson } from '../helpers/cli.js';
+import { generateEvents } from '../helpers/events.js';
+import { expectedFor } from '../helpers/oracle.js';
+
+let dir: string;
+
+function noStack(stderr: string) {
+  assert.doesNotMatch(stderr, /^\s+at /m, 'no stack trace');
+}
+
+describe('the cleaner command line', () => {
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'cleaner-cli-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('--help works and lists the commands', async () => {
+    const r = await runCli(['--help']);
+    assert.equal(r.code, 0);
+    for (const c of ['run', 'resume', 'status']) assert.match(r.stdout, new RegExp(`\\b${c}\\b`));
+    const run = await runCli(['run', '--help']);
+    assert.match(run.stdout, /--remote_dir/);
+    assert.match(run.stdout, /CLEANER_STATE/);
+  });
+
+  test('a missing source is a usage error with a hint, exit 2', async () => {
+    const r = await runCli(['run', '--state', join(dir, 'nosrc.db')]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /no source: pass --source/);
+    noStack(r.stderr);
+    assert.ok(!existsSync(join(dir, 'nosrc.db')), 'nothing was started');
+  });
+
+  test('an unknown flag is a usage error, exit 2', async () => {
+    const r = await runCli(['run', '--frobnicate']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /unknown option '--frobnicate'/);
+  });
+
+  test('bad numbers are all reported together', async () => {
+    const r = await runCli(['run', '--source', dir, '--concurrency', 'lots', '--threads', '0']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--concurrency: must be a positive whole number/);
+    assert.match(r.stderr, /--threads: must be a positive whole number/);
+  });
+
+  for (const [name, content, problem] of [
+    ['missing.json', null, /file not found/],
+    ['not-json.json', '{"type": "object",', /not valid JSON/],
+    ['invalid.json', '{"type": "objekt"}', /not a valid JSON Schema/],
+    ['bad-ref.json', '{"properties": {"a": {"$ref": "#/definitions/nowhere"}}}', /unresolvable \$ref/],
+  ] as const) {
+    test(`a rules file that is ${name.replace('.json', '')} is refused before any work, naming the file`, async () => {
+      const schema = join(dir, name);
+      if (content !== null) writeFileSync(schema, content);
+      const state = join(dir, `schema-${name}.db`);
+      const r = await runCli(['run', '--source', dir, '--local-dir', join(dir, 'w'), '--state', state, '--schema', schema]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, new RegExp(`schema ${schema.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: `));
+      assert.match(r.stderr, problem);
+      noStack(r.stderr);
+      assert.ok(!existsSync(state), 'no state was created');
+    });
+  }
+
+  test('a schema with unknown keywords and formats loads with a warning', async () => {
+    const src = join(dir, 'src-warn');
+    mkdirSync(src, { recursive: true });
+    writeFileSync(join(src, 'a.jsonl'), '{"id":"x","when":"soon"}\n{"id":5}\n');
+    const schema = join(dir, 'real-world.json');
+    writeFileSync(schema, JSON.stringify({ type: 'object', 'x-owner': 'data-team', properties: { id: { type: 'string' }, when: { format: 'fuzzy-time' } } }));
+    const local = join(dir, 'w-warn');
+    const r = await runCli(['run', '--source', src, '--local-dir', local, '--state', join(dir, 'warn.db'), '--schema', schema]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /warn: .*fuzzy-time/);
+    assert.equal(readFileSync(join(local, 'output', 'a.jsonl'), 'utf8'), '{"id":"x","when":"soon"}\n');
+  });
+
+  test('a local directory source is cleaned in place, with no download stage', async () => {
+    const src = join(dir, 'src-local');
+    mkdirSync(join(src, 'nested'), { recursive: true });
+    const a = generateEvents({ seed: 5, lines: 500, rejectRate: 0.1, blankRate: 0.05 }).data;
+    const b = generateEvents({ seed: 6, lines: 300 }).data;
+    writeFileSync(join(src, 'a.jsonl'), a);
+    writeFileSync(join(src, 'nested', 'b.jsonl'), b);
+    const local = join(dir, 'w-local');
+    const state = join(dir, 'local.db');
+    const r = await runCli(['run', '--source', src, '--local-dir', local, '--state', state]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(!existsSync(join(local, 'input')), 'nothing was copied to input/');
+    assert.deepEqual(readFileSync(join(local, 'output', 'a.jsonl')), expectedFor(a).output);
+    assert.deepEqual(readFileSync(join(local, 'output', 'nested', 'b.jsonl')), expectedFor(b).output);
+    const s = await statusJson(state);
+    assert.equal(s.totals.lines, 800);
+    assert.equal(s.totals.valid, expectedFor(a).valid + expectedFor(b).valid);
+  });
+
+  test('a second process on the same state refuses at once, naming the holder; resume takes over from a killed one', async () => {
+    const src = join(dir, 'src-lock');
+    mkdirSync(src, { recursive: true });
+    // Big enough that the first process is still cleaning when the second starts.
+    writeFileSync(join(src, 'big.jsonl'), generateEvents({ seed: 9, lines: 150_000 }).data);
+    const local = join(dir, 'w-lock');
+    const state = join(dir, 'lock.db');
+    const first = spawnCli(['run', '--source', src, '--local-dir', local, '--state', state, '--threads', '1', '--checkpoint-bytes', '100000']);
+    const exited = new Promise<void>((r) => first.on('exit', () => r()));
+    // Wait until the first process is cleaning (a checkpoint has been committed).
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      assert.ok(Date.now() < deadline, 'first run never started cleaning');
+      if (existsSync(state)) {
+        const db = new Database(state, { readonly: true, fileMustExist: true });
+        try {
+          const row = db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'objects'").get() && (db.prepare('SELECT MAX(clean_offset) AS o FROM objects').get() as { o: number | null });
+          if (row && (row.o ?? 0) > 0) break;
+        } catch {
+          // not migrated yet
+        } finally {
+          db.close();
+        }
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const second = await runCli(['run', '--source', src, '--local-dir', local, '--state', state]);
+    assert.equal(second.code, 6, second.stderr);
+    assert.match(second.stderr, new RegExp(`in use by cleaner pid ${first.pid}`));
+    noStack(second.stderr);
+    first.kill('SIGKILL');
+    await exited;
+    const resumed = await runCli(['resume', '--state', state]);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    const s = await statusJson(state);
+    assert.equal(s.totals.lines, 150_000);
+    assert.deepEqual(readFileSync(join(local, 'output', 'big.jsonl')), expectedFor(readFileSync(join(src, 'big.jsonl'))).output);
+  });
+
+  test('a state written by a newer cleaner is refused with a message', async () => {
+    const state = join(dir, 'newer.db');
+    const src = join(dir, 'src-local');
+    let r = await runCli(['run', '--source', src, '--local-dir', join(dir, 'w-newer'), '--state', state]);
+    assert.equal(r.code, 0, r.stderr);
+    const db = new Database(state);
+    db.prepare("INSERT INTO migrations (version, name, applied_at) VALUES (9999, '9999_future.sql', 'later')").run();
+    db.close();
+    r = await runCli(['run', '--source', src, '--local-dir', join(dir, 'w-newer'), '--state', state]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /written by a newer cleaner \(schema version 9999/);
+    r = await runCli(['status', '--state', state]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /newer cleaner/);
+  });
+
+  test('a file that is not a state database is refused with a message', async () => {
+    const state = join(dir, 'notdb.db');
+    writeFileSync(state, 'hello, I am a text file and not SQLite at all'.repeat(100));
+    const r = await runCli(['run', '--source', join(dir, 'src-local'), '--local-dir', join(dir, 'w-x'), '--state', state]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /not a cleaner state database/);
+    noStack(r.stderr);
+  });
+
+  test('status and resume with no state say so', async () => {
+    const state = join(dir, 'never.db');
+    const s = await runCli(['status', '--state', state]);
+    assert.equal(s.code, 0);
+    assert.match(s.stdout, /no runs yet/);
+    const r = await runCli(['resume', '--state', state]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /nothing to resume/);
+  });
+});
