@@ -5,7 +5,7 @@ import { ExitCode, CleanerError, LocalIoError } from '../errors.js';
 import { makeClient } from '../s3/client.js';
 import type { Db } from '../state/db.js';
 import { releaseLock } from '../state/db.js';
-import { finishRun, type RunRow } from '../state/queries.js';
+import { MAX_ATTEMPTS, countFailed, finishRun, type RunRow } from '../state/queries.js';
 import { executeRun, type PipelineResult } from '../stages/pipeline.js';
 import type { Logger } from '../log.js';
 
@@ -46,9 +46,11 @@ export async function driveRun(db: Db, statePath: string, run: RunRow, log: Logg
     const secs = ((Date.now() - started) / 1000).toFixed(1);
     let exitCode: number = ExitCode.ok;
     let message = `run ${run.id} finished in ${secs} s`;
-    if (result.failed > 0) {
+    const failed = countFailed(db, run.id);
+    if (failed > 0) {
       exitCode = ExitCode.objectsFailed;
-      message = `run ${run.id} finished in ${secs} s with ${result.failed} failed object(s): see cleaner status`;
+      const before = failed - result.failed;
+      message = `run ${run.id} finished in ${secs} s with ${failed} failed object(s)${before > 0 ? ` (${before} left failed after ${MAX_ATTEMPTS} attempts in earlier runs)` : ''}: see cleaner status`;
     }
     finishRun(db, run.id, 'done', exitCode, message);
     return { runId: run.id, exitCode, message, result };

@@ -100,6 +100,11 @@ export async function cleanFile(task: CleanTask): Promise<CleanResult> {
       rmSync(paths.partialErrors, { force: true });
       return { ...result(task, getObject(state, task.objectId), 'failed'), error: e.message };
     }
+    if (e.code && PATH_CLASH.has(e.code)) {
+      const why = pathClash(e);
+      markFailed(state, task.runId, task.objectId, why);
+      return { ...result(task, getObject(state, task.objectId), 'failed'), error: why };
+    }
     // Local trouble (disk full, permissions): the run stops; the last checkpoint stands for resume.
     return { ...result(task, row, 'fatal'), error: e.message, code: e.code };
   }
@@ -107,6 +112,18 @@ export async function cleanFile(task: CleanTask): Promise<CleanResult> {
 
 function result(task: CleanTask, row: ObjectRow, outcome: CleanResult['outcome']): CleanResult {
   return { objectId: task.objectId, outcome, lines: row.lines, valid: row.valid, rejected: row.rejected, blank: row.blank, bytes: row.input_bytes };
+}
+
+/**
+ * Errors that mean this object's path cannot exist on this file system: S3 allows keys "a" and
+ * "a/b" side by side, a file system does not, and a path can exceed PATH_MAX. Only this object fails.
+ */
+export const PATH_CLASH = new Set(['ENOTDIR', 'EISDIR', 'EEXIST', 'ENAMETOOLONG']);
+
+/** The message for a path clash. */
+export function pathClash(e: NodeJS.ErrnoException): string {
+  if (e.code === 'ENAMETOOLONG') return `its local path is too long for this file system (${e.path ?? ''})`;
+  return `its local path clashes with another key's file or folder (${e.code} on ${e.path ?? 'a path'}): the key and a "folder" of another key share a name`;
 }
 
 /** A problem with the object's bytes (corrupt gzip, unreadable input): the object fails, the run goes on. */

@@ -14,7 +14,7 @@ import { markFailed, objectsInStates, type ObjectRow, type RunRow } from '../sta
 import type { CleanResult, CleanTask } from './clean-file.js';
 import { DownloadFailed, downloadObject } from './download.js';
 import { manifestLocal, manifestS3, type ManifestSummary } from './manifest.js';
-import { objectPaths } from './clean-file.js';
+import { objectPaths, PATH_CLASH, pathClash } from './clean-file.js';
 
 /** Options a run keeps in its `options` column, so resume uses the same. */
 export interface RunOptions {
@@ -81,7 +81,7 @@ export async function executeRun(db: Db, statePath: string, run: RunRow, client:
     };
     const r = await pool.run(task);
     if (r.outcome === 'fatal') {
-      fatal ??= localFailure(r, run.local_dir);
+      fatal ??= r.code ? localFailure(r, run.local_dir) : new Error(`cleaning ${row.key}: ${r.error}`);
       return;
     }
     if (r.outcome === 'failed') {
@@ -109,6 +109,13 @@ export async function executeRun(db: Db, statePath: string, run: RunRow, client:
         return;
       }
       const e = err as NodeJS.ErrnoException;
+      if (e.code && PATH_CLASH.has(e.code)) {
+        const why = pathClash(e);
+        markFailed(db, run.id, row.id, why);
+        result.failed++;
+        events.objectFailed?.(row.key, why);
+        return;
+      }
       if (e.code && /^E[A-Z]+$/.test(e.code) && !/^E(CONNRESET|PIPE|TIMEDOUT|CONNREFUSED)$/.test(e.code)) {
         fatal ??= localFailure({ error: e.message, code: e.code }, run.local_dir);
         return;

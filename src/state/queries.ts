@@ -384,3 +384,8 @@ export function runObjects(db: Db, runId: number): RunObjectFigures[] {
     )
     .all(runId) as RunObjectFigures[];
 }
+
+/** Objects of a run that ended failed, including those skipped because earlier attempts failed. */
+export function countFailed(db: Db, runId: number): number {
+  return (db.prepare("SELECT COUNT(*) AS n FROM run_objects WHERE run_id = ? AND outcome = 'failed'").get(runId) as { n: number }).n;
+}
