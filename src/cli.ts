@@ -14,7 +14,7 @@ import { interruptActiveRun } from './commands/drive.js';
 function envHelp(key: string): string {
   const s = SETTINGS.find((x) => x.key === key)!;
   const d = DEFAULTS[key as keyof typeof DEFAULTS];
-  return ` [env ${s.env}${d !== undefined && !(Array.isArray(d) && d.length === 0) ? `; default ${JSON.stringify(d)}` : ''}]`;
+  return ` [env ${s.env}${d !== undefined && d !== null && !(Array.isArray(d) && d.length === 0) ? `; default ${JSON.stringify(d)}` : ''}]`;
 }
 
 function addLogOptions(cmd: Command): Command {
@@ -50,6 +50,8 @@ export function buildProgram(): Command {
     .option('--max-line-bytes <n>', `longer lines are rejected as line_too_long${envHelp('maxLineBytes')}`)
     .option('--checkpoint-bytes <n>', `input bytes between checkpoints${envHelp('checkpointBytes')}`)
     .option('--redact <fields>', `comma-separated fields masked in reject records${envHelp('redact')}`)
+    .option('--max-error-rate <rate>', `quality gate: share of non-blank lines rejected (0.05 or 5%), per object and per run${envHelp('maxErrorRate')}`)
+    .option('--max-rejects <n>', `quality gate: most rejected lines in the run${envHelp('maxRejects')}`)
     .option('--config <file>', 'config file (default ./cleaner.config.json when present) [env CLEANER_CONFIG]');
   addLogOptions(run).action(async (o) => {
     const log = loggerFor(o);
@@ -68,6 +70,8 @@ export function buildProgram(): Command {
         maxLineBytes: o.maxLineBytes,
         checkpointBytes: o.checkpointBytes,
         redact: o.redact,
+        maxErrorRate: o.maxErrorRate,
+        maxRejects: o.maxRejects,
       },
       o.config,
     );

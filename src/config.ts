@@ -22,10 +22,12 @@ export interface Settings {
   maxLineBytes: number;
   checkpointBytes: number;
   redact: string[];
+  maxErrorRate: number | null;
+  maxRejects: number | null;
 }
 
 /** Names as they appear in the config file (camelCase) with their flag and environment spellings. */
-export const SETTINGS: Array<{ key: keyof Settings; flag: string; env: string; kind: 'string' | 'int' | 'list' }> = [
+export const SETTINGS: Array<{ key: keyof Settings; flag: string; env: string; kind: Kind }> = [
   { key: 'source', flag: '--source', env: 'CLEANER_SOURCE', kind: 'string' },
   { key: 'bucket', flag: '--bucket', env: 'CLEANER_BUCKET', kind: 'string' },
   { key: 'prefix', flag: '--prefix', env: 'CLEANER_PREFIX', kind: 'string' },
@@ -39,7 +41,11 @@ export const SETTINGS: Array<{ key: keyof Settings; flag: string; env: string; k
   { key: 'maxLineBytes', flag: '--max-line-bytes', env: 'CLEANER_MAX_LINE_BYTES', kind: 'int' },
   { key: 'checkpointBytes', flag: '--checkpoint-bytes', env: 'CLEANER_CHECKPOINT_BYTES', kind: 'int' },
   { key: 'redact', flag: '--redact', env: 'CLEANER_REDACT', kind: 'list' },
+  { key: 'maxErrorRate', flag: '--max-error-rate', env: 'CLEANER_MAX_ERROR_RATE', kind: 'rate' },
+  { key: 'maxRejects', flag: '--max-rejects', env: 'CLEANER_MAX_REJECTS', kind: 'count' },
 ];
+
+type Kind = 'string' | 'int' | 'list' | 'rate' | 'count';
 
 export const DEFAULTS: Settings = {
   localDir: '.',
@@ -49,6 +55,8 @@ export const DEFAULTS: Settings = {
   maxLineBytes: DEFAULT_OPTIONS.maxLineBytes,
   checkpointBytes: DEFAULT_OPTIONS.checkpointBytes,
   redact: [],
+  maxErrorRate: null,
+  maxRejects: null,
 };
 
 /** Original script spellings, rewritten to the current flags before parsing. */
@@ -70,7 +78,26 @@ function configPath(flag: string | undefined): string | undefined {
   return existsSync('cleaner.config.json') ? 'cleaner.config.json' : undefined;
 }
 
-function parseValue(kind: 'string' | 'int' | 'list', raw: unknown, where: string, problems: string[]): unknown {
+function parseValue(kind: Kind, raw: unknown, where: string, problems: string[]): unknown {
+  if (kind === 'rate') {
+    // "0.05" or "5%".
+    const text = typeof raw === 'number' ? String(raw) : typeof raw === 'string' ? raw.trim() : '';
+    const m = /^(\d+(?:\.\d+)?|\.\d+)(%?)$/.exec(text);
+    const n = m ? Number(m[1]) / (m[2] ? 100 : 1) : NaN;
+    if (!(n >= 0 && n <= 1)) {
+      problems.push(`${where}: must be a fraction from 0 to 1 (or a percentage like 5%), got ${JSON.stringify(raw)}`);
+      return undefined;
+    }
+    return n;
+  }
+  if (kind === 'count') {
+    const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\s*\d+\s*$/.test(raw) ? Number(raw) : NaN;
+    if (!Number.isSafeInteger(n) || n < 0) {
+      problems.push(`${where}: must be a whole number (0 or more), got ${JSON.stringify(raw)}`);
+      return undefined;
+    }
+    return n;
+  }
   if (kind === 'int') {
     const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\s*\d+\s*$/.test(raw) ? Number(raw) : NaN;
     if (!Number.isSafeInteger(n) || n < 1) {

@@ -6,7 +6,9 @@ import { makeClient } from '../s3/client.js';
 import type { Db } from '../state/db.js';
 import { releaseLock } from '../state/db.js';
 import { MAX_ATTEMPTS, countFailed, finishRun, type RunRow } from '../state/queries.js';
-import { executeRun, type PipelineResult } from '../stages/pipeline.js';
+import { DEFAULT_OPTIONS, executeRun, type PipelineResult, type RunOptions } from '../stages/pipeline.js';
+import { applyGate, type GateVerdict } from '../stages/gate.js';
+import { buildReport, writeReport } from '../report/build.js';
 import type { Logger } from '../log.js';
 
 /** What a finished run returns to the CLI. */
@@ -15,6 +17,7 @@ export interface RunOutcome {
   exitCode: number;
   message: string;
   result: PipelineResult;
+  gate?: GateVerdict;
 }
 
 /** The run being driven, so a signal handler can record the interruption. */
@@ -46,14 +49,23 @@ export async function driveRun(db: Db, statePath: string, run: RunRow, log: Logg
     const secs = ((Date.now() - started) / 1000).toFixed(1);
     let exitCode: number = ExitCode.ok;
     let message = `run ${run.id} finished in ${secs} s`;
+    const opts: RunOptions = { ...DEFAULT_OPTIONS, ...(JSON.parse(run.options) as Partial<RunOptions>) };
+    const gate = applyGate(db, run, opts);
     const failed = countFailed(db, run.id);
     if (failed > 0) {
       exitCode = ExitCode.objectsFailed;
       const before = failed - result.failed;
       message = `run ${run.id} finished in ${secs} s with ${failed} failed object(s)${before > 0 ? ` (${before} left failed after ${MAX_ATTEMPTS} attempts in earlier runs)` : ''}: see cleaner status`;
     }
+    if (gate?.breached) {
+      exitCode = ExitCode.gateBreached;
+      for (const q of gate.quarantined) log.warn('quarantined', { object: q.key, error_rate: Number(q.error_rate.toFixed(4)), rejected: q.rejected });
+      message = `run ${run.id} breached the quality gate: ${gate.reasons.join('; ')}; ${gate.quarantined.length} object(s) moved to ${run.local_dir}/quarantine/${failed > 0 ? `; ${failed} object(s) failed` : ''}`;
+    }
     finishRun(db, run.id, 'done', exitCode, message);
-    return { runId: run.id, exitCode, message, result };
+    const report = buildReport(db, run.id);
+    if (report) log.info(`report: ${writeReport(report)}`);
+    return { runId: run.id, exitCode, message, result, gate };
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
     // Local trouble can be fixed and resumed; anything else ends the run.

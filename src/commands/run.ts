@@ -40,6 +40,8 @@ export async function runCommand(settings: Settings, log: Logger): Promise<RunOu
           maxLineBytes: settings.maxLineBytes,
           checkpointBytes: settings.checkpointBytes,
           redact: settings.redact,
+          maxErrorRate: settings.maxErrorRate,
+          maxRejects: settings.maxRejects,
         },
       });
       supersedeUnfinished(db, target, runId);

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import { openState } from '../state/db.js';
+import type { GateVerdict } from '../stages/gate.js';
 import { getRun, listRuns, runObjects, type RunRow, type RunObjectFigures } from '../state/queries.js';
 
 export interface Totals {
@@ -12,6 +13,7 @@ export interface Totals {
   objects_failed: number;
   objects_gone: number;
   objects_pending: number;
+  objects_quarantined: number;
   lines: number;
   valid: number;
   rejected: number;
@@ -41,6 +43,8 @@ export interface StatusReport {
   throughput_mb_s: number;
   failed_objects: Array<{ key: string; error: string | null }>;
   runs: Array<{ id: number; state: string; source: string; started_at: string; exit_code: number | null }>;
+  /** The quality gate's settings and verdict, or null when the run had no gate. */
+  gate: GateVerdict | null;
 }
 
 const DOWNLOADED = new Set(['downloaded', 'cleaning', 'publishing', 'done']);
@@ -48,8 +52,8 @@ const DOWNLOADED = new Set(['downloaded', 'cleaning', 'publishing', 'done']);
 /** Builds the status of run `runId` (default: the latest) from the state at `statePath`. */
 export function statusReport(statePath: string, runId?: number): StatusReport {
   const path = resolve(statePath);
-  const totals: Totals = { objects: 0, objects_done: 0, objects_skipped: 0, objects_failed: 0, objects_gone: 0, objects_pending: 0, lines: 0, valid: 0, rejected: 0, blank: 0, bytes: 0 };
-  const empty: StatusReport = { state_path: path, run: null, totals, stages: { listed: 0, downloaded: 0, cleaned: 0, failed: 0 }, rejected_by_reason: {}, error_rate: 0, throughput_mb_s: 0, failed_objects: [], runs: [] };
+  const totals: Totals = { objects: 0, objects_done: 0, objects_skipped: 0, objects_failed: 0, objects_gone: 0, objects_pending: 0, objects_quarantined: 0, lines: 0, valid: 0, rejected: 0, blank: 0, bytes: 0 };
+  const empty: StatusReport = { state_path: path, run: null, totals, stages: { listed: 0, downloaded: 0, cleaned: 0, failed: 0 }, rejected_by_reason: {}, error_rate: 0, throughput_mb_s: 0, failed_objects: [], runs: [], gate: null };
   if (!existsSync(path)) return empty;
   const db = openState(path, { readonly: true });
   try {
@@ -66,7 +70,7 @@ export function statusReport(statePath: string, runId?: number): StatusReport {
 }
 
 function build(path: string, run: RunRow, objs: RunObjectFigures[], runs: RunRow[]): StatusReport {
-  const t: Totals = { objects: 0, objects_done: 0, objects_skipped: 0, objects_failed: 0, objects_gone: 0, objects_pending: 0, lines: 0, valid: 0, rejected: 0, blank: 0, bytes: 0 };
+  const t: Totals = { objects: 0, objects_done: 0, objects_skipped: 0, objects_failed: 0, objects_gone: 0, objects_pending: 0, objects_quarantined: 0, lines: 0, valid: 0, rejected: 0, blank: 0, bytes: 0 };
   const byReason: Record<string, number> = {};
   const stages = { listed: 0, downloaded: 0, cleaned: 0, failed: 0 };
   const failed: StatusReport['failed_objects'] = [];
@@ -85,6 +89,7 @@ function build(path: string, run: RunRow, objs: RunObjectFigures[], runs: RunRow
       }
       continue;
     }
+    if (o.quarantined) t.objects_quarantined++;
     t.lines += o.lines;
     t.valid += o.valid;
     t.rejected += o.rejected;
@@ -130,6 +135,7 @@ function build(path: string, run: RunRow, objs: RunObjectFigures[], runs: RunRow
     throughput_mb_s: elapsed > 0 ? Math.round((processedBytes / 1e6 / elapsed) * 10) / 10 : 0,
     failed_objects: failed,
     runs: runs.map((r) => ({ id: r.id, state: r.state, source: r.source, started_at: r.started_at, exit_code: r.exit_code })),
+    gate: run.gate ? (JSON.parse(run.gate) as GateVerdict) : null,
   };
 }
 
@@ -152,6 +158,11 @@ export function formatStatus(s: StatusReport): string {
   if (reasons.length) lines.push(`rejected     ${reasons.map(([k, v]) => `${k} ${n(v)}`).join(', ')}`);
   lines.push(`error rate   ${(s.error_rate * 100).toFixed(2)}% of non-blank lines`);
   lines.push(`bytes        ${n(t.bytes)} (${s.throughput_mb_s} MB/s)`);
+  if (s.gate) {
+    const limits = [s.gate.max_error_rate !== null ? `max error rate ${(s.gate.max_error_rate * 100).toFixed(2)}%` : '', s.gate.max_rejects !== null ? `max rejects ${s.gate.max_rejects}` : ''].filter(Boolean).join(', ');
+    lines.push(`gate         ${s.gate.breached ? 'BREACHED' : 'passed'} (${limits})${s.gate.breached ? ': ' + s.gate.reasons.join('; ') : ''}`);
+    for (const q of s.gate.quarantined.slice(0, 20)) lines.push(`  quarantined: ${q.key} (error rate ${(q.error_rate * 100).toFixed(2)}%, ${q.rejected} rejected)`);
+  }
   if (r.message) lines.push(`message      ${r.message}`);
   for (const f of s.failed_objects.slice(0, 20)) lines.push(`  failed: ${f.key}: ${f.error}`);
   if (s.failed_objects.length > 20) lines.push(`  ... and ${s.failed_objects.length - 20} more failed objects (see --json)`);

@@ -66,6 +66,8 @@ export class LineSplitter {
 
   /** Feeds the next chunk of input. */
   push(chunk: Buffer): void {
+    // An empty chunk says nothing: in particular it must not end the wait for a BOM at byte 0.
+    if (chunk.length === 0) return;
     if (this.atFileStart) {
       chunk = this.stripBom(chunk);
       if (chunk.length === 0) return;

@@ -13,7 +13,10 @@ import { classify, type RejectReason } from '../validate/classify.js';
 import { rejectRecord, type Redactor } from '../validate/reject.js';
 import { compileRules, type Rules } from '../validate/schema.js';
 import { openState, type Db } from '../state/db.js';
-import { commitCheckpoint, getObject, markDone, markFailed, markPublishing, startClean, type Checkpoint, type ObjectRow } from '../state/queries.js';
+import { commitCheckpoint, getObject, markDone, markFailed, markPublishing, startClean, type Checkpoint, type ObjectRow, type RuleFigures } from '../state/queries.js';
+
+/** Example line references kept per rule and object, for reports. */
+const EXAMPLES_PER_RULE = 3;
 import { makeRedactor } from '../validate/redact.js';
 
 /** What the orchestrator sends a worker. */
@@ -31,6 +34,8 @@ export interface CleanTask {
   maxLineBytes: number;
   checkpointBytes: number;
   redact: string[];
+  /** Per-object quality gate: above this share of rejected non-blank lines, output goes to quarantine/. */
+  maxErrorRate: number | null;
 }
 
 /** What a worker reports back. */
@@ -53,6 +58,7 @@ export function objectPaths(localDir: string, relPath: string) {
     input: join(localDir, 'input', relPath),
     partialInput: join(localDir, '.cleaner', 'partial', 'input', relPath),
     output: join(localDir, 'output', relPath),
+    quarantine: join(localDir, 'quarantine', relPath),
     errors: join(localDir, 'errors', relPath),
     partialOutput: join(localDir, '.cleaner', 'partial', 'output', relPath),
     partialErrors: join(localDir, '.cleaner', 'partial', 'errors', relPath),
@@ -147,10 +153,20 @@ async function cleanLines(state: Db, task: CleanTask, row: ObjectRow, paths: Ret
     rejected: row.rejected,
     blank: row.blank,
     byReason: JSON.parse(row.by_reason) as Record<string, number>,
+    byRule: JSON.parse(row.by_rule) as RuleFigures,
   };
-  const reject = (reason: RejectReason) => {
+  const countRule = (rule: string, line: number, offset: number) => {
+    const f = (cp.byRule[rule] ??= { count: 0, examples: [] });
+    f.count++;
+    if (f.examples.length < EXAMPLES_PER_RULE) f.examples.push({ line, offset });
+  };
+  const reject = (reason: RejectReason, offset: number, violations?: Array<{ path: string; keyword: string }>) => {
     cp.rejected++;
     cp.byReason[reason] = (cp.byReason[reason] ?? 0) + 1;
+    if (violations && violations.length) {
+      // One count per rule per line, so a line breaking a rule twice (two array items) counts once.
+      for (const rule of new Set(violations.map(ruleKey))) countRule(rule, cp.lines, offset);
+    } else countRule(reason, cp.lines, offset);
   };
   const origin = (offset: number) => ({ source: task.sourceName, etag: row.etag, line: cp.lines, offset });
   const splitter = new LineSplitter(
@@ -164,13 +180,13 @@ async function cleanLines(state: Db, task: CleanTask, row: ObjectRow, paths: Ret
         } else if (verdict === 'blank') {
           cp.blank++;
         } else {
-          reject(verdict.reason);
+          reject(verdict.reason, offset, verdict.errors);
           errs.append(rejectRecord(origin(offset), verdict, buf.subarray(start, contentEnd), {}, redact));
         }
       },
       overlong(head, contentLength, _total, offset) {
         cp.lines++;
-        reject('line_too_long');
+        reject('line_too_long', offset);
         const why = { reason: 'line_too_long' as const, message: `the line is ${contentLength} bytes, longer than --max-line-bytes ${task.maxLineBytes}` };
         errs.append(rejectRecord(origin(offset), why, head, { length: contentLength }, redact));
       },
@@ -239,14 +255,24 @@ async function cleanLines(state: Db, task: CleanTask, row: ObjectRow, paths: Ret
 function publish(state: Db, task: CleanTask, paths: ReturnType<typeof objectPaths>): void {
   const row = getObject(state, task.objectId);
   if (row.state !== 'publishing') throw new Error(`object ${row.key} is ${row.state}, expected publishing`);
-  moveInto(paths.partialOutput, paths.output);
+  const nonBlank = row.valid + row.rejected;
+  const quarantine = task.maxErrorRate !== null && nonBlank > 0 && row.rejected / nonBlank > task.maxErrorRate;
+  // A breaching object never appears in output/, where a loader would take it.
+  moveInto(paths.partialOutput, quarantine ? paths.quarantine : paths.output);
+  // Whichever place it went, a copy of an older version in the other place must not linger.
+  rmSync(quarantine ? paths.output : paths.quarantine, { force: true });
   if (row.err_len > 0) moveInto(paths.partialErrors, paths.errors);
   else {
     // No rejects this time: an errors file from an older version of the object must not linger.
     rmSync(paths.partialErrors, { force: true });
     rmSync(paths.errors, { force: true });
   }
-  markDone(state, task.runId, task.objectId);
+  markDone(state, task.runId, task.objectId, quarantine);
+}
+
+/** The rule a violation breaks: its JSON pointer with array indices as "*", and its keyword. */
+export function ruleKey(v: { path: string; keyword: string }): string {
+  return `${v.path.replace(/\/\d+(?=\/|$)/g, '/*')} ${v.keyword}`;
 }
 
 function moveInto(partial: string, final: string): void {

@@ -23,6 +23,10 @@ export interface RunOptions {
   maxLineBytes: number;
   checkpointBytes: number;
   redact: string[];
+  /** Quality gate: highest share of rejected non-blank lines, per object and per run. */
+  maxErrorRate: number | null;
+  /** Quality gate: most rejected lines in the run. */
+  maxRejects: number | null;
 }
 
 /** What the pipeline tells the outside while it works (progress bars, logs). */
@@ -48,6 +52,8 @@ export const DEFAULT_OPTIONS: RunOptions = {
   maxLineBytes: 1 << 20,
   checkpointBytes: 8 << 20,
   redact: [],
+  maxErrorRate: null,
+  maxRejects: null,
 };
 
 /** Executes (or continues) `run` until every object it lists is done, failed or gone. */
@@ -78,6 +84,7 @@ export async function executeRun(db: Db, statePath: string, run: RunRow, client:
       maxLineBytes: opts.maxLineBytes,
       checkpointBytes: opts.checkpointBytes,
       redact: opts.redact,
+      maxErrorRate: opts.maxErrorRate,
     };
     const r = await pool.run(task);
     if (r.outcome === 'fatal') {

@@ -56,6 +56,7 @@ export interface RunRow {
   finished_at: string | null;
   exit_code: number | null;
   message: string | null;
+  gate: string | null;
 }
 
 export interface ObjectRow {
@@ -85,6 +86,8 @@ export interface ObjectRow {
   last_run_id: number | null;
   download_ms: number;
   clean_ms: number;
+  by_rule: string;
+  quarantined: number;
 }
 
 /** Counters of a clean checkpoint: everything needed to resume exactly. */
@@ -97,7 +100,11 @@ export interface Checkpoint {
   rejected: number;
   blank: number;
   byReason: Record<string, number>;
+  byRule: RuleFigures;
 }
+
+/** Rejects by rule, each with a few example line references. */
+export type RuleFigures = Record<string, { count: number; examples: Array<{ line: number; offset: number }> }>;
 
 const now = () => new Date().toISOString();
 
@@ -206,7 +213,7 @@ export function recordListed(
     if ((row.state === 'cleaning' || row.state === 'publishing') && row.clean_schema_hash !== schemaHash) {
       db.prepare(
         `UPDATE objects SET state = 'downloaded', clean_offset = 0, out_len = 0, err_len = 0, lines = 0, valid = 0, rejected = 0,
-                blank = 0, by_reason = '{}', input_bytes = 0, clean_schema_hash = NULL WHERE id = ?`,
+                blank = 0, by_reason = '{}', by_rule = '{}', input_bytes = 0, clean_schema_hash = NULL WHERE id = ?`,
       ).run(row.id);
     }
     db.prepare('UPDATE objects SET last_run_id = ?, size = ? WHERE id = ?').run(runId, o.size, row.id);
@@ -224,8 +231,8 @@ export function recordListed(
 function resetObject(db: Db, id: number, o: ListedObject, state: 'listed' | 'downloaded', runId: number, attempts = 0): void {
   db.prepare(
     `UPDATE objects SET etag = ?, size = ?, gz = ?, state = ?, downloaded_bytes = 0, clean_offset = 0, out_len = 0, err_len = 0,
-            lines = 0, valid = 0, rejected = 0, blank = 0, by_reason = '{}', input_bytes = 0, clean_schema_hash = NULL,
-            attempts = ?, error = NULL, last_run_id = ?, download_ms = 0, clean_ms = 0
+            lines = 0, valid = 0, rejected = 0, blank = 0, by_reason = '{}', by_rule = '{}', input_bytes = 0, clean_schema_hash = NULL,
+            quarantined = 0, attempts = ?, error = NULL, last_run_id = ?, download_ms = 0, clean_ms = 0
      WHERE id = ?`,
   ).run(o.etag, o.size, o.gz ? 1 : 0, state, attempts, runId, id);
 }
@@ -293,9 +300,9 @@ export function commitCheckpoint(db: Db, id: number, cp: Checkpoint, addMs: numb
     db
       .prepare(
         `UPDATE objects SET clean_offset = ?, input_bytes = ?, out_len = ?, err_len = ?, lines = ?, valid = ?, rejected = ?, blank = ?,
-                by_reason = ?, clean_ms = clean_ms + ? WHERE id = ? AND state = 'cleaning'`,
+                by_reason = ?, by_rule = ?, clean_ms = clean_ms + ? WHERE id = ? AND state = 'cleaning'`,
       )
-      .run(cp.offset, cp.offset, cp.outLen, cp.errLen, cp.lines, cp.valid, cp.rejected, cp.blank, JSON.stringify(cp.byReason), addMs, id),
+      .run(cp.offset, cp.offset, cp.outLen, cp.errLen, cp.lines, cp.valid, cp.rejected, cp.blank, JSON.stringify(cp.byReason), JSON.stringify(cp.byRule), addMs, id),
     `checkpoint object ${id}`,
   );
 }
@@ -311,16 +318,18 @@ export function markPublishing(db: Db, id: number, cp: Checkpoint, addMs: number
 function freeze(db: Db, runId: number, id: number, outcome: 'done' | 'failed' | 'gone', error: string | null): void {
   db.prepare(
     `UPDATE run_objects SET outcome = ?, lines = o.lines, valid = o.valid, rejected = o.rejected, blank = o.blank,
-            by_reason = o.by_reason, bytes = o.size, error = ?
+            by_reason = o.by_reason, by_rule = o.by_rule, quarantined = o.quarantined, bytes = o.size, error = ?
      FROM (SELECT * FROM objects WHERE id = ?) AS o WHERE run_objects.run_id = ? AND run_objects.object_id = ?`,
   ).run(outcome, error, id, runId, id);
 }
 
-/** publishing → done: the outputs are in place. */
-export function markDone(db: Db, runId: number, id: number): void {
+/** publishing → done: the outputs are in place (in quarantine/ when `quarantined`). */
+export function markDone(db: Db, runId: number, id: number, quarantined = false): void {
   db.transaction(() => {
     expectChange(
-      db.prepare("UPDATE objects SET state = 'done', done_etag = etag, done_schema_hash = clean_schema_hash, attempts = 0, error = NULL WHERE id = ? AND state = 'publishing'").run(id),
+      db
+        .prepare("UPDATE objects SET state = 'done', done_etag = etag, done_schema_hash = clean_schema_hash, attempts = 0, error = NULL, quarantined = ? WHERE id = ? AND state = 'publishing'")
+        .run(quarantined ? 1 : 0, id),
       `finish object ${id}`,
     );
     freeze(db, runId, id, 'done', null);
@@ -366,6 +375,10 @@ export interface RunObjectFigures {
   error: string | null;
   download_ms: number;
   clean_ms: number;
+  by_rule: string;
+  quarantined: number;
+  rel_path: string;
+  object_id: number;
 }
 
 /** Every object of a run with its figures for that run. */
@@ -379,7 +392,9 @@ export function runObjects(db: Db, runId: number): RunObjectFigures[] {
               CASE WHEN r.outcome IS NULL AND o.last_run_id = r.run_id THEN o.blank ELSE r.blank END AS blank,
               CASE WHEN r.outcome IS NULL AND o.last_run_id = r.run_id THEN o.by_reason ELSE r.by_reason END AS by_reason,
               CASE WHEN r.outcome IS NULL THEN o.size ELSE r.bytes END AS bytes,
-              o.input_bytes, COALESCE(r.error, o.error) AS error, o.download_ms, o.clean_ms
+              CASE WHEN r.outcome IS NULL AND o.last_run_id = r.run_id THEN o.by_rule ELSE r.by_rule END AS by_rule,
+              CASE WHEN r.outcome IS NULL THEN o.quarantined ELSE r.quarantined END AS quarantined,
+              o.input_bytes, COALESCE(r.error, o.error) AS error, o.download_ms, o.clean_ms, o.rel_path, o.id AS object_id
        FROM run_objects r JOIN objects o ON o.id = r.object_id WHERE r.run_id = ? ORDER BY o.key`,
     )
     .all(runId) as RunObjectFigures[];
@@ -388,4 +403,17 @@ export function runObjects(db: Db, runId: number): RunObjectFigures[] {
 /** Objects of a run that ended failed, including those skipped because earlier attempts failed. */
 export function countFailed(db: Db, runId: number): number {
   return (db.prepare("SELECT COUNT(*) AS n FROM run_objects WHERE run_id = ? AND outcome = 'failed'").get(runId) as { n: number }).n;
+}
+
+/** Stores the quality gate's settings and verdict with the run. */
+export function setRunGate(db: Db, runId: number, gate: unknown): void {
+  db.prepare('UPDATE runs SET gate = ? WHERE id = ?').run(JSON.stringify(gate), runId);
+}
+
+/** Records that an object's output of this run was moved to quarantine/. */
+export function markQuarantined(db: Db, runId: number, objectId: number): void {
+  db.transaction(() => {
+    db.prepare('UPDATE objects SET quarantined = 1 WHERE id = ?').run(objectId);
+    db.prepare('UPDATE run_objects SET quarantined = 1 WHERE run_id = ? AND object_id = ?').run(runId, objectId);
+  })();
 }

@@ -31,8 +31,9 @@ export function isBlank(buf: Buffer, start: number, end: number): boolean {
 
 /** Classifies the content `buf[start, end)` of one line (terminator excluded) against `rules`. */
 export function classify(buf: Buffer, start: number, end: number, rules: Rules): Verdict {
-  // A line that starts with "{" is not blank: skip the scan for the common case.
-  if (buf[start] !== 0x7b && isBlank(buf, start, end)) return 'blank';
+  // A line that starts with "{" is not blank: skip the scan for the common case. (`buf[start]` is
+  // the byte after the range when it is empty, so an empty range must not take the shortcut.)
+  if ((start >= end || buf[start] !== 0x7b) && isBlank(buf, start, end)) return 'blank';
   const bytes = buf.subarray(start, end);
   if (!isUtf8(bytes)) return { reason: 'invalid_utf8', message: 'the line is not valid UTF-8' };
   let value: unknown;
@@ -45,7 +46,15 @@ export function classify(buf: Buffer, start: number, end: number, rules: Rules):
     const kind = value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`;
     return { reason: 'not_object', message: `the line is ${kind}, not a JSON object` };
   }
-  if (rules.isValid(value)) return null;
-  const errors = rules.violations(value);
+  let errors: Violation[];
+  try {
+    if (rules.isValid(value)) return null;
+    errors = rules.violations(value);
+  } catch (err) {
+    // ajv validates recursively: with a recursive schema ($ref "#"), a line nested about 3,000
+    // objects deep overflows Node 20's default stack. That is one bad line, not a failed object.
+    const message = `the line could not be checked against the rules: ${String((err as Error).message).slice(0, 200)}`;
+    return { reason: 'schema', message, errors: [{ path: '/', keyword: 'nesting', message }] };
+  }
   return { reason: 'schema', message: errors.length ? `${errors[0].path} ${errors[0].message}` : 'schema violation', errors };
 }

@@ -138,7 +138,16 @@ function toViolation(e: ErrorObject): Violation {
   let message = e.message ?? e.keyword;
   if (e.keyword === 'required' && typeof e.params.missingProperty === 'string') message = `must have required property '${e.params.missingProperty}'`;
   if (e.keyword === 'additionalProperties' && typeof e.params.additionalProperty === 'string') message = `must NOT have additional property '${e.params.additionalProperty}'`;
-  return { path: e.instancePath === '' ? '/' : e.instancePath, keyword: e.keyword, message };
+  let path = e.instancePath;
+  // A missing property is reported at its own pointer, so reports group "/session_id required"
+  // apart from "/event_id required" rather than lumping both under "/".
+  if (e.keyword === 'required' && typeof e.params.missingProperty === 'string') path += '/' + escapePointer(e.params.missingProperty);
+  if (e.keyword === 'dependentRequired' && typeof e.params.missingProperty === 'string') path += '/' + escapePointer(e.params.missingProperty);
+  return { path: path === '' ? '/' : path, keyword: e.keyword, message };
+}
+
+function escapePointer(s: string): string {
+  return s.replace(/~/g, '~0').replace(/\//g, '~1');
 }
 
 function describeCompileError(err: Error): string {

@@ -1,0 +1,83 @@
+/**
+ * The quality gate: bad data must be able to stop a pipeline before it reaches the warehouse.
+ *
+ * Per object, `--max-error-rate` is applied when the object is published (clean-file.ts): a
+ * breaching object's output goes to quarantine/ and never appears in output/. Per run, the same
+ * rate over all the run's non-blank lines, and `--max-rejects` over all its rejected lines, are
+ * judged when the run ends: a breach moves the outputs of every object this run cleaned to
+ * quarantine/, since the batch as a whole is not trusted.
+ */
+import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Db } from '../state/db.js';
+import { markQuarantined, runObjects, setRunGate, type RunRow } from '../state/queries.js';
+import { objectPaths } from './clean-file.js';
+import { fsyncDir } from './download.js';
+
+/** The gate's verdict, stored with the run and shown by status and the report. */
+export interface GateVerdict {
+  max_error_rate: number | null;
+  max_rejects: number | null;
+  breached: boolean;
+  /** Human-readable reasons, one per breached limit. */
+  reasons: string[];
+  error_rate: number;
+  rejected: number;
+  /** Objects whose output is in quarantine/, with their error rates. */
+  quarantined: Array<{ key: string; error_rate: number; rejected: number }>;
+}
+
+/** Judges the run against its limits and quarantines what breaches; undefined when no gate is set. */
+export function applyGate(db: Db, run: RunRow, limits: { maxErrorRate: number | null; maxRejects: number | null }): GateVerdict | undefined {
+  if (limits.maxErrorRate === null && limits.maxRejects === null) return undefined;
+  const objs = runObjects(db, run.id).filter((o) => o.action === 'process' && o.outcome === 'done');
+  let valid = 0;
+  let rejected = 0;
+  for (const o of objs) {
+    valid += o.valid;
+    rejected += o.rejected;
+  }
+  const rate = valid + rejected > 0 ? rejected / (valid + rejected) : 0;
+  const reasons: string[] = [];
+  if (limits.maxErrorRate !== null && rate > limits.maxErrorRate) {
+    reasons.push(`run error rate ${pct(rate)} is above --max-error-rate ${pct(limits.maxErrorRate)}`);
+  }
+  if (limits.maxRejects !== null && rejected > limits.maxRejects) {
+    reasons.push(`run rejected ${rejected} lines, more than --max-rejects ${limits.maxRejects}`);
+  }
+  const runBreached = reasons.length > 0;
+  const quarantined: GateVerdict['quarantined'] = [];
+  for (const o of objs) {
+    const nonBlank = o.valid + o.rejected;
+    const r = nonBlank > 0 ? o.rejected / nonBlank : 0;
+    if (runBreached && !o.quarantined) {
+      const p = objectPaths(run.local_dir, o.rel_path);
+      if (existsSync(p.output)) {
+        mkdirSync(dirname(p.quarantine), { recursive: true });
+        renameSync(p.output, p.quarantine);
+        fsyncDir(dirname(p.quarantine));
+      }
+      markQuarantined(db, run.id, o.object_id);
+      o.quarantined = 1;
+    }
+    if (o.quarantined) quarantined.push({ key: o.key, error_rate: r, rejected: o.rejected });
+  }
+  if (!runBreached && quarantined.length > 0) {
+    reasons.push(`${quarantined.length} object(s) above --max-error-rate ${pct(limits.maxErrorRate ?? 0)}`);
+  }
+  const verdict: GateVerdict = {
+    max_error_rate: limits.maxErrorRate,
+    max_rejects: limits.maxRejects,
+    breached: reasons.length > 0,
+    reasons,
+    error_rate: rate,
+    rejected,
+    quarantined,
+  };
+  setRunGate(db, run.id, verdict);
+  return verdict;
+}
+
+function pct(x: number): string {
+  return `${(x * 100).toFixed(2).replace(/\.?0+$/, '')}%`;
+}
