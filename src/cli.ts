@@ -10,6 +10,7 @@ import { runCommand } from './commands/run.js';
 import { resumeCommand } from './commands/resume.js';
 import { formatStatus, statusReport } from './commands/status.js';
 import { interruptActiveRun } from './commands/drive.js';
+import { reportCommand } from './commands/report.js';
 
 function envHelp(key: string): string {
   const s = SETTINGS.find((x) => x.key === key)!;
@@ -106,6 +107,19 @@ export function buildProgram(): Command {
       const state = o.state ?? process.env.CLEANER_STATE ?? DEFAULTS.state;
       const report = statusReport(state, o.run !== undefined ? parseRunId(o.run) : undefined);
       process.stdout.write(o.json ? JSON.stringify(report, null, 2) + '\n' : formatStatus(report));
+    });
+
+  program
+    .command('report')
+    .description("a run's report: JSON on stdout, or one self-contained HTML page with --html")
+    .option('--state <path>', `state database${envHelp('state')}`)
+    .option('--run <id>', 'report this run instead of the latest')
+    .option('--html <file>', 'write the report as an HTML page to this file')
+    .action((o) => {
+      const state = o.state ?? process.env.CLEANER_STATE ?? DEFAULTS.state;
+      const { report, htmlPath } = reportCommand({ state, runId: o.run !== undefined ? parseRunId(o.run) : undefined, html: o.html });
+      if (htmlPath) process.stderr.write(`cleaner: report written to ${htmlPath}\n`);
+      else process.stdout.write(JSON.stringify(report, null, 2) + '\n');
     });
 
   return program;
