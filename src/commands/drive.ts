@@ -5,11 +5,12 @@ import { ExitCode, CleanerError, LocalIoError } from '../errors.js';
 import { makeClient } from '../s3/client.js';
 import type { Db } from '../state/db.js';
 import { releaseLock } from '../state/db.js';
-import { MAX_ATTEMPTS, countFailed, finishRun, type RunRow } from '../state/queries.js';
+import { MAX_ATTEMPTS, runProgress, countFailed, finishRun, type RunRow } from '../state/queries.js';
 import { DEFAULT_OPTIONS, executeRun, type PipelineResult, type RunOptions } from '../stages/pipeline.js';
 import { applyGate, type GateVerdict } from '../stages/gate.js';
 import { buildReport, writeReport } from '../report/build.js';
 import type { Logger } from '../log.js';
+import { startProgress } from '../progress.js';
 
 /** What a finished run returns to the CLI. */
 export interface RunOutcome {
@@ -39,9 +40,21 @@ export async function driveRun(db: Db, statePath: string, run: RunRow, log: Logg
   active = { db, runId: run.id };
   const client = run.kind === 's3' ? makeClient({ endpoint: run.endpoint, region: run.region }) : undefined;
   const started = Date.now();
+  let downloaded = 0;
+  let listed = 0;
+  const stopProgress = startProgress(
+    { read: () => runProgress(db, run.id), downloadedBytes: () => downloaded, listed: () => listed, kind: run.kind },
+    log,
+    { quiet: log.level === 'warn' || log.level === 'error' },
+  );
   try {
     const result = await executeRun(db, statePath, run, client, {
-      listed: (s) => log.debug('listing', { objects: s.listed }),
+      downloadedBytes: (n) => (downloaded += n),
+      listed: (s) => {
+        listed = s.listed;
+        log.debug('listing', { objects: s.listed });
+      },
+      objectDownloaded: (row) => log.debug('downloaded', { object: row.key, bytes: row.size }),
       objectCleaned: (key, r) => log.debug('cleaned', { object: key, lines: r.lines, valid: r.valid, rejected: r.rejected, blank: r.blank }),
       objectFailed: (key, error) => log.warn('object failed', { object: key, error }),
       objectGone: (key) => log.warn('object deleted from the source after listing', { object: key }),
@@ -49,6 +62,7 @@ export async function driveRun(db: Db, statePath: string, run: RunRow, log: Logg
     const secs = ((Date.now() - started) / 1000).toFixed(1);
     let exitCode: number = ExitCode.ok;
     let message = `run ${run.id} finished in ${secs} s`;
+    stopProgress();
     const opts: RunOptions = { ...DEFAULT_OPTIONS, ...(JSON.parse(run.options) as Partial<RunOptions>) };
     const gate = applyGate(db, run, opts);
     const failed = countFailed(db, run.id);
@@ -72,6 +86,7 @@ export async function driveRun(db: Db, statePath: string, run: RunRow, log: Logg
     finishRun(db, run.id, err instanceof LocalIoError ? 'interrupted' : 'failed', err instanceof CleanerError ? err.exitCode : ExitCode.internal, msg);
     throw err;
   } finally {
+    stopProgress();
     client?.destroy();
     active = undefined;
   }

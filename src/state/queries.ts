@@ -417,3 +417,35 @@ export function markQuarantined(db: Db, runId: number, objectId: number): void {
     db.prepare('UPDATE run_objects SET quarantined = 1 WHERE run_id = ? AND object_id = ?').run(runId, objectId);
   })();
 }
+
+/** Live progress of a run, read from the committed state. */
+export interface RunProgress {
+  objects: number;
+  downloaded: number;
+  cleaned: number;
+  failed: number;
+  totalBytes: number;
+  cleanedInputBytes: number;
+  lines: number;
+  rejected: number;
+}
+
+/** Sums what the run's workers have committed so far (objects this run processes). */
+export function runProgress(db: Db, runId: number): RunProgress {
+  const row = db
+    .prepare(
+      `SELECT COUNT(*) AS objects,
+              SUM(CASE WHEN o.state IN ('downloaded', 'cleaning', 'publishing', 'done') OR r.outcome = 'done' THEN 1 ELSE 0 END) AS downloaded,
+              SUM(CASE WHEN r.outcome = 'done' THEN 1 ELSE 0 END) AS cleaned,
+              SUM(CASE WHEN r.outcome IN ('failed', 'gone') THEN 1 ELSE 0 END) AS failed,
+              SUM(o.size) AS totalBytes,
+              SUM(CASE WHEN r.outcome = 'done' THEN o.size WHEN o.gz = 0 THEN o.input_bytes ELSE 0 END) AS cleanedInputBytes,
+              SUM(CASE WHEN r.outcome IS NULL THEN o.lines ELSE r.lines END) AS lines,
+              SUM(CASE WHEN r.outcome IS NULL THEN o.rejected ELSE r.rejected END) AS rejected
+       FROM run_objects r JOIN objects o ON o.id = r.object_id WHERE r.run_id = ? AND r.action = 'process'`,
+    )
+    .get(runId) as Record<keyof RunProgress, number | null>;
+  const out = {} as RunProgress;
+  for (const k of Object.keys(row) as Array<keyof RunProgress>) out[k] = row[k] ?? 0;
+  return out;
+}
