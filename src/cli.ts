@@ -11,6 +11,8 @@ import { resumeCommand } from './commands/resume.js';
 import { formatStatus, statusReport } from './commands/status.js';
 import { interruptActiveRun } from './commands/drive.js';
 import { reportCommand } from './commands/report.js';
+import { dryRunCommand, formatDryRun } from './commands/dry-run.js';
+import { formatVerdicts, validateCommand } from './commands/validate.js';
 
 function envHelp(key: string): string {
   const s = SETTINGS.find((x) => x.key === key)!;
@@ -53,6 +55,7 @@ export function buildProgram(): Command {
     .option('--redact <fields>', `comma-separated fields masked in reject records${envHelp('redact')}`)
     .option('--max-error-rate <rate>', `quality gate: share of non-blank lines rejected (0.05 or 5%), per object and per run${envHelp('maxErrorRate')}`)
     .option('--max-rejects <n>', `quality gate: most rejected lines in the run${envHelp('maxRejects')}`)
+    .option('--dry-run', 'list what would be downloaded and cleaned, and why, without doing it')
     .option('--config <file>', 'config file (default ./cleaner.config.json when present) [env CLEANER_CONFIG]');
   addLogOptions(run).action(async (o) => {
     const log = loggerFor(o);
@@ -76,6 +79,10 @@ export function buildProgram(): Command {
       },
       o.config,
     );
+    if (o.dryRun) {
+      process.stdout.write(formatDryRun(await dryRunCommand(settings, log)));
+      return;
+    }
     const outcome = await runCommand(settings, log);
     (outcome.exitCode === ExitCode.ok ? log.info : log.warn)(outcome.message);
     process.exitCode = outcome.exitCode;
@@ -109,6 +116,23 @@ export function buildProgram(): Command {
       process.stdout.write(o.json ? JSON.stringify(report, null, 2) + '\n' : formatStatus(report));
     });
 
+  const validate = new Command('validate')
+    .description('check local files (plain or .gz) against the rules, without S3 or state; exit 5 when any line is rejected')
+    .argument('<files...>', 'files to check')
+    .option('--schema <file>', `JSON Schema rules file (default: the built-in web-event rules)${envHelp('schema')}`)
+    .option('--max-line-bytes <n>', `longer lines are rejected as line_too_long${envHelp('maxLineBytes')}`)
+    .option('--redact <fields>', `comma-separated fields masked in reject records${envHelp('redact')}`)
+    .option('--quiet-records', 'print only the summary, not the reject records');
+  addLogOptions(validate).action(async (files: string[], o) => {
+    const log = loggerFor(o);
+    const settings = resolveSettings({ schema: o.schema, maxLineBytes: o.maxLineBytes, redact: o.redact }, o.config);
+    const verdicts = await validateCommand(files, settings, (rec) => (o.quietRecords ? undefined : process.stdout.write(rec)), log);
+    process.stderr.write(formatVerdicts(verdicts));
+    if (verdicts.some((v) => v.error)) process.exitCode = ExitCode.usage;
+    else if (verdicts.some((v) => v.rejected > 0)) process.exitCode = ExitCode.gateBreached;
+  });
+  program.addCommand(validate);
+
   program
     .command('report')
     .description("a run's report: JSON on stdout, or one self-contained HTML page with --html")
@@ -139,6 +163,11 @@ export async function main(argv: string[]): Promise<void> {
       process.exit(ExitCode.interrupted);
     });
   }
+  // `cleaner validate … | head` closes our stdout early: that is the reader's choice, not an error.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
   const program = buildProgram();
   // Every command, not only the root: commander would otherwise exit(1) on a subcommand's usage error.
   for (const c of [program, ...program.commands]) c.exitOverride();

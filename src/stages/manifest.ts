@@ -34,9 +34,7 @@ export async function manifestS3(db: Db, run: RunRow, client: S3Client, onPage?:
     const record = db.transaction((objs: ListedObject[]) => {
       for (const o of objs) summary[recordListed(db, run.id, run.target, run.schema_hash, o, 'listed', inputComplete)]++;
     });
-    record(
-      page.map((o) => ({ key: o.key, relPath: encodeRelPath(relativeKey(o.key, run.prefix ?? '')), etag: o.etag, size: o.size, gz: isGzipKey(o.key) })),
-    );
+    record(page.map((o) => toListed(o, run.prefix ?? '')));
     summary.listed += page.length;
     onPage?.(summary);
   }
@@ -47,9 +45,25 @@ export async function manifestS3(db: Db, run: RunRow, client: S3Client, onPage?:
 /** Lists a local directory (recursively, regular files only) into the run; no download stage. */
 export function manifestLocal(db: Db, run: RunRow): ManifestSummary {
   const summary = emptySummary();
-  const root = resolve(run.source);
-  const localDir = resolve(run.local_dir);
+  const files = listLocal(run.source, run.local_dir);
+  db.transaction(() => {
+    for (const o of files) summary[recordListed(db, run.id, run.target, run.schema_hash, o, 'downloaded', () => true)]++;
+  })();
+  summary.listed = files.length;
+  markListed(db, run.id);
+  return summary;
+}
+
+/** Every regular file under `source` (or `source` itself when it is a file), never `localDir`, in key order. */
+export function listLocal(source: string, localDirPath: string): ListedObject[] {
+  const root = resolve(source);
+  const localDir = resolve(localDirPath);
   const files: ListedObject[] = [];
+  const add = (full: string, key: string) => {
+    const st = statSync(full);
+    // A local file has no ETag: size and modification time stand in for it.
+    files.push({ key, relPath: encodeRelPath(key), etag: `${st.size}:${Math.trunc(st.mtimeMs)}`, size: st.size, gz: isGzipKey(key) });
+  };
   const walk = (dir: string) => {
     let entries: Dirent[];
     try {
@@ -62,26 +76,17 @@ export function manifestLocal(db: Db, run: RunRow): ManifestSummary {
       // Never list our own outputs when the local dir sits inside the source.
       if (full === localDir) continue;
       if (e.isDirectory()) walk(full);
-      else if (e.isFile() || (e.isSymbolicLink() && safeIsFile(full))) {
-        const st = statSync(full);
-        const key = relative(root, full).split(sep).join('/');
-        // A local file has no ETag: size and modification time stand in for it.
-        files.push({ key, relPath: encodeRelPath(key), etag: `${st.size}:${Math.trunc(st.mtimeMs)}`, size: st.size, gz: isGzipKey(key) });
-      }
+      else if (e.isFile() || (e.isSymbolicLink() && safeIsFile(full))) add(full, relative(root, full).split(sep).join('/'));
     }
   };
-  if (lstatSync(root).isFile()) {
-    const st = statSync(root);
-    const key = root.split(sep).pop()!;
-    files.push({ key, relPath: encodeRelPath(key), etag: `${st.size}:${Math.trunc(st.mtimeMs)}`, size: st.size, gz: isGzipKey(key) });
-  } else walk(root);
-  files.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  db.transaction(() => {
-    for (const o of files) summary[recordListed(db, run.id, run.target, run.schema_hash, o, 'downloaded', () => true)]++;
-  })();
-  summary.listed = files.length;
-  markListed(db, run.id);
-  return summary;
+  if (lstatSync(root).isFile()) add(root, root.split(sep).pop()!);
+  else walk(root);
+  return files.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
+
+/** An S3 listing entry as the manifest records it. */
+export function toListed(o: { key: string; etag: string; size: number }, prefix: string): ListedObject {
+  return { key: o.key, relPath: encodeRelPath(relativeKey(o.key, prefix)), etag: o.etag, size: o.size, gz: isGzipKey(o.key) };
 }
 
 function safeIsFile(p: string): boolean {

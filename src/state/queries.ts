@@ -186,29 +186,17 @@ export function recordListed(
   initialState: 'listed' | 'downloaded',
   inputComplete: (row: ObjectRow) => boolean,
 ): ListingReason {
-  const row = db.prepare('SELECT * FROM objects WHERE target = ? AND key = ?').get(target, o.key) as ObjectRow | undefined;
-  let reason: ListingReason;
+  const row = findObject(db, target, o.key);
+  const reason = decideListing(row, o, schemaHash);
   if (!row) {
     db.prepare(
       `INSERT INTO objects (target, key, rel_path, etag, size, gz, state, last_run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(target, o.key, o.relPath, o.etag, o.size, o.gz ? 1 : 0, initialState, runId);
-    reason = 'new';
-  } else if (row.etag !== o.etag || row.state === 'gone') {
+  } else if (reason === 'changed') {
     resetObject(db, row.id, o, initialState, runId);
-    reason = 'changed';
-  } else if (row.state === 'done') {
-    if (row.done_schema_hash === schemaHash) reason = 'unchanged';
-    else {
-      resetObject(db, row.id, o, inputComplete(row) ? 'downloaded' : initialState, runId, row.attempts);
-      reason = 'schema_changed';
-    }
-  } else if (row.state === 'failed') {
-    if (row.attempts >= MAX_ATTEMPTS) reason = 'failed_before';
-    else {
-      resetObject(db, row.id, o, inputComplete(row) ? 'downloaded' : initialState, runId, row.attempts);
-      reason = 'retry';
-    }
-  } else {
+  } else if (reason === 'schema_changed' || reason === 'retry') {
+    resetObject(db, row.id, o, inputComplete(row) ? 'downloaded' : initialState, runId, row.attempts);
+  } else if (reason === 'unfinished') {
     // In progress with the same ETag: keep it, unless its clean was under other rules.
     if ((row.state === 'cleaning' || row.state === 'publishing') && row.clean_schema_hash !== schemaHash) {
       db.prepare(
@@ -217,7 +205,6 @@ export function recordListed(
       ).run(row.id);
     }
     db.prepare('UPDATE objects SET last_run_id = ?, size = ? WHERE id = ?').run(runId, o.size, row.id);
-    reason = 'unfinished';
   }
   const id = row ? row.id : (db.prepare('SELECT id FROM objects WHERE target = ? AND key = ?').get(target, o.key) as { id: number }).id;
   const skip = reason === 'unchanged' || reason === 'failed_before';
@@ -235,6 +222,20 @@ function resetObject(db: Db, id: number, o: ListedObject, state: 'listed' | 'dow
             quarantined = 0, attempts = ?, error = NULL, last_run_id = ?, download_ms = 0, clean_ms = 0
      WHERE id = ?`,
   ).run(o.etag, o.size, o.gz ? 1 : 0, state, attempts, runId, id);
+}
+
+/** The object's row in a target, if it was ever listed. */
+export function findObject(db: Db, target: string, key: string): ObjectRow | undefined {
+  return db.prepare('SELECT * FROM objects WHERE target = ? AND key = ?').get(target, key) as ObjectRow | undefined;
+}
+
+/** What a run does with a listed object, given what the state knows of it (no writes). */
+export function decideListing(row: ObjectRow | undefined, o: { etag: string }, schemaHash: string): ListingReason {
+  if (!row) return 'new';
+  if (row.etag !== o.etag || row.state === 'gone') return 'changed';
+  if (row.state === 'done') return row.done_schema_hash === schemaHash ? 'unchanged' : 'schema_changed';
+  if (row.state === 'failed') return row.attempts >= MAX_ATTEMPTS ? 'failed_before' : 'retry';
+  return 'unfinished';
 }
 
 /** Marks the run's listing complete: resume need not list again. */

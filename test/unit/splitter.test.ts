@@ -161,7 +161,7 @@ test('NUL bytes are ordinary content', () => {
 
 test('a line of exactly maxLineBytes is accepted; maxLineBytes + 1 is overlong', () => {
   const opts = { maxLineBytes: 8, headBytes: 4 };
-  for (const term of ['\n', '\r\n', '']) {
+  for (const term of ['\n', '\r\n']) {
     const ok = splitEveryWay(`12345678${term}{}\n`, opts);
     assert.deepEqual(ok.events, [line('12345678', `12345678${term}`, 0), line('{}', '{}\n', 8 + term.length)], `exact, ${JSON.stringify(term)}`);
     const long = splitEveryWay(`123456789${term}{}\n`, opts);
@@ -173,6 +173,14 @@ test('a line of exactly maxLineBytes is accepted; maxLineBytes + 1 is overlong',
       ],
       `one over, ${JSON.stringify(term)}`,
     );
+  }
+  // The same limits for a last line without "\n" (a final "\r" is its terminator).
+  for (const term of ['', '\r']) {
+    assert.deepEqual(splitEveryWay(`{}\n12345678${term}`, opts).events, [line('{}', '{}\n', 0), line('12345678', `12345678${term}`, 3)]);
+    assert.deepEqual(splitEveryWay(`{}\n123456789${term}`, opts).events, [
+      line('{}', '{}\n', 0),
+      { kind: 'overlong', head: '1234', contentLength: 9, totalLength: 9 + term.length, offset: 3 },
+    ]);
   }
 });
 

@@ -1,0 +1,63 @@
+/**
+ * `cleaner run --dry-run`: lists what a run would download and clean, and why (new, changed,
+ * schema_changed, unfinished, retry), and what it would skip, without writing anything.
+ */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Settings } from '../config.js';
+import { resolveSource } from '../config.js';
+import { makeClient, resolveEndpoint } from '../s3/client.js';
+import { listObjects } from '../s3/list.js';
+import { openState, type Db } from '../state/db.js';
+import { decideListing, findObject, type ListedObject, type ListingReason } from '../state/queries.js';
+import { listLocal, toListed } from '../stages/manifest.js';
+import { loadRules } from '../validate/schema.js';
+import type { Logger } from '../log.js';
+
+export interface DryRunEntry {
+  key: string;
+  size: number;
+  action: 'process' | 'skip';
+  reason: ListingReason;
+}
+
+/** Decides, for every object of the source, what `run` would do; writes nothing. */
+export async function dryRunCommand(settings: Settings, log: Logger): Promise<DryRunEntry[]> {
+  const src = resolveSource(settings);
+  const rules = loadRules(settings.schema);
+  for (const w of rules.warnings) log.warn(`schema ${rules.origin}: ${w}`);
+  const localDir = resolve(settings.localDir);
+  const statePath = resolve(settings.state);
+  const endpoint = src.kind === 's3' ? (resolveEndpoint(settings.endpointUrl) ?? null) : null;
+  const source = src.kind === 's3' ? `s3://${src.bucket}/${src.prefix}` : src.path;
+  const target = JSON.stringify([src.kind, endpoint ?? '', source, localDir]);
+  const db: Db | undefined = existsSync(statePath) ? openState(statePath, { readonly: true }) : undefined;
+  const entries: DryRunEntry[] = [];
+  const decide = (o: ListedObject) => {
+    const reason = decideListing(db ? findObject(db, target, o.key) : undefined, o, rules.hash);
+    entries.push({ key: o.key, size: o.size, action: reason === 'unchanged' || reason === 'failed_before' ? 'skip' : 'process', reason });
+  };
+  try {
+    if (src.kind === 'local') listLocal(src.path, localDir).forEach(decide);
+    else {
+      const client = makeClient({ endpoint, region: settings.region });
+      try {
+        for await (const page of listObjects(client, src.bucket, src.prefix)) for (const o of page) decide(toListed(o, src.prefix));
+      } finally {
+        client.destroy();
+      }
+    }
+  } finally {
+    db?.close();
+  }
+  return entries;
+}
+
+/** The dry run as text: one line per object, then a summary. */
+export function formatDryRun(entries: DryRunEntry[]): string {
+  const lines = entries.map((e) => `${e.action === 'process' ? 'would clean' : 'would skip '}  ${e.reason.padEnd(14)}  ${String(e.size).padStart(12)}  ${e.key}`);
+  const count = (a: string) => entries.filter((e) => e.action === a).length;
+  const bytes = entries.filter((e) => e.action === 'process').reduce((n, e) => n + e.size, 0);
+  lines.push(`dry run: ${count('process')} object(s) to clean (${bytes.toLocaleString('en-US')} bytes), ${count('skip')} to skip; nothing was written`);
+  return lines.join('\n') + '\n';
+}

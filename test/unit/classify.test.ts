@@ -1,0 +1,221 @@
+/**
+ * classify(): one test per outcome promised in README "Lines" and "Default rules", plus the hostile
+ * inputs a line can carry (broken UTF-8, deep nesting, huge numbers, duplicate and __proto__ keys).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { classify, type Verdict } from '../../src/validate/classify.js';
+import { compileRules, loadRules, type Rules } from '../../src/validate/schema.js';
+
+const PERMISSIVE = compileRules('t', '{}');
+const DEFAULT = loadRules(undefined);
+
+function run(line: Buffer | string, rules: Rules = PERMISSIVE): Verdict {
+  const buf = typeof line === 'string' ? Buffer.from(line) : line;
+  return classify(buf, 0, buf.length, rules);
+}
+
+/** The reason, or 'valid' / 'blank'. */
+function outcome(line: Buffer | string, rules: Rules = PERMISSIVE): string {
+  const v = run(line, rules);
+  return v === null ? 'valid' : v === 'blank' ? 'blank' : v.reason;
+}
+
+/** `{"a":"` + raw bytes + `"}`: the bytes inside a JSON string, where only UTF-8 decides. */
+const inString = (...raw: number[]) => Buffer.concat([Buffer.from('{"a":"'), Buffer.from(raw), Buffer.from('"}')]);
+
+const GOOD = {
+  event_id: '0b6f9d5e-3c1a-4e8b-9a57-2f1c8d7e6a01',
+  session_id: 'f47ac10b-58cc-4372-a567-0e02b2c3d479',
+  event_type: 'page_view',
+  timestamp: '2026-11-05T12:34:56Z',
+  event_date: '2026-11-05',
+  user_id: 'u-42',
+  email: 'ada@example.com',
+};
+const event = (patch: Record<string, unknown>, drop: string[] = []) => {
+  const e: Record<string, unknown> = { ...GOOD, ...patch };
+  for (const k of drop) delete e[k];
+  return JSON.stringify(e);
+};
+
+test('every outcome: valid, blank, invalid_utf8, invalid_json, not_object, schema', () => {
+  assert.equal(run('{"a":1}'), null);
+  assert.equal(run(''), 'blank');
+  assert.equal(outcome(inString(0xff)), 'invalid_utf8');
+  assert.equal(outcome('{"a":1'), 'invalid_json');
+  assert.equal(outcome('[1]'), 'not_object');
+  const v = run('{}', DEFAULT);
+  assert.ok(v !== null && v !== 'blank');
+  assert.equal(v.reason, 'schema');
+  assert.ok(v.errors && v.errors.length === 4, 'all four missing required fields are listed');
+  assert.equal(v.message, `${v.errors[0].path} ${v.errors[0].message}`, 'the message is the first violation');
+});
+
+test('classify reads only buf[start, end)', () => {
+  const buf = Buffer.from('xx{"a":1}yy');
+  assert.equal(classify(buf, 2, 9, PERMISSIVE), null);
+  assert.equal(classify(buf, 0, 9, PERMISSIVE) !== null, true);
+  // An empty range is blank even when the byte right after it is "{".
+  assert.equal(classify(Buffer.from('{}'), 0, 0, PERMISSIVE), 'blank');
+  assert.equal(classify(Buffer.from('\n{}'), 1, 1, PERMISSIVE), 'blank');
+});
+
+test('well-formed multi-byte UTF-8 is valid (the UTF-8 check is not merely "ASCII only")', () => {
+  assert.equal(run('{"a":"é € 𝄞 😀","ключ":"値"}'), null);
+  assert.equal(run(inString(0xf4, 0x8f, 0xbf, 0xbf)), null, 'U+10FFFF, the last code point');
+});
+
+test('overlong encodings, encoded surrogates, 5-byte and other broken sequences are invalid_utf8', () => {
+  const cases: Array<[string, number[]]> = [
+    ['overlong 2-byte NUL C0 80', [0xc0, 0x80]],
+    ['overlong 2-byte "/" C1 81', [0xc1, 0x81]],
+    ['overlong 3-byte E0 80 80', [0xe0, 0x80, 0x80]],
+    ['overlong 4-byte F0 80 80 80', [0xf0, 0x80, 0x80, 0x80]],
+    ['encoded high surrogate ED A0 80 (U+D800)', [0xed, 0xa0, 0x80]],
+    ['encoded low surrogate ED BF BF (U+DFFF)', [0xed, 0xbf, 0xbf]],
+    ['encoded surrogate pair ED A0 BD ED B8 80', [0xed, 0xa0, 0xbd, 0xed, 0xb8, 0x80]],
+    ['5-byte sequence F8 88 80 80 80', [0xf8, 0x88, 0x80, 0x80, 0x80]],
+    ['6-byte sequence FC 84 80 80 80 80', [0xfc, 0x84, 0x80, 0x80, 0x80, 0x80]],
+    ['above U+10FFFF F4 90 80 80', [0xf4, 0x90, 0x80, 0x80]],
+    ['lone continuation byte 80', [0x80]],
+    ['truncated sequence E2 82', [0xe2, 0x82]],
+    ['FE and FF', [0xfe, 0xff]],
+    ['Latin-1 é (E9)', [0xe9]],
+  ];
+  for (const [name, raw] of cases) assert.equal(outcome(inString(...raw)), 'invalid_utf8', name);
+  // Outside a string too: the UTF-8 check comes before parsing.
+  assert.equal(outcome(Buffer.from([0x7b, 0x7d, 0xc0, 0x80])), 'invalid_utf8');
+});
+
+test('a raw NUL (or other control character) inside a string is invalid_json; the escape \\u0000 is fine', () => {
+  assert.equal(outcome(inString(0x00)), 'invalid_json');
+  assert.equal(outcome(inString(0x01)), 'invalid_json');
+  assert.equal(outcome(inString(0x1f)), 'invalid_json');
+  assert.equal(outcome(Buffer.from('{"a":1}\0')), 'invalid_json', 'NUL after the object');
+  assert.equal(run('{"a":"x\\u0000y"}'), null);
+});
+
+test('[], "x", 42, null, true are not_object, and the message names what was found', () => {
+  const cases: Array<[string, string]> = [
+    ['[]', 'an array'],
+    ['"x"', 'a string'],
+    ['42', 'a number'],
+    ['null', 'null'],
+    ['true', 'a boolean'],
+    ['  [ {"a":1} ]  ', 'an array'],
+  ];
+  for (const [line, kind] of cases) {
+    const v = run(line);
+    assert.ok(v !== null && v !== 'blank', line);
+    assert.equal(v.reason, 'not_object', line);
+    assert.match(v.message, new RegExp(`is ${kind}, not a JSON object`), line);
+  }
+});
+
+test('100,000 levels of nesting get a verdict, never an exception', () => {
+  const depth = 100_000;
+  const arrays = '['.repeat(depth) + ']'.repeat(depth);
+  const objects = '{"a":'.repeat(depth) + '1' + '}'.repeat(depth);
+  const mixed = '{"a":['.repeat(depth) + ']}'.repeat(depth);
+  assert.equal(outcome(arrays), 'not_object');
+  assert.equal(outcome(arrays, DEFAULT), 'not_object');
+  assert.equal(outcome(objects), 'valid');
+  assert.equal(outcome(objects, DEFAULT), 'schema');
+  assert.equal(outcome(mixed), 'valid');
+  assert.equal(outcome('['.repeat(depth)), 'invalid_json', 'unclosed');
+  assert.equal(outcome('{"a":'.repeat(depth)), 'invalid_json', 'unclosed');
+  // A recursive schema makes ajv recurse as deep as the data: the stack overflows at a few
+  // thousand levels. That must reject the line, not escape as an exception.
+  const recursive = compileRules('tree', '{"type":["object","array"],"additionalProperties":{"$ref":"#"},"items":{"$ref":"#"}}');
+  assert.equal(outcome('{"a":[{"a":[]}]}', recursive), 'valid', 'the schema accepts shallow trees');
+  const v = run(mixed, recursive);
+  assert.ok(v !== null && v !== 'blank');
+  assert.equal(v.reason, 'schema');
+  assert.match(v.message, /could not be checked against the rules/);
+  assert.ok(v.errors && v.errors.length === 1, 'a schema reject always carries its errors');
+});
+
+test('huge numbers are valid JSON; the rules see them as JS numbers (1e400 is Infinity)', () => {
+  assert.equal(run('{"n":1e400}'), null);
+  assert.equal(run('{"n":-1e400,"m":1e-400}'), null);
+  assert.equal(run('{"big":123456789012345678901234567890123456789}'), null);
+  // What the rules see: JSON.parse gives Infinity, which breaks a "maximum".
+  const bounded = compileRules('bounded', '{"properties":{"n":{"type":"number","maximum":1e300}}}');
+  assert.equal(outcome('{"n":1e300}', bounded), 'valid');
+  assert.equal(outcome('{"n":1e400}', bounded), 'schema');
+});
+
+test('duplicate keys: the rules see the last value, as JSON.parse keeps it', () => {
+  const rules = compileRules('dup', '{"properties":{"a":{"type":"string"}}}');
+  assert.equal(outcome('{"a":1,"a":"x"}', rules), 'valid');
+  assert.equal(outcome('{"a":"x","a":1}', rules), 'schema');
+  // With the built-in rules: a bad event_id hidden behind a good one is still caught.
+  const line = `{"event_id":"${GOOD.event_id}",${event({}).slice(1, -1)},"event_id":"nope"}`;
+  assert.equal(outcome(line, DEFAULT), 'schema');
+  const reversed = `{"event_id":"nope",${event({}).slice(1)}`;
+  assert.equal(outcome(reversed, DEFAULT), 'valid');
+});
+
+test('__proto__ and constructor keys do not pollute Object.prototype', () => {
+  const hostile = [
+    `{"__proto__":{"polluted":1},"constructor":{"prototype":{"polluted":2}},${event({}).slice(1)}`,
+    '{"__proto__":{"polluted":3},"constructor":{"prototype":{"polluted":4}}}', // invalid: takes the allErrors path
+    '{"a":{"__proto__":{"polluted":5}},"event_id":{"__proto__":{"polluted":6}}}',
+  ];
+  const verdicts = hostile.map((l) => outcome(l, DEFAULT));
+  hostile.forEach((l) => outcome(l, PERMISSIVE));
+  assert.deepEqual(verdicts, ['valid', 'schema', 'schema']);
+  assert.equal(({} as Record<string, unknown>).polluted, undefined);
+  assert.equal(Object.prototype.hasOwnProperty.call(Object.prototype, 'polluted'), false);
+  // An event whose own "__proto__" key is a non-object does not change its prototype either.
+  assert.equal(outcome(`{"__proto__":null,${event({}).slice(1)}`, DEFAULT), 'valid');
+});
+
+test('whitespace-only lines (spaces, tabs, \\r, \\v, \\f, or nothing) are blank; other whitespace is not', () => {
+  for (const s of ['', ' ', '    ', '\t', '\r', '\v', '\f', ' \t\r\v\f ', '\r\r']) assert.equal(run(s), 'blank', JSON.stringify(s));
+  // Not blank: NBSP and the Unicode line separator are not in the list, and are not JSON whitespace.
+  assert.equal(outcome('\u00a0'), 'invalid_json');
+  assert.equal(outcome('\u2028'), 'invalid_json');
+  // Whitespace around an object is fine.
+  assert.equal(run(' \t{"a":1}\t '), null);
+});
+
+test('built-in rules: a good event is valid, with or without its optional fields', () => {
+  assert.equal(run(event({}), DEFAULT), null);
+  assert.equal(run(event({}, ['event_date', 'user_id', 'email']), DEFAULT), null);
+  assert.equal(run(event({ event_date: '2024-02-29', timestamp: '2026-11-05T12:34:56.789+05:30', extra: { any: [1] } }), DEFAULT), null);
+});
+
+test('built-in rules: each documented violation is a schema reject naming the field', () => {
+  const cases: Array<[string, string, string]> = [
+    // [line, field the violation must name, keyword]
+    [event({}, ['event_id']), 'event_id', 'required'],
+    [event({}, ['session_id']), 'session_id', 'required'],
+    [event({}, ['event_type']), 'event_type', 'required'],
+    [event({}, ['timestamp']), 'timestamp', 'required'],
+    [event({ event_id: 'not-a-uuid' }), 'event_id', 'format'],
+    [event({ event_id: 12345 }), 'event_id', 'type'],
+    [event({ session_id: '0b6f9d5e3c1a4e8b9a572f1c8d7e6a01x' }), 'session_id', 'format'],
+    [event({ event_type: '' }), 'event_type', 'pattern'],
+    [event({ event_type: ' \t ' }), 'event_type', 'pattern'],
+    [event({ timestamp: '2026-13-45T99:00:00Z' }), 'timestamp', 'format'],
+    [event({ timestamp: 'yesterday' }), 'timestamp', 'format'],
+    [event({ event_date: '2026-02-30' }), 'event_date', 'format'],
+    [event({ event_date: '2025-02-29' }), 'event_date', 'format'],
+    [event({ user_id: '   ' }), 'user_id', 'pattern'],
+    [event({ email: 'not-an-email' }), 'email', 'format'],
+    [event({ email: 'a@b@c.com' }), 'email', 'format'],
+  ];
+  for (const [line, field, keyword] of cases) {
+    const v = run(line, DEFAULT);
+    assert.ok(v !== null && v !== 'blank', `${field} ${keyword} should be rejected: ${line}`);
+    assert.equal(v.reason, 'schema', line);
+    const hit = v.errors?.find((e) => e.keyword === keyword && (e.path.includes(field) || e.message.includes(field)));
+    assert.ok(hit, `${field} ${keyword} not among ${JSON.stringify(v.errors)}`);
+  }
+  // allErrors: two problems, two violations.
+  const two = run(event({ event_id: 'x', email: 'y' }), DEFAULT);
+  assert.ok(two !== null && two !== 'blank');
+  assert.equal(two.errors?.length, 2);
+});
