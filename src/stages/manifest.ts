@@ -34,7 +34,7 @@ export async function manifestS3(db: Db, run: RunRow, client: S3Client, onPage?:
     const record = db.transaction((objs: ListedObject[]) => {
       for (const o of objs) summary[recordListed(db, run.id, run.target, run.schema_hash, o, 'listed', inputComplete)]++;
     });
-    record(page.map((o) => toListed(o, run.prefix ?? '')));
+    record.immediate(page.map((o) => toListed(o, run.prefix ?? '')));
     summary.listed += page.length;
     onPage?.(summary);
   }
@@ -48,7 +48,7 @@ export function manifestLocal(db: Db, run: RunRow): ManifestSummary {
   const files = listLocal(run.source, run.local_dir);
   db.transaction(() => {
     for (const o of files) summary[recordListed(db, run.id, run.target, run.schema_hash, o, 'downloaded', () => true)]++;
-  })();
+  }).immediate();
   summary.listed = files.length;
   markListed(db, run.id);
   return summary;

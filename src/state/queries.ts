@@ -1,6 +1,10 @@
 /**
  * Every statement cleaner runs against its state, one exported function each. Transitions name the
  * state they move from in their WHERE clause and fail loudly when no row changed.
+ *
+ * Transactions are IMMEDIATE: the main thread and the clean workers write through their own
+ * connections, and a deferred transaction that reads first and then writes can fail with
+ * SQLITE_BUSY at once instead of waiting its turn (busy_timeout).
  */
 import { StateTransitionError } from '../errors.js';
 import type { Db } from './db.js';
@@ -313,7 +317,7 @@ export function markPublishing(db: Db, id: number, cp: Checkpoint, addMs: number
   db.transaction(() => {
     commitCheckpoint(db, id, cp, addMs);
     expectChange(db.prepare("UPDATE objects SET state = 'publishing' WHERE id = ? AND state = 'cleaning'").run(id), `publish object ${id}`);
-  })();
+  }).immediate();
 }
 
 function freeze(db: Db, runId: number, id: number, outcome: 'done' | 'failed' | 'gone', error: string | null): void {
@@ -334,7 +338,7 @@ export function markDone(db: Db, runId: number, id: number, quarantined = false)
       `finish object ${id}`,
     );
     freeze(db, runId, id, 'done', null);
-  })();
+  }).immediate();
 }
 
 /** Any unfinished state → failed, counting the attempt. */
@@ -345,7 +349,7 @@ export function markFailed(db: Db, runId: number, id: number, error: string): vo
       `fail object ${id}`,
     );
     freeze(db, runId, id, 'failed', error);
-  })();
+  }).immediate();
 }
 
 /** The object was deleted after it was listed. */
@@ -356,7 +360,7 @@ export function markGone(db: Db, runId: number, id: number): void {
       `mark object ${id} gone`,
     );
     freeze(db, runId, id, 'gone', 'deleted from the source after listing');
-  })();
+  }).immediate();
 }
 
 /** Per-run figures, from frozen rows plus the live counters of objects still in flight. */
@@ -416,7 +420,7 @@ export function markQuarantined(db: Db, runId: number, objectId: number): void {
   db.transaction(() => {
     db.prepare('UPDATE objects SET quarantined = 1 WHERE id = ?').run(objectId);
     db.prepare('UPDATE run_objects SET quarantined = 1 WHERE run_id = ? AND object_id = ?').run(runId, objectId);
-  })();
+  }).immediate();
 }
 
 /** Live progress of a run, read from the committed state. */

@@ -5,7 +5,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startS3, type S3Server } from '../helpers/s3.js';
@@ -127,7 +127,9 @@ describe('a SIGKILL at any instant loses and duplicates nothing', () => {
       const how = await killWhen(args, s3.env(), () => Date.now() >= deadline);
       if (how === 'finished') break;
       kills++;
-      args = ['resume', '--state', join(local, 'state.db'), '--quiet'];
+      // A kill before the run was even recorded leaves nothing to resume: a user runs it again.
+      const started = existsSync(join(local, 'state.db')) && (await statusJson(join(local, 'state.db'))).run !== null;
+      args = started ? ['resume', '--state', join(local, 'state.db'), '--quiet'] : runArgs(local);
     }
     await resumeToEnd(local, s3.env());
     assert.ok(kills >= 3, `expected at least 3 kills before the job finished, got ${kills}`);

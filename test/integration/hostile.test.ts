@@ -135,7 +135,10 @@ describe('hostile keys and broken objects', () => {
     assert.deepEqual([...readTree(join(local, 'output')).keys()].sort(), ['ok.jsonl.gz', 'plain.jsonl']);
     assert.deepEqual(plain('x.gz', readFileSync(join(local, 'output', 'ok.jsonl.gz'))), expectedFor(good).output);
     // Two more runs retry the failures; after that they are left alone.
-    for (let i = 0; i < 2; i++) assert.equal((await runCli(args, { env: s3.env() })).code, 4);
+    for (let i = 0; i < 2; i++) {
+      const again = await runCli(args, { env: s3.env() });
+      assert.equal(again.code, 4, again.stderr);
+    }
     const last = await runCli(args, { env: s3.env() });
     assert.equal(last.code, 4);
     const s4 = await statusJson(state);
