@@ -162,6 +162,9 @@ function localFailure(r: { error?: string; code?: string }, localDir: string): E
     : r.code === 'EACCES' || r.code === 'EPERM' ? 'permission denied'
     : r.code === 'EROFS' ? 'the file system is read-only'
     : r.code === 'EDQUOT' ? 'the disk quota is exceeded'
-    : (r.error ?? 'unknown error');
-  return new LocalIoError(`cannot write under ${localDir}: ${what} (${r.code ?? 'error'}: ${r.error}); fix it and run \`cleaner resume\``);
+    : r.code === 'EIO' ? 'an I/O error'
+    : 'a file-system error';
+  // Node's messages read "ENOSPC: no space left on device, write": keep the part after the code.
+  const detail = (r.error ?? '').replace(new RegExp(`^${r.code ?? ''}:\\s*`), '');
+  return new LocalIoError(`cannot write under ${localDir}: ${what} (${r.code ?? 'error'}: ${detail}); fix it and run \`cleaner resume\``);
 }
