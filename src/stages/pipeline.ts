@@ -3,8 +3,8 @@
  * overlapped: each object is handed to the clean pool as soon as its download finishes.
  */
 import { availableParallelism } from 'node:os';
-import { statSync } from 'node:fs';
-import { join } from 'node:path';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import pLimit from 'p-limit';
 import { Piscina } from 'piscina';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -157,6 +157,17 @@ export async function executeRun(db: Db, statePath: string, run: RunRow, client:
 }
 
 function localFailure(r: { error?: string; code?: string }, localDir: string): Error {
+  // A recursive mkdir on a read-only file system reports ENOENT; ask the folder itself.
+  if (r.code === 'ENOENT') {
+    let dir = localDir;
+    while (!existsSync(dir) && dirname(dir) !== dir) dir = dirname(dir);
+    try {
+      accessSync(dir, constants.W_OK);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code) r = { code, error: `${code}: ${dir} is not writable` };
+    }
+  }
   const what =
     r.code === 'ENOSPC' ? 'the disk is full'
     : r.code === 'EACCES' || r.code === 'EPERM' ? 'permission denied'
