@@ -144,6 +144,29 @@ describe('the cleaner command line', () => {
     assert.deepEqual(readFileSync(join(local, 'output', 'big.jsonl')), expectedFor(readFileSync(join(src, 'big.jsonl'))).output);
   });
 
+  test('SIGTERM stops a run with exit 130, records it as interrupted, and resume finishes it', async () => {
+    const src = join(dir, 'src-term');
+    mkdirSync(src, { recursive: true });
+    const data = generateEvents({ seed: 19, lines: 120_000 }).data;
+    writeFileSync(join(src, 'big.jsonl'), data);
+    const local = join(dir, 'w-term');
+    const state = join(dir, 'term.db');
+    const child = spawnCli(['run', '--source', src, '--local-dir', local, '--state', state, '--threads', '1', '--checkpoint-bytes', '100000']);
+    let stderr = '';
+    child.stderr!.on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    const partial = join(local, '.cleaner', 'partial', 'output', 'big.jsonl');
+    const { statSync } = await import('node:fs');
+    for (let i = 0; i < 3000 && !(existsSync(partial) && statSync(partial).size > 0); i++) await new Promise((r) => setTimeout(r, 10));
+    child.kill('SIGTERM');
+    assert.equal(await exited, 130, stderr);
+    assert.match(stderr, /interrupted by SIGTERM; continue with cleaner resume/);
+    assert.equal((await statusJson(state)).run.state, 'interrupted');
+    const resumed = await runCli(['resume', '--state', state]);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.deepEqual(readFileSync(join(local, 'output', 'big.jsonl')), expectedFor(data).output);
+  });
+
   test('a state written by a newer cleaner is refused with a message', async () => {
     const state = join(dir, 'newer.db');
     const src = join(dir, 'src-local');
