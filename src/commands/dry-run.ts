@@ -3,15 +3,13 @@
  * schema_changed, unfinished, retry), and what it would skip, without writing anything.
  */
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
 import type { Settings } from '../config.js';
-import { resolveSource } from '../config.js';
-import { makeClient, resolveEndpoint } from '../s3/client.js';
+import { makeClient } from '../s3/client.js';
 import { listObjects } from '../s3/list.js';
 import { openState, type Db } from '../state/db.js';
 import { decideListing, findObject, type ListedObject, type ListingReason } from '../state/queries.js';
 import { listLocal, toListed } from '../stages/manifest.js';
-import { loadRules } from '../validate/schema.js';
+import { planRun } from './plan.js';
 import type { Logger } from '../log.js';
 
 export interface DryRunEntry {
@@ -23,14 +21,7 @@ export interface DryRunEntry {
 
 /** Decides, for every object of the source, what `run` would do; writes nothing. */
 export async function dryRunCommand(settings: Settings, log: Logger): Promise<DryRunEntry[]> {
-  const src = resolveSource(settings);
-  const rules = loadRules(settings.schema);
-  for (const w of rules.warnings) log.warn(`schema ${rules.origin}: ${w}`);
-  const localDir = resolve(settings.localDir);
-  const statePath = resolve(settings.state);
-  const endpoint = src.kind === 's3' ? (resolveEndpoint(settings.endpointUrl) ?? null) : null;
-  const source = src.kind === 's3' ? `s3://${src.bucket}/${src.prefix}` : src.path;
-  const target = JSON.stringify([src.kind, endpoint ?? '', source, localDir]);
+  const { src, rules, localDir, statePath, endpoint, target } = planRun(settings, log);
   const db: Db | undefined = existsSync(statePath) ? openState(statePath, { readonly: true }) : undefined;
   const entries: DryRunEntry[] = [];
   const decide = (o: ListedObject) => {

@@ -1,27 +1,20 @@
 /** `cleaner run`: lists the source, then downloads and cleans whatever is not already done. */
 import { resolve } from 'node:path';
-import { resolveSource, type Settings } from '../config.js';
-import { resolveEndpoint, resolveRegion } from '../s3/client.js';
+import type { Settings } from '../config.js';
+import { resolveRegion } from '../s3/client.js';
 import { acquireLock, openState, releaseLock } from '../state/db.js';
 import { createRun, getRun, supersedeUnfinished } from '../state/queries.js';
-import { loadRules } from '../validate/schema.js';
 import type { Logger } from '../log.js';
 import { driveRun, type RunOutcome } from './drive.js';
+import { planRun } from './plan.js';
 
 /** Starts a new run with `settings`; refuses bad input before anything is written. */
 export async function runCommand(settings: Settings, log: Logger): Promise<RunOutcome> {
-  const src = resolveSource(settings);
-  const rules = loadRules(settings.schema);
-  for (const w of rules.warnings) log.warn(`schema ${rules.origin}: ${w}`);
-  const localDir = resolve(settings.localDir);
-  const statePath = resolve(settings.state);
-  const endpoint = src.kind === 's3' ? (resolveEndpoint(settings.endpointUrl) ?? null) : null;
-  const source = src.kind === 's3' ? `s3://${src.bucket}/${src.prefix}` : src.path;
+  const { src, rules, localDir, statePath, endpoint, source, target } = planRun(settings, log);
   const db = openState(statePath);
   try {
     acquireLock(db, statePath, 'run');
     try {
-      const target = JSON.stringify([src.kind, endpoint ?? '', source, localDir]);
       const runId = createRun(db, {
         target,
         kind: src.kind,

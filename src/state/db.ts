@@ -71,7 +71,8 @@ function currentVersion(db: Db): number {
   return row.v ?? 0;
 }
 
-function checkVersion(db: Db, path: string): void {
+/** Refuses a database newer than this code, and (unless migrating) one older than it. */
+function checkVersion(db: Db, path: string, opts: { olderIsFine?: boolean } = {}): void {
   const v = currentVersion(db);
   const known = latestVersion();
   if (v > known) {
@@ -79,7 +80,7 @@ function checkVersion(db: Db, path: string): void {
       `state ${path} was written by a newer cleaner (schema version ${v}; this cleaner knows up to ${known}): upgrade cleaner or use another --state`,
     );
   }
-  if (v < known && v !== -1) {
+  if (!opts.olderIsFine && v < known && v !== -1) {
     throw new StateError(`state ${path} is at schema version ${v}, expected ${known}: run any cleaner command once to migrate it`);
   }
 }
@@ -91,7 +92,7 @@ export function migrate(db: Db, path: string): void {
     throw new StateError(`state ${path} is an SQLite database but not a cleaner state (no migrations table): use another --state`);
   }
   db.exec('CREATE TABLE IF NOT EXISTS migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
-  checkVersionNotNewer(db, path);
+  checkVersion(db, path, { olderIsFine: true });
   for (const m of loadMigrations()) {
     // IMMEDIATE: two processes migrating at once serialise here, and the second sees the row.
     const apply = db.transaction(() => {
@@ -101,16 +102,6 @@ export function migrate(db: Db, path: string): void {
       db.exec(m.sql);
     });
     apply.immediate();
-  }
-}
-
-function checkVersionNotNewer(db: Db, path: string): void {
-  const v = currentVersion(db);
-  const known = latestVersion();
-  if (v > known) {
-    throw new StateError(
-      `state ${path} was written by a newer cleaner (schema version ${v}; this cleaner knows up to ${known}): upgrade cleaner or use another --state`,
-    );
   }
 }
 
