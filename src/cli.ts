@@ -55,6 +55,7 @@ export function buildProgram(): Command {
     .option('--redact <fields>', `comma-separated fields masked in reject records${envHelp('redact')}`)
     .option('--max-error-rate <rate>', `quality gate: share of non-blank lines rejected (0.05 or 5%), per object and per run${envHelp('maxErrorRate')}`)
     .option('--max-rejects <n>', `quality gate: most rejected lines in the run${envHelp('maxRejects')}`)
+    .option('--delete-input', `delete input/<path> once an object is cleaned, keeping one copy on disk${envHelp('deleteInput')}`)
     .option('--dry-run', 'list what would be downloaded and cleaned, and why, without doing it')
     .option('--config <file>', 'config file (default ./cleaner.config.json when present) [env CLEANER_CONFIG]');
   addLogOptions(run).action(async (o) => {
@@ -76,6 +77,7 @@ export function buildProgram(): Command {
         redact: o.redact,
         maxErrorRate: o.maxErrorRate,
         maxRejects: o.maxRejects,
+        deleteInput: o.deleteInput,
       },
       o.config,
     );

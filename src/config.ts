@@ -24,6 +24,7 @@ export interface Settings {
   redact: string[];
   maxErrorRate: number | null;
   maxRejects: number | null;
+  deleteInput: boolean;
 }
 
 /** Names as they appear in the config file (camelCase) with their flag and environment spellings. */
@@ -43,9 +44,10 @@ export const SETTINGS: Array<{ key: keyof Settings; flag: string; env: string; k
   { key: 'redact', flag: '--redact', env: 'CLEANER_REDACT', kind: 'list' },
   { key: 'maxErrorRate', flag: '--max-error-rate', env: 'CLEANER_MAX_ERROR_RATE', kind: 'rate' },
   { key: 'maxRejects', flag: '--max-rejects', env: 'CLEANER_MAX_REJECTS', kind: 'count' },
+  { key: 'deleteInput', flag: '--delete-input', env: 'CLEANER_DELETE_INPUT', kind: 'bool' },
 ];
 
-type Kind = 'string' | 'int' | 'list' | 'rate' | 'count';
+type Kind = 'string' | 'int' | 'list' | 'rate' | 'count' | 'bool';
 
 export const DEFAULTS: Settings = {
   localDir: '.',
@@ -57,6 +59,7 @@ export const DEFAULTS: Settings = {
   redact: [],
   maxErrorRate: null,
   maxRejects: null,
+  deleteInput: false,
 };
 
 /** Original script spellings, rewritten to the current flags before parsing. */
@@ -105,6 +108,13 @@ function parseValue(kind: Kind, raw: unknown, where: string, problems: string[])
       return undefined;
     }
     return n;
+  }
+  if (kind === 'bool') {
+    if (typeof raw === 'boolean') return raw;
+    if (typeof raw === 'string' && /^(1|true|yes|on)$/i.test(raw.trim())) return true;
+    if (typeof raw === 'string' && /^(0|false|no|off)$/i.test(raw.trim())) return false;
+    problems.push(`${where}: must be true or false, got ${JSON.stringify(raw)}`);
+    return undefined;
   }
   if (kind === 'list') {
     if (Array.isArray(raw) && raw.every((x) => typeof x === 'string')) return raw.map((x) => x.trim()).filter(Boolean);

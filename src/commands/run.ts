@@ -35,6 +35,7 @@ export async function runCommand(settings: Settings, log: Logger): Promise<RunOu
           redact: settings.redact,
           maxErrorRate: settings.maxErrorRate,
           maxRejects: settings.maxRejects,
+          deleteInput: settings.deleteInput,
         },
       });
       supersedeUnfinished(db, target, runId);

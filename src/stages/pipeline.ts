@@ -3,7 +3,7 @@
  * overlapped: each object is handed to the clean pool as soon as its download finishes.
  */
 import { availableParallelism } from 'node:os';
-import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import pLimit from 'p-limit';
 import { Piscina } from 'piscina';
@@ -27,6 +27,8 @@ export interface RunOptions {
   maxErrorRate: number | null;
   /** Quality gate: most rejected lines in the run. */
   maxRejects: number | null;
+  /** Remove input/<path> once an object is cleaned (S3 sources), so the disk holds one copy. */
+  deleteInput: boolean;
 }
 
 /** What the pipeline tells the outside while it works (progress bars, logs). */
@@ -54,6 +56,7 @@ export const DEFAULT_OPTIONS: RunOptions = {
   redact: [],
   maxErrorRate: null,
   maxRejects: null,
+  deleteInput: false,
 };
 
 /** Executes (or continues) `run` until every object it lists is done, failed or gone. */
@@ -94,7 +97,10 @@ export async function executeRun(db: Db, statePath: string, run: RunRow, client:
     if (r.outcome === 'failed') {
       result.failed++;
       events.objectFailed?.(row.key, r.error ?? 'failed');
-    } else result.done++;
+    } else {
+      result.done++;
+      if (opts.deleteInput && run.kind === 's3') rmSync(task.inputPath, { force: true });
+    }
     events.objectCleaned?.(row.key, r);
   };
 

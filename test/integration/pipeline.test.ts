@@ -151,6 +151,16 @@ describe('cleaner run against a real S3 server', () => {
     assert.ok(!existsSync(join(local, 'errors', '2026/11/05/04/part-00004.jsonl')), 'the old version\'s errors file is gone');
   });
 
+  test('--delete-input keeps one copy on disk: inputs go once their object is cleaned', async () => {
+    const local = join(dir, 'work-delete');
+    const state = join(dir, 'delete.db');
+    const r = await runCli(['run', '--source', `s3://${BUCKET}/events/special/`, '--local-dir', local, '--state', state, '--delete-input'], { env: s3.env() });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(readTree(join(local, 'input')).size, 0, 'no input file left');
+    assert.equal(readTree(join(local, 'output')).size, 4);
+    assert.deepEqual(readFileSync(join(local, 'output', 'mixed.jsonl')), expectedFor(MIXED).output);
+  });
+
   test('a changed schema cleans every object again', async () => {
     const local = join(dir, 'work');
     const state = join(dir, 'state.db');
