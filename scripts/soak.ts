@@ -689,7 +689,9 @@ async function main(): Promise<number> {
       // The budget is spent (or the job ended by itself): one more resume must finish it, or say
       // there is nothing to do. Tried after an unexpected exit too, to see what it left behind.
       {
-        const fin = await timed(`final resume (cycle ${cycle})`, () => runToEnd(cli, work, env, resumeArgs(local), longTimeout));
+        // A run killed before it recorded itself (possible on the very last kill) is started again with run.
+        const finalArgs = snapshotState(local, state).run ? resumeArgs(local) : runArgs(local);
+        const fin = await timed(`final resume (cycle ${cycle})`, () => runToEnd(cli, work, env, finalArgs, longTimeout));
         finalResumeMs += fin.ms;
         if (fin.code !== 0) {
           unexpected.push(`cycle ${cycle}: final cleaner resume exited ${fin.code ?? fin.signal}${fin.timedOut ? ' (timed out)' : ''}: ${tail(fin.stderr)}`);
