@@ -36,8 +36,10 @@ export function makeClient(s: S3Settings): S3Client {
     maxAttempts: Number(process.env.CLEANER_S3_MAX_ATTEMPTS ?? 6),
     requestHandler: new NodeHttpHandler({
       connectionTimeout: 10_000,
-      // Idle socket timeout: also catches a response that stops sending.
-      requestTimeout: Number(process.env.CLEANER_S3_IDLE_TIMEOUT_MS ?? 60_000),
+      // Idle socket timeout: a request or response that sends nothing for this long fails, and is
+      // retried. Not `requestTimeout`: since @smithy/node-http-handler 4.x that only logs a warning
+      // (unless throwOnRequestTimeout), so a stalled listing used to hang the run forever.
+      socketTimeout: Number(process.env.CLEANER_S3_IDLE_TIMEOUT_MS ?? 60_000),
     }),
   });
 }

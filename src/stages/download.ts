@@ -53,6 +53,19 @@ export async function downloadObject(db: Db, run: RunRow, client: S3Client, obje
         );
         body = res.Body as Readable;
         total = res.ContentRange ? Number(res.ContentRange.split('/')[1]) : (res.ContentLength ?? 0) + have;
+        if (res.ETag && !sameEtag(res.ETag, row.etag)) {
+          // Another version than the one we hold: the server ignored If-Match (s3rver does, and so
+          // do some S3-compatible stores). A full body is the new version: take it. A ranged one
+          // would append new bytes to old ones: drop both and start over on the new version.
+          restartDownload(db, objectId, res.ETag, total);
+          row = getObject(db, objectId);
+          if (have > 0) {
+            body.destroy();
+            ftruncateSync(fd, 0);
+            have = 0;
+            continue;
+          }
+        }
       } catch (err) {
         const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
         const name = (err as { name?: string }).name;
@@ -84,6 +97,7 @@ export async function downloadObject(db: Db, run: RunRow, client: S3Client, obje
         row = getObject(db, objectId);
       }
       const before = have;
+      let broken: string;
       try {
         have = await streamBody(body, fd, have, (n) => {
           onBytes?.(n);
@@ -91,15 +105,18 @@ export async function downloadObject(db: Db, run: RunRow, client: S3Client, obje
           fsyncSync(fd);
           recordDownloadProgress(db, objectId, bytes);
         });
+        if (have >= row.size) break;
+        // Ended cleanly but short: resumed like a break, and counted like one, so a server that
+        // keeps doing it cannot keep us here forever.
+        broken = `the body ended after ${have} of ${row.size} bytes`;
       } catch (err) {
         // The body broke or stalled: keep what arrived and resume from there.
         have = fstatSync(fd).size;
-        if (have > before) breaks = 0;
-        if (++breaks > MAX_BREAKS) throw new DownloadFailed(`download broke ${breaks} times in a row: ${(err as Error).message}`);
-        await backoff(breaks);
-        continue;
+        broken = (err as Error).message;
       }
-      if (have >= row.size) break;
+      if (have > before) breaks = 0;
+      if (++breaks > MAX_BREAKS) throw new DownloadFailed(`download broke ${breaks} times in a row: ${broken}`);
+      await backoff(breaks);
     }
     if (have !== row.size) throw new DownloadFailed(`downloaded ${have} bytes, expected ${row.size}`);
     fsyncSync(fd);
@@ -153,6 +170,12 @@ async function headObject(client: S3Client, bucket: string, key: string): Promis
     if (status === 404) return undefined;
     throw classifyS3Error(err, `checking s3://${bucket}/${key}`);
   }
+}
+
+/** Whether two ETags name the same version (quotes and a weak marker aside). */
+function sameEtag(a: string, b: string): boolean {
+  const norm = (s: string) => s.trim().replace(/^W\//, '').replace(/^"|"$/g, '');
+  return norm(a) === norm(b);
 }
 
 function gone(db: Db, run: RunRow, objectId: number, fd: number, partial: string): DownloadOutcome {

@@ -64,6 +64,8 @@ export interface FaultProxy {
   log: Array<{ kind: FaultKind; method: string; url: string }>;
   /** Changes the fault rate from now on. */
   setRate(rate: number): void;
+  /** The next requests of operation `op` get these faults, one each in order, before any random one. */
+  breakNext(op: Exclude<Operation, 'other'>, kinds: FaultKind[]): void;
   /** Every GET and HEAD of `key` is answered 403 AccessDenied from now on. */
   deny(bucket: string, key: string): void;
   /**
@@ -95,6 +97,7 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
   const denied = new Set<string>();
   const listingActions: Array<() => Promise<void>> = [];
   const getActions = new Map<string, () => Promise<void>>();
+  const planned: Record<Operation, FaultKind[]> = { list: [], get: [], head: [], other: [] };
   const sockets = new Set<Socket>();
 
   // Kinds come from a shuffled bag, refilled when empty: every kind is drawn equally often, so a
@@ -151,11 +154,11 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
     if (op === 'get' && getActions.has(objectId)) {
       const action = getActions.get(objectId)!;
       getActions.delete(objectId);
-      return forward(req, res, (up) => breakBody(req, res, up, 'reset-during', action, false));
+      return forward(req, res, (up) => breakBody(req, res, up, 'reset-during', 0.5, action, false));
     }
 
-    if (!(rand() < rate)) return forward(req, res, undefined);
-    const kind = nextKind();
+    const kind = planned[op].shift() ?? (rand() < rate ? nextKind() : undefined);
+    if (!kind) return forward(req, res, undefined);
     switch (kind) {
       case '503':
         record(kind, req);
@@ -166,13 +169,20 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
       case 'reset-before':
         record(kind, req);
         return reset(req.socket);
-      default:
-        return forward(req, res, (up) => breakBody(req, res, up, kind, undefined, true));
+      default: {
+        // Drawn now, not when the response arrives, so the same seed breaks the same requests the
+        // same way whatever order responses come back in.
+        const at = rand();
+        return forward(req, res, (up) => breakBody(req, res, up, kind, at, undefined, true));
+      }
     }
   }
 
-  /** Sends the response's headers and part of its body, then breaks it the way `kind` says. */
-  async function breakBody(req: IncomingMessage, res: ServerResponse, up: IncomingMessage, kind: FaultKind, action: (() => Promise<void>) | undefined, count: boolean): Promise<void> {
+  /**
+   * Sends the response's headers and part of its body (`at`, 0 to 1, says where in the middle it is
+   * cut), runs `action` if any, then breaks the response the way `kind` says.
+   */
+  async function breakBody(req: IncomingMessage, res: ServerResponse, up: IncomingMessage, kind: FaultKind, at: number, action: (() => Promise<void>) | undefined, count: boolean): Promise<void> {
     const length = req.method === 'HEAD' ? 0 : Number(up.headers['content-length'] ?? NaN);
     if (!(length >= 2)) {
       // Nothing to cut in half (a HEAD, an empty body, or a length we do not know).
@@ -187,7 +197,7 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
     }
     if (count) record(kind, req);
     // Somewhere in the middle, never all of it: at least one byte sent, at least one missing.
-    const cut = Math.max(1, Math.min(length - 1, Math.floor(length * (0.1 + 0.8 * rand()))));
+    const cut = Math.max(1, Math.min(length - 1, Math.floor(length * (0.1 + 0.8 * at))));
     res.writeHead(up.statusCode ?? 502, up.statusMessage, up.headers as OutgoingHttpHeaders);
     let sent = 0;
     for await (const chunk of up as AsyncIterable<Buffer>) {
@@ -259,6 +269,9 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
     log,
     setRate(r) {
       rate = r;
+    },
+    breakNext(op, list) {
+      planned[op].push(...list);
     },
     deny(bucket, key) {
       denied.add(`${bucket}/${key}`);
