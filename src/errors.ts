@@ -46,6 +46,13 @@ export class S3PermanentError extends CleanerError {
   }
 }
 
+/** S3 kept failing in a way that may pass (resets, 5xx, timeouts) after every retry: resume later. */
+export class S3UnavailableError extends CleanerError {
+  constructor(message: string) {
+    super(message, ExitCode.internal);
+  }
+}
+
 /** The state database is held by another live cleaner process. */
 export class StateBusyError extends CleanerError {
   constructor(message: string) {

@@ -1,6 +1,7 @@
 /** Lists every object under a prefix, page by page, with the SDK's paginator. */
 import { paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
 import { classifyS3Error } from './client.js';
+import { CleanerError, S3UnavailableError } from '../errors.js';
 
 export interface S3Listing {
   key: string;
@@ -22,6 +23,9 @@ export async function* listObjects(client: S3Client, bucket: string, prefix: str
       yield out;
     }
   } catch (err) {
-    throw classifyS3Error(err, `listing s3://${bucket}/${prefix}`);
+    const e = classifyS3Error(err, `listing s3://${bucket}/${prefix}`);
+    if (e instanceof CleanerError) throw e;
+    // Still failing after the SDK's retries with backoff: say so plainly; the run can be resumed.
+    throw new S3UnavailableError(`listing s3://${bucket}/${prefix} failed after retries: ${e.message.split('\n')[0]}; try again later with cleaner resume`);
   }
 }

@@ -52,6 +52,11 @@ export async function downloadObject(db: Db, run: RunRow, client: S3Client, obje
           new GetObjectCommand({ Bucket: run.bucket!, Key: row.key, IfMatch: row.etag || undefined, Range: have > 0 ? `bytes=${have}-` : undefined }),
         );
         body = res.Body as Readable;
+        if (have > 0 && !res.ContentRange) {
+          // The server ignored Range and sent the whole object: write it from the start.
+          ftruncateSync(fd, 0);
+          have = 0;
+        }
         total = res.ContentRange ? Number(res.ContentRange.split('/')[1]) : (res.ContentLength ?? 0) + have;
         if (res.ETag && !sameEtag(res.ETag, row.etag)) {
           // Another version than the one we hold: the server ignored If-Match (s3rver does, and so
