@@ -53,7 +53,12 @@ export function openState(path: string, opts: { migrate?: boolean; readonly?: bo
     db.pragma('busy_timeout = 30000');
     db.pragma('foreign_keys = ON');
     if (opts.migrate !== false && !opts.readonly) migrate(db, path);
-    else checkVersion(db, path);
+    else if (opts.readonly && currentVersion(db) < latestVersion()) {
+      // Older than this code, or killed before its first migration finished: a reader (status,
+      // report) migrates it like any other command would, rather than refusing to look.
+      db.close();
+      return openState(path, { migrate: true });
+    } else checkVersion(db, path);
   } catch (err) {
     db.close();
     if (err instanceof StateError) throw err;

@@ -192,6 +192,16 @@ describe('the cleaner command line', () => {
     noStack(r.stderr);
   });
 
+  test('status on a state killed during its first migration says no runs yet', async () => {
+    const state = join(dir, 'half-migrated.db');
+    const db = new Database(state);
+    db.exec('CREATE TABLE migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
+    db.close();
+    const s = await runCli(['status', '--state', state]);
+    assert.equal(s.code, 0, s.stderr);
+    assert.match(s.stdout, /no runs yet/);
+  });
+
   test('status and resume with no state say so', async () => {
     const state = join(dir, 'never.db');
     const s = await runCli(['status', '--state', state]);
