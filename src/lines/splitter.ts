@@ -5,6 +5,7 @@
  * terminator, not of the content; a lone `\r` elsewhere is content. A UTF-8 BOM at byte 0 of the
  * input belongs to no line. A last line without `\n` is still a line.
  */
+import { isUtf8 } from 'node:buffer';
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -14,9 +15,10 @@ export interface LineHandler {
   /**
    * A complete line: `buf[start, contentEnd)` is its content, `buf[start, end)` the content plus its
    * terminator exactly as in the input. `offset` is the absolute byte offset of `buf[start]`.
-   * The buffer is only valid during the call.
+   * The buffer is only valid during the call. `utf8` is true when the line's bytes are known to be
+   * valid UTF-8 (the stretch of whole lines of its chunk was checked at once); false means unknown.
    */
-  line(buf: Buffer, start: number, contentEnd: number, end: number, offset: number): void;
+  line(buf: Buffer, start: number, contentEnd: number, end: number, offset: number, utf8: boolean): void;
   /**
    * A line whose content is longer than `maxLineBytes`: only its first `headBytes` bytes were kept.
    * `contentLength` excludes the terminator, `totalLength` includes it.
@@ -31,6 +33,12 @@ export interface SplitterOptions {
   headBytes?: number;
   /** Absolute offset of the first byte pushed (non-zero when resuming mid-file). */
   startOffset?: number;
+  /**
+   * Absolute offset where this splitter's share of the input ends: a line that starts at or after
+   * it is not emitted, and everything after it is ignored (`stopped` turns true). A line that starts
+   * before it is emitted whole, however far past it it runs. Default: no end.
+   */
+  stopAt?: number;
 }
 
 /** Splits a byte stream into lines; holds at most about `maxLineBytes` of one unfinished line. */
@@ -50,9 +58,14 @@ export class LineSplitter {
   private atFileStart: boolean;
   /** Bytes seen at the start of the input, held until we know whether they are a BOM. */
   private bomProbe: Buffer | null = null;
+  private readonly stopAt: number;
+  private done = false;
+  /** Whether the lines emitted straight from the current chunk are known to be valid UTF-8. */
+  private chunkUtf8 = false;
 
   constructor(handler: LineHandler, opts: SplitterOptions) {
     this.handler = handler;
+    this.stopAt = opts.stopAt ?? Infinity;
     this.max = opts.maxLineBytes;
     this.headBytes = Math.min(opts.headBytes ?? 4096, opts.maxLineBytes);
     this.lineStart = opts.startOffset ?? 0;
@@ -64,24 +77,42 @@ export class LineSplitter {
     return this.lineStart;
   }
 
+  /** True once a line starting at or after `stopAt` was reached: nothing more will be emitted. */
+  get stopped(): boolean {
+    return this.done;
+  }
+
   /** Feeds the next chunk of input. */
   push(chunk: Buffer): void {
     // An empty chunk says nothing: in particular it must not end the wait for a BOM at byte 0.
-    if (chunk.length === 0) return;
+    if (chunk.length === 0 || this.done) return;
     if (this.atFileStart) {
       chunk = this.stripBom(chunk);
       if (chunk.length === 0) return;
     }
     let pos = 0;
     const len = chunk.length;
+    // One UTF-8 check for the whole lines of the chunk instead of one per line: splitting valid
+    // UTF-8 at "\n" (never part of a multi-byte sequence) leaves every piece valid.
+    this.chunkUtf8 = false;
+    const lastNl = chunk.lastIndexOf(LF);
+    if (lastNl !== -1) {
+      const from = this.pendingLen > 0 || this.overlongHead !== null ? chunk.indexOf(LF) + 1 : 0;
+      if (from <= lastNl) this.chunkUtf8 = isUtf8(chunk.subarray(from, lastNl + 1));
+    }
     while (pos < len) {
+      const fresh = this.pendingLen === 0 && this.overlongHead === null;
+      if (fresh && this.lineStart >= this.stopAt) {
+        this.done = true;
+        return;
+      }
       const nl = chunk.indexOf(LF, pos);
       if (nl === -1) {
         this.hold(chunk, pos, len);
         return;
       }
-      if (this.pendingLen === 0 && this.overlongHead === null) {
-        this.emit(chunk, pos, nl + 1, true);
+      if (fresh) {
+        this.emit(chunk, pos, nl + 1, true, this.chunkUtf8);
       } else {
         this.hold(chunk, pos, nl + 1);
         this.flushPending(true);
@@ -92,6 +123,7 @@ export class LineSplitter {
 
   /** Ends the input: a last line without `\n` is emitted. */
   end(): void {
+    if (this.done) return;
     if (this.bomProbe) {
       const probe = this.bomProbe;
       this.bomProbe = null;
@@ -104,7 +136,8 @@ export class LineSplitter {
   private stripBom(chunk: Buffer): Buffer {
     const data = this.bomProbe ? Buffer.concat([this.bomProbe, chunk]) : chunk;
     if (data.length < 3 && data[0] === 0xef && (data.length < 2 || data[1] === 0xbb)) {
-      this.bomProbe = data;
+      // Copied: the caller may reuse the chunk's buffer for its next read.
+      this.bomProbe = Buffer.from(data);
       return Buffer.alloc(0);
     }
     this.bomProbe = null;
@@ -156,7 +189,7 @@ export class LineSplitter {
     const buf = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingLen);
     this.pending = [];
     this.pendingLen = 0;
-    this.emit(buf, 0, buf.length, terminated);
+    this.emit(buf, 0, buf.length, terminated, false);
   }
 
   private noteTail(chunk: Buffer, from: number, to: number): void {
@@ -164,7 +197,7 @@ export class LineSplitter {
     else if (to - from === 1) this.overlongTail = [this.overlongTail[1], chunk[to - 1]];
   }
 
-  private emit(buf: Buffer, start: number, end: number, terminated: boolean): void {
+  private emit(buf: Buffer, start: number, end: number, terminated: boolean, utf8: boolean): void {
     let contentEnd = end;
     if (terminated) contentEnd--; // the "\n"
     if (contentEnd > start && buf[contentEnd - 1] === CR) contentEnd--;
@@ -172,7 +205,7 @@ export class LineSplitter {
     if (contentLength > this.max) {
       this.handler.overlong(Buffer.from(buf.subarray(start, start + this.headBytes)), contentLength, end - start, this.lineStart);
     } else {
-      this.handler.line(buf, start, contentEnd, end, this.lineStart);
+      this.handler.line(buf, start, contentEnd, end, this.lineStart, utf8);
     }
     this.lineStart += end - start;
   }

@@ -6,18 +6,19 @@
 import { createReadStream, existsSync, fsyncSync, mkdirSync, openSync, closeSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createGunzip } from 'node:zlib';
-import type { Readable } from 'node:stream';
 import { Appender } from '../sinks/appender.js';
 import { LineSplitter } from '../lines/splitter.js';
-import { classify, type RejectReason } from '../validate/classify.js';
-import { rejectRecord, type Redactor } from '../validate/reject.js';
+import type { Redactor } from '../validate/reject.js';
 import { compileRules, type Rules } from '../validate/schema.js';
 import { openState, type Db } from '../state/db.js';
 import { commitCheckpoint, getObject, markDone, markFailed, markPublishing, startClean, type Checkpoint, type ObjectRow, type RuleFigures } from '../state/queries.js';
 
-/** Example line references kept per rule and object, for reports. */
-const EXAMPLES_PER_RULE = 3;
 import { makeRedactor } from '../validate/redact.js';
+import { LineCleaner } from './clean-lines.js';
+import { readChunks } from '../lines/read-chunks.js';
+import { noteBytesCleaned } from './heap.js';
+
+export { ruleKey } from './clean-lines.js';
 
 /** What the orchestrator sends a worker. */
 export interface CleanTask {
@@ -79,7 +80,8 @@ function stateFor(path: string): Db {
   return db;
 }
 
-function rulesFor(task: CleanTask): Rules {
+/** The object's rules, compiled once per thread. */
+export function rulesFor(task: CleanTask): Rules {
   const key = task.schemaOrigin + '\0' + task.schemaText;
   let r = rulesCache.get(key);
   if (!r) {
@@ -87,6 +89,13 @@ function rulesFor(task: CleanTask): Rules {
     rulesCache.set(key, r);
   }
   return r;
+}
+
+/** The `--redact` masker, made once per thread. */
+export function redactorFor(task: CleanTask): Redactor | undefined {
+  const key = task.redact.join(',');
+  if (!redactors.has(key)) redactors.set(key, makeRedactor(task.redact));
+  return redactors.get(key);
 }
 
 /** Cleans (or finishes publishing) one object; never throws for a problem of the object itself. */
@@ -99,21 +108,30 @@ export async function cleanFile(task: CleanTask): Promise<CleanResult> {
     publish(state, task, paths);
     return result(task, getObject(state, task.objectId), 'done');
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    if (e instanceof InputError) {
-      markFailed(state, task.runId, task.objectId, e.message);
-      rmSync(paths.partialOutput, { force: true });
-      rmSync(paths.partialErrors, { force: true });
-      return { ...result(task, getObject(state, task.objectId), 'failed'), error: e.message };
-    }
-    if (e.code && PATH_CLASH.has(e.code)) {
-      const why = pathClash(e);
-      markFailed(state, task.runId, task.objectId, why);
-      return { ...result(task, getObject(state, task.objectId), 'failed'), error: why };
-    }
-    // Local trouble (disk full, permissions): the run stops; the last checkpoint stands for resume.
-    return { ...result(task, row, 'fatal'), error: e.message, code: e.code };
+    return failure(state, task, row, err);
   }
+}
+
+/**
+ * The result for an error met while cleaning `row` (as read before the attempt), with the object
+ * marked failed when the problem is the object's own: bad input, or a path this file system cannot hold.
+ */
+export function failure(state: Db, task: CleanTask, row: ObjectRow, err: unknown): CleanResult {
+  const e = err as NodeJS.ErrnoException;
+  const paths = objectPaths(task.localDir, row.rel_path);
+  if (e instanceof InputError) {
+    markFailed(state, task.runId, task.objectId, e.message);
+    rmSync(paths.partialOutput, { force: true });
+    rmSync(paths.partialErrors, { force: true });
+    return { ...result(task, getObject(state, task.objectId), 'failed'), error: e.message };
+  }
+  if (e.code && PATH_CLASH.has(e.code)) {
+    const why = pathClash(e);
+    markFailed(state, task.runId, task.objectId, why);
+    return { ...result(task, getObject(state, task.objectId), 'failed'), error: why };
+  }
+  // Local trouble (disk full, permissions): the run stops; the last checkpoint stands for resume.
+  return { ...result(task, row, 'fatal'), error: e.message, code: e.code };
 }
 
 function result(task: CleanTask, row: ObjectRow, outcome: CleanResult['outcome']): CleanResult {
@@ -133,92 +151,69 @@ export function pathClash(e: NodeJS.ErrnoException): string {
 }
 
 /** A problem with the object's bytes (corrupt gzip, unreadable input): the object fails, the run goes on. */
-class InputError extends Error {}
+export class InputError extends Error {}
+
+/** Bytes per read of the input (README: "files are read in 1 MiB chunks"). */
+export const CHUNK_BYTES = 1 << 20;
 
 async function cleanLines(state: Db, task: CleanTask, row: ObjectRow, paths: ReturnType<typeof objectPaths>): Promise<void> {
   const rules = rulesFor(task);
-  const redactKey = task.redact.join(',');
-  if (!redactors.has(redactKey)) redactors.set(redactKey, makeRedactor(task.redact));
-  const redact = redactors.get(redactKey);
+  const redact = redactorFor(task);
   startClean(state, task.objectId, rules.hash);
   const gz = row.gz === 1;
   const out = new Appender(paths.partialOutput, row.out_len, gz);
-  const errs = new Appender(paths.partialErrors, row.err_len, gz);
-  const cp: Checkpoint = {
-    offset: row.clean_offset,
-    outLen: row.out_len,
-    errLen: row.err_len,
-    lines: row.lines,
-    valid: row.valid,
-    rejected: row.rejected,
-    blank: row.blank,
-    byReason: JSON.parse(row.by_reason) as Record<string, number>,
-    byRule: JSON.parse(row.by_rule) as RuleFigures,
-  };
-  const countRule = (rule: string, line: number, offset: number) => {
-    const f = (cp.byRule[rule] ??= { count: 0, examples: [] });
-    f.count++;
-    if (f.examples.length < EXAMPLES_PER_RULE) f.examples.push({ line, offset });
-  };
-  const reject = (reason: RejectReason, offset: number, violations?: Array<{ path: string; keyword: string }>) => {
-    cp.rejected++;
-    cp.byReason[reason] = (cp.byReason[reason] ?? 0) + 1;
-    if (violations && violations.length) {
-      // One count per rule per line, so a line breaking a rule twice (two array items) counts once.
-      for (const rule of new Set(violations.map(ruleKey))) countRule(rule, cp.lines, offset);
-    } else countRule(reason, cp.lines, offset);
-  };
-  const origin = (offset: number) => ({ source: task.sourceName, etag: row.etag, line: cp.lines, offset });
-  const splitter = new LineSplitter(
-    {
-      line(buf, start, contentEnd, end, offset) {
-        cp.lines++;
-        const verdict = classify(buf, start, contentEnd, rules);
-        if (verdict === null) {
-          cp.valid++;
-          out.append(buf, start, end);
-        } else if (verdict === 'blank') {
-          cp.blank++;
-        } else {
-          reject(verdict.reason, offset, verdict.errors);
-          errs.append(rejectRecord(origin(offset), verdict, buf.subarray(start, contentEnd), {}, redact));
-        }
-      },
-      overlong(head, contentLength, _total, offset) {
-        cp.lines++;
-        reject('line_too_long', offset);
-        const why = { reason: 'line_too_long' as const, message: `the line is ${contentLength} bytes, longer than --max-line-bytes ${task.maxLineBytes}` };
-        errs.append(rejectRecord(origin(offset), why, head, { length: contentLength }, redact));
-      },
-    },
-    { maxLineBytes: task.maxLineBytes, startOffset: cp.offset },
-  );
+  let errs: Appender;
+  try {
+    errs = new Appender(paths.partialErrors, row.err_len, gz);
+  } catch (err) {
+    out.close();
+    throw err;
+  }
+  const cp = checkpointOf(row);
+  const cleaner = new LineCleaner(cp, out, errs, { rules, redact, source: task.sourceName, etag: row.etag, maxLineBytes: task.maxLineBytes });
+  const splitter = new LineSplitter(cleaner, { maxLineBytes: task.maxLineBytes, startOffset: cp.offset });
 
   let started = Date.now();
-  const checkpoint = (final: boolean) => {
-    cp.offset = splitter.offset;
-    cp.outLen = out.sync();
-    cp.errLen = errs.sync();
-    const ms = Date.now() - started;
+  const ms = () => {
+    const n = Date.now() - started;
     started = Date.now();
-    if (final) markPublishing(state, task.objectId, cp, ms);
-    else commitCheckpoint(state, task.objectId, cp, ms);
+    return n;
+  };
+  // A checkpoint's fsyncs run on the thread pool while the next lines are cleaned; its commit waits
+  // for them, so a committed checkpoint never names bytes that are not on disk. One at a time.
+  let inFlight: Promise<void> | undefined;
+  const checkpoint = async (final: boolean) => {
+    cleaner.flush();
+    if (inFlight) await inFlight;
+    inFlight = undefined;
+    const snap: Checkpoint = { ...cp, offset: splitter.offset, byReason: { ...cp.byReason }, byRule: structuredClone(cp.byRule) };
+    if (final) {
+      snap.outLen = out.sync();
+      snap.errLen = errs.sync();
+      markPublishing(state, task.objectId, snap, ms());
+      return;
+    }
+    inFlight = Promise.all([out.syncAsync(), errs.syncAsync()]).then(([outLen, errLen]) => {
+      commitCheckpoint(state, task.objectId, { ...snap, outLen, errLen }, ms());
+    });
+    // Surfaced by the next await of inFlight; never an unhandled rejection meanwhile.
+    inFlight.catch(() => {});
   };
 
-  let source: Readable;
-  const file = createReadStream(task.inputPath, { start: gz ? 0 : cp.offset, highWaterMark: 1 << 20 });
+  let source: AsyncIterable<Buffer>;
   if (gz) {
-    const gunzip = createGunzip({ chunkSize: 1 << 20 });
+    const file = createReadStream(task.inputPath, { highWaterMark: CHUNK_BYTES });
+    const gunzip = createGunzip({ chunkSize: CHUNK_BYTES });
     file.on('error', (e) => gunzip.destroy(e));
     source = file.pipe(gunzip);
-  } else source = file;
+  } else source = readChunks(task.inputPath, cp.offset, CHUNK_BYTES);
 
   // A gzip input cannot be entered mid-stream: decompress from the start and drop what was done.
   let skip = gz ? cp.offset : 0;
   let lastCp = cp.offset;
   try {
     try {
-      for await (const chunk of source as AsyncIterable<Buffer>) {
+      for await (const chunk of source) {
         let data = chunk;
         if (skip > 0) {
           if (data.length <= skip) {
@@ -229,9 +224,12 @@ async function cleanLines(state: Db, task: CleanTask, row: ObjectRow, paths: Ret
           skip = 0;
         }
         splitter.push(data);
+        // The chunk's buffer is reused for a later read: its kept lines must be copied out now.
+        cleaner.flush();
+        noteBytesCleaned(data.length);
         if (splitter.offset - lastCp >= task.checkpointBytes) {
-          checkpoint(false);
-          lastCp = cp.offset;
+          await checkpoint(false);
+          lastCp = splitter.offset;
         }
       }
     } catch (err) {
@@ -244,11 +242,28 @@ async function cleanLines(state: Db, task: CleanTask, row: ObjectRow, paths: Ret
     }
     if (skip > 0) throw new InputError(`input is shorter than its checkpoint (${cp.offset} bytes): it changed on disk`);
     splitter.end();
-    checkpoint(true);
+    await checkpoint(true);
   } finally {
+    // No fsync may still be running on a descriptor we close.
+    if (inFlight) await inFlight.catch(() => {});
     out.close();
     errs.close();
   }
+}
+
+/** The counters and lengths of an object's last committed checkpoint. */
+export function checkpointOf(row: ObjectRow): Checkpoint {
+  return {
+    offset: row.clean_offset,
+    outLen: row.out_len,
+    errLen: row.err_len,
+    lines: row.lines,
+    valid: row.valid,
+    rejected: row.rejected,
+    blank: row.blank,
+    byReason: JSON.parse(row.by_reason) as Record<string, number>,
+    byRule: JSON.parse(row.by_rule) as RuleFigures,
+  };
 }
 
 /** Moves finished files into output/ and errors/; safe to repeat after a crash at any point. */
@@ -270,11 +285,6 @@ function publish(state: Db, task: CleanTask, paths: ReturnType<typeof objectPath
   markDone(state, task.runId, task.objectId, quarantine);
 }
 
-/** The rule a violation breaks: its JSON pointer with array indices as "*", and its keyword. */
-export function ruleKey(v: { path: string; keyword: string }): string {
-  return `${v.path.replace(/\/\d+(?=\/|$)/g, '/*')} ${v.keyword}`;
-}
-
 function moveInto(partial: string, final: string): void {
   if (!existsSync(partial)) {
     if (existsSync(final)) return; // renamed before a crash
@@ -290,3 +300,12 @@ function moveInto(partial: string, final: string): void {
     closeSync(fd);
   }
 }
+
+/**
+ * Heap limits for a clean worker thread. A worker allocates little on its heap (the fast path
+ * builds no values; buffers live outside the heap and are reused), so V8's default young
+ * generation (semi-spaces up to 16 MB) only costs resident memory: 2 MB took about 25 MB off a
+ * 2-thread run's peak RSS on the bench, with no measurable change in speed, also when every line
+ * takes the JSON.parse path (a schema outside the fast path's subset).
+ */
+export const WORKER_LIMITS = { maxYoungGenerationSizeMb: 2 };

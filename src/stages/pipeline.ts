@@ -14,7 +14,8 @@ import { markFailed, objectsInStates, type ObjectRow, type RunRow } from '../sta
 import type { CleanResult, CleanTask } from './clean-file.js';
 import { DownloadFailed, downloadObject } from './download.js';
 import { manifestLocal, manifestS3, type ManifestSummary } from './manifest.js';
-import { objectPaths, PATH_CLASH, pathClash } from './clean-file.js';
+import { objectPaths, PATH_CLASH, pathClash, WORKER_LIMITS } from './clean-file.js';
+import { cleanRanged, shouldSplit } from './clean-ranged.js';
 
 /** Options a run keeps in its `options` column, so resume uses the same. */
 export interface RunOptions {
@@ -69,7 +70,7 @@ export async function executeRun(db: Db, statePath: string, run: RunRow, client:
   }
 
   const workerFile = new URL(`./clean-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url).href;
-  const pool = new Piscina<CleanTask, CleanResult>({ filename: workerFile, maxThreads: opts.threads, minThreads: 1, idleTimeout: 1000 });
+  const pool = new Piscina<CleanTask, CleanResult>({ filename: workerFile, maxThreads: opts.threads, minThreads: 1, idleTimeout: 1000, resourceLimits: WORKER_LIMITS });
   const sourceIsFile = run.kind === 'local' && statSync(run.source).isFile();
   let fatal: Error | undefined;
 
@@ -89,7 +90,8 @@ export async function executeRun(db: Db, statePath: string, run: RunRow, client:
       redact: opts.redact,
       maxErrorRate: opts.maxErrorRate,
     };
-    const r = await pool.run(task);
+    // A large plain object that would leave threads idle is cleaned in blocks by all of them.
+    const r = shouldSplit(row, opts.threads, runBytes) ? await cleanRanged(db, pool, task, opts.threads) : await pool.run(task);
     if (r.outcome === 'fatal') {
       fatal ??= r.code ? localFailure(r, run.local_dir) : new Error(`cleaning ${row.key}: ${r.error}`);
       return;
@@ -149,9 +151,12 @@ export async function executeRun(db: Db, statePath: string, run: RunRow, client:
   };
 
   const cleans: Promise<void>[] = [];
+  const toClean = objectsInStates(db, run.id, ['downloaded', 'cleaning', 'publishing']);
+  const toDownload = objectsInStates(db, run.id, ['listed', 'downloading']);
+  const runBytes = [...toClean, ...toDownload].reduce((n, row) => n + row.size, 0);
   try {
-    for (const row of objectsInStates(db, run.id, ['downloaded', 'cleaning', 'publishing'])) cleans.push(clean(row));
-    const downloads = objectsInStates(db, run.id, ['listed', 'downloading']).map((row) => limit(() => download(row)));
+    for (const row of toClean) cleans.push(clean(row));
+    const downloads = toDownload.map((row) => limit(() => download(row)));
     await Promise.all(downloads);
     // cleans grows while downloads finish; every push happened before the downloads resolved.
     await Promise.all(cleans);

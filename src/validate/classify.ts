@@ -1,7 +1,8 @@
 /**
  * Decides where one line goes: valid, blank, or rejected with a reason. This is the hot path: a
- * valid line costs one UTF-8 check, one string conversion, one JSON.parse and one fail-fast
- * schema check; everything expensive happens only for lines that are rejected.
+ * valid line usually costs one pass over its bytes (fast-path.ts); a line that pass cannot settle
+ * costs one UTF-8 check, one string conversion, one JSON.parse and one fail-fast schema check;
+ * everything expensive happens only for lines that are rejected.
  */
 import { isUtf8 } from 'node:buffer';
 import type { Rules, Violation } from './schema.js';
@@ -29,13 +30,18 @@ export function isBlank(buf: Buffer, start: number, end: number): boolean {
   return true;
 }
 
-/** Classifies the content `buf[start, end)` of one line (terminator excluded) against `rules`. */
-export function classify(buf: Buffer, start: number, end: number, rules: Rules): Verdict {
+/**
+ * Classifies the content `buf[start, end)` of one line (terminator excluded) against `rules`.
+ * `utf8Known`: the caller already knows these bytes are valid UTF-8 (it checked a whole chunk).
+ */
+export function classify(buf: Buffer, start: number, end: number, rules: Rules, utf8Known = false): Verdict {
   // A line that starts with "{" is not blank: skip the scan for the common case. (`buf[start]` is
   // the byte after the range when it is empty, so an empty range must not take the shortcut.)
   if ((start >= end || buf[start] !== 0x7b) && isBlank(buf, start, end)) return 'blank';
+  if (!utf8Known && !isUtf8(buf.subarray(start, end))) return { reason: 'invalid_utf8', message: 'the line is not valid UTF-8' };
+  // Most lines are valid: one pass over the bytes settles them without building the value.
+  if (rules.fastAccept !== undefined && rules.fastAccept(buf, start, end)) return null;
   const bytes = buf.subarray(start, end);
-  if (!isUtf8(bytes)) return { reason: 'invalid_utf8', message: 'the line is not valid UTF-8' };
   let value: unknown;
   try {
     value = JSON.parse(bytes.toString('utf8'));

@@ -38,3 +38,12 @@ export function rejectRecord(origin: LineOrigin, why: Rejection, bytes: Buffer, 
   }
   return Buffer.from(JSON.stringify(record) + '\n');
 }
+
+/**
+ * Where the line number starts in every reject record of `source` and `etag`: the byte length of
+ * `{"source":…,"etag":…,"line":`. Records are made with their fields in that order (rejectRecord),
+ * so a record written with a line number counted from a block's start can be renumbered in place.
+ */
+export function lineNumberAt(source: string, etag: string): number {
+  return Buffer.byteLength(`{"source":${JSON.stringify(source)},"etag":${JSON.stringify(etag)},"line":`);
+}

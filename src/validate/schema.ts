@@ -11,6 +11,7 @@ import addFormatsModule from 'ajv-formats';
 import draft06 from 'ajv/dist/refs/json-schema-draft-06.json' with { type: 'json' };
 import { SchemaError } from '../errors.js';
 import { defaultSchema } from './default-schema.js';
+import { compileFastAccept, type FastAccept, type FormatDef } from './fast-path.js';
 
 // ajv-formats and ajv-draft-04 are CommonJS with a default export; under NodeNext the callable is on `.default`.
 const addFormats = ((addFormatsModule as any).default ?? addFormatsModule) as typeof import('ajv-formats').default;
@@ -33,6 +34,11 @@ export interface Rules {
   hash: string;
   /** Problems that did not stop compilation (unknown keywords or formats). */
   warnings: string[];
+  /**
+   * A one-pass check of a line's bytes that answers true only for a line these rules accept
+   * (see fast-path.ts); absent when the schema is outside the subset it understands.
+   */
+  fastAccept?: FastAccept;
   /** Stops at the first violation: the fast path for the common, valid line. */
   isValid: (data: unknown) => boolean;
   /** Every violation of a line already known to be invalid. */
@@ -99,6 +105,7 @@ export function compileRules(origin: string, text: string): Rules {
   };
   let fast: ValidateFunction;
   let full: ValidateFunction;
+  let fastAccept: FastAccept | undefined;
   try {
     const fastAjv = make({ ...base, allErrors: false });
     const fullAjv = make({ ...base, allErrors: true, logger: { log() {}, warn() {}, error() {} } });
@@ -118,6 +125,13 @@ export function compileRules(origin: string, text: string): Rules {
       }
     }
     full = fullAjv.compile(s);
+    // The same format checks ajv applies, unknown formats included (accepted as `true`). Only a
+    // speed-up: if building it fails, every line takes the exact path.
+    try {
+      fastAccept = compileFastAccept(s, fastAjv.formats as Record<string, FormatDef | undefined>);
+    } catch {
+      fastAccept = undefined;
+    }
   } catch (err) {
     throw new SchemaError(origin, describeCompileError(err as Error));
   }
@@ -126,6 +140,7 @@ export function compileRules(origin: string, text: string): Rules {
     text,
     hash: createHash('sha256').update(text).digest('hex'),
     warnings: [...new Set(warnings)],
+    fastAccept,
     isValid: (data) => fast(data) as boolean,
     violations: (data) => {
       full(data);

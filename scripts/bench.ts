@@ -1,0 +1,466 @@
+/**
+ * `npm run bench`: cleaner's throughput and memory against a straightforward Node cleaner, on the
+ * same generated data, in one run.
+ *
+ *   npm run bench -- [--size 1GB] [--files 8] [--threads N] [--seed 1] [--runs 3] [--ascii]
+ *                    [--skip-e2e] [--skip-baseline] [--data-only] [--dir /tmp/cleaner-bench]
+ *                    [--cli path/to/bin/cleaner.js]   (another build of cleaner, e.g. an older commit's)
+ *
+ * 1. Generates deterministic web-event JSON lines (test/helpers/events.ts, about 4% rejects and 1%
+ *    blank lines, some non-ASCII text; `--ascii` escapes it) into <dir>/data-…/events/, written in
+ *    1 MB pieces by a few threads, never held whole; kept and reused by later runs with the same options.
+ * 2. Measures, each as its own child process, `--runs` times (interleaved) and reports the median:
+ *    - baseline: scripts/bench-baseline.ts (node:readline + JSON.parse + ajv with ajv-formats + write
+ *      streams, one thread);
+ *    - clean:    `cleaner run --source <dir>` on the local files (outputs and reject records written);
+ *    - e2e:      `cleaner run --source s3://…` against a local s3rver holding the same files
+ *      (download and clean overlapped; only the cleaner process is timed).
+ *    Peak RSS is the whole process's (all threads), from /usr/bin/time, else VmHWM polled in /proc.
+ * 3. Checks that cleaner's output files equal the baseline's accepted lines byte for byte, and that
+ *    its counts equal the generator's.
+ *
+ * It prints figures; it never asserts a time.
+ */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { closeSync, createReadStream, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { Piscina } from 'piscina';
+import { startS3, type S3Server } from '../test/helpers/s3.js';
+import { CLI, cliEnv } from '../test/helpers/cli.js';
+import type { Piece, PieceTask } from './bench-gen.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const BASELINE = join(ROOT, 'scripts', 'bench-baseline.ts');
+const GEN = new URL('./bench-gen.ts', import.meta.url).href;
+/** Lines per generated piece: about 1 MB, so a file overshoots its share of --size by at most that. */
+const PIECE_LINES = 2000;
+const BUCKET = 'bench';
+
+const { values } = parseArgs({
+  options: {
+    size: { type: 'string', default: '1GB' },
+    files: { type: 'string', default: '8' },
+    threads: { type: 'string' },
+    seed: { type: 'string', default: '1' },
+    runs: { type: 'string', default: '3' },
+    ascii: { type: 'boolean', default: false },
+    'skip-e2e': { type: 'boolean', default: false },
+    'skip-baseline': { type: 'boolean', default: false },
+    'data-only': { type: 'boolean', default: false },
+    dir: { type: 'string', default: '/tmp/cleaner-bench' },
+    cli: { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+if (values.help) {
+  process.stdout.write(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('*/')[0].replace(/^\/\*\*?\n?/, '').replace(/^ \* ?/gm, ''));
+  process.exit(0);
+}
+
+const size = parseSize(values.size!);
+const files = positiveInt('files', values.files!);
+const seed = positiveInt('seed', values.seed!, 0);
+const runs = positiveInt('runs', values.runs!);
+const threads = values.threads === undefined ? availableParallelism() : positiveInt('threads', values.threads);
+const dir = resolve(values.dir!);
+const cli = values.cli === undefined ? CLI : resolve(values.cli);
+
+function parseSize(s: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB|KiB|MiB|GiB)?$/i.exec(s.trim());
+  if (!m) usage(`--size: expected a size such as 1GB, 500MB or 1GiB, got ${JSON.stringify(s)}`);
+  const unit = (m[2] ?? 'B').toLowerCase();
+  const mult: Record<string, number> = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, kib: 1 << 10, mib: 1 << 20, gib: 1 << 30 };
+  return Math.round(Number(m[1]) * mult[unit]);
+}
+
+function positiveInt(name: string, s: string, min = 1): number {
+  const n = Number(s);
+  if (!Number.isInteger(n) || n < min) usage(`--${name}: expected an integer >= ${min}, got ${JSON.stringify(s)}`);
+  return n;
+}
+
+function usage(msg: string): never {
+  process.stderr.write(`bench: ${msg}\n`);
+  process.exit(2);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Data
+
+interface DataSet {
+  dir: string;
+  /** The folder given to --source: holds the files, named part-NNNN.jsonl. */
+  source: string;
+  files: Array<{ name: string; bytes: number }>;
+  bytes: number;
+  lines: number;
+  valid: number;
+  rejected: number;
+  blank: number;
+}
+
+async function dataSet(): Promise<DataSet> {
+  const id = `data-${size}-${files}f-s${seed}${values.ascii ? '-ascii' : ''}`;
+  const home = join(dir, id);
+  const manifest = join(home, 'manifest.json');
+  if (existsSync(manifest)) {
+    const ds = JSON.parse(readFileSync(manifest, 'utf8')) as DataSet;
+    if (ds.files.every((f) => existsSync(join(ds.source, f.name)) && statSync(join(ds.source, f.name)).size === f.bytes)) {
+      log(`data: reusing ${home}`);
+      return ds;
+    }
+  }
+  rmSync(home, { recursive: true, force: true });
+  const source = join(home, 'events');
+  mkdirSync(source, { recursive: true });
+  const ds: DataSet = { dir: home, source, files: [], bytes: 0, lines: 0, valid: 0, rejected: 0, blank: 0 };
+  const started = Date.now();
+  const pool = new Piscina<PieceTask, Piece>({ filename: GEN, maxThreads: availableParallelism(), minThreads: availableParallelism() });
+  const window = availableParallelism() * 2;
+  const target = Math.ceil(size / files);
+  try {
+    for (let f = 0; f < files; f++) {
+      const name = `part-${String(f).padStart(4, '0')}.jsonl`;
+      const fd = openSync(join(source, name), 'w');
+      let bytes = 0;
+      let next = 0;
+      const pending: Array<Promise<Piece>> = [];
+      try {
+        // Pieces are made ahead by the pool and written strictly in order; the file stops at the
+        // first piece that reaches its share, so the bytes do not depend on timing.
+        while (bytes < target) {
+          while (pending.length < window) pending.push(pool.run({ seed, file: f, piece: next++, lines: PIECE_LINES, ascii: values.ascii! }));
+          const p = await pending.shift()!;
+          writeSync(fd, p.data);
+          bytes += p.data.length;
+          ds.lines += p.lines;
+          ds.valid += p.valid;
+          ds.rejected += p.rejected;
+          ds.blank += p.blank;
+        }
+        await Promise.all(pending);
+      } finally {
+        closeSync(fd);
+      }
+      ds.files.push({ name, bytes });
+      ds.bytes += bytes;
+      progress(`data: generated ${mb(ds.bytes)} MB of ${mb(size)} MB`);
+    }
+  } finally {
+    await pool.destroy();
+  }
+  progress('');
+  writeFileSync(manifest, JSON.stringify(ds, null, 2));
+  log(`data: generated ${home} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  return ds;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measuring a child process
+
+interface Measured {
+  seconds: number;
+  /** Peak resident set of the whole process (all its threads), bytes. */
+  peakRss: number;
+  /** User + system CPU seconds of the process (all threads); NaN when unknown. */
+  cpu: number;
+  stdout: string;
+}
+
+const TIME = ['/usr/bin/time', '/bin/time'].find((p) => existsSync(p));
+
+/** Runs `node args…` to completion; times it and takes its peak RSS. Fails on a non-zero exit. */
+async function measure(what: string, args: string[], env: NodeJS.ProcessEnv): Promise<Measured> {
+  await syncDisks();
+  const rssFile = join(dir, `.rss-${process.pid}`);
+  const cmd = TIME ? TIME : process.execPath;
+  const argv = TIME ? ['-f', '%M %U %S', '-o', rssFile, process.execPath, ...args] : args;
+  const started = performance.now();
+  const child = spawn(cmd, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr = (stderr + s).slice(-8000)));
+  // Without /usr/bin/time: VmHWM is the process's high-water mark, so the last reading before it
+  // exits is (to within one poll) its peak; worker threads share the process and count too.
+  let hwm = 0;
+  const poll = TIME
+    ? undefined
+    : setInterval(() => {
+        try {
+          const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+          if (m) hwm = Math.max(hwm, Number(m[1]) * 1024);
+        } catch {
+          // exited between polls
+        }
+      }, 20);
+  const code = await new Promise<number | null>((res, rej) => {
+    child.on('error', rej);
+    child.on('close', (c) => res(c));
+  });
+  const seconds = (performance.now() - started) / 1000;
+  if (poll) clearInterval(poll);
+  if (code !== 0) throw new Error(`${what} exited ${code}:\n${stderr}`);
+  let peakRss = hwm;
+  let cpu = NaN;
+  if (TIME) {
+    // GNU time prints "Command exited with non-zero status" lines before the figures on failure.
+    const lines = readFileSync(rssFile, 'utf8').trim().split('\n');
+    const [kb, user, sys] = lines[lines.length - 1].split(' ').map(Number);
+    peakRss = kb * 1024;
+    cpu = user + sys;
+    rmSync(rssFile, { force: true });
+  }
+  return { seconds, peakRss, cpu, stdout };
+}
+
+/** Writes back what earlier steps left dirty, so it is not flushed inside the next measurement. */
+function syncDisks(): Promise<void> {
+  return new Promise((res) => spawn('sync', { stdio: 'ignore' }).on('close', () => res()).on('error', () => res()));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The three contestants
+
+interface Counts {
+  lines: number;
+  valid: number;
+  rejected: number;
+  blank: number;
+}
+
+/**
+ * The baseline as plain JavaScript, so it pays neither the TypeScript loader's start-up time nor its
+ * memory: bundled by esbuild (which tsx brings along) into one file under --dir. Without esbuild it
+ * runs through tsx, which costs it about half a second and 30 MB.
+ */
+async function baselineCommand(): Promise<string[]> {
+  try {
+    const esbuild = await import('esbuild');
+    const outfile = join(dir, 'bench-baseline.mjs');
+    await esbuild.build({ entryPoints: [BASELINE], bundle: true, platform: 'node', format: 'esm', target: 'node20', outfile, logLevel: 'error',
+      // ajv is CommonJS: give the bundle a require() for what it pulls in at run time.
+      banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" } });
+    return [outfile];
+  } catch (err) {
+    log(`baseline: running through tsx (esbuild unavailable: ${(err as Error).message})`);
+    return ['--import', 'tsx', BASELINE];
+  }
+}
+
+async function runBaseline(ds: DataSet, out: string, cmd: string[]): Promise<Measured & { counts: Counts }> {
+  rmSync(out, { recursive: true, force: true });
+  const m = await measure('baseline', [...cmd, ds.source, out], { ...process.env, NODE_OPTIONS: '' });
+  return { ...m, counts: JSON.parse(m.stdout) as Counts };
+}
+
+async function runCleaner(what: string, source: string, work: string, extraEnv: Record<string, string> = {}, extraArgs: string[] = []): Promise<Measured & { counts: Counts }> {
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
+  const state = join(work, 'state.db');
+  const args = [cli, 'run', '--source', source, '--local-dir', work, '--state', state, '--threads', String(threads), '-q', ...extraArgs];
+  const m = await measure(what, args, cliEnv(extraEnv));
+  const st = await new Promise<string>((res, rej) => {
+    const c = spawn(process.execPath, [cli, 'status', '--json', '--state', state], { env: cliEnv(), stdio: ['ignore', 'pipe', 'inherit'] });
+    let s = '';
+    c.stdout.setEncoding('utf8').on('data', (d: string) => (s += d));
+    c.on('close', (code) => (code === 0 ? res(s) : rej(new Error(`cleaner status exited ${code}`))));
+  });
+  const t = (JSON.parse(st) as { totals: Counts }).totals;
+  return { ...m, counts: { lines: t.lines, valid: t.valid, rejected: t.rejected, blank: t.blank } };
+}
+
+async function startServer(ds: DataSet): Promise<S3Server> {
+  const s3 = await startS3({ dir: join(dir, 's3rver') });
+  await s3.createBucket(BUCKET);
+  const started = Date.now();
+  for (const f of ds.files) {
+    const body = createReadStream(join(ds.source, f.name), { highWaterMark: 1 << 20 });
+    await s3.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: `events/${f.name}`, Body: body, ContentLength: f.bytes }));
+  }
+  log(`e2e: uploaded ${ds.files.length} objects (${mb(ds.bytes)} MB) to s3rver at ${s3.endpoint} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  return s3;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checks
+
+function sha256(path: string): Promise<string> {
+  return new Promise((res, rej) => {
+    const h = createHash('sha256');
+    createReadStream(path, { highWaterMark: 1 << 20 })
+      .on('data', (d) => h.update(d))
+      .on('end', () => res(h.digest('hex')))
+      .on('error', rej);
+  });
+}
+
+async function hashes(outputDir: string, ds: DataSet): Promise<string[]> {
+  const out: string[] = [];
+  for (const f of ds.files) out.push(existsSync(join(outputDir, f.name)) ? await sha256(join(outputDir, f.name)) : 'missing');
+  return out;
+}
+
+function countLines(path: string): Promise<number> {
+  return new Promise((res, rej) => {
+    let n = 0;
+    if (!existsSync(path)) return res(0);
+    createReadStream(path, { highWaterMark: 1 << 20 })
+      .on('data', (d) => {
+        const b = d as Buffer;
+        for (let i = b.indexOf(10); i !== -1; i = b.indexOf(10, i + 1)) n++;
+      })
+      .on('end', () => res(n))
+      .on('error', rej);
+  });
+}
+
+const problems: string[] = [];
+
+function sameCounts(what: string, got: Counts, want: Counts): void {
+  for (const k of ['lines', 'valid', 'rejected', 'blank'] as const) {
+    if (got[k] !== want[k]) problems.push(`${what}: ${k} ${got[k]}, expected ${want[k]}`);
+  }
+}
+
+async function checkCleaner(what: string, work: string, ds: DataSet, counts: Counts, baselineHashes: string[] | undefined): Promise<void> {
+  sameCounts(what, counts, ds);
+  let records = 0;
+  for (const f of ds.files) records += await countLines(join(work, 'errors', f.name));
+  if (records !== ds.rejected) problems.push(`${what}: ${records} reject records, expected ${ds.rejected}`);
+  if (!baselineHashes) return;
+  const got = await hashes(join(work, 'output'), ds);
+  got.forEach((h, i) => {
+    if (h !== baselineHashes[i]) problems.push(`${what}: output/${ds.files[i].name} differs from the baseline's accepted lines`);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report
+
+function mb(bytes: number): string {
+  return (bytes / 1e6).toFixed(0);
+}
+
+function log(s: string): void {
+  process.stderr.write(s + '\n');
+}
+
+function progress(s: string): void {
+  if (process.stderr.isTTY) process.stderr.write(`\r${s}\x1b[K`);
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+interface Row {
+  what: string;
+  seconds: number[];
+  rss: number[];
+  cpu: number[];
+}
+
+function table(rows: Row[], ds: DataSet): string {
+  const base = rows.find((r) => r.what.startsWith('baseline'));
+  const head = ['what', 'size MB', 'seconds', 'MB/s', 'lines/s', 'CPU s', 'peak RSS MB', 'vs baseline'];
+  const body = rows.map((r) => {
+    const s = median(r.seconds);
+    return [
+      r.what,
+      mb(ds.bytes),
+      s.toFixed(2),
+      (ds.bytes / 1e6 / s).toFixed(1),
+      Math.round(ds.lines / s).toLocaleString('en-US'),
+      Number.isNaN(median(r.cpu)) ? '-' : median(r.cpu).toFixed(1),
+      (Math.max(...r.rss) / 1e6).toFixed(0),
+      base ? `${(median(base.seconds) / s).toFixed(2)}x` : '-',
+    ];
+  });
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const fmt = (cells: string[]) => '| ' + cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ') + ' |';
+  return [fmt(head), '|' + widths.map((w, i) => (i === 0 ? ':' : '') + '-'.repeat(w + 1) + (i === 0 ? '' : ':')).join('|') + '|', ...body.map(fmt)].join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+
+mkdirSync(dir, { recursive: true });
+const ds = await dataSet();
+log(`data: ${ds.files.length} file(s), ${mb(ds.bytes)} MB, ${ds.lines.toLocaleString('en-US')} lines (${ds.valid} valid, ${ds.rejected} rejected, ${ds.blank} blank)`);
+if (values['data-only']) process.exit(0);
+const loadBefore = loadavg()[0];
+
+const rows: Row[] = [];
+const baseline: Row = { what: 'baseline (readline + JSON.parse + ajv, 1 thread)', seconds: [], rss: [], cpu: [] };
+const clean: Row = { what: `cleaner, clean only (local files, ${threads} threads)`, seconds: [], rss: [], cpu: [] };
+const e2e: Row = { what: `cleaner, end to end from s3rver (${threads} threads)`, seconds: [], rss: [], cpu: [] };
+if (!values['skip-baseline']) rows.push(baseline);
+rows.push(clean);
+if (!values['skip-e2e']) rows.push(e2e);
+
+let s3: S3Server | undefined;
+let baselineHashes: string[] | undefined;
+const stopServer = () => void s3?.stop();
+process.once('SIGINT', () => {
+  stopServer();
+  process.exit(130);
+});
+try {
+  const baselineCmd = values['skip-baseline'] ? [] : await baselineCommand();
+  if (!values['skip-e2e']) s3 = await startServer(ds);
+  for (let r = 1; r <= runs; r++) {
+    if (!values['skip-baseline']) {
+      const out = join(dir, 'work-baseline');
+      const m = await runBaseline(ds, out, baselineCmd);
+      baseline.seconds.push(m.seconds);
+      baseline.rss.push(m.peakRss);
+      baseline.cpu.push(m.cpu);
+      log(`run ${r}/${runs}: baseline ${m.seconds.toFixed(2)} s, peak RSS ${mb(m.peakRss)} MB`);
+      if (r === 1) {
+        sameCounts('baseline', m.counts, ds);
+        baselineHashes = await hashes(join(out, 'output'), ds);
+      }
+    }
+    const work = join(dir, 'work-clean');
+    const c = await runCleaner('clean', ds.source, work);
+    clean.seconds.push(c.seconds);
+    clean.rss.push(c.peakRss);
+    clean.cpu.push(c.cpu);
+    log(`run ${r}/${runs}: clean ${c.seconds.toFixed(2)} s, peak RSS ${mb(c.peakRss)} MB`);
+    await checkCleaner(`clean run ${r}`, work, ds, c.counts, baselineHashes);
+    if (s3) {
+      const w = join(dir, 'work-e2e');
+      const e = await runCleaner('e2e', `s3://${BUCKET}/events/`, w, s3.env(), ['--endpoint-url', s3.endpoint]);
+      e2e.seconds.push(e.seconds);
+      e2e.rss.push(e.peakRss);
+      e2e.cpu.push(e.cpu);
+      log(`run ${r}/${runs}: e2e ${e.seconds.toFixed(2)} s, peak RSS ${mb(e.peakRss)} MB`);
+      await checkCleaner(`e2e run ${r}`, w, ds, e.counts, baselineHashes);
+    }
+  }
+} finally {
+  await s3?.stop();
+  for (const w of ['work-baseline', 'work-clean', 'work-e2e', 's3rver', 'bench-baseline.mjs']) rmSync(join(dir, w), { recursive: true, force: true });
+}
+
+const cpu = cpus()[0]?.model ?? 'unknown CPU';
+console.log(`\ncleaner bench: ${mb(ds.bytes)} MB in ${ds.files.length} file(s), ${ds.lines.toLocaleString('en-US')} lines ` +
+  `(${((ds.rejected / ds.lines) * 100).toFixed(1)}% rejected, ${((ds.blank / ds.lines) * 100).toFixed(1)}% blank), seed ${seed}${values.ascii ? ', ASCII only' : ', with non-ASCII text'}`);
+if (cli !== CLI) console.log(`cleaner: ${cli}`);
+console.log(`machine: ${availableParallelism()} cores (${cpu}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, node ${process.version}, ${process.platform}; median of ${runs} run(s) (seconds, CPU = user + system of the measured process); peak RSS is the highest run's`);
+// Other work on the machine skews every figure: say how busy it was.
+console.log(`load average (1 min): ${loadBefore.toFixed(2)} before, ${loadavg()[0].toFixed(2)} after\n`);
+console.log(table(rows, ds));
+if (rows.includes(e2e) && e2e.seconds.length) console.log(`\nend to end / clean only: ${(median(e2e.seconds) / median(clean.seconds)).toFixed(2)}x`);
+if (problems.length) {
+  console.log(`\nCHECK FAILED:\n  ${problems.join('\n  ')}`);
+  process.exitCode = 1;
+} else {
+  console.log(`\ncheck: ${baselineHashes ? "cleaner's output files equal the baseline's accepted lines byte for byte; " : ''}counts and reject records match the generator's`);
+}

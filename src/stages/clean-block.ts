@@ -1,0 +1,100 @@
+/**
+ * Cleans one block of a large plain object inside a worker thread, so several threads can share
+ * one object (clean-ranged.ts writes the blocks' results in order). A block owns the lines that
+ * start inside its byte range [start, end), wherever they end. It copies no kept line: it says
+ * which byte ranges of the input are kept, and the writer copies them from the file (still in the
+ * page cache), so no block's worth of output waits in memory. Line numbers in its results are
+ * counted from the block's first line and renumbered by the writer.
+ */
+import { move, transferableSymbol, valueSymbol } from 'piscina';
+import { LineSplitter } from '../lines/splitter.js';
+import { nextLineStart, readChunks } from '../lines/read-chunks.js';
+import { MemorySink } from '../sinks/memory-sink.js';
+import { LineCleaner, type LineCounts } from './clean-lines.js';
+import { CHUNK_BYTES, redactorFor, rulesFor, type CleanTask } from './clean-file.js';
+import { noteBytesCleaned } from './heap.js';
+
+/** One block of an object: what the coordinator sends a worker. */
+export interface BlockTask {
+  object: CleanTask;
+  etag: string;
+  /** Where the block's range starts; `startIsLine` when a line is known to start there (object start or checkpoint). */
+  start: number;
+  startIsLine: boolean;
+  /** Lines starting at or after this offset belong to the next block. */
+  end: number;
+  /** Buffers of earlier results, handed back for reuse. */
+  spare?: ArrayBuffer[];
+}
+
+/** Buffers handed back by the coordinator, largest last. */
+const spares: Buffer[] = [];
+/** Kept at most: the coordinator circulates a few per thread. */
+const MAX_SPARES = 4;
+
+function takeSpare(min: number): Buffer | undefined {
+  const i = spares.findIndex((b) => b.length >= min);
+  return i === -1 ? undefined : spares.splice(i, 1)[0];
+}
+
+/** What a worker sends back for a block. */
+export interface BlockResult {
+  /** Offset of the block's first line, and of the first line after the block (its resume point). */
+  firstLine: number;
+  endOffset: number;
+  /** Counters of the block's lines; example line numbers are counted from the block's first line (1). */
+  counts: LineCounts;
+  /** The kept lines: absolute [start, end) byte ranges of the input, in order, as pairs. */
+  kept: Float64Array;
+  /** The reject records, in order; `recordStarts[i]` is where record i starts. */
+  errs: Uint8Array;
+  recordStarts: Int32Array;
+}
+
+/** Cleans the lines of one block; throws on I/O errors (the coordinator decides what they mean). */
+export async function cleanBlock(task: BlockTask): Promise<BlockResult> {
+  const { object } = task;
+  for (const ab of task.spare ?? []) if (spares.length < MAX_SPARES) spares.push(Buffer.from(ab));
+  spares.sort((a, b) => a.length - b.length);
+  const firstLine = task.startIsLine ? task.start : await nextLineStart(object.inputPath, task.start - 1);
+  const counts: LineCounts = { lines: 0, valid: 0, rejected: 0, blank: 0, byReason: {}, byRule: {} };
+  const span = Math.max(0, task.end - firstLine);
+  const errBytes = Math.max(64 << 10, span >> 4);
+  const errs = new MemorySink(errBytes, takeSpare(errBytes));
+  const recordStarts: number[] = [];
+  const kept: number[] = [];
+  let endOffset = firstLine;
+  if (firstLine < task.end) {
+    const cleaner = new LineCleaner(counts, null, errs, {
+      rules: rulesFor(object),
+      redact: redactorFor(object),
+      source: object.sourceName,
+      etag: task.etag,
+      maxLineBytes: object.maxLineBytes,
+      beforeRecord: () => recordStarts.push(errs.length),
+      keptRuns: kept,
+    });
+    const splitter = new LineSplitter(cleaner, { maxLineBytes: object.maxLineBytes, startOffset: firstLine, stopAt: task.end });
+    for await (const chunk of readChunks(object.inputPath, firstLine, CHUNK_BYTES)) {
+      splitter.push(chunk);
+      cleaner.flush();
+      if (splitter.stopped) break;
+    }
+    if (!splitter.stopped) {
+      splitter.end();
+      cleaner.flush();
+    }
+    endOffset = splitter.offset;
+    noteBytesCleaned(endOffset - firstLine);
+  }
+  const result: BlockResult = { firstLine, endOffset, counts, kept: Float64Array.from(kept), errs: errs.bytes(), recordStarts: Int32Array.from(recordStarts) };
+  // Hand the buffers over instead of copying them.
+  return move({
+    get [transferableSymbol]() {
+      return [result.kept.buffer, result.errs.buffer, result.recordStarts.buffer];
+    },
+    get [valueSymbol]() {
+      return result;
+    },
+  } as never) as unknown as BlockResult;
+}

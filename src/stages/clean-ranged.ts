@@ -1,0 +1,189 @@
+/**
+ * Cleans one large plain object on several threads: worker threads clean blocks of its bytes
+ * (clean-block.ts) while this thread, in input order, copies the kept byte ranges they name from
+ * the input to the output, writes their reject records with the line numbers made absolute, and
+ * checkpoints exactly as a single thread would (the object's input offset, output lengths and
+ * counters), so the files, the state and `resume` are the same either way.
+ *
+ * Why: with one thread per object, a run of one 1 GB file used one core of two. Blocks of 4 MiB
+ * keep every thread busy; a result holds no output bytes and at most 3 blocks per thread are in
+ * flight, so memory stays bounded whatever the object's size.
+ */
+import { closeSync, openSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import type { Piscina } from 'piscina';
+import { Appender } from '../sinks/appender.js';
+import { lineNumberAt } from '../validate/reject.js';
+import type { Db } from '../state/db.js';
+import { commitCheckpoint, getObject, markPublishing, startClean, type Checkpoint, type ObjectRow } from '../state/queries.js';
+import { checkpointOf, failure, InputError, objectPaths, type CleanResult, type CleanTask } from './clean-file.js';
+import { EXAMPLES_PER_RULE } from './clean-lines.js';
+import type { BlockResult, BlockTask } from './clean-block.js';
+import { noteBytesCleaned } from './heap.js';
+
+/**
+ * Bytes of input per block: about 40 ms of a thread's work, so the per-task cost (a message each
+ * way, well under 1 ms) is noise, and the last blocks leave no thread idle for long.
+ * (CLEANER_BLOCK_BYTES and CLEANER_SPLIT_MIN_BYTES exist for tests, which need blocks on small files.)
+ */
+export const BLOCK_BYTES = Number(process.env.CLEANER_BLOCK_BYTES ?? 4 << 20);
+/** Below this, an object is cleaned by one thread: splitting it would save little. */
+export const SPLIT_MIN_BYTES = Number(process.env.CLEANER_SPLIT_MIN_BYTES ?? 64 << 20);
+
+/**
+ * Whether an object is worth splitting over threads: plain (gzip cannot be entered mid-stream),
+ * large, and more than one thread's share of the run's bytes, so objects alone would leave threads idle.
+ */
+export function shouldSplit(row: { gz: number; size: number }, threads: number, runBytes: number): boolean {
+  return row.gz === 0 && threads > 1 && row.size >= SPLIT_MIN_BYTES && row.size * threads > runBytes;
+}
+
+/** Cleans (or finishes publishing) one object with the pool's threads; never throws for a problem of the object itself. */
+export async function cleanRanged(db: Db, pool: Piscina<any, any>, task: CleanTask, threads: number): Promise<CleanResult> {
+  const row = getObject(db, task.objectId);
+  if (row.state !== 'publishing') {
+    try {
+      await cleanBlocks(db, pool, task, row, threads);
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      return failure(db, task, row, e.code === 'ENOENT' && e.path === task.inputPath ? new InputError(`input file ${task.inputPath} is missing`) : err);
+    }
+  }
+  // Publishing (renames, the quality gate) is the same as for any object: a worker does it.
+  return (await pool.run(task)) as CleanResult;
+}
+
+async function cleanBlocks(db: Db, pool: Piscina<any, any>, task: CleanTask, row: ObjectRow, threads: number): Promise<void> {
+  // The same hash compileRules gives the rules (a worker compiles them; this thread need not).
+  startClean(db, task.objectId, createHash('sha256').update(task.schemaText).digest('hex'));
+  const paths = objectPaths(task.localDir, row.rel_path);
+  const cp = checkpointOf(row);
+  const size = statSync(task.inputPath).size;
+  if (size < cp.offset) throw new InputError(`input is shorter than its checkpoint (${cp.offset} bytes): it changed on disk`);
+  const input = openSync(task.inputPath, 'r');
+  let out: Appender;
+  let errs: Appender;
+  try {
+    out = new Appender(paths.partialOutput, row.out_len, false);
+    try {
+      errs = new Appender(paths.partialErrors, row.err_len, false);
+    } catch (err) {
+      out.close();
+      throw err;
+    }
+  } catch (err) {
+    closeSync(input);
+    throw err;
+  }
+  const linePos = lineNumberAt(task.sourceName, row.etag);
+  let started = Date.now();
+  const ms = () => {
+    const n = Date.now() - started;
+    started = Date.now();
+    return n;
+  };
+  // As in clean-file.ts: fsyncs run on the thread pool, the commit waits for them, one at a time.
+  let inFlight: Promise<void> | undefined;
+  const checkpoint = async (final: boolean) => {
+    if (inFlight) await inFlight;
+    inFlight = undefined;
+    const snap: Checkpoint = { ...cp, byReason: { ...cp.byReason }, byRule: structuredClone(cp.byRule) };
+    if (final) {
+      snap.outLen = out.sync();
+      snap.errLen = errs.sync();
+      markPublishing(db, task.objectId, snap, ms());
+      return;
+    }
+    inFlight = Promise.all([out.syncAsync(), errs.syncAsync()]).then(([outLen, errLen]) => {
+      commitCheckpoint(db, task.objectId, { ...snap, outLen, errLen }, ms());
+    });
+    inFlight.catch(() => {});
+  };
+
+  // Blocks start every BLOCK_BYTES from the checkpoint (a line start); the last ends at the end.
+  const starts: number[] = [];
+  for (let a = cp.offset; a < size; a += BLOCK_BYTES) starts.push(a);
+  // Enough blocks in flight that no thread waits for work while this one copies, syncs or waits
+  // for an fsync; a result in flight holds no output bytes, only its reject records.
+  const window = threads * 3;
+  const pending: Array<Promise<BlockResult>> = [];
+  // Result buffers go back to the workers with later blocks, so a run circulates a fixed set of them.
+  const spare: ArrayBuffer[] = [];
+  let next = 0;
+  const dispatch = () => {
+    while (next < starts.length && pending.length < window) {
+      const k = next++;
+      const give = spare.splice(0, 1);
+      const block: BlockTask = { object: task, etag: row.etag, start: starts[k], startIsLine: k === 0, end: k + 1 < starts.length ? starts[k + 1] : size, spare: give };
+      const p = pool.run(block, { name: 'cleanBlock', transferList: give }) as Promise<BlockResult>;
+      // Awaited in order below; a failure of a later block must not count as unhandled meanwhile.
+      p.catch(() => {});
+      pending.push(p);
+    }
+  };
+
+  let lastCp = cp.offset;
+  try {
+    dispatch();
+    while (pending.length > 0) {
+      const r = await pending.shift()!;
+      dispatch();
+      if (r.firstLine !== cp.offset) throw new Error(`internal error: block starts at ${r.firstLine}, expected ${cp.offset} (${task.inputPath})`);
+      const base = cp.lines;
+      const kept = r.kept;
+      for (let i = 0; i < kept.length; i += 2) out.appendFromFile(input, kept[i], kept[i + 1] - kept[i]);
+      writeRecords(errs, r, base, linePos);
+      addCounts(cp, r, base);
+      noteBytesCleaned(r.endOffset - cp.offset);
+      cp.offset = r.endOffset;
+      spare.push(r.errs.buffer as ArrayBuffer);
+      if (cp.offset - lastCp >= task.checkpointBytes) {
+        await checkpoint(false);
+        lastCp = cp.offset;
+      }
+    }
+    await checkpoint(true);
+  } finally {
+    if (inFlight) await inFlight.catch(() => {});
+    out.close();
+    errs.close();
+    closeSync(input);
+  }
+}
+
+/** Appends a block's reject records with their line numbers made absolute (`base` lines before the block). */
+function writeRecords(errs: Appender, r: BlockResult, base: number, linePos: number): void {
+  const buf = Buffer.from(r.errs.buffer, r.errs.byteOffset, r.errs.length);
+  if (base === 0) {
+    if (buf.length > 0) errs.append(buf);
+    return;
+  }
+  const starts = r.recordStarts;
+  for (let i = 0; i < starts.length; i++) {
+    const from = starts[i];
+    const to = i + 1 < starts.length ? starts[i + 1] : buf.length;
+    const digits = from + linePos;
+    let end = digits;
+    let rel = 0;
+    while (buf[end] >= 0x30 && buf[end] <= 0x39) rel = rel * 10 + buf[end++] - 0x30;
+    if (end === digits || buf[end] !== 0x2c) throw new Error('internal error: a reject record without its line number where expected');
+    errs.append(buf, from, digits);
+    errs.appendAscii(String(base + rel));
+    errs.append(buf, end, to);
+  }
+}
+
+/** Adds a block's counters to the object's; example line numbers become absolute. */
+function addCounts(cp: Checkpoint, r: BlockResult, base: number): void {
+  const c = r.counts;
+  cp.lines += c.lines;
+  cp.valid += c.valid;
+  cp.rejected += c.rejected;
+  cp.blank += c.blank;
+  for (const [k, n] of Object.entries(c.byReason)) cp.byReason[k] = (cp.byReason[k] ?? 0) + n;
+  for (const [rule, f] of Object.entries(c.byRule)) {
+    const g = (cp.byRule[rule] ??= { count: 0, examples: [] });
+    g.count += f.count;
+    for (const ex of f.examples) if (g.examples.length < EXAMPLES_PER_RULE) g.examples.push({ line: base + ex.line, offset: ex.offset });
+  }
+}

@@ -1,0 +1,188 @@
+/**
+ * The fast path (src/validate/fast-path.ts) may only make cleaner faster, never different: when it
+ * accepts a line, JSON.parse + ajv accept it too. Checked against the exact path on the JSONTestSuite
+ * corpus, generated events, mutated events and random objects under several schemas; and it must
+ * actually take the common valid line, or it is no use.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
+import { classify } from '../../src/validate/classify.js';
+import { compileRules, loadRules, type Rules } from '../../src/validate/schema.js';
+import { generateEvents } from '../helpers/events.js';
+
+const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
+const CORPUS = fileURLToPath(new URL('../../../shared/corpus/JSONTestSuite/test_parsing/', import.meta.url));
+const DEFAULT = loadRules(undefined);
+const PERMISSIVE = compileRules('t', '{}');
+
+/** The exact path's verdict: the same rules without the shortcut. */
+function exact(rules: Rules, buf: Buffer): string {
+  const v = classify(buf, 0, buf.length, { ...rules, fastAccept: undefined });
+  return v === null ? 'valid' : v === 'blank' ? 'blank' : v.reason;
+}
+
+/** Asserts the shortcut is sound on `buf`; returns whether it accepted. */
+function sound(rules: Rules, buf: Buffer): boolean {
+  const fast = rules.fastAccept!(buf, 0, buf.length);
+  if (fast) assert.equal(exact(rules, buf), 'valid', `the fast path accepted a line the exact path rejects: ${JSON.stringify(buf.toString('latin1'))}`);
+  return fast;
+}
+
+const SCHEMAS: Record<string, unknown> = {
+  types: {
+    type: 'object',
+    required: ['s', 'i'],
+    properties: {
+      s: { type: 'string', minLength: 2, maxLength: 5 },
+      i: { type: 'integer' },
+      n: { type: 'number' },
+      b: { type: 'boolean' },
+      z: { type: 'null' },
+      o: { type: 'object' },
+      a: { type: 'array' },
+      m: { type: ['string', 'null'], enum: ['x', 'yy', null, 1] },
+      c: { const: 'k' },
+      p: { type: 'string', pattern: '^[a-z]+\\d?$' },
+      f: false,
+      t: true,
+      'é': { type: 'string', format: 'date' },
+    },
+  },
+  closed: { type: 'object', properties: { a: { type: 'string' }, b: {} }, additionalProperties: false, required: ['a', 'zz'] },
+  formats: {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    properties: { u: { format: 'uuid' }, d: { format: 'date-time' }, e: { format: 'email' }, x: { format: 'no-such-format' } },
+  },
+};
+const COMPILED = Object.fromEntries(Object.entries(SCHEMAS).map(([k, v]) => [k, compileRules(k, JSON.stringify(v))]));
+
+test('the shortcut exists for the default rules and every schema in its subset, and not for others', () => {
+  assert.ok(DEFAULT.fastAccept);
+  assert.ok(PERMISSIVE.fastAccept);
+  for (const [k, r] of Object.entries(COMPILED)) assert.ok(r.fastAccept, k);
+  for (const s of [
+    { properties: { a: { $ref: '#/definitions/x' } }, definitions: { x: { type: 'string' } } },
+    { properties: { a: { type: 'string' } }, allOf: [{ required: ['a'] }] },
+    { properties: { a: { minimum: 3 } } },
+    { properties: { constructor: { type: 'string' } } },
+    { properties: { n: { format: 'int32' } } },
+    { type: 'array' },
+    { additionalProperties: { type: 'string' } },
+  ]) {
+    assert.equal(compileRules('x', JSON.stringify(s)).fastAccept, undefined, JSON.stringify(s));
+  }
+});
+
+test('JSONTestSuite: whatever the shortcut accepts, JSON.parse + ajv accept', () => {
+  if (!existsSync(CORPUS)) return;
+  let accepted = 0;
+  for (const f of readdirSync(CORPUS).filter((n) => n.endsWith('.json'))) {
+    const data = readFileSync(join(CORPUS, f));
+    for (const rules of [PERMISSIVE, DEFAULT, ...Object.values(COMPILED)]) if (sound(rules, data)) accepted++;
+  }
+  assert.ok(accepted > 0);
+});
+
+test('generated events: the shortcut takes every valid one and no rejected one', () => {
+  const g = generateEvents({ seed: 7, lines: 20_000 });
+  let fast = 0;
+  let valid = 0;
+  for (let i = 0; i < g.data.length; ) {
+    const nl = g.data.indexOf(10, i);
+    const line = g.data.subarray(i, nl);
+    i = nl + 1;
+    const verdict = exact(DEFAULT, line);
+    if (verdict === 'valid') valid++;
+    if (DEFAULT.fastAccept!(line, 0, line.length)) {
+      fast++;
+      assert.equal(verdict, 'valid', line.toString());
+    }
+  }
+  assert.equal(fast, valid, 'every valid generated event takes the shortcut');
+});
+
+test('edge cases: escapes, duplicates, whitespace, numbers, nesting', () => {
+  const D = DEFAULT;
+  const good = '"event_id":"0b6f9d5e-3c1a-4e8b-9a57-2f1c8d7e6a01","session_id":"f47ac10b-58cc-4372-a567-0e02b2c3d479","event_type":"x","timestamp":"2026-11-05T12:34:56Z"';
+  const cases = [
+    `{${good}}`,
+    ` \t{${good}} \r`,
+    `{${good},"event_date":"2026-02-29"}`,
+    `{${good},"event_date":"2028-02-29"}`,
+    `{${good},"event_date":"2026-02-30"}`,
+    `{${good},"event_type":"y"}`,
+    `{${good},"event_type":" "}`,
+    `{${good},"event_\\u0074ype":" "}`,
+    `{${good},"user_id":"\\u0020"}`,
+    `{${good},"user_id":"\\u00a0"}`,
+    `{${good},"user_id":"\u00a0"}`,
+    `{${good},"user_id":"\u2003x"}`,
+    `{${good},"email":"a@b.c"}`,
+    `{${good},"email":"a@b"}`,
+    `{${good},"x":[1,{"a":[[],{}]},"\\"",-0.5e-3,true,false,null]}`,
+    `{${good},"x":01}`,
+    `{${good},"x":1.}`,
+    `{${good},"x":-}`,
+    `{${good},"x":tru}`,
+    `{${good},"x":"\t"}`,
+    `{${good},"x":"\\x"}`,
+    `{${good},"x":"\\u12"}`,
+    `{${good},}`,
+    `{${good}}}`,
+    `{${good}} x`,
+    `{${good},"x":${'['.repeat(2000)}${']'.repeat(2000)}}`,
+    `{${good},"x":${'{"a":'.repeat(600)}1${'}'.repeat(600)}}`,
+    `{${good},"x":1e400}`,
+    `{${good},"event_id":"0b6f9d5e-3c1a-4e8b-9a57-2f1c8d7e6a0"}`,
+    `{"event_id":"URN:UUID:0b6f9d5e-3c1a-4e8b-9a57-2f1c8d7e6a01",${good.slice(good.indexOf('"session_id'))}}`,
+  ];
+  for (const c of cases) sound(D, Buffer.from(c));
+  assert.equal(D.fastAccept!(Buffer.from(cases[0]), 0, cases[0].length), true);
+  const nested = Buffer.from(`{${good},"x":${'['.repeat(400)}${']'.repeat(400)}}`);
+  assert.equal(D.fastAccept!(nested, 0, nested.length), true, 'nesting inside an unchecked field is fine');
+  assert.equal(exact(D, Buffer.from(cases[4])), 'schema');
+});
+
+test(`fuzz: mutated events (${RUNS} runs)`, () => {
+  const lines = generateEvents({ seed: 11, lines: 200, rejectRate: 0.3 }).data.toString('utf8').split('\n').filter((l) => l.length);
+  const bytes = fc.constantFrom(...'{}[]":,\\ -.0123456789eEtrufalsn\u00e9\u00a0\t'.split(''), '\\u00', 'null', '"a"', '1e999', '\x00');
+  fc.assert(
+    fc.property(fc.constantFrom(...lines), fc.array(fc.tuple(fc.nat(), fc.nat(3), bytes), { maxLength: 4 }), (line, edits) => {
+      let s = line;
+      for (const [pos, del, ins] of edits) {
+        const p = pos % (s.length + 1);
+        s = s.slice(0, p) + ins + s.slice(p + del);
+      }
+      sound(DEFAULT, Buffer.from(s));
+    }),
+    { numRuns: RUNS * 10 },
+  );
+});
+
+test(`fuzz: random objects under several schemas (${RUNS} runs)`, () => {
+  const keys = fc.constantFrom('s', 'i', 'n', 'b', 'z', 'o', 'a', 'm', 'c', 'p', 'f', 't', 'é', 'u', 'd', 'e', 'x', 'zz', 'q');
+  const value = fc.oneof(
+    fc.constantFrom('x', 'yy', 'k', 'abc', 'abcdef', 'a1', '', '😀😀', '2026-02-28', '2026-02-30', 'ada@example.com', '0b6f9d5e-3c1a-4e8b-9a57-2f1c8d7e6a01', '2026-11-05T12:34:56Z'),
+    fc.string({ maxLength: 6 }),
+    fc.integer(),
+    fc.double(),
+    fc.boolean(),
+    fc.constant(null),
+    fc.jsonValue({ maxDepth: 2 }),
+  );
+  let accepted = 0;
+  fc.assert(
+    fc.property(fc.array(fc.tuple(keys, value), { maxLength: 8 }), fc.boolean(), (entries, spaced) => {
+      // Written by hand, so duplicate keys stay duplicated.
+      const body = entries.map(([k, v]) => `${JSON.stringify(k)}${spaced ? ' : ' : ':'}${JSON.stringify(v)}`).join(spaced ? ' , ' : ',');
+      const line = Buffer.from(`{${body}}`);
+      for (const r of Object.values(COMPILED)) if (sound(r, line)) accepted++;
+    }),
+    { numRuns: RUNS * 10 },
+  );
+  assert.ok(accepted > 0);
+});
