@@ -173,31 +173,10 @@ async function cleanLines(state: Db, task: CleanTask, row: ObjectRow, paths: Ret
   const cleaner = new LineCleaner(cp, out, errs, { rules, redact, source: task.sourceName, etag: row.etag, maxLineBytes: task.maxLineBytes });
   const splitter = new LineSplitter(cleaner, { maxLineBytes: task.maxLineBytes, startOffset: cp.offset });
 
-  let started = Date.now();
-  const ms = () => {
-    const n = Date.now() - started;
-    started = Date.now();
-    return n;
-  };
-  // A checkpoint's fsyncs run on the thread pool while the next lines are cleaned; its commit waits
-  // for them, so a committed checkpoint never names bytes that are not on disk. One at a time.
-  let inFlight: Promise<void> | undefined;
-  const checkpoint = async (final: boolean) => {
+  const { commit, settle } = checkpointer(state, task.objectId, out, errs);
+  const checkpoint = (final: boolean) => {
     cleaner.flush();
-    if (inFlight) await inFlight;
-    inFlight = undefined;
-    const snap: Checkpoint = { ...cp, offset: splitter.offset, byReason: { ...cp.byReason }, byRule: structuredClone(cp.byRule) };
-    if (final) {
-      snap.outLen = out.sync();
-      snap.errLen = errs.sync();
-      markPublishing(state, task.objectId, snap, ms());
-      return;
-    }
-    inFlight = Promise.all([out.syncAsync(), errs.syncAsync()]).then(([outLen, errLen]) => {
-      commitCheckpoint(state, task.objectId, { ...snap, outLen, errLen }, ms());
-    });
-    // Surfaced by the next await of inFlight; never an unhandled rejection meanwhile.
-    inFlight.catch(() => {});
+    return commit(() => ({ ...cp, offset: splitter.offset, byReason: { ...cp.byReason }, byRule: structuredClone(cp.byRule) }), final);
   };
 
   let source: AsyncIterable<Buffer>;
@@ -244,8 +223,7 @@ async function cleanLines(state: Db, task: CleanTask, row: ObjectRow, paths: Ret
     splitter.end();
     await checkpoint(true);
   } finally {
-    // No fsync may still be running on a descriptor we close.
-    if (inFlight) await inFlight.catch(() => {});
+    await settle();
     out.close();
     errs.close();
   }
@@ -309,3 +287,40 @@ function moveInto(partial: string, final: string): void {
  * takes the JSON.parse path (a schema outside the fast path's subset).
  */
 export const WORKER_LIMITS = { maxYoungGenerationSizeMb: 2 };
+
+/**
+ * Commits an object's checkpoints. A checkpoint's fsyncs run on the thread pool while the next
+ * lines are cleaned; its commit waits for them, so a committed checkpoint never names bytes that
+ * are not on disk. One at a time: each call first waits for the previous commit. The final one is
+ * synchronous and marks the object publishing. `snapshot` is taken after that wait.
+ */
+export function checkpointer(db: Db, objectId: number, out: Appender, errs: Appender) {
+  let started = Date.now();
+  const ms = () => {
+    const n = Date.now() - started;
+    started = Date.now();
+    return n;
+  };
+  let inFlight: Promise<void> | undefined;
+  const commit = async (snapshot: () => Checkpoint, final: boolean): Promise<void> => {
+    if (inFlight) await inFlight;
+    inFlight = undefined;
+    const snap = snapshot();
+    if (final) {
+      snap.outLen = out.sync();
+      snap.errLen = errs.sync();
+      markPublishing(db, objectId, snap, ms());
+      return;
+    }
+    inFlight = Promise.all([out.syncAsync(), errs.syncAsync()]).then(([outLen, errLen]) => {
+      commitCheckpoint(db, objectId, { ...snap, outLen, errLen }, ms());
+    });
+    // Surfaced by the next call's await; never an unhandled rejection meanwhile.
+    inFlight.catch(() => {});
+  };
+  /** Waits for a running fsync, ignoring its error: no fsync may run on a descriptor being closed. */
+  const settle = async (): Promise<void> => {
+    if (inFlight) await inFlight.catch(() => {});
+  };
+  return { commit, settle };
+}

@@ -15,8 +15,8 @@ import type { Piscina } from 'piscina';
 import { Appender } from '../sinks/appender.js';
 import { lineNumberAt } from '../validate/reject.js';
 import type { Db } from '../state/db.js';
-import { commitCheckpoint, getObject, markPublishing, startClean, type Checkpoint, type ObjectRow } from '../state/queries.js';
-import { checkpointOf, failure, InputError, objectPaths, type CleanResult, type CleanTask } from './clean-file.js';
+import { getObject, startClean, type Checkpoint, type ObjectRow } from '../state/queries.js';
+import { checkpointer, checkpointOf, failure, InputError, objectPaths, type CleanResult, type CleanTask } from './clean-file.js';
 import { EXAMPLES_PER_RULE } from './clean-lines.js';
 import type { BlockResult, BlockTask } from './clean-block.js';
 import { noteBytesCleaned } from './heap.js';
@@ -76,29 +76,8 @@ async function cleanBlocks(db: Db, pool: Piscina<any, any>, task: CleanTask, row
     throw err;
   }
   const linePos = lineNumberAt(task.sourceName, row.etag);
-  let started = Date.now();
-  const ms = () => {
-    const n = Date.now() - started;
-    started = Date.now();
-    return n;
-  };
-  // As in clean-file.ts: fsyncs run on the thread pool, the commit waits for them, one at a time.
-  let inFlight: Promise<void> | undefined;
-  const checkpoint = async (final: boolean) => {
-    if (inFlight) await inFlight;
-    inFlight = undefined;
-    const snap: Checkpoint = { ...cp, byReason: { ...cp.byReason }, byRule: structuredClone(cp.byRule) };
-    if (final) {
-      snap.outLen = out.sync();
-      snap.errLen = errs.sync();
-      markPublishing(db, task.objectId, snap, ms());
-      return;
-    }
-    inFlight = Promise.all([out.syncAsync(), errs.syncAsync()]).then(([outLen, errLen]) => {
-      commitCheckpoint(db, task.objectId, { ...snap, outLen, errLen }, ms());
-    });
-    inFlight.catch(() => {});
-  };
+  const { commit, settle } = checkpointer(db, task.objectId, out, errs);
+  const checkpoint = (final: boolean) => commit(() => ({ ...cp, byReason: { ...cp.byReason }, byRule: structuredClone(cp.byRule) }), final);
 
   // Blocks start every BLOCK_BYTES from the checkpoint (a line start); the last ends at the end.
   const starts: number[] = [];
@@ -144,7 +123,7 @@ async function cleanBlocks(db: Db, pool: Piscina<any, any>, task: CleanTask, row
     }
     await checkpoint(true);
   } finally {
-    if (inFlight) await inFlight.catch(() => {});
+    await settle();
     out.close();
     errs.close();
     closeSync(input);
