@@ -3,34 +3,28 @@
  * interrupted or broken download resumes with a ranged GET from the bytes already on disk, guarded
  * by the ETag (If-Match), so bytes of two versions of an object never mix.
  */
-import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { closeSync, fsyncSync, ftruncateSync, mkdirSync, openSync, renameSync, rmSync, fstatSync } from 'node:fs';
-import { constants, write } from 'node:fs';
-import { promisify } from 'node:util';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { closeSync, constants, fsyncSync, ftruncateSync, mkdirSync, openSync, renameSync, rmSync, fstatSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Readable } from 'node:stream';
+import type { LimitFunction } from 'p-limit';
 import { classifyS3Error } from '../s3/client.js';
 import { S3PermanentError } from '../errors.js';
 import type { Db } from '../state/db.js';
 import { finishDownload, getObject, markGone, recordDownloadProgress, restartDownload, startDownload, type ObjectRow, type RunRow } from '../state/queries.js';
 import { objectPaths } from './clean-file.js';
+import { backoff, DownloadFailed, errorStatus, headObject, MAX_BREAKS, sameEtag, streamBody } from './download-body.js';
+import { fetchInParts, ObjectChanged, ObjectGone, PART_BYTES, RangesIgnored } from './download-parts.js';
 
-const writeAsync = promisify(write);
-
-/** Progress is fsynced and committed this often, bounding what a crash makes us fetch again. */
-const PROGRESS_BYTES = 8 << 20;
-/** A body that sends nothing for this long is abandoned and resumed from its offset. */
-const STALL_MS = Number(process.env.CLEANER_STALL_TIMEOUT_MS ?? 30_000);
-/** Breaks of the body in a row, without progress, before the object is failed. */
-const MAX_BREAKS = Number(process.env.CLEANER_MAX_BODY_RETRIES ?? 8);
+export { DownloadFailed };
 
 export type DownloadOutcome = 'downloaded' | 'gone';
 
-/** A download that kept failing: the object fails, the run goes on. */
-export class DownloadFailed extends Error {}
-
-/** Downloads one object of the run; throws S3PermanentError for errors that end the run. */
-export async function downloadObject(db: Db, run: RunRow, client: S3Client, objectId: number, onBytes?: (n: number) => void): Promise<DownloadOutcome> {
+/**
+ * Downloads one object of the run; throws S3PermanentError for errors that end the run. With
+ * `parts`, an object of more than one part is fetched in ranged parts through that limiter.
+ */
+export async function downloadObject(db: Db, run: RunRow, client: S3Client, objectId: number, onBytes?: (n: number) => void, parts?: LimitFunction): Promise<DownloadOutcome> {
   const started = Date.now();
   startDownload(db, objectId);
   let row = getObject(db, objectId);
@@ -43,8 +37,39 @@ export async function downloadObject(db: Db, run: RunRow, client: S3Client, obje
     let have = Math.min(fstatSync(fd).size, row.downloaded_bytes);
     ftruncateSync(fd, have);
     let breaks = 0;
+    let ranges = parts !== undefined;
     for (;;) {
       if (have === row.size && row.size > 0) break;
+      if (ranges && row.size - have > PART_BYTES) {
+        try {
+          await fetchInParts({
+            client, bucket: run.bucket!, key: row.key, etag: row.etag, size: row.size, fd, from: have, limit: parts!,
+            onBytes: (n) => onBytes?.(n),
+            onProgress: (bytes) => recordDownloadProgress(db, objectId, bytes),
+          });
+          have = row.size;
+        } catch (err) {
+          if (err instanceof ObjectGone) return gone(db, run, objectId, fd, paths.partialInput);
+          if (err instanceof ObjectChanged) {
+            if (sameEtag(err.etag, row.etag)) {
+              // The listing's size was stale but the version is the same: keep what is committed.
+              if (err.size === row.size && ++breaks > MAX_BREAKS) throw new DownloadFailed(`download refused ${breaks} times in a row: ${err.message}`);
+              db.prepare('UPDATE objects SET size = ? WHERE id = ?').run(err.size, objectId);
+            } else {
+              restartDownload(db, objectId, err.etag, err.size);
+            }
+          } else if (err instanceof RangesIgnored) {
+            ranges = false;
+          } else {
+            throw err;
+          }
+          // Parts past the committed prefix may be half written: fetch them again.
+          row = getObject(db, objectId);
+          have = Math.min(row.downloaded_bytes, row.size);
+          ftruncateSync(fd, have);
+        }
+        continue;
+      }
       let body: Readable;
       let total: number;
       try {
@@ -72,8 +97,7 @@ export async function downloadObject(db: Db, run: RunRow, client: S3Client, obje
           }
         }
       } catch (err) {
-        const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-        const name = (err as { name?: string }).name;
+        const { status, name } = errorStatus(err);
         if (status === 412 || name === 'PreconditionFailed') {
           // The object changed since it was listed: start over on the new version.
           const head = await headObject(client, run.bucket!, row.key);
@@ -102,21 +126,18 @@ export async function downloadObject(db: Db, run: RunRow, client: S3Client, obje
         row = getObject(db, objectId);
       }
       const before = have;
+      const cursor = { pos: have };
       let broken: string;
       try {
-        have = await streamBody(body, fd, have, (n) => {
-          onBytes?.(n);
-        }, (bytes) => {
-          fsyncSync(fd);
-          recordDownloadProgress(db, objectId, bytes);
-        });
+        await streamBody(body, fd, cursor, (n) => onBytes?.(n), (bytes) => recordDownloadProgress(db, objectId, bytes));
+        have = cursor.pos;
         if (have >= row.size) break;
         // Ended cleanly but short: resumed like a break, and counted like one, so a server that
         // keeps doing it cannot keep us here forever.
         broken = `the body ended after ${have} of ${row.size} bytes`;
       } catch (err) {
         // The body broke or stalled: keep what arrived and resume from there.
-        have = fstatSync(fd).size;
+        have = cursor.pos;
         broken = (err as Error).message;
       }
       if (have > before) breaks = 0;
@@ -135,64 +156,11 @@ export async function downloadObject(db: Db, run: RunRow, client: S3Client, obje
   return 'downloaded';
 }
 
-async function streamBody(body: Readable, fd: number, start: number, onBytes: (n: number) => void, onProgress: (bytes: number) => void): Promise<number> {
-  let pos = start;
-  let lastCommit = start;
-  let timer: NodeJS.Timeout | undefined;
-  const arm = () => {
-    clearTimeout(timer);
-    timer = setTimeout(() => body.destroy(new Error(`no data for ${STALL_MS} ms`)), STALL_MS);
-  };
-  arm();
-  try {
-    for await (const chunk of body as AsyncIterable<Buffer>) {
-      arm();
-      let off = 0;
-      while (off < chunk.length) {
-        const { bytesWritten } = await writeAsync(fd, chunk, off, chunk.length - off, pos);
-        off += bytesWritten;
-        pos += bytesWritten;
-      }
-      onBytes(chunk.length);
-      if (pos - lastCommit >= PROGRESS_BYTES) {
-        onProgress(pos);
-        lastCommit = pos;
-      }
-    }
-  } finally {
-    clearTimeout(timer);
-    body.destroy();
-  }
-  return pos;
-}
-
-async function headObject(client: S3Client, bucket: string, key: string): Promise<{ etag: string; size: number } | undefined> {
-  try {
-    const h = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-    return { etag: h.ETag ?? '', size: h.ContentLength ?? 0 };
-  } catch (err) {
-    const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-    if (status === 404) return undefined;
-    throw classifyS3Error(err, `checking s3://${bucket}/${key}`);
-  }
-}
-
-/** Whether two ETags name the same version (quotes and a weak marker aside). */
-function sameEtag(a: string, b: string): boolean {
-  const norm = (s: string) => s.trim().replace(/^W\//, '').replace(/^"|"$/g, '');
-  return norm(a) === norm(b);
-}
-
 function gone(db: Db, run: RunRow, objectId: number, fd: number, partial: string): DownloadOutcome {
   ftruncateSync(fd, 0);
   rmSync(partial, { force: true });
   markGone(db, run.id, objectId);
   return 'gone';
-}
-
-function backoff(attempt: number): Promise<void> {
-  const ms = Math.min(5000, 100 * 2 ** attempt) * (0.5 + Math.random() / 2);
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 /** Makes a rename in `dir` durable. */

@@ -107,11 +107,13 @@ export async function executeRun(db: Db, statePath: string, run: RunRow, client:
   };
 
   const limit = pLimit(opts.concurrency);
+  // Ranged parts of every object share the connections, first object first (download-parts.ts).
+  const parts = pLimit(opts.concurrency);
   const download = async (row: ObjectRow): Promise<void> => {
     if (fatal) return;
     let outcome;
     try {
-      outcome = await downloadObject(db, run, client!, row.id, events.downloadedBytes);
+      outcome = await downloadObject(db, run, client!, row.id, events.downloadedBytes, parts);
     } catch (err) {
       if (err instanceof DownloadFailed) {
         markFailed(db, run.id, row.id, err.message);

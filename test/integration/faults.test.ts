@@ -29,6 +29,12 @@ const FAULT_RATE = 0.1;
 const MIN_PER_KIND = 2;
 // Permanent errors end the run at once; retrying them for minutes would pass a looser test.
 const PERMANENT_WITHIN_MS = 30_000;
+// Objects are fetched whole, or as ranged parts several at a time (download-parts.ts), which by
+// default only objects over 8 MiB are: 32 KiB parts give most objects here two to four parts.
+const MODES: Array<{ name: string; env: Record<string, string> }> = [
+  { name: 'whole-object GETs', env: {} },
+  { name: 'ranged parts', env: { CLEANER_PART_BYTES: String(32 << 10) } },
+];
 
 let s3: S3Server;
 let dir: string;
@@ -129,19 +135,21 @@ describe('S3 faults lose nothing and duplicate nothing', () => {
     }
   });
 
-  test(`a run through ${FAULT_RATE * 100} % faults of every kind gives the same files as a run with none`, async () => {
-    const p = await proxy({ rate: FAULT_RATE, seed: 7 });
-    const local = join(dir, 'faulty');
-    const r = await runCli(runArgs('data/', local), { env: envVia(p), timeoutMs: 120_000 });
-    const faults = `${JSON.stringify(p.injected)} over ${JSON.stringify(p.requests)}`;
-    assert.equal(r.code, 0, `${r.stderr}\nfaults: ${faults}`);
-    for (const kind of FAULT_KINDS) assert.ok(p.injected[kind] >= MIN_PER_KIND, `at least ${MIN_PER_KIND} faults of kind ${kind}: ${faults}`);
-    assert.deepEqual(diffTrees(reference.output, readTree(join(local, 'output'))), [], 'output/ equals the fault-free run');
-    assert.deepEqual(diffTrees(reference.errors, readTree(join(local, 'errors'))), [], 'errors/ equals the fault-free run');
-    assert.deepEqual((await statusJson(join(local, 'state.db'))).totals, reference.totals);
-    assert.equal(readTree(join(local, '.cleaner', 'partial', 'input')).size, 0, 'no partial download left behind');
-    process.stdout.write(`# injected ${faults}\n`);
-  });
+  for (const mode of MODES) {
+    test(`a run through ${FAULT_RATE * 100} % faults of every kind gives the same files as a run with none (${mode.name})`, async () => {
+      const p = await proxy({ rate: FAULT_RATE, seed: 7 });
+      const local = join(dir, `faulty-${mode.name}`);
+      const r = await runCli(runArgs('data/', local), { env: envVia(p, mode.env), timeoutMs: 120_000 });
+      const faults = `${JSON.stringify(p.injected)} over ${JSON.stringify(p.requests)}`;
+      assert.equal(r.code, 0, `${r.stderr}\nfaults: ${faults}`);
+      for (const kind of FAULT_KINDS) assert.ok(p.injected[kind] >= MIN_PER_KIND, `at least ${MIN_PER_KIND} faults of kind ${kind}: ${faults}`);
+      assert.deepEqual(diffTrees(reference.output, readTree(join(local, 'output'))), [], 'output/ equals the fault-free run');
+      assert.deepEqual(diffTrees(reference.errors, readTree(join(local, 'errors'))), [], 'errors/ equals the fault-free run');
+      assert.deepEqual((await statusJson(join(local, 'state.db'))).totals, reference.totals);
+      assert.equal(readTree(join(local, '.cleaner', 'partial', 'input')).size, 0, 'no partial download left behind');
+      process.stdout.write(`# injected ${faults}\n`);
+    });
+  }
 
   test('a listing that stalls, breaks or is refused five times in a row is retried until it succeeds', async () => {
     const prefix = 'listing/';
@@ -159,60 +167,64 @@ describe('S3 faults lose nothing and duplicate nothing', () => {
   });
 
   // S3 answers a stale If-Match with 412; s3rver, like some S3-compatible stores, ignores it.
-  for (const ifMatch of ['enforce', 'ignore'] as const) {
-    test(`an object that changes after listing is cleaned from its new version, with no byte of the old (If-Match ${ifMatch === 'enforce' ? 'honoured' : 'ignored'})`, async () => {
-      const prefix = `changing-${ifMatch}/`;
-      const stable = `${prefix}stable.jsonl`;
-      const afterListing = `${prefix}after-listing.jsonl`;
-      const midDownload = `${prefix}mid-download.jsonl`;
-      const v1 = new Map([[stable, events(1, 300)], [afterListing, events(2, 400)], [midDownload, events(3, 600)]]);
-      // New versions of other lengths: a mix of old and new bytes could not pass for either.
-      const v2 = new Map([[afterListing, events(4, 250)], [midDownload, events(5, 900)]]);
-      await s3.putMany(BUCKET, [...v1]);
-      const p = await proxy({ ifMatch });
-      p.afterListing(() => s3.put(BUCKET, afterListing, v2.get(afterListing)!));
-      p.duringFirstGet(BUCKET, midDownload, () => s3.put(BUCKET, midDownload, v2.get(midDownload)!));
+  for (const mode of MODES) {
+    for (const ifMatch of ['enforce', 'ignore'] as const) {
+      test(`an object that changes after listing is cleaned from its new version, with no byte of the old (If-Match ${ifMatch === 'enforce' ? 'honoured' : 'ignored'}, ${mode.name})`, async () => {
+        const prefix = `changing-${ifMatch}-${mode.env.CLEANER_PART_BYTES ? 'parts' : 'whole'}/`;
+        const stable = `${prefix}stable.jsonl`;
+        const afterListing = `${prefix}after-listing.jsonl`;
+        const midDownload = `${prefix}mid-download.jsonl`;
+        const v1 = new Map([[stable, events(1, 300)], [afterListing, events(2, 400)], [midDownload, events(3, 600)]]);
+        // New versions of other lengths: a mix of old and new bytes could not pass for either.
+        const v2 = new Map([[afterListing, events(4, 250)], [midDownload, events(5, 900)]]);
+        await s3.putMany(BUCKET, [...v1]);
+        const p = await proxy({ ifMatch });
+        p.afterListing(() => s3.put(BUCKET, afterListing, v2.get(afterListing)!));
+        p.duringFirstGet(BUCKET, midDownload, () => s3.put(BUCKET, midDownload, v2.get(midDownload)!));
 
-      const local = join(dir, prefix);
-      const r = await runCli(runArgs(prefix, local), { env: envVia(p), timeoutMs: 60_000 });
-      assert.equal(r.code, 0, r.stderr);
-      for (const key of [afterListing, midDownload]) {
-        const rel = key.slice(prefix.length);
-        const now = v2.get(key)!;
-        assert.ok(readFileSync(join(local, 'input', rel)).equals(now), `the downloaded ${key} is exactly its new version`);
-        const e = expectedFor(now);
-        assert.ok(readFileSync(join(local, 'output', rel)).equals(e.output), `the output of ${key} is the new version's valid lines`);
-        const records = readFileSync(join(local, 'errors', rel), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-        assert.equal(records.length, e.rejected);
-        const etag = await etagOf(key);
-        for (const rec of records) assert.equal(rec.etag, etag, `reject records of ${key} name the new version`);
-      }
-      assert.ok(readFileSync(join(local, 'output', 'stable.jsonl')).equals(expectedFor(v1.get(stable)!).output));
-      const status = await statusJson(join(local, 'state.db'));
-      assert.equal(status.totals.objects_done, 3);
-      const lines = [v1.get(stable)!, ...v2.values()].reduce((n, b) => n + expectedFor(b).lines, 0);
-      assert.equal(status.totals.lines, lines, 'lines counted once, from the versions cleaned');
-    });
+        const local = join(dir, prefix);
+        const r = await runCli(runArgs(prefix, local), { env: envVia(p, mode.env), timeoutMs: 60_000 });
+        assert.equal(r.code, 0, r.stderr);
+        for (const key of [afterListing, midDownload]) {
+          const rel = key.slice(prefix.length);
+          const now = v2.get(key)!;
+          assert.ok(readFileSync(join(local, 'input', rel)).equals(now), `the downloaded ${key} is exactly its new version`);
+          const e = expectedFor(now);
+          assert.ok(readFileSync(join(local, 'output', rel)).equals(e.output), `the output of ${key} is the new version's valid lines`);
+          const records = readFileSync(join(local, 'errors', rel), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+          assert.equal(records.length, e.rejected);
+          const etag = await etagOf(key);
+          for (const rec of records) assert.equal(rec.etag, etag, `reject records of ${key} name the new version`);
+        }
+        assert.ok(readFileSync(join(local, 'output', 'stable.jsonl')).equals(expectedFor(v1.get(stable)!).output));
+        const status = await statusJson(join(local, 'state.db'));
+        assert.equal(status.totals.objects_done, 3);
+        const lines = [v1.get(stable)!, ...v2.values()].reduce((n, b) => n + expectedFor(b).lines, 0);
+        assert.equal(status.totals.lines, lines, 'lines counted once, from the versions cleaned');
+      });
+    }
   }
 
-  test('an object deleted after listing is recorded as gone, and the rest is done', async () => {
-    const prefix = 'vanishing/';
-    const keys = [0, 1, 2, 3, 4].map((i) => `${prefix}part-${i}.jsonl`);
-    await s3.putMany(BUCKET, keys.map((k, i) => [k, events(40 + i, 200)]));
-    const p = await proxy();
-    p.afterListing(() => s3.delete(BUCKET, keys[2]));
-    const local = join(dir, 'vanishing');
-    const r = await runCli(runArgs(prefix, local), { env: envVia(p), timeoutMs: 60_000 });
-    assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /deleted from the source after listing/);
-    const status = await statusJson(join(local, 'state.db'));
-    assert.deepEqual(
-      { objects: status.totals.objects, done: status.totals.objects_done, gone: status.totals.objects_gone, failed: status.totals.objects_failed },
-      { objects: 5, done: 4, gone: 1, failed: 0 },
-    );
-    assert.deepEqual([...readTree(join(local, 'output')).keys()].sort(), ['part-0.jsonl', 'part-1.jsonl', 'part-3.jsonl', 'part-4.jsonl']);
-    assert.equal(readTree(join(local, '.cleaner', 'partial', 'input')).size, 0, 'no partial download left behind');
-  });
+  for (const mode of MODES) {
+    test(`an object deleted after listing is recorded as gone, and the rest is done (${mode.name})`, async () => {
+      const prefix = `vanishing-${mode.env.CLEANER_PART_BYTES ? 'parts' : 'whole'}/`;
+      const keys = [0, 1, 2, 3, 4].map((i) => `${prefix}part-${i}.jsonl`);
+      await s3.putMany(BUCKET, keys.map((k, i) => [k, events(40 + i, 200)]));
+      const p = await proxy();
+      p.afterListing(() => s3.delete(BUCKET, keys[2]));
+      const local = join(dir, prefix);
+      const r = await runCli(runArgs(prefix, local), { env: envVia(p, mode.env), timeoutMs: 60_000 });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /deleted from the source after listing/);
+      const status = await statusJson(join(local, 'state.db'));
+      assert.deepEqual(
+        { objects: status.totals.objects, done: status.totals.objects_done, gone: status.totals.objects_gone, failed: status.totals.objects_failed },
+        { objects: 5, done: 4, gone: 1, failed: 0 },
+      );
+      assert.deepEqual([...readTree(join(local, 'output')).keys()].sort(), ['part-0.jsonl', 'part-1.jsonl', 'part-3.jsonl', 'part-4.jsonl']);
+      assert.equal(readTree(join(local, '.cleaner', 'partial', 'input')).size, 0, 'no partial download left behind');
+    });
+  }
 
   describe('errors that retrying cannot fix end the run at once with one clear line and exit 3', () => {
     const prefix = 'permanent/';
