@@ -5,6 +5,8 @@
  *   npm run bench -- [--size 1GB] [--files 8] [--threads N] [--seed 1] [--runs 3] [--ascii]
  *                    [--skip-e2e] [--skip-baseline] [--data-only] [--dir /tmp/cleaner-bench]
  *                    [--cli path/to/bin/cleaner.js]   (another build of cleaner, e.g. an older commit's)
+ *                    [--link-mbps N]  (e2e through a proxy that serves each connection at N MB/s, as S3 does)
+ *                    [--part-bytes N] (e2e: the size of ranged GETs; 0 fetches every object whole)
  *
  * 1. Generates deterministic web-event JSON lines (test/helpers/events.ts, about 4% rejects and 1%
  *    blank lines, some non-ASCII text; `--ascii` escapes it) into <dir>/data-…/events/, written in
@@ -33,6 +35,7 @@ import { Piscina } from 'piscina';
 import { startS3, type S3Server } from '../test/helpers/s3.js';
 import { CLI, cliEnv } from '../test/helpers/cli.js';
 import type { Piece, PieceTask } from './bench-gen.js';
+import { startThrottleProxy, type ThrottleProxy } from '../test/helpers/throttle-proxy.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BASELINE = join(ROOT, 'scripts', 'bench-baseline.ts');
@@ -50,6 +53,8 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '3' },
     ascii: { type: 'boolean', default: false },
     'skip-e2e': { type: 'boolean', default: false },
+    'link-mbps': { type: 'string' },
+    'part-bytes': { type: 'string' },
     'skip-baseline': { type: 'boolean', default: false },
     'data-only': { type: 'boolean', default: false },
     dir: { type: 'string', default: '/tmp/cleaner-bench' },
@@ -69,6 +74,8 @@ const runs = positiveInt('runs', values.runs!);
 const threads = values.threads === undefined ? availableParallelism() : positiveInt('threads', values.threads);
 const dir = resolve(values.dir!);
 const cli = values.cli === undefined ? CLI : resolve(values.cli);
+const linkMbps = values['link-mbps'] === undefined ? undefined : positiveInt('link-mbps', values['link-mbps']);
+const partBytes = values['part-bytes'] === undefined ? undefined : positiveInt('part-bytes', values['part-bytes'], 0);
 
 function parseSize(s: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB|KiB|MiB|GiB)?$/i.exec(s.trim());
@@ -287,6 +294,17 @@ async function startServer(ds: DataSet): Promise<S3Server> {
   return s3;
 }
 
+/** User + system CPU seconds of a running process so far (Linux; NaN elsewhere). */
+function processCpu(pid: number): number {
+  try {
+    // Fields 14 and 15 of /proc/<pid>/stat, counted after the command name's closing parenthesis.
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return NaN;
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Checks
 
@@ -405,6 +423,9 @@ rows.push(clean);
 if (!values['skip-e2e']) rows.push(e2e);
 
 let s3: S3Server | undefined;
+let link: ThrottleProxy | undefined;
+/** CPU seconds s3rver spent serving each e2e run: on a machine this size it competes with cleaner. */
+const serverCpu: number[] = [];
 let baselineHashes: string[] | undefined;
 const stopServer = () => void s3?.stop();
 process.once('SIGINT', () => {
@@ -414,6 +435,7 @@ process.once('SIGINT', () => {
 try {
   const baselineCmd = values['skip-baseline'] ? [] : await baselineCommand();
   if (!values['skip-e2e']) s3 = await startServer(ds);
+  if (s3 && linkMbps !== undefined) link = await startThrottleProxy(s3.endpoint, linkMbps);
   for (let r = 1; r <= runs; r++) {
     if (!values['skip-baseline']) {
       const out = join(dir, 'work-baseline');
@@ -436,7 +458,12 @@ try {
     await checkCleaner(`clean run ${r}`, work, ds, c.counts, baselineHashes);
     if (s3) {
       const w = join(dir, 'work-e2e');
-      const e = await runCleaner('e2e', `s3://${BUCKET}/events/`, w, s3.env(), ['--endpoint-url', s3.endpoint]);
+      const env: Record<string, string> = s3.env();
+      // 0 means whole objects: a part larger than any object.
+      if (partBytes !== undefined) env.CLEANER_PART_BYTES = String(partBytes || 2 ** 50);
+      const serverBefore = processCpu(s3.pid);
+      const e = await runCleaner('e2e', `s3://${BUCKET}/events/`, w, env, ['--endpoint-url', link?.endpoint ?? s3.endpoint]);
+      serverCpu.push(processCpu(s3.pid) - serverBefore);
       e2e.seconds.push(e.seconds);
       e2e.rss.push(e.peakRss);
       e2e.cpu.push(e.cpu);
@@ -445,6 +472,7 @@ try {
     }
   }
 } finally {
+  await link?.stop();
   await s3?.stop();
   for (const w of ['work-baseline', 'work-clean', 'work-e2e', 's3rver', 'bench-baseline.mjs']) rmSync(join(dir, w), { recursive: true, force: true });
 }
@@ -457,7 +485,14 @@ console.log(`machine: ${availableParallelism()} cores (${cpu}), ${(totalmem() / 
 // Other work on the machine skews every figure: say how busy it was.
 console.log(`load average (1 min): ${loadBefore.toFixed(2)} before, ${loadavg()[0].toFixed(2)} after\n`);
 console.log(table(rows, ds));
-if (rows.includes(e2e) && e2e.seconds.length) console.log(`\nend to end / clean only: ${(median(e2e.seconds) / median(clean.seconds)).toFixed(2)}x`);
+if (rows.includes(e2e) && e2e.seconds.length) {
+  const ratio = median(e2e.seconds) / median(clean.seconds);
+  console.log(`\nend to end / clean only: ${ratio.toFixed(2)}x` + (linkMbps ? ` (each S3 connection capped at ${linkMbps} MB/s)` : ''));
+  // Both processes share the machine's cores: their CPU time over the cores bounds the run from below.
+  const floor = (median(e2e.cpu) + median(serverCpu)) / availableParallelism();
+  console.log(`s3rver used ${median(serverCpu).toFixed(1)} CPU s serving it; cleaner + s3rver CPU over ${availableParallelism()} cores = ${floor.toFixed(2)} s, ` +
+    `${(floor / median(clean.seconds)).toFixed(2)}x clean only: no end-to-end run on this machine can be faster`);
+}
 if (problems.length) {
   console.log(`\nCHECK FAILED:\n  ${problems.join('\n  ')}`);
   process.exitCode = 1;

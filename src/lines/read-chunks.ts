@@ -6,22 +6,28 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { giveBuffer, takeBuffer } from '../sinks/buffer-pool.js';
 
-/** Yields the bytes of `path` from `start` to its end, `chunkBytes` at a time (the last may be shorter). */
-export async function* readChunks(path: string, start: number, chunkBytes: number): AsyncGenerator<Buffer> {
-  const fh = await open(path, 'r');
+/**
+ * Yields the bytes of `path` from `start` to its end (or to `limit`), `chunkBytes` at a time (the
+ * last may be shorter). `path` may name the same file under several names, for a file that is
+ * renamed meanwhile (a download completing): the first that opens is read.
+ */
+export async function* readChunks(path: string | readonly string[], start: number, chunkBytes: number, limit = Infinity): AsyncGenerator<Buffer> {
+  const fh = await openFirst(path);
   const bufs = [takeBuffer(chunkBytes), takeBuffer(chunkBytes)];
   try {
     let pos = start;
     let k = 0;
-    let next = readFull(fh, bufs[0], pos);
+    const want = () => Math.max(0, Math.min(chunkBytes, limit - pos));
+    let next = readFull(fh, bufs[0].subarray(0, want()), pos);
     for (;;) {
       const n = await next;
       if (n === 0) return;
       const cur = bufs[k];
+      const asked = want();
       pos += n;
       k ^= 1;
       // Read ahead into the other buffer while the caller uses this one.
-      next = n < chunkBytes ? Promise.resolve(0) : readFull(fh, bufs[k], pos);
+      next = n < asked || want() === 0 ? Promise.resolve(0) : readFull(fh, bufs[k].subarray(0, want()), pos);
       try {
         yield cur.subarray(0, n);
       } finally {
@@ -49,20 +55,34 @@ async function readFull(fh: FileHandle, buf: Buffer, pos: number): Promise<numbe
 /**
  * The offset just after the first "\n" at or after `from` (so the start of the first line that
  * starts at or after `from + 1`), or the file's size when there is none. Reads 64 KiB at a time.
+ * With a `limit`, reads nothing at or past it, and returns -1 when no "\n" comes before it.
  */
-export async function nextLineStart(path: string, from: number): Promise<number> {
-  const fh = await open(path, 'r');
+export async function nextLineStart(path: string | readonly string[], from: number, limit = Infinity): Promise<number> {
+  const fh = await openFirst(path);
   try {
     const buf = Buffer.allocUnsafe(64 << 10);
     let pos = from;
     for (;;) {
-      const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
-      if (bytesRead === 0) return pos;
+      if (pos >= limit) return -1;
+      const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, limit - pos), pos);
+      if (bytesRead === 0) return limit === Infinity ? pos : -1;
       const nl = buf.subarray(0, bytesRead).indexOf(0x0a);
       if (nl !== -1) return pos + nl + 1;
       pos += bytesRead;
     }
   } finally {
     await fh.close();
+  }
+}
+
+/** Opens the first of `paths` that exists; the last one's error if none does. */
+async function openFirst(paths: string | readonly string[]): Promise<FileHandle> {
+  const list = typeof paths === 'string' ? [paths] : paths;
+  for (let i = 0; ; i++) {
+    try {
+      return await open(list[i], 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || i === list.length - 1) throw err;
+    }
   }
 }

@@ -25,6 +25,13 @@ export interface BlockTask {
   end: number;
   /** Buffers of earlier results, handed back for reuse. */
   spare?: ArrayBuffer[];
+  /**
+   * While the object is still being downloaded: the names it may have (partial, then final), and
+   * the bytes written so far. The block reads nothing past `limit`, and comes back `incomplete`
+   * when its last line does not end before it.
+   */
+  paths?: string[];
+  limit?: number;
 }
 
 /** Buffers handed back by the coordinator, largest last. */
@@ -49,6 +56,8 @@ export interface BlockResult {
   /** The reject records, in order; `recordStarts[i]` is where record i starts. */
   errs: Uint8Array;
   recordStarts: Int32Array;
+  /** The block needs bytes past its task's `limit`: run it again with more. */
+  incomplete?: boolean;
 }
 
 /** Cleans the lines of one block; throws on I/O errors (the coordinator decides what they mean). */
@@ -56,7 +65,10 @@ export async function cleanBlock(task: BlockTask): Promise<BlockResult> {
   const { object } = task;
   for (const ab of task.spare ?? []) if (spares.length < MAX_SPARES) spares.push(Buffer.from(ab));
   spares.sort((a, b) => a.length - b.length);
-  const firstLine = task.startIsLine ? task.start : await nextLineStart(object.inputPath, task.start - 1);
+  const input = task.paths ?? object.inputPath;
+  const found = task.startIsLine ? task.start : await nextLineStart(input, task.start - 1, task.limit);
+  const incomplete = found === -1;
+  const firstLine = incomplete ? task.start : found;
   const counts: LineCounts = { lines: 0, valid: 0, rejected: 0, blank: 0, byReason: {}, byRule: {} };
   const span = Math.max(0, task.end - firstLine);
   const errBytes = Math.max(64 << 10, span >> 4);
@@ -64,7 +76,8 @@ export async function cleanBlock(task: BlockTask): Promise<BlockResult> {
   const recordStarts: number[] = [];
   const kept: number[] = [];
   let endOffset = firstLine;
-  if (firstLine < task.end) {
+  let short = incomplete;
+  if (!incomplete && firstLine < task.end) {
     const cleaner = new LineCleaner(counts, null, errs, {
       rules: rulesFor(object),
       redact: redactorFor(object),
@@ -75,19 +88,24 @@ export async function cleanBlock(task: BlockTask): Promise<BlockResult> {
       keptRuns: kept,
     });
     const splitter = new LineSplitter(cleaner, { maxLineBytes: object.maxLineBytes, startOffset: firstLine, stopAt: task.end });
-    for await (const chunk of readChunks(object.inputPath, firstLine, CHUNK_BYTES)) {
+    for await (const chunk of readChunks(input, firstLine, CHUNK_BYTES, task.limit)) {
       splitter.push(chunk);
       cleaner.flush();
       if (splitter.stopped) break;
     }
     if (!splitter.stopped) {
-      splitter.end();
-      cleaner.flush();
+      if (task.limit !== undefined) short = true;
+      else {
+        splitter.end();
+        cleaner.flush();
+      }
     }
     endOffset = splitter.offset;
     noteBytesCleaned(endOffset - firstLine);
   }
-  const result: BlockResult = { firstLine, endOffset, counts, kept: Float64Array.from(kept), errs: errs.bytes(), recordStarts: Int32Array.from(recordStarts) };
+  const result: BlockResult = short
+    ? { firstLine, endOffset: firstLine, counts, kept: new Float64Array(0), errs: errs.bytes().subarray(0, 0), recordStarts: new Int32Array(0), incomplete: true }
+    : { firstLine, endOffset, counts, kept: Float64Array.from(kept), errs: errs.bytes(), recordStarts: Int32Array.from(recordStarts) };
   // Hand the buffers over instead of copying them.
   return move({
     get [transferableSymbol]() {

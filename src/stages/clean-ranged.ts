@@ -20,6 +20,7 @@ import { checkpointer, checkpointOf, failure, InputError, objectPaths, type Clea
 import { EXAMPLES_PER_RULE } from './clean-lines.js';
 import type { BlockResult, BlockTask } from './clean-block.js';
 import { noteBytesCleaned } from './heap.js';
+import type { InputFeed } from './input-feed.js';
 
 /**
  * Bytes of input per block: about 40 ms of a thread's work, so the per-task cost (a message each
@@ -53,14 +54,51 @@ export async function cleanRanged(db: Db, pool: Piscina<any, any>, task: CleanTa
   return (await pool.run(task)) as CleanResult;
 }
 
-async function cleanBlocks(db: Db, pool: Piscina<any, any>, task: CleanTask, row: ObjectRow, threads: number): Promise<void> {
+/**
+ * Cleans an object while it is being downloaded, block by block as its bytes arrive, so a large
+ * object's clean does not wait for the end of its download. Nothing is committed before the
+ * download is (the object is not `downloaded` until then): a crash before that starts the clean
+ * over, never from bytes a restarted download replaced. Resolves to undefined when the download
+ * was superseded or anything went wrong: the caller then cleans the object the ordinary way.
+ */
+export async function cleanWhileDownloading(db: Db, pool: Piscina<any, any>, task: CleanTask, threads: number, feed: InputFeed): Promise<CleanResult | undefined> {
+  try {
+    await cleanBlocks(db, pool, task, getObject(db, task.objectId), threads, feed);
+    return (await pool.run(task)) as CleanResult;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The download started over or failed: what was read of it may be wrong. */
+class Superseded extends Error {}
+
+async function cleanBlocks(db: Db, pool: Piscina<any, any>, task: CleanTask, row: ObjectRow, threads: number, feed?: InputFeed): Promise<void> {
+  const schemaHash = createHash('sha256').update(task.schemaText).digest('hex');
   // The same hash compileRules gives the rules (a worker compiles them; this thread need not).
-  startClean(db, task.objectId, createHash('sha256').update(task.schemaText).digest('hex'));
+  if (!feed) startClean(db, task.objectId, schemaHash);
   const paths = objectPaths(task.localDir, row.rel_path);
+  const names = [paths.partialInput, task.inputPath];
+  /** Waits for the feed to change; throws once the download is superseded. */
+  const more = async () => {
+    if (feed!.superseded) throw new Superseded();
+    await feed!.changed();
+    if (feed!.superseded) throw new Superseded();
+  };
+  // Commits wait for the download's: the object must be `downloaded` before it is `cleaning`.
+  let started = !feed;
+  const mayCommit = () => {
+    if (!started && feed!.final) {
+      startClean(db, task.objectId, schemaHash);
+      started = true;
+    }
+    return started;
+  };
+  if (feed) while (feed.available === 0 && !feed.final) await more();
   const cp = checkpointOf(row);
-  const size = statSync(task.inputPath).size;
+  const size = feed ? row.size : statSync(task.inputPath).size;
   if (size < cp.offset) throw new InputError(`input is shorter than its checkpoint (${cp.offset} bytes): it changed on disk`);
-  const input = openSync(task.inputPath, 'r');
+  const input = feed ? openFirst(names) : openSync(task.inputPath, 'r');
   let out: Appender;
   let errs: Appender;
   try {
@@ -85,27 +123,51 @@ async function cleanBlocks(db: Db, pool: Piscina<any, any>, task: CleanTask, row
   // Enough blocks in flight that no thread waits for work while this one copies, syncs or waits
   // for an fsync; a result in flight holds no output bytes, only its reject records.
   const window = threads * 3;
-  const pending: Array<Promise<BlockResult>> = [];
+  const pending: Array<{ k: number; result: Promise<BlockResult> }> = [];
   // Result buffers go back to the workers with later blocks, so a run circulates a fixed set of them.
   const spare: ArrayBuffer[] = [];
+  const blockEnd = (k: number) => (k + 1 < starts.length ? starts[k + 1] : size);
+  // While downloading, a block goes out once its bytes and a long line's worth beyond are there.
+  const lookahead = task.maxLineBytes + (64 << 10);
+  const ready = (k: number) => !feed || feed.final || feed.available >= Math.min(size, blockEnd(k) + lookahead);
+  const run = (k: number): Promise<BlockResult> => {
+    const give = spare.splice(0, 1);
+    const block: BlockTask = { object: task, etag: row.etag, start: starts[k], startIsLine: k === 0, end: blockEnd(k), spare: give };
+    if (feed && !feed.final) {
+      block.paths = names;
+      block.limit = feed.available;
+    } else if (feed) block.paths = names;
+    const p = pool.run(block, { name: 'cleanBlock', transferList: give }) as Promise<BlockResult>;
+    // Awaited in order below; a failure of a later block must not count as unhandled meanwhile.
+    p.catch(() => {});
+    return p;
+  };
   let next = 0;
   const dispatch = () => {
-    while (next < starts.length && pending.length < window) {
+    while (next < starts.length && pending.length < window && ready(next)) {
       const k = next++;
-      const give = spare.splice(0, 1);
-      const block: BlockTask = { object: task, etag: row.etag, start: starts[k], startIsLine: k === 0, end: k + 1 < starts.length ? starts[k + 1] : size, spare: give };
-      const p = pool.run(block, { name: 'cleanBlock', transferList: give }) as Promise<BlockResult>;
-      // Awaited in order below; a failure of a later block must not count as unhandled meanwhile.
-      p.catch(() => {});
-      pending.push(p);
+      pending.push({ k, result: run(k) });
     }
   };
 
   let lastCp = cp.offset;
   try {
     dispatch();
-    while (pending.length > 0) {
-      const r = await pending.shift()!;
+    while (pending.length > 0 || next < starts.length) {
+      if (pending.length === 0) {
+        await more();
+        dispatch();
+        continue;
+      }
+      const { k, result } = pending.shift()!;
+      let r = await result;
+      while (r.incomplete) {
+        // Its last line runs past what had arrived: again, once more has.
+        spare.push(r.errs.buffer as ArrayBuffer);
+        const had = feed!.available;
+        while (!feed!.final && feed!.available < had + lookahead) await more();
+        r = await run(k);
+      }
       dispatch();
       if (r.firstLine !== cp.offset) throw new Error(`internal error: block starts at ${r.firstLine}, expected ${cp.offset} (${task.inputPath})`);
       const base = cp.lines;
@@ -116,17 +178,32 @@ async function cleanBlocks(db: Db, pool: Piscina<any, any>, task: CleanTask, row
       noteBytesCleaned(r.endOffset - cp.offset);
       cp.offset = r.endOffset;
       spare.push(r.errs.buffer as ArrayBuffer);
-      if (cp.offset - lastCp >= task.checkpointBytes) {
+      if (cp.offset - lastCp >= task.checkpointBytes && mayCommit()) {
         await checkpoint(false);
         lastCp = cp.offset;
       }
+      if (feed?.superseded) throw new Superseded();
     }
+    if (feed) while (!mayCommit()) await more();
     await checkpoint(true);
   } finally {
+    // Blocks still out (after a failure) must not be running when the files are closed.
+    await Promise.all(pending.map((p) => p.result.catch(() => {})));
     await settle();
     out.close();
     errs.close();
     closeSync(input);
+  }
+}
+
+/** Opens the first of `names` that exists (a download renames its partial file when it completes). */
+function openFirst(names: string[]): number {
+  for (let i = 0; ; i++) {
+    try {
+      return openSync(names[i], 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || i === names.length - 1) throw err;
+    }
   }
 }
 

@@ -48,6 +48,8 @@ export interface PartsJob {
   onBytes: (n: number) => void;
   /** Records a prefix that is on disk. */
   onProgress: (bytes: number) => void;
+  /** Hears of a longer prefix written (not yet fsynced). */
+  onPrefix?: (bytes: number) => void;
 }
 
 /**
@@ -71,6 +73,7 @@ export async function fetchInParts(job: PartsJob): Promise<void> {
     done[i] = true;
     while (next < ranges.length && done[next]) next++;
     const prefix = next < ranges.length ? ranges[next][0] : job.size;
+    job.onPrefix?.(prefix);
     if (prefix - lastCommit >= PROGRESS_BYTES || (prefix === job.size && lastCommit < prefix)) {
       lastCommit = prefix;
       // In order: each commit waits for the fsync and commit before it.

@@ -15,6 +15,7 @@ import { finishDownload, getObject, markGone, recordDownloadProgress, restartDow
 import { objectPaths } from './clean-file.js';
 import { backoff, DownloadFailed, errorStatus, headObject, MAX_BREAKS, sameEtag, streamBody } from './download-body.js';
 import { fetchInParts, ObjectChanged, ObjectGone, PART_BYTES, RangesIgnored } from './download-parts.js';
+import type { InputFeed } from './input-feed.js';
 
 export { DownloadFailed };
 
@@ -22,9 +23,11 @@ export type DownloadOutcome = 'downloaded' | 'gone';
 
 /**
  * Downloads one object of the run; throws S3PermanentError for errors that end the run. With
- * `parts`, an object of more than one part is fetched in ranged parts through that limiter.
+ * `parts`, an object of more than one part is fetched in ranged parts through that limiter. A
+ * `feed` hears of the bytes written, for a clean running alongside; whenever bytes already written
+ * are dropped (a new version, a server that ignores ranges) it is superseded.
  */
-export async function downloadObject(db: Db, run: RunRow, client: S3Client, objectId: number, onBytes?: (n: number) => void, parts?: LimitFunction): Promise<DownloadOutcome> {
+export async function downloadObject(db: Db, run: RunRow, client: S3Client, objectId: number, onBytes?: (n: number) => void, parts?: LimitFunction, feed?: InputFeed): Promise<DownloadOutcome> {
   const started = Date.now();
   startDownload(db, objectId);
   let row = getObject(db, objectId);
@@ -36,6 +39,7 @@ export async function downloadObject(db: Db, run: RunRow, client: S3Client, obje
     // Bytes past the last committed progress may not have reached the disk: fetch them again.
     let have = Math.min(fstatSync(fd).size, row.downloaded_bytes);
     ftruncateSync(fd, have);
+    feed?.grow(have);
     let breaks = 0;
     let ranges = parts !== undefined;
     for (;;) {
@@ -46,6 +50,7 @@ export async function downloadObject(db: Db, run: RunRow, client: S3Client, obje
             client, bucket: run.bucket!, key: row.key, etag: row.etag, size: row.size, fd, from: have, limit: parts!,
             onBytes: (n) => onBytes?.(n),
             onProgress: (bytes) => recordDownloadProgress(db, objectId, bytes),
+            onPrefix: (bytes) => feed?.grow(bytes),
           });
           have = row.size;
         } catch (err) {
@@ -64,6 +69,7 @@ export async function downloadObject(db: Db, run: RunRow, client: S3Client, obje
             throw err;
           }
           // Parts past the committed prefix may be half written: fetch them again.
+          feed?.supersede();
           row = getObject(db, objectId);
           have = Math.min(row.downloaded_bytes, row.size);
           ftruncateSync(fd, have);
@@ -79,6 +85,7 @@ export async function downloadObject(db: Db, run: RunRow, client: S3Client, obje
         body = res.Body as Readable;
         if (have > 0 && !res.ContentRange) {
           // The server ignored Range and sent the whole object: write it from the start.
+          feed?.supersede();
           ftruncateSync(fd, 0);
           have = 0;
         }
@@ -89,6 +96,8 @@ export async function downloadObject(db: Db, run: RunRow, client: S3Client, obje
           // would append new bytes to old ones: drop both and start over on the new version.
           restartDownload(db, objectId, res.ETag, total);
           row = getObject(db, objectId);
+          // A clean alongside read (or would name) the old version.
+          feed?.supersede();
           if (have > 0) {
             body.destroy();
             ftruncateSync(fd, 0);
@@ -104,6 +113,7 @@ export async function downloadObject(db: Db, run: RunRow, client: S3Client, obje
           if (!head) return gone(db, run, objectId, fd, paths.partialInput);
           restartDownload(db, objectId, head.etag, head.size);
           row = getObject(db, objectId);
+          feed?.supersede();
           ftruncateSync(fd, 0);
           have = 0;
           continue;
@@ -111,6 +121,7 @@ export async function downloadObject(db: Db, run: RunRow, client: S3Client, obje
         if (status === 404 || name === 'NoSuchKey') return gone(db, run, objectId, fd, paths.partialInput);
         if (status === 416 || name === 'InvalidRange') {
           if (have === row.size) break;
+          feed?.supersede();
           ftruncateSync(fd, 0);
           have = 0;
         }

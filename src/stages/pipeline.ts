@@ -10,12 +10,14 @@ import { Piscina } from 'piscina';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { LocalIoError, S3PermanentError } from '../errors.js';
 import type { Db } from '../state/db.js';
-import { markFailed, objectsInStates, type ObjectRow, type RunRow } from '../state/queries.js';
+import { getObject, markFailed, objectsInStates, type ObjectRow, type RunRow } from '../state/queries.js';
 import type { CleanResult, CleanTask } from './clean-file.js';
 import { DownloadFailed, downloadObject } from './download.js';
 import { manifestLocal, manifestS3, type ManifestSummary } from './manifest.js';
 import { objectPaths, PATH_CLASH, pathClash, WORKER_LIMITS } from './clean-file.js';
-import { cleanRanged, shouldSplit } from './clean-ranged.js';
+import { cleanRanged, cleanWhileDownloading, shouldSplit } from './clean-ranged.js';
+import { PART_BYTES } from './download-parts.js';
+import { InputFeed } from './input-feed.js';
 
 /** Options a run keeps in its `options` column, so resume uses the same. */
 export interface RunOptions {
@@ -74,24 +76,22 @@ export async function executeRun(db: Db, statePath: string, run: RunRow, client:
   const sourceIsFile = run.kind === 'local' && statSync(run.source).isFile();
   let fatal: Error | undefined;
 
-  const clean = async (row: ObjectRow): Promise<void> => {
-    if (fatal) return;
-    const task: CleanTask = {
-      statePath,
-      runId: run.id,
-      objectId: row.id,
-      inputPath: run.kind === 's3' ? objectPaths(run.local_dir, row.rel_path).input : sourceIsFile ? run.source : join(run.source, row.key),
-      sourceName: run.kind === 's3' ? `s3://${run.bucket}/${row.key}` : sourceIsFile ? run.source : join(run.source, row.key),
-      localDir: run.local_dir,
-      schemaText: run.schema_text,
-      schemaOrigin: run.schema_origin,
-      maxLineBytes: opts.maxLineBytes,
-      checkpointBytes: opts.checkpointBytes,
-      redact: opts.redact,
-      maxErrorRate: opts.maxErrorRate,
-    };
-    // A large plain object that would leave threads idle is cleaned in blocks by all of them.
-    const r = shouldSplit(row, opts.threads, runBytes) ? await cleanRanged(db, pool, task, opts.threads) : await pool.run(task);
+  const taskFor = (row: ObjectRow): CleanTask => ({
+    statePath,
+    runId: run.id,
+    objectId: row.id,
+    inputPath: run.kind === 's3' ? objectPaths(run.local_dir, row.rel_path).input : sourceIsFile ? run.source : join(run.source, row.key),
+    sourceName: run.kind === 's3' ? `s3://${run.bucket}/${row.key}` : sourceIsFile ? run.source : join(run.source, row.key),
+    localDir: run.local_dir,
+    schemaText: run.schema_text,
+    schemaOrigin: run.schema_origin,
+    maxLineBytes: opts.maxLineBytes,
+    checkpointBytes: opts.checkpointBytes,
+    redact: opts.redact,
+    maxErrorRate: opts.maxErrorRate,
+  });
+
+  const cleaned = (row: ObjectRow, task: CleanTask, r: CleanResult): void => {
     if (r.outcome === 'fatal') {
       fatal ??= r.code ? localFailure(r, run.local_dir) : new Error(`cleaning ${row.key}: ${r.error}`);
       return;
@@ -106,15 +106,36 @@ export async function executeRun(db: Db, statePath: string, run: RunRow, client:
     events.objectCleaned?.(row.key, r);
   };
 
+  const clean = async (row: ObjectRow): Promise<void> => {
+    if (fatal) return;
+    const task = taskFor(row);
+    // A large plain object that would leave threads idle is cleaned in blocks by all of them.
+    const r = shouldSplit(row, opts.threads, runBytes) ? await cleanRanged(db, pool, task, opts.threads) : await pool.run(task);
+    cleaned(row, task, r);
+  };
+
+  /**
+   * Such an object, when it is fetched in parts, is cleaned while it downloads; undefined when
+   * that was given up (the download failed or started over), and the object is cleaned as usual.
+   */
+  const cleanAlongside = (row: ObjectRow): { feed: InputFeed; done: Promise<CleanResult | undefined> } | undefined => {
+    if (!shouldSplit(row, opts.threads, runBytes) || row.size - row.downloaded_bytes <= PART_BYTES) return undefined;
+    const feed = new InputFeed();
+    return { feed, done: cleanWhileDownloading(db, pool, taskFor(row), opts.threads, feed) };
+  };
+
   const limit = pLimit(opts.concurrency);
   // Ranged parts of every object share the connections, first object first (download-parts.ts).
   const parts = pLimit(opts.concurrency);
   const download = async (row: ObjectRow): Promise<void> => {
     if (fatal) return;
+    const alongside = cleanAlongside(row);
     let outcome;
     try {
-      outcome = await downloadObject(db, run, client!, row.id, events.downloadedBytes, parts);
+      outcome = await downloadObject(db, run, client!, row.id, events.downloadedBytes, parts, alongside?.feed);
     } catch (err) {
+      alongside?.feed.supersede();
+      await alongside?.done;
       if (err instanceof DownloadFailed) {
         markFailed(db, run.id, row.id, err.message);
         result.failed++;
@@ -143,11 +164,19 @@ export async function executeRun(db: Db, statePath: string, run: RunRow, client:
       return;
     }
     if (outcome === 'gone') {
+      alongside?.feed.supersede();
+      await alongside?.done;
       result.gone++;
       events.objectGone?.(row.key);
       return;
     }
     events.objectDownloaded?.(row);
+    if (alongside) {
+      alongside.feed.finish();
+      const early = alongside.done.then((r) => (r ? cleaned(row, taskFor(row), r) : clean(getObject(db, row.id))));
+      void cleans.push(early);
+      return;
+    }
     // Do not hold the download slot while the object waits for a clean thread.
     void cleans.push(clean(row));
   };

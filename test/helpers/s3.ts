@@ -35,6 +35,8 @@ export interface S3Server {
   /** Base URL, `http://127.0.0.1:<port>`. */
   endpoint: string;
   port: number;
+  /** The server's process id (the bench reads its CPU time). */
+  pid: number;
   /** Where s3rver keeps buckets and objects on disk. */
   dir: string;
   /** A client that works against this server (path-style, S3RVER credentials, no default checksums). */
@@ -136,6 +138,7 @@ export async function startS3(opts: { dir?: string } = {}): Promise<S3Server> {
   return {
     endpoint,
     port,
+    pid: child.pid!,
     dir,
     client,
     async createBucket(name) {

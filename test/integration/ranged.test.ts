@@ -6,6 +6,9 @@
  *
  * Blocks are made small (CLEANER_BLOCK_BYTES) so a few MB give dozens of block boundaries, some
  * inside overlong lines that span several blocks.
+ *
+ * From S3, such an object is cleaned while its ranged parts arrive (cleanWhileDownloading): the
+ * same holds there, against a run that downloads the object whole and cleans it with one thread.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,6 +18,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { generateEvents, mulberry32 } from '../helpers/events.js';
 import { runCli, spawnCli } from '../helpers/cli.js';
+import { startS3, type S3Server } from '../helpers/s3.js';
+import { startThrottleProxy, type ThrottleProxy } from '../helpers/throttle-proxy.js';
 import { diffTrees, readTree } from '../helpers/tree.js';
 
 const BLOCK = 65536;
@@ -62,6 +67,38 @@ function stateOf(local: string) {
   }
 }
 
+/**
+ * Runs the CLI and SIGKILLs it once `file` holds `at` bytes; 'finished' when it ended first (with
+ * exit 0, asserted). Starts with `first`, and goes on with `resume` after each kill.
+ */
+async function killRounds(first: string[], local: string, env: Record<string, string>, file: string, sizes: () => number, rounds: number): Promise<number> {
+  let kills = 0;
+  let next = first;
+  for (let round = 0; round < rounds; round++) {
+    const at = sizes();
+    const child = spawnCli(next, { env });
+    let stderr = '';
+    child.stderr!.on('data', (s) => (stderr += s));
+    const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+    let killed = false;
+    while (!(await Promise.race([exited.then(() => true), new Promise<boolean>((res) => setTimeout(() => res(false), 2))]))) {
+      if ((statSync(file, { throwIfNoEntry: false })?.size ?? 0) >= at) {
+        child.kill('SIGKILL');
+        await exited;
+        killed = true;
+        break;
+      }
+    }
+    if (!killed) {
+      assert.equal(await exited, 0, stderr);
+      break;
+    }
+    kills++;
+    next = ['resume', '--state', join(local, 'state.db'), '--quiet'];
+  }
+  return kills;
+}
+
 describe('a large object split over threads gives what one thread gives', () => {
   let src: string;
   let reference: { output: Map<string, Buffer>; errors: Map<string, Buffer>; state: unknown[] };
@@ -95,32 +132,7 @@ describe('a large object split over threads gives what one thread gives', () => 
     const partial = join(local, '.cleaner', 'partial', 'output', 'big.jsonl');
     const total = reference.output.get('big.jsonl')!.length;
     const rand = mulberry32(Number(process.env.CRASH_SEED ?? 7));
-    let kills = 0;
-    let next = args(src, local);
-    for (let round = 0; round < 8; round++) {
-      const at = total * (0.1 + 0.8 * rand());
-      const child = spawnCli(next, { env: SPLIT });
-      let stderr = '';
-      child.stderr!.on('data', (s) => (stderr += s));
-      const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
-      let killed = false;
-      for (;;) {
-        const done = await Promise.race([exited.then(() => true), new Promise<boolean>((res) => setTimeout(() => res(false), 2))]);
-        if (done) break;
-        if ((statSync(partial, { throwIfNoEntry: false })?.size ?? 0) >= at) {
-          child.kill('SIGKILL');
-          await exited;
-          killed = true;
-          break;
-        }
-      }
-      if (!killed) {
-        assert.equal(await exited, 0, stderr);
-        break;
-      }
-      kills++;
-      next = ['resume', '--state', join(local, 'state.db'), '--quiet'];
-    }
+    const kills = await killRounds(args(src, local), local, SPLIT, partial, () => total * (0.1 + 0.8 * rand()), 8);
     const r = await runCli(['resume', '--state', join(local, 'state.db')], { env: SPLIT, timeoutMs: 120_000 });
     assert.equal(r.code, 0, r.stderr);
     assert.ok(kills >= 2, `expected at least 2 kills mid-clean, got ${kills}`);
@@ -129,5 +141,69 @@ describe('a large object split over threads gives what one thread gives', () => 
     const [got] = stateOf(local) as Array<Record<string, unknown>>;
     const [want] = reference.state as Array<Record<string, unknown>>;
     assert.deepEqual(got, want);
+  });
+});
+
+describe('a large object cleaned while it downloads gives what one thread gives after the download', () => {
+  let s3: S3Server;
+  let link: ThrottleProxy;
+  let home: string;
+  let reference: { output: Map<string, Buffer>; errors: Map<string, Buffer>; state: unknown[] };
+  // Parts of 64 KiB, two connections at 4 MB/s each: the download takes a few seconds, so the
+  // clean has time to start long before it ends.
+  const PARTS = { ...SPLIT, CLEANER_PART_BYTES: String(64 << 10) };
+  const s3Args = (local: string) => [...args(`s3://ranged/data/`, local), '--concurrency', '2'];
+  const env = (extra: Record<string, string>) => ({ ...s3.env(), AWS_ENDPOINT_URL_S3: link.endpoint, ...extra });
+
+  before(async () => {
+    home = mkdtempSync(join(tmpdir(), 'cleaner-ranged-s3-'));
+    s3 = await startS3();
+    await s3.createBucket('ranged');
+    await s3.put('ranged', 'data/big.jsonl', hostileFile(6, 12_000));
+    link = await startThrottleProxy(s3.endpoint, 4);
+    const local = join(home, 'whole');
+    const r = await runCli(s3Args(local), { env: { ...s3.env(), ...WHOLE, CLEANER_PART_BYTES: String(2 ** 50) }, timeoutMs: 120_000 });
+    assert.equal(r.code, 0, r.stderr);
+    reference = { output: readTree(join(local, 'output')), errors: readTree(join(local, 'errors')), state: stateOf(local) };
+    assert.ok(reference.errors.get('big.jsonl')!.length > 0);
+  });
+  after(async () => {
+    await link?.stop();
+    await s3?.stop();
+    if (home) rmSync(home, { recursive: true, force: true });
+  });
+
+  test('cleaning starts before the download ends, and gives the same files, counters and rule figures', async () => {
+    const local = join(home, 'alongside');
+    const child = spawnCli(s3Args(local), { env: env(PARTS) });
+    let stderr = '';
+    child.stderr!.on('data', (s) => (stderr += s));
+    const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+    // Output of the object written while its download is still partial: the two overlap.
+    let overlapped = false;
+    const partialInput = join(local, '.cleaner', 'partial', 'input', 'big.jsonl');
+    const partialOutput = join(local, '.cleaner', 'partial', 'output', 'big.jsonl');
+    while (!(await Promise.race([exited.then(() => true), new Promise<boolean>((res) => setTimeout(() => res(false), 5))]))) {
+      if (!overlapped && (statSync(partialOutput, { throwIfNoEntry: false })?.size ?? 0) > 0 && statSync(partialInput, { throwIfNoEntry: false })) overlapped = true;
+    }
+    assert.equal(await exited, 0, stderr);
+    assert.ok(overlapped, 'output was written while the object was still downloading');
+    assert.deepEqual(diffTrees(reference.output, readTree(join(local, 'output'))), []);
+    assert.deepEqual(diffTrees(reference.errors, readTree(join(local, 'errors'))), []);
+    assert.deepEqual(stateOf(local), reference.state);
+  });
+
+  test('SIGKILLs while it downloads and cleans, each followed by resume, lose and duplicate nothing', async () => {
+    const local = join(home, 'kill');
+    const partialInput = join(local, '.cleaner', 'partial', 'input', 'big.jsonl');
+    const size = reference.output.get('big.jsonl')!.length;
+    const rand = mulberry32(Number(process.env.CRASH_SEED ?? 11));
+    const kills = await killRounds(s3Args(local), local, env(PARTS), partialInput, () => size * (0.1 + 0.8 * rand()), 5);
+    const r = await runCli(['resume', '--state', join(local, 'state.db')], { env: env(PARTS), timeoutMs: 120_000 });
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(kills >= 2, `expected at least 2 kills mid-download, got ${kills}`);
+    assert.deepEqual(diffTrees(reference.output, readTree(join(local, 'output'))), []);
+    assert.deepEqual(diffTrees(reference.errors, readTree(join(local, 'errors'))), []);
+    assert.deepEqual(stateOf(local), reference.state);
   });
 });
