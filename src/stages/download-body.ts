@@ -7,7 +7,6 @@ import { fsync, writev } from 'node:fs';
 import { promisify } from 'node:util';
 import type { Readable } from 'node:stream';
 import { classifyS3Error } from '../s3/client.js';
-import { collectEvery } from './heap.js';
 
 const writevAsync = promisify(writev);
 export const fsyncAsync = promisify(fsync);
@@ -20,8 +19,6 @@ const STALL_MS = Number(process.env.CLEANER_STALL_TIMEOUT_MS ?? 30_000);
 export const MAX_BREAKS = Number(process.env.CLEANER_MAX_BODY_RETRIES ?? 8);
 /** Bytes gathered from the socket before one write. */
 const WRITE_BATCH = 256 << 10;
-/** Socket chunks of every download are counted here, and collected every 16 MB. */
-const noteBytesWritten = collectEvery(16 << 20, 'minor');
 
 /** A download that kept failing: the object fails, the run goes on. */
 export class DownloadFailed extends Error {}
@@ -60,7 +57,6 @@ export async function streamBody(body: Readable, fd: number, cursor: Cursor, onB
       left -= bytesWritten;
       // A short write (rare on a regular file) leaves the rest of the buffers to write again.
       dropWritten(bufs, bytesWritten);
-      noteBytesWritten(bytesWritten);
     }
   };
   const commit = async () => {

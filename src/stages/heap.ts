@@ -9,37 +9,27 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
-/**
- * Returns a counter that runs a collection of `type` after every `everyBytes` it is told of. A
- * minor collection is enough for socket chunks: they die young, but V8 only collects for their
- * backing memory once some 64 MB of it are outstanding (the main thread's RSS grew by that much
- * while downloading).
- */
-export function collectEvery(everyBytes: number, type: 'major' | 'minor'): (bytes: number) => void {
-  let since = 0;
-  return (bytes) => {
-    since += bytes;
-    if (since < everyBytes) return;
-    since = 0;
-    if (collect === undefined) collect = gcFunction();
-    // gc() with no options is V8's precise full collection; { type: 'major' } is a lighter one that
-    // left the 1 GB single-file bench at 157 MB peak RSS instead of 143 MB.
-    if (type === 'major') collect?.();
-    else collect?.({ type });
-  };
+/** Input bytes between two collections. */
+const EVERY_BYTES = 64 << 20;
+
+let collect: (() => void) | null | undefined;
+let since = 0;
+
+/** Counts `bytes` of input cleaned by this thread, and collects garbage every EVERY_BYTES. */
+export function noteBytesCleaned(bytes: number): void {
+  since += bytes;
+  if (since < EVERY_BYTES) return;
+  since = 0;
+  if (collect === undefined) collect = gcFunction();
+  collect?.();
 }
 
-let collect: ((opts?: { type: 'major' | 'minor' }) => void) | null | undefined;
-
-/** Counts `bytes` of input cleaned by this thread, and collects garbage every 64 MB. */
-export const noteBytesCleaned = collectEvery(64 << 20, 'major');
-
 /** V8's gc(), without --expose-gc on the command line: a context made after setting the flag has it. */
-function gcFunction(): ((opts?: { type: 'major' | 'minor' }) => void) | null {
+function gcFunction(): (() => void) | null {
   try {
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as unknown;
-    return typeof gc === 'function' ? (gc as (opts?: { type: 'major' | 'minor' }) => void) : null;
+    return typeof gc === 'function' ? (gc as () => void) : null;
   } catch {
     return null;
   }
