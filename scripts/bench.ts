@@ -459,8 +459,8 @@ try {
     if (s3) {
       const w = join(dir, 'work-e2e');
       const env: Record<string, string> = s3.env();
-      // 0 means whole objects: a part larger than any object.
-      if (partBytes !== undefined) env.CLEANER_PART_BYTES = String(partBytes || 2 ** 50);
+      // 0 fetches every object whole (download-parts.ts).
+      if (partBytes !== undefined) env.CLEANER_PART_BYTES = String(partBytes);
       const serverBefore = processCpu(s3.pid);
       const e = await runCleaner('e2e', `s3://${BUCKET}/events/`, w, env, ['--endpoint-url', link?.endpoint ?? s3.endpoint]);
       serverCpu.push(processCpu(s3.pid) - serverBefore);

@@ -16,8 +16,13 @@ import { classifyS3Error } from '../s3/client.js';
 import { S3PermanentError } from '../errors.js';
 import { backoff, DownloadFailed, errorStatus, fsyncAsync, headObject, MAX_BREAKS, PROGRESS_BYTES, sameEtag, streamBody, type Cursor } from './download-body.js';
 
-/** Bytes per ranged GET. (CLEANER_PART_BYTES exists for tests, which need parts on small objects.) */
-export const PART_BYTES = Number(process.env.CLEANER_PART_BYTES ?? 8 << 20);
+/**
+ * Bytes per ranged GET. CLEANER_PART_BYTES changes it: tests make it small to get parts on small
+ * objects, and 0 fetches every object whole, with one GET (for a store on the same machine, where
+ * one connection already outruns the clean and more only cost CPU).
+ */
+const partEnv = Number(process.env.CLEANER_PART_BYTES ?? 8 << 20);
+export const PART_BYTES = partEnv > 0 ? partEnv : Infinity;
 
 /** The object is another version (or another size) than the one being fetched: start it over. */
 export class ObjectChanged extends Error {
