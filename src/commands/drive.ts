@@ -2,7 +2,6 @@
  * Drives a run (new or resumed) to its end and records how it ended. Shared by `run` and `resume`.
  */
 import { ExitCode, CleanerError, LocalIoError } from '../errors.js';
-import { makeClient } from '../s3/client.js';
 import type { Db } from '../state/db.js';
 import { releaseLock } from '../state/db.js';
 import { MAX_ATTEMPTS, runProgress, countFailed, finishRun, type RunRow } from '../state/queries.js';
@@ -38,7 +37,8 @@ export function interruptActiveRun(signal: string): void {
 /** Runs the pipeline for `run` and marks the run done, failed or interrupted. */
 export async function driveRun(db: Db, statePath: string, run: RunRow, log: Logger): Promise<RunOutcome> {
   active = { db, runId: run.id };
-  const client = run.kind === 's3' ? makeClient({ endpoint: run.endpoint, region: run.region }) : undefined;
+  // Imported here: a run on local files never loads the AWS SDK.
+  const client = run.kind === 's3' ? (await import('../s3/client.js')).makeClient({ endpoint: run.endpoint, region: run.region }) : undefined;
   const started = Date.now();
   let downloaded = 0;
   let listed = 0;

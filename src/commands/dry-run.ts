@@ -4,8 +4,6 @@
  */
 import { existsSync } from 'node:fs';
 import type { Settings } from '../config.js';
-import { makeClient } from '../s3/client.js';
-import { listObjects } from '../s3/list.js';
 import { openState, type Db } from '../state/db.js';
 import { decideListing, findObject, type ListedObject, type ListingReason } from '../state/queries.js';
 import { listLocal, toListed } from '../stages/manifest.js';
@@ -31,6 +29,7 @@ export async function dryRunCommand(settings: Settings, log: Logger): Promise<Dr
   try {
     if (src.kind === 'local') listLocal(src.path, localDir).forEach(decide);
     else {
+      const [{ makeClient }, { listObjects }] = await Promise.all([import('../s3/client.js'), import('../s3/list.js')]);
       const client = makeClient({ endpoint, region: settings.region });
       try {
         for await (const page of listObjects(client, src.bucket, src.prefix)) for (const o of page) decide(toListed(o, src.prefix));

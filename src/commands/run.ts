@@ -1,7 +1,7 @@
 /** `cleaner run`: lists the source, then downloads and cleans whatever is not already done. */
 import { resolve } from 'node:path';
 import type { Settings } from '../config.js';
-import { resolveRegion } from '../s3/client.js';
+import { resolveRegion } from '../s3/settings.js';
 import { acquireLock, openState, releaseLock } from '../state/db.js';
 import { createRun, getRun, supersedeUnfinished } from '../state/queries.js';
 import type { Logger } from '../log.js';

@@ -1,25 +1,9 @@
 /**
- * The S3 client as cleaner uses it, and the line between errors worth retrying and errors that
- * end the run.
+ * The S3 client as cleaner uses it. Only runs that read S3 import this module (and the SDK).
  */
 import { S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { S3PermanentError } from '../errors.js';
-
-export interface S3Settings {
-  endpoint?: string | null;
-  region?: string | null;
-}
-
-/** The endpoint in force: the flag, else AWS_ENDPOINT_URL_S3, else AWS_ENDPOINT_URL, as the AWS tools do. */
-export function resolveEndpoint(flag?: string | null): string | undefined {
-  return flag || process.env.AWS_ENDPOINT_URL_S3 || process.env.AWS_ENDPOINT_URL || undefined;
-}
-
-/** The region in force: the flag, else AWS_REGION, else AWS_DEFAULT_REGION, else us-east-1. */
-export function resolveRegion(flag?: string | null): string {
-  return flag || process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || 'us-east-1';
-}
+import { resolveEndpoint, resolveRegion, type S3Settings } from './settings.js';
 
 /** A client with bounded retries and timeouts; path-style addressing for custom endpoints. */
 export function makeClient(s: S3Settings): S3Client {
@@ -42,41 +26,4 @@ export function makeClient(s: S3Settings): S3Client {
       socketTimeout: Number(process.env.CLEANER_S3_IDLE_TIMEOUT_MS ?? 60_000),
     }),
   });
-}
-
-const PERMANENT = new Set([
-  'AccessDenied',
-  'AllAccessDisabled',
-  'InvalidAccessKeyId',
-  'SignatureDoesNotMatch',
-  'NoSuchBucket',
-  'InvalidBucketName',
-  'PermanentRedirect',
-  'AuthorizationHeaderMalformed',
-  'ExpiredToken',
-  'InvalidToken',
-  'TokenRefreshRequired',
-  'CredentialsProviderError',
-  'AccountProblem',
-  'InvalidObjectState',
-]);
-
-/** Turns an SDK error that retrying cannot fix into S3PermanentError; returns other errors unchanged. */
-export function classifyS3Error(err: unknown, what: string): Error {
-  const e = err as { name?: string; Code?: string; message?: string; $metadata?: { httpStatusCode?: number } };
-  const name = e.Code ?? e.name ?? '';
-  const status = e.$metadata?.httpStatusCode;
-  if (PERMANENT.has(name) || status === 401 || status === 403 || status === 301) {
-    const hint =
-      name === 'NoSuchBucket' ? 'check --bucket / --source'
-      : name === 'PermanentRedirect' || status === 301 ? 'the bucket is in another region: pass --region'
-      : name === 'CredentialsProviderError' ? 'set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or run where an instance role is available'
-      : 'check the credentials and their permissions';
-    return new S3PermanentError(`${what}: ${name || `HTTP ${status}`}${e.message && e.message !== name ? ` (${oneLine(e.message)})` : ''}; ${hint}`);
-  }
-  return err instanceof Error ? err : new Error(String(err));
-}
-
-function oneLine(s: string): string {
-  return s.split('\n')[0].slice(0, 200);
 }

@@ -6,7 +6,7 @@ import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { fsync, writev } from 'node:fs';
 import { promisify } from 'node:util';
 import type { Readable } from 'node:stream';
-import { classifyS3Error } from '../s3/client.js';
+import { classifyS3Error } from '../s3/errors.js';
 
 const writevAsync = promisify(writev);
 export const fsyncAsync = promisify(fsync);

@@ -12,7 +12,7 @@ import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { setMaxListeners } from 'node:events';
 import type { Readable } from 'node:stream';
 import type { LimitFunction } from 'p-limit';
-import { classifyS3Error } from '../s3/client.js';
+import { classifyS3Error } from '../s3/errors.js';
 import { S3PermanentError } from '../errors.js';
 import { backoff, DownloadFailed, errorStatus, fsyncAsync, headObject, MAX_BREAKS, PROGRESS_BYTES, sameEtag, streamBody, type Cursor } from './download-body.js';
 

@@ -8,16 +8,17 @@ import { closeSync, constants, fsyncSync, ftruncateSync, mkdirSync, openSync, re
 import { dirname } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { LimitFunction } from 'p-limit';
-import { classifyS3Error } from '../s3/client.js';
+import { classifyS3Error } from '../s3/errors.js';
 import { S3PermanentError } from '../errors.js';
 import type { Db } from '../state/db.js';
 import { finishDownload, getObject, markGone, recordDownloadProgress, restartDownload, startDownload, type ObjectRow, type RunRow } from '../state/queries.js';
 import { objectPaths } from './clean-file.js';
+import { fsyncDir } from '../sinks/fsync-dir.js';
 import { backoff, DownloadFailed, errorStatus, headObject, MAX_BREAKS, sameEtag, streamBody } from './download-body.js';
 import { fetchInParts, ObjectChanged, ObjectGone, PART_BYTES, RangesIgnored } from './download-parts.js';
 import type { InputFeed } from './input-feed.js';
 
-export { DownloadFailed };
+export { DownloadFailed, PART_BYTES };
 
 export type DownloadOutcome = 'downloaded' | 'gone';
 
@@ -172,16 +173,6 @@ function gone(db: Db, run: RunRow, objectId: number, fd: number, partial: string
   rmSync(partial, { force: true });
   markGone(db, run.id, objectId);
   return 'gone';
-}
-
-/** Makes a rename in `dir` durable. */
-export function fsyncDir(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 export type { ObjectRow };

@@ -12,7 +12,7 @@ import { dirname } from 'node:path';
 import type { Db } from '../state/db.js';
 import { markQuarantined, runObjects, setRunGate, type RunRow } from '../state/queries.js';
 import { objectPaths } from './clean-file.js';
-import { fsyncDir } from './download.js';
+import { fsyncDir } from '../sinks/fsync-dir.js';
 
 /** The gate's verdict, stored with the run and shown by status and the report. */
 export interface GateVerdict {

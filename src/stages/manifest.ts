@@ -6,7 +6,6 @@ import { existsSync, lstatSync, readdirSync, statSync, type Dirent } from 'node:
 import { join, relative, resolve, sep } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { encodeRelPath, relativeKey } from '../keys/local-path.js';
-import { listObjects } from '../s3/list.js';
 import type { Db } from '../state/db.js';
 import { markListed, recordListed, type ListedObject, type ListingReason, type ObjectRow, type RunRow } from '../state/queries.js';
 import { objectPaths } from './clean-file.js';
@@ -30,6 +29,7 @@ export async function manifestS3(db: Db, run: RunRow, client: S3Client, onPage?:
     const p = objectPaths(run.local_dir, row.rel_path).input;
     return existsSync(p) && statSync(p).size === row.size;
   };
+  const { listObjects } = await import('../s3/list.js');
   for await (const page of listObjects(client, run.bucket!, run.prefix ?? '')) {
     const record = db.transaction((objs: ListedObject[]) => {
       for (const o of objs) summary[recordListed(db, run.id, run.target, run.schema_hash, o, 'listed', inputComplete)]++;

@@ -12,11 +12,9 @@ import { LocalIoError, S3PermanentError } from '../errors.js';
 import type { Db } from '../state/db.js';
 import { getObject, markFailed, objectsInStates, type ObjectRow, type RunRow } from '../state/queries.js';
 import type { CleanResult, CleanTask } from './clean-file.js';
-import { DownloadFailed, downloadObject } from './download.js';
 import { manifestLocal, manifestS3, type ManifestSummary } from './manifest.js';
 import { objectPaths, PATH_CLASH, pathClash, WORKER_LIMITS } from './clean-file.js';
 import { cleanRanged, cleanWhileDownloading, shouldSplit } from './clean-ranged.js';
-import { PART_BYTES } from './download-parts.js';
 import { InputFeed } from './input-feed.js';
 
 /** Options a run keeps in its `options` column, so resume uses the same. */
@@ -71,6 +69,8 @@ export async function executeRun(db: Db, statePath: string, run: RunRow, client:
     events.listed?.(result.manifest);
   }
 
+  // Imported here: a run on local files never loads the AWS SDK (about 20 MB of the main thread).
+  const { DownloadFailed, downloadObject, PART_BYTES } = run.kind === 's3' ? await import('./download.js') : ({} as typeof import('./download.js'));
   const workerFile = new URL(`./clean-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url).href;
   const pool = new Piscina<CleanTask, CleanResult>({ filename: workerFile, maxThreads: opts.threads, minThreads: 1, idleTimeout: 1000, resourceLimits: WORKER_LIMITS });
   const sourceIsFile = run.kind === 'local' && statSync(run.source).isFile();
