@@ -3,31 +3,11 @@
  * (gzip files compared decompressed), taken one file pair at a time, so memory is bounded by the
  * largest file rather than the whole tree. A difference says where the contents first part.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { diffTrees, plain } from './tree.js';
+import { diffTrees, listFiles, plain } from './tree.js';
 
-/** Relative `/`-separated paths of every regular file under `dir`, sorted (empty when `dir` is absent). */
-export function listFiles(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string, rel: string) => {
-    let names: string[];
-    try {
-      names = readdirSync(d);
-    } catch {
-      return;
-    }
-    for (const n of names) {
-      const p = join(d, n);
-      const st = statSync(p, { throwIfNoEntry: false });
-      if (!st) continue;
-      if (st.isDirectory()) walk(p, `${rel}${n}/`);
-      else out.push(`${rel}${n}`);
-    }
-  };
-  walk(dir, '');
-  return out.sort();
-}
+export { listFiles };
 
 /** The outcome of comparing two folders. */
 export interface TreeComparison {

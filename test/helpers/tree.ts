@@ -1,12 +1,17 @@
 /** Reading result folders in tests: every file under a folder, with gzip outputs decompressed. */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative, sep } from 'node:path';
+import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 
 /** Relative path → bytes of every regular file under `dir` (empty when `dir` does not exist). */
 export function readTree(dir: string): Map<string, Buffer> {
-  const out = new Map<string, Buffer>();
-  const walk = (d: string) => {
+  return new Map(listFiles(dir).map((rel) => [rel, readFileSync(join(dir, ...rel.split('/')))]));
+}
+
+/** Relative `/`-separated paths of every regular file under `dir`, sorted (empty when `dir` is absent). */
+export function listFiles(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string, rel: string) => {
     let names: string[];
     try {
       names = readdirSync(d);
@@ -15,12 +20,14 @@ export function readTree(dir: string): Map<string, Buffer> {
     }
     for (const n of names) {
       const p = join(d, n);
-      if (statSync(p).isDirectory()) walk(p);
-      else out.set(relative(dir, p).split(sep).join('/'), readFileSync(p));
+      const st = statSync(p, { throwIfNoEntry: false });
+      if (!st) continue;
+      if (st.isDirectory()) walk(p, `${rel}${n}/`);
+      else out.push(`${rel}${n}`);
     }
   };
-  walk(dir);
-  return out;
+  walk(dir, '');
+  return out.sort();
 }
 
 /** The content a reader sees: gzip files decompressed. */
