@@ -8,20 +8,13 @@ import type { Sink } from '../sinks/appender.js';
 import { classify, type RejectReason } from '../validate/classify.js';
 import { rejectRecord, type Redactor } from '../validate/reject.js';
 import type { Rules } from '../validate/schema.js';
-import type { RuleFigures } from '../state/queries.js';
+import type { LineCounts } from '../state/queries.js';
 
 /** Example line references kept per rule and object, for reports. */
 export const EXAMPLES_PER_RULE = 3;
 
-/** Line counters: everything about lines a checkpoint records, besides offsets and lengths. */
-export interface LineCounts {
-  lines: number;
-  valid: number;
-  rejected: number;
-  blank: number;
-  byReason: Record<string, number>;
-  byRule: RuleFigures;
-}
+// Line counters: a checkpoint records them besides offsets and lengths (state/queries.ts).
+export type { LineCounts };
 
 /** The rule a violation breaks: its JSON pointer with array indices as "*", and its keyword. */
 export function ruleKey(v: { path: string; keyword: string }): string {

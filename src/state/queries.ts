@@ -95,16 +95,21 @@ export interface ObjectRow {
 }
 
 /** Counters of a clean checkpoint: everything needed to resume exactly. */
-export interface Checkpoint {
-  offset: number;
-  outLen: number;
-  errLen: number;
+/** What an object's lines came to: counters, rejects by reason, and by rule. */
+export interface LineCounts {
   lines: number;
   valid: number;
   rejected: number;
   blank: number;
   byReason: Record<string, number>;
   byRule: RuleFigures;
+}
+
+/** The counts of an object up to `offset` of its input, and the output lengths they correspond to. */
+export interface Checkpoint extends LineCounts {
+  offset: number;
+  outLen: number;
+  errLen: number;
 }
 
 /** Rejects by rule, each with a few example line references. */
