@@ -11,7 +11,7 @@ import type { LimitFunction } from 'p-limit';
 import { classifyS3Error } from '../s3/errors.js';
 import { S3PermanentError } from '../errors.js';
 import type { Db } from '../state/db.js';
-import { finishDownload, getObject, markGone, recordDownloadProgress, restartDownload, startDownload, type ObjectRow, type RunRow } from '../state/queries.js';
+import { finishDownload, getObject, markGone, recordDownloadProgress, restartDownload, setObjectSize, startDownload, type ObjectRow, type RunRow } from '../state/queries.js';
 import { objectPaths } from './clean-file.js';
 import { fsyncDir } from '../sinks/fsync-dir.js';
 import { backoff, DownloadFailed, errorStatus, headObject, MAX_BREAKS, sameEtag, streamBody } from './download-body.js';
@@ -41,6 +41,12 @@ export async function downloadObject(db: Db, run: RunRow, client: S3Client, obje
     let have = Math.min(fstatSync(fd).size, row.downloaded_bytes);
     ftruncateSync(fd, have);
     feed?.grow(have);
+    // Drops the bytes from `to` on; a clean alongside may have read them, so it starts over too.
+    const discard = (to: number): number => {
+      feed?.supersede();
+      ftruncateSync(fd, to);
+      return to;
+    };
     let breaks = 0;
     let ranges = parts !== undefined;
     for (;;) {
@@ -60,7 +66,7 @@ export async function downloadObject(db: Db, run: RunRow, client: S3Client, obje
             if (sameEtag(err.etag, row.etag)) {
               // The listing's size was stale but the version is the same: keep what is committed.
               if (err.size === row.size && ++breaks > MAX_BREAKS) throw new DownloadFailed(`download refused ${breaks} times in a row: ${err.message}`);
-              db.prepare('UPDATE objects SET size = ? WHERE id = ?').run(err.size, objectId);
+              setObjectSize(db, objectId, err.size);
             } else {
               restartDownload(db, objectId, err.etag, err.size);
             }
@@ -70,10 +76,8 @@ export async function downloadObject(db: Db, run: RunRow, client: S3Client, obje
             throw err;
           }
           // Parts past the committed prefix may be half written: fetch them again.
-          feed?.supersede();
           row = getObject(db, objectId);
-          have = Math.min(row.downloaded_bytes, row.size);
-          ftruncateSync(fd, have);
+          have = discard(Math.min(row.downloaded_bytes, row.size));
         }
         continue;
       }
@@ -86,9 +90,7 @@ export async function downloadObject(db: Db, run: RunRow, client: S3Client, obje
         body = res.Body as Readable;
         if (have > 0 && !res.ContentRange) {
           // The server ignored Range and sent the whole object: write it from the start.
-          feed?.supersede();
-          ftruncateSync(fd, 0);
-          have = 0;
+          have = discard(0);
         }
         total = res.ContentRange ? Number(res.ContentRange.split('/')[1]) : (res.ContentLength ?? 0) + have;
         if (res.ETag && !sameEtag(res.ETag, row.etag)) {
@@ -101,8 +103,7 @@ export async function downloadObject(db: Db, run: RunRow, client: S3Client, obje
           feed?.supersede();
           if (have > 0) {
             body.destroy();
-            ftruncateSync(fd, 0);
-            have = 0;
+            have = discard(0);
             continue;
           }
         }
@@ -114,17 +115,13 @@ export async function downloadObject(db: Db, run: RunRow, client: S3Client, obje
           if (!head) return gone(db, run, objectId, fd, paths.partialInput);
           restartDownload(db, objectId, head.etag, head.size);
           row = getObject(db, objectId);
-          feed?.supersede();
-          ftruncateSync(fd, 0);
-          have = 0;
+          have = discard(0);
           continue;
         }
         if (status === 404 || name === 'NoSuchKey') return gone(db, run, objectId, fd, paths.partialInput);
         if (status === 416 || name === 'InvalidRange') {
           if (have === row.size) break;
-          feed?.supersede();
-          ftruncateSync(fd, 0);
-          have = 0;
+          have = discard(0);
         }
         const classified = classifyS3Error(err, `downloading s3://${run.bucket}/${row.key}`);
         if (classified instanceof S3PermanentError) throw classified;
@@ -134,7 +131,7 @@ export async function downloadObject(db: Db, run: RunRow, client: S3Client, obje
       }
       if (total !== row.size) {
         // The listing's size was stale but the ETag matched (e.g. a listing from a lagging replica): trust the GET.
-        db.prepare('UPDATE objects SET size = ? WHERE id = ?').run(total, objectId);
+        setObjectSize(db, objectId, total);
         row = getObject(db, objectId);
       }
       const before = have;

@@ -275,6 +275,11 @@ export function startDownload(db: Db, id: number): void {
   db.prepare("UPDATE objects SET state = 'downloading' WHERE id = ? AND state IN ('listed', 'downloading')").run(id);
 }
 
+/** The object's size as a GET of the same version reports it (the listing's was stale). */
+export function setObjectSize(db: Db, id: number, size: number): void {
+  db.prepare('UPDATE objects SET size = ? WHERE id = ?').run(size, id);
+}
+
 /** Bytes of the partial download that are known to be on disk (fsynced). */
 export function recordDownloadProgress(db: Db, id: number, bytes: number): void {
   db.prepare("UPDATE objects SET downloaded_bytes = ? WHERE id = ? AND state = 'downloading'").run(bytes, id);
