@@ -75,8 +75,11 @@ export async function nextLineStart(path: string | readonly string[], from: numb
   }
 }
 
-/** Opens the first of `paths` that exists; the last one's error if none does. */
-async function openFirst(paths: string | readonly string[]): Promise<FileHandle> {
+/**
+ * Opens the first of `paths` that exists; the last one's error if none does. A download renames
+ * its partial file when it completes: partial then final names always find the file.
+ */
+export async function openFirst(paths: string | readonly string[]): Promise<FileHandle> {
   const list = typeof paths === 'string' ? [paths] : paths;
   for (let i = 0; ; i++) {
     try {

@@ -9,11 +9,12 @@
  * keep every thread busy; a result holds no output bytes and at most 3 blocks per thread are in
  * flight, so memory stays bounded whatever the object's size.
  */
-import { closeSync, openSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import type { Piscina } from 'piscina';
 import { Appender } from '../sinks/appender.js';
 import { lineNumberAt } from '../validate/reject.js';
+import { openFirst } from '../lines/read-chunks.js';
 import type { Db } from '../state/db.js';
 import { getObject, startClean, type Checkpoint, type ObjectRow } from '../state/queries.js';
 import { checkpointer, checkpointOf, failure, InputError, objectPaths, type CleanResult, type CleanTask } from './clean-file.js';
@@ -98,7 +99,8 @@ async function cleanBlocks(db: Db, pool: Piscina<any, any>, task: CleanTask, row
   const cp = checkpointOf(row);
   const size = feed ? row.size : statSync(task.inputPath).size;
   if (size < cp.offset) throw new InputError(`input is shorter than its checkpoint (${cp.offset} bytes): it changed on disk`);
-  const input = feed ? openFirst(names) : openSync(task.inputPath, 'r');
+  const handle = await openFirst(feed ? names : task.inputPath);
+  const input = handle.fd;
   let out: Appender;
   let errs: Appender;
   try {
@@ -110,7 +112,7 @@ async function cleanBlocks(db: Db, pool: Piscina<any, any>, task: CleanTask, row
       throw err;
     }
   } catch (err) {
-    closeSync(input);
+    await handle.close();
     throw err;
   }
   const linePos = lineNumberAt(task.sourceName, row.etag);
@@ -133,10 +135,10 @@ async function cleanBlocks(db: Db, pool: Piscina<any, any>, task: CleanTask, row
   const run = (k: number): Promise<BlockResult> => {
     const give = spare.splice(0, 1);
     const block: BlockTask = { object: task, etag: row.etag, start: starts[k], startIsLine: k === 0, end: blockEnd(k), spare: give };
-    if (feed && !feed.final) {
+    if (feed) {
       block.paths = names;
-      block.limit = feed.available;
-    } else if (feed) block.paths = names;
+      if (!feed.final) block.limit = feed.available;
+    }
     const p = pool.run(block, { name: 'cleanBlock', transferList: give }) as Promise<BlockResult>;
     // Awaited in order below; a failure of a later block must not count as unhandled meanwhile.
     p.catch(() => {});
@@ -192,18 +194,7 @@ async function cleanBlocks(db: Db, pool: Piscina<any, any>, task: CleanTask, row
     await settle();
     out.close();
     errs.close();
-    closeSync(input);
-  }
-}
-
-/** Opens the first of `names` that exists (a download renames its partial file when it completes). */
-function openFirst(names: string[]): number {
-  for (let i = 0; ; i++) {
-    try {
-      return openSync(names[i], 'r');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || i === names.length - 1) throw err;
-    }
+    await handle.close();
   }
 }
 
