@@ -118,10 +118,11 @@ export async function executeRun(db: Db, statePath: string, run: RunRow, client:
    * Such an object, when it is fetched in parts, is cleaned while it downloads; undefined when
    * that was given up (the download failed or started over), and the object is cleaned as usual.
    */
-  const cleanAlongside = (row: ObjectRow): { feed: InputFeed; done: Promise<CleanResult | undefined> } | undefined => {
+  const cleanAlongside = (row: ObjectRow): { feed: InputFeed; task: CleanTask; done: Promise<CleanResult | undefined> } | undefined => {
     if (!shouldSplit(row, opts.threads, runBytes) || row.size - row.downloaded_bytes <= PART_BYTES) return undefined;
     const feed = new InputFeed();
-    return { feed, done: cleanWhileDownloading(db, pool, taskFor(row), opts.threads, feed) };
+    const task = taskFor(row);
+    return { feed, task, done: cleanWhileDownloading(db, pool, task, opts.threads, feed) };
   };
 
   const limit = pLimit(opts.concurrency);
@@ -173,7 +174,7 @@ export async function executeRun(db: Db, statePath: string, run: RunRow, client:
     events.objectDownloaded?.(row);
     if (alongside) {
       alongside.feed.finish();
-      const early = alongside.done.then((r) => (r ? cleaned(row, taskFor(row), r) : clean(getObject(db, row.id))));
+      const early = alongside.done.then((r) => (r ? cleaned(row, alongside.task, r) : clean(getObject(db, row.id))));
       void cleans.push(early);
       return;
     }
