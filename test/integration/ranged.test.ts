@@ -67,6 +67,20 @@ function stateOf(local: string) {
   }
 }
 
+type Snapshot = { output: Map<string, Buffer>; errors: Map<string, Buffer>; state: unknown[] };
+
+/** What a run left in `local`: its published files and the state of its objects. */
+function snapshot(local: string): Snapshot {
+  return { output: readTree(join(local, 'output')), errors: readTree(join(local, 'errors')), state: stateOf(local) };
+}
+
+/** The same files byte for byte, and the same counters, offsets and rule figures, as `reference`. */
+function assertSameAs(local: string, reference: Snapshot): void {
+  assert.deepEqual(diffTrees(reference.output, readTree(join(local, 'output'))), []);
+  assert.deepEqual(diffTrees(reference.errors, readTree(join(local, 'errors'))), []);
+  assert.deepEqual(stateOf(local), reference.state);
+}
+
 /**
  * Runs the CLI and SIGKILLs it once `file` holds `at` bytes; 'finished' when it ended first (with
  * exit 0, asserted). Starts with `first`, and goes on with `resume` after each kill.
@@ -101,7 +115,7 @@ async function killRounds(first: string[], local: string, env: Record<string, st
 
 describe('a large object split over threads gives what one thread gives', () => {
   let src: string;
-  let reference: { output: Map<string, Buffer>; errors: Map<string, Buffer>; state: unknown[] };
+  let reference: Snapshot;
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'cleaner-ranged-'));
     src = join(dir, 'src');
@@ -110,7 +124,7 @@ describe('a large object split over threads gives what one thread gives', () => 
     const local = join(dir, 'whole');
     const r = await runCli(args(src, local), { env: WHOLE, timeoutMs: 120_000 });
     assert.equal(r.code, 0, r.stderr);
-    reference = { output: readTree(join(local, 'output')), errors: readTree(join(local, 'errors')), state: stateOf(local) };
+    reference = snapshot(local);
     assert.ok(reference.errors.get('big.jsonl')!.length > 0);
   });
   after(() => {
@@ -122,9 +136,7 @@ describe('a large object split over threads gives what one thread gives', () => 
     const r = await runCli(args(src, local), { env: SPLIT, timeoutMs: 120_000 });
     assert.equal(r.code, 0, r.stderr);
     assert.ok(statSync(join(src, 'big.jsonl')).size > 40 * BLOCK, 'dozens of blocks');
-    assert.deepEqual(diffTrees(reference.output, readTree(join(local, 'output'))), []);
-    assert.deepEqual(diffTrees(reference.errors, readTree(join(local, 'errors'))), []);
-    assert.deepEqual(stateOf(local), reference.state);
+    assertSameAs(local, reference);
   });
 
   test('SIGKILLs at many points of a split clean, each followed by resume, lose and duplicate nothing', async () => {
@@ -136,11 +148,7 @@ describe('a large object split over threads gives what one thread gives', () => 
     const r = await runCli(['resume', '--state', join(local, 'state.db')], { env: SPLIT, timeoutMs: 120_000 });
     assert.equal(r.code, 0, r.stderr);
     assert.ok(kills >= 2, `expected at least 2 kills mid-clean, got ${kills}`);
-    assert.deepEqual(diffTrees(reference.output, readTree(join(local, 'output'))), []);
-    assert.deepEqual(diffTrees(reference.errors, readTree(join(local, 'errors'))), []);
-    const [got] = stateOf(local) as Array<Record<string, unknown>>;
-    const [want] = reference.state as Array<Record<string, unknown>>;
-    assert.deepEqual(got, want);
+    assertSameAs(local, reference);
   });
 });
 
@@ -148,7 +156,7 @@ describe('a large object cleaned while it downloads gives what one thread gives 
   let s3: S3Server;
   let link: ThrottleProxy;
   let home: string;
-  let reference: { output: Map<string, Buffer>; errors: Map<string, Buffer>; state: unknown[] };
+  let reference: Snapshot;
   // Parts of 64 KiB, two connections at 4 MB/s each: the download takes a few seconds, so the
   // clean has time to start long before it ends.
   const PARTS = { ...SPLIT, CLEANER_PART_BYTES: String(64 << 10) };
@@ -164,7 +172,7 @@ describe('a large object cleaned while it downloads gives what one thread gives 
     const local = join(home, 'whole');
     const r = await runCli(s3Args(local), { env: { ...s3.env(), ...WHOLE, CLEANER_PART_BYTES: String(2 ** 50) }, timeoutMs: 120_000 });
     assert.equal(r.code, 0, r.stderr);
-    reference = { output: readTree(join(local, 'output')), errors: readTree(join(local, 'errors')), state: stateOf(local) };
+    reference = snapshot(local);
     assert.ok(reference.errors.get('big.jsonl')!.length > 0);
   });
   after(async () => {
@@ -188,9 +196,7 @@ describe('a large object cleaned while it downloads gives what one thread gives 
     }
     assert.equal(await exited, 0, stderr);
     assert.ok(overlapped, 'output was written while the object was still downloading');
-    assert.deepEqual(diffTrees(reference.output, readTree(join(local, 'output'))), []);
-    assert.deepEqual(diffTrees(reference.errors, readTree(join(local, 'errors'))), []);
-    assert.deepEqual(stateOf(local), reference.state);
+    assertSameAs(local, reference);
   });
 
   test('SIGKILLs while it downloads and cleans, each followed by resume, lose and duplicate nothing', async () => {
@@ -202,8 +208,6 @@ describe('a large object cleaned while it downloads gives what one thread gives 
     const r = await runCli(['resume', '--state', join(local, 'state.db')], { env: env(PARTS), timeoutMs: 120_000 });
     assert.equal(r.code, 0, r.stderr);
     assert.ok(kills >= 2, `expected at least 2 kills mid-download, got ${kills}`);
-    assert.deepEqual(diffTrees(reference.output, readTree(join(local, 'output'))), []);
-    assert.deepEqual(diffTrees(reference.errors, readTree(join(local, 'errors'))), []);
-    assert.deepEqual(stateOf(local), reference.state);
+    assertSameAs(local, reference);
   });
 });
