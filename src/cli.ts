@@ -4,7 +4,8 @@
  */
 import { Command, Option } from 'commander';
 import { CleanerError, ExitCode } from './errors.js';
-import { DEFAULTS, SETTINGS, resolveSettings, rewriteAliases } from './config.js';
+import { resolveSettings, rewriteAliases } from './config.js';
+import { DEFAULTS, SETTINGS, type Declaration, type Settings } from './settings.js';
 import { makeLogger, type LogFormat } from './log.js';
 import { runCommand } from './commands/run.js';
 import { resumeCommand } from './commands/resume.js';
@@ -14,10 +15,24 @@ import { reportCommand } from './commands/report.js';
 import { dryRunCommand, formatDryRun } from './commands/dry-run.js';
 import { formatVerdicts, validateCommand } from './commands/validate.js';
 
-function envHelp(key: string): string {
-  const s = SETTINGS.find((x) => x.key === key)!;
-  const d = DEFAULTS[key as keyof typeof DEFAULTS];
-  return ` [env ${s.env}${d !== undefined && d !== null && !(Array.isArray(d) && d.length === 0) ? `; default ${JSON.stringify(d)}` : ''}]`;
+/** A setting's flag, with its environment variable and default in the help text. */
+function settingOption(d: Declaration): Option {
+  const v = DEFAULTS[d.key as keyof Settings];
+  const shown = v !== undefined && v !== null && !(Array.isArray(v) && v.length === 0) ? `; default ${JSON.stringify(v)}` : '';
+  return new Option(d.arg ? `${d.flag} ${d.arg}` : d.flag, `${d.help} [env ${d.env}${shown}]`);
+}
+
+/** The flags of these settings, in the table's order. */
+function addSettings(cmd: Command, keys?: Array<keyof Settings>): Command {
+  for (const d of SETTINGS) if (!keys || keys.includes(d.key as keyof Settings)) cmd.addOption(settingOption(d));
+  return cmd;
+}
+
+const CONFIG_FLAG = ['--config <file>', 'config file (default ./cleaner.config.json when present) [env CLEANER_CONFIG]'] as const;
+
+/** The state path of `resume`, `status` and `report`, by the same precedence as `run`. */
+function statePath(o: { state?: string; config?: string }): string {
+  return resolveSettings({ state: o.state }, { config: o.config, only: ['state'] }).state;
 }
 
 function addLogOptions(cmd: Command): Command {
@@ -38,49 +53,17 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ outputError: (str, write) => write(str) });
 
-  const run = new Command('run')
-    .description('list the source, then download and clean every object not already done (precedence: flag > environment > config file > default)')
-    .option('--source <uri>', `s3://BUCKET/PREFIX, or a local file or directory (no download stage)${envHelp('source')}`)
-    .option('--bucket <name>', `S3 bucket (with --prefix)${envHelp('bucket')}`)
-    .option('--prefix <prefix>', `key prefix; aliases --remote_dir, --remote-dir${envHelp('prefix')}`)
-    .option('--local-dir <dir>', `where input/, output/, errors/ go; alias --local_dir${envHelp('localDir')}`)
-    .option('--schema <file>', `JSON Schema rules file (default: the built-in web-event rules)${envHelp('schema')}`)
-    .option('--endpoint-url <url>', `S3-compatible endpoint (MinIO, R2, a local server); else AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL${envHelp('endpointUrl')}`)
-    .option('--region <region>', `S3 region; else AWS_REGION / AWS_DEFAULT_REGION, else us-east-1${envHelp('region')}`)
-    .option('--state <path>', `state database${envHelp('state')}`)
-    .option('--concurrency <n>', `parallel downloads${envHelp('concurrency')}`)
-    .option('--threads <n>', `clean worker threads${envHelp('threads')}`)
-    .option('--max-line-bytes <n>', `longer lines are rejected as line_too_long${envHelp('maxLineBytes')}`)
-    .option('--checkpoint-bytes <n>', `input bytes between checkpoints${envHelp('checkpointBytes')}`)
-    .option('--redact <fields>', `comma-separated fields masked in reject records${envHelp('redact')}`)
-    .option('--max-error-rate <rate>', `quality gate: share of non-blank lines rejected (0.05 or 5%), per object and per run${envHelp('maxErrorRate')}`)
-    .option('--max-rejects <n>', `quality gate: most rejected lines in the run${envHelp('maxRejects')}`)
-    .option('--delete-input', `delete input/<path> once an object is cleaned, keeping one copy on disk${envHelp('deleteInput')}`)
+  const run = addSettings(
+    new Command('run').description(
+      'list the source, then download and clean every object not already done (precedence: flag > environment > config file > default)',
+    ),
+  )
     .option('--dry-run', 'list what would be downloaded and cleaned, and why, without doing it')
-    .option('--config <file>', 'config file (default ./cleaner.config.json when present) [env CLEANER_CONFIG]');
+    .option(...CONFIG_FLAG);
   addLogOptions(run).action(async (o) => {
     const log = loggerFor(o);
-    const settings = resolveSettings(
-      {
-        source: o.source,
-        bucket: o.bucket,
-        prefix: o.prefix,
-        localDir: o.localDir,
-        schema: o.schema,
-        endpointUrl: o.endpointUrl,
-        region: o.region,
-        state: o.state,
-        concurrency: o.concurrency,
-        threads: o.threads,
-        maxLineBytes: o.maxLineBytes,
-        checkpointBytes: o.checkpointBytes,
-        redact: o.redact,
-        maxErrorRate: o.maxErrorRate,
-        maxRejects: o.maxRejects,
-        deleteInput: o.deleteInput,
-      },
-      o.config,
-    );
+    // commander names each option as the table's key (--local-dir: localDir), so the flags pass as they are.
+    const settings = resolveSettings(o, { config: o.config });
     if (o.dryRun) {
       process.stdout.write(formatDryRun(await dryRunCommand(settings, log)));
       return;
@@ -91,14 +74,12 @@ export function buildProgram(): Command {
   });
   program.addCommand(run);
 
-  const resume = new Command('resume')
-    .description('finish the newest unfinished run, with the parameters stored with it')
-    .option('--state <path>', `state database${envHelp('state')}`)
-    .option('--run <id>', 'resume this run instead of the newest unfinished one');
+  const resume = addSettings(new Command('resume').description('finish the newest unfinished run, with the parameters stored with it'), ['state'])
+    .option('--run <id>', 'resume this run instead of the newest unfinished one')
+    .option(...CONFIG_FLAG);
   addLogOptions(resume).action(async (o) => {
     const log = loggerFor(o);
-    const state = o.state ?? process.env.CLEANER_STATE ?? DEFAULTS.state;
-    const outcome = await resumeCommand({ state, runId: o.run !== undefined ? parseRunId(o.run) : undefined }, log);
+    const outcome = await resumeCommand({ state: statePath(o), runId: o.run !== undefined ? parseRunId(o.run) : undefined }, log);
     if (outcome) {
       (outcome.exitCode === ExitCode.ok ? log.info : log.warn)(outcome.message);
       process.exitCode = outcome.exitCode;
@@ -106,28 +87,26 @@ export function buildProgram(): Command {
   });
   program.addCommand(resume);
 
-  program
-    .command('status')
-    .description('where every run and object stands')
-    .option('--state <path>', `state database${envHelp('state')}`)
+  addSettings(program.command('status').description('where every run and object stands'), ['state'])
     .option('--run <id>', 'show this run instead of the latest')
     .option('--json', 'stable JSON on stdout')
+    .option(...CONFIG_FLAG)
     .action((o) => {
-      const state = o.state ?? process.env.CLEANER_STATE ?? DEFAULTS.state;
-      const report = statusReport(state, o.run !== undefined ? parseRunId(o.run) : undefined);
+      const report = statusReport(statePath(o), o.run !== undefined ? parseRunId(o.run) : undefined);
       process.stdout.write(o.json ? JSON.stringify(report, null, 2) + '\n' : formatStatus(report));
     });
 
-  const validate = new Command('validate')
-    .description('check local files (plain or .gz) against the rules, without S3 or state; exit 5 when any line is rejected')
-    .argument('<files...>', 'files to check')
-    .option('--schema <file>', `JSON Schema rules file (default: the built-in web-event rules)${envHelp('schema')}`)
-    .option('--max-line-bytes <n>', `longer lines are rejected as line_too_long${envHelp('maxLineBytes')}`)
-    .option('--redact <fields>', `comma-separated fields masked in reject records${envHelp('redact')}`)
-    .option('--quiet-records', 'print only the summary, not the reject records');
+  const validate = addSettings(
+    new Command('validate')
+      .description('check local files (plain or .gz) against the rules, without S3 or state; exit 5 when any line is rejected')
+      .argument('<files...>', 'files to check'),
+    ['schema', 'maxLineBytes', 'redact'],
+  )
+    .option('--quiet-records', 'print only the summary, not the reject records')
+    .option(...CONFIG_FLAG);
   addLogOptions(validate).action(async (files: string[], o) => {
     const log = loggerFor(o);
-    const settings = resolveSettings({ schema: o.schema, maxLineBytes: o.maxLineBytes, redact: o.redact }, o.config);
+    const settings = resolveSettings({ schema: o.schema, maxLineBytes: o.maxLineBytes, redact: o.redact }, { config: o.config });
     const verdicts = await validateCommand(files, settings, (rec) => (o.quietRecords ? undefined : process.stdout.write(rec)), log);
     process.stderr.write(formatVerdicts(verdicts));
     if (verdicts.some((v) => v.error)) process.exitCode = ExitCode.usage;
@@ -135,15 +114,12 @@ export function buildProgram(): Command {
   });
   program.addCommand(validate);
 
-  program
-    .command('report')
-    .description("a run's report: JSON on stdout, or one self-contained HTML page with --html")
-    .option('--state <path>', `state database${envHelp('state')}`)
+  addSettings(program.command('report').description("a run's report: JSON on stdout, or one self-contained HTML page with --html"), ['state'])
     .option('--run <id>', 'report this run instead of the latest')
     .option('--html <file>', 'write the report as an HTML page to this file')
+    .option(...CONFIG_FLAG)
     .action((o) => {
-      const state = o.state ?? process.env.CLEANER_STATE ?? DEFAULTS.state;
-      const { report, htmlPath } = reportCommand({ state, runId: o.run !== undefined ? parseRunId(o.run) : undefined, html: o.html });
+      const { report, htmlPath } = reportCommand({ state: statePath(o), runId: o.run !== undefined ? parseRunId(o.run) : undefined, html: o.html });
       if (htmlPath) process.stderr.write(`cleaner: report written to ${htmlPath}\n`);
       else process.stdout.write(JSON.stringify(report, null, 2) + '\n');
     });

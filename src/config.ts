@@ -5,62 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { UsageError } from './errors.js';
-import { DEFAULT_OPTIONS } from './stages/pipeline.js';
-
-/** Every setting a flag, a CLEANER_* variable or the config file can hold. */
-export interface Settings {
-  source?: string;
-  bucket?: string;
-  prefix?: string;
-  localDir: string;
-  schema?: string;
-  endpointUrl?: string;
-  region?: string;
-  state: string;
-  concurrency: number;
-  threads: number;
-  maxLineBytes: number;
-  checkpointBytes: number;
-  redact: string[];
-  maxErrorRate: number | null;
-  maxRejects: number | null;
-  deleteInput: boolean;
-}
-
-/** Names as they appear in the config file (camelCase) with their flag and environment spellings. */
-export const SETTINGS: Array<{ key: keyof Settings; flag: string; env: string; kind: Kind }> = [
-  { key: 'source', flag: '--source', env: 'CLEANER_SOURCE', kind: 'string' },
-  { key: 'bucket', flag: '--bucket', env: 'CLEANER_BUCKET', kind: 'string' },
-  { key: 'prefix', flag: '--prefix', env: 'CLEANER_PREFIX', kind: 'string' },
-  { key: 'localDir', flag: '--local-dir', env: 'CLEANER_LOCAL_DIR', kind: 'string' },
-  { key: 'schema', flag: '--schema', env: 'CLEANER_SCHEMA', kind: 'string' },
-  { key: 'endpointUrl', flag: '--endpoint-url', env: 'CLEANER_ENDPOINT_URL', kind: 'string' },
-  { key: 'region', flag: '--region', env: 'CLEANER_REGION', kind: 'string' },
-  { key: 'state', flag: '--state', env: 'CLEANER_STATE', kind: 'string' },
-  { key: 'concurrency', flag: '--concurrency', env: 'CLEANER_CONCURRENCY', kind: 'int' },
-  { key: 'threads', flag: '--threads', env: 'CLEANER_THREADS', kind: 'int' },
-  { key: 'maxLineBytes', flag: '--max-line-bytes', env: 'CLEANER_MAX_LINE_BYTES', kind: 'int' },
-  { key: 'checkpointBytes', flag: '--checkpoint-bytes', env: 'CLEANER_CHECKPOINT_BYTES', kind: 'int' },
-  { key: 'redact', flag: '--redact', env: 'CLEANER_REDACT', kind: 'list' },
-  { key: 'maxErrorRate', flag: '--max-error-rate', env: 'CLEANER_MAX_ERROR_RATE', kind: 'rate' },
-  { key: 'maxRejects', flag: '--max-rejects', env: 'CLEANER_MAX_REJECTS', kind: 'count' },
-  { key: 'deleteInput', flag: '--delete-input', env: 'CLEANER_DELETE_INPUT', kind: 'bool' },
-];
-
-type Kind = 'string' | 'int' | 'list' | 'rate' | 'count' | 'bool';
-
-export const DEFAULTS: Settings = {
-  localDir: '.',
-  state: 'state/cleaner.db',
-  concurrency: DEFAULT_OPTIONS.concurrency,
-  threads: DEFAULT_OPTIONS.threads,
-  maxLineBytes: DEFAULT_OPTIONS.maxLineBytes,
-  checkpointBytes: DEFAULT_OPTIONS.checkpointBytes,
-  redact: [],
-  maxErrorRate: null,
-  maxRejects: null,
-  deleteInput: false,
-};
+import { DEFAULTS, SETTINGS, type Kind, type Settings } from './settings.js';
 
 /** Original script spellings, rewritten to the current flags before parsing. */
 const ALIASES: Record<string, string> = { '--remote_dir': '--prefix', '--remote-dir': '--prefix', '--local_dir': '--local-dir' };
@@ -75,8 +20,8 @@ export function rewriteAliases(argv: string[]): string[] {
 }
 
 /** Where the config file is: --config, else CLEANER_CONFIG, else ./cleaner.config.json when present. */
-function configPath(flag: string | undefined): string | undefined {
-  const p = flag ?? process.env.CLEANER_CONFIG;
+function configPath(flag: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
+  const p = flag ?? env.CLEANER_CONFIG;
   if (p) return p;
   return existsSync('cleaner.config.json') ? 'cleaner.config.json' : undefined;
 }
@@ -93,18 +38,11 @@ function parseValue(kind: Kind, raw: unknown, where: string, problems: string[])
     }
     return n;
   }
-  if (kind === 'count') {
+  if (kind === 'count' || kind === 'int') {
     const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\s*\d+\s*$/.test(raw) ? Number(raw) : NaN;
-    if (!Number.isSafeInteger(n) || n < 0) {
-      problems.push(`${where}: must be a whole number (0 or more), got ${JSON.stringify(raw)}`);
-      return undefined;
-    }
-    return n;
-  }
-  if (kind === 'int') {
-    const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\s*\d+\s*$/.test(raw) ? Number(raw) : NaN;
-    if (!Number.isSafeInteger(n) || n < 1) {
-      problems.push(`${where}: must be a positive whole number, got ${JSON.stringify(raw)}`);
+    const least = kind === 'count' ? 0 : 1;
+    if (!Number.isSafeInteger(n) || n < least) {
+      problems.push(`${where}: must be a ${kind === 'count' ? 'whole number (0 or more)' : 'positive whole number'}, got ${JSON.stringify(raw)}`);
       return undefined;
     }
     return n;
@@ -129,37 +67,57 @@ function parseValue(kind: Kind, raw: unknown, where: string, problems: string[])
   return raw;
 }
 
+/** Where resolveSettings looks besides the flags. */
+export interface ResolveFrom {
+  /** The --config flag, if given. */
+  config?: string;
+  /** Default: process.env. */
+  env?: NodeJS.ProcessEnv;
+  /**
+   * Resolve only these settings (the rest keep their defaults): a command that needs only the
+   * state path does not fail on, say, a bad CLEANER_THREADS. Unknown config keys are still reported.
+   */
+  only?: ReadonlyArray<keyof Settings>;
+}
+
+/** The config file's settings, checked; its `path` settings made absolute relative to the file. */
+function readConfigFile(file: string, wanted: (key: string) => boolean, problems: string[]): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new UsageError(`config ${file}: ${e.code === 'ENOENT' ? 'file not found' : e.code ? `cannot be read (${e.code})` : `not valid JSON (${e.message})`}`);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new UsageError(`config ${file}: must be a JSON object`);
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(parsed as Record<string, unknown>)) {
+    const s = SETTINGS.find((x) => x.key === k);
+    if (!s) {
+      problems.push(`${file}: ${k}: unknown setting (known: ${SETTINGS.map((x) => x.key).join(', ')})`);
+      continue;
+    }
+    if (!wanted(k)) continue;
+    const val = parseValue(s.kind, v, `${file}: ${k}`, problems);
+    if (val !== undefined) out[k] = s.kind === 'path' ? resolve(file, '..', val as string) : val;
+  }
+  return out;
+}
+
 /**
  * Merges flags (only those given on the command line), CLEANER_* variables, the config file and
  * the defaults. Throws one UsageError listing every problem.
  */
-export function resolveSettings(flags: Record<string, unknown>, configFlag?: string): Settings {
+export function resolveSettings(flags: Record<string, unknown>, from: ResolveFrom = {}): Settings {
+  const env = from.env ?? process.env;
+  const wanted = (key: string) => !from.only || from.only.includes(key as keyof Settings);
   const problems: string[] = [];
-  const fromFile: Record<string, unknown> = {};
-  const file = configPath(configFlag);
-  if (file) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(readFileSync(file, 'utf8'));
-    } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      throw new UsageError(`config ${file}: ${e.code === 'ENOENT' ? 'file not found' : e.code ? `cannot be read (${e.code})` : `not valid JSON (${e.message})`}`);
-    }
-    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new UsageError(`config ${file}: must be a JSON object`);
-    for (const [k, v] of Object.entries(parsed as Record<string, unknown>)) {
-      const s = SETTINGS.find((x) => x.key === k);
-      if (!s) {
-        problems.push(`${file}: ${k}: unknown setting (known: ${SETTINGS.map((x) => x.key).join(', ')})`);
-        continue;
-      }
-      const val = parseValue(s.kind, v, `${file}: ${k}`, problems);
-      if (val !== undefined) fromFile[k] = k === 'schema' || k === 'localDir' || k === 'state' ? resolve(file, '..', val as string) : val;
-    }
-  }
+  const file = configPath(from.config, env);
+  const fromFile = file ? readConfigFile(file, wanted, problems) : {};
   const out: Record<string, unknown> = { ...DEFAULTS };
-  for (const s of SETTINGS) {
+  for (const s of SETTINGS.filter((x) => wanted(x.key))) {
     const f = flags[s.key];
-    const e = process.env[s.env];
+    const e = env[s.env];
     if (f !== undefined) {
       const val = parseValue(s.kind, f, s.flag, problems);
       if (val !== undefined) out[s.key] = val;
@@ -169,7 +127,7 @@ export function resolveSettings(flags: Record<string, unknown>, configFlag?: str
     } else if (fromFile[s.key] !== undefined) out[s.key] = fromFile[s.key];
   }
   if (problems.length) throw new UsageError(problems.length === 1 ? problems[0] : `${problems.length} problems:\n  ${problems.join('\n  ')}`);
-  return out as unknown as Settings;
+  return out as Settings;
 }
 
 /** Where the source is, from --source or --bucket/--prefix. */

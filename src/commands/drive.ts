@@ -5,7 +5,8 @@ import { ExitCode, CleanerError, LocalIoError } from '../errors.js';
 import type { Db } from '../state/db.js';
 import { releaseLock } from '../state/db.js';
 import { MAX_ATTEMPTS, runProgress, countFailed, finishRun, type RunRow } from '../state/queries.js';
-import { DEFAULT_OPTIONS, executeRun, type PipelineResult, type RunOptions } from '../stages/pipeline.js';
+import { executeRun, type PipelineResult } from '../stages/pipeline.js';
+import { parseRunOptions } from '../settings.js';
 import { applyGate, type GateVerdict } from '../stages/gate.js';
 import { buildReport, writeReport } from '../report/build.js';
 import type { Logger } from '../log.js';
@@ -63,8 +64,7 @@ export async function driveRun(db: Db, statePath: string, run: RunRow, log: Logg
     let exitCode: number = ExitCode.ok;
     let message = `run ${run.id} finished in ${secs} s`;
     stopProgress();
-    const opts: RunOptions = { ...DEFAULT_OPTIONS, ...(JSON.parse(run.options) as Partial<RunOptions>) };
-    const gate = applyGate(db, run, opts);
+    const gate = applyGate(db, run, parseRunOptions(run.options));
     const failed = countFailed(db, run.id);
     if (failed > 0) {
       exitCode = ExitCode.objectsFailed;

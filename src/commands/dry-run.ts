@@ -3,7 +3,7 @@
  * schema_changed, unfinished, retry), and what it would skip, without writing anything.
  */
 import { existsSync } from 'node:fs';
-import type { Settings } from '../config.js';
+import type { Settings } from '../settings.js';
 import { openState, type Db } from '../state/db.js';
 import { decideListing, findObject, type ListedObject, type ListingReason } from '../state/queries.js';
 import { listLocal, toListed } from '../stages/manifest.js';

@@ -1,6 +1,7 @@
 /** What `run` and `run --dry-run` both need first: the source, the rules and where things go. */
 import { resolve } from 'node:path';
-import { resolveSource, type Settings, type SourceSpec } from '../config.js';
+import { resolveSource, type SourceSpec } from '../config.js';
+import type { Settings } from '../settings.js';
 import { resolveEndpoint } from '../s3/settings.js';
 import { loadRules, type Rules } from '../validate/schema.js';
 import type { Logger } from '../log.js';

@@ -1,6 +1,6 @@
 /** `cleaner run`: lists the source, then downloads and cleans whatever is not already done. */
 import { resolve } from 'node:path';
-import type { Settings } from '../config.js';
+import { runOptionsOf, type Settings } from '../settings.js';
 import { resolveRegion } from '../s3/settings.js';
 import { acquireLock, openState, releaseLock } from '../state/db.js';
 import { createRun, getRun, supersedeUnfinished } from '../state/queries.js';
@@ -27,16 +27,7 @@ export async function runCommand(settings: Settings, log: Logger): Promise<RunOu
         schemaOrigin: settings.schema ? resolve(settings.schema) : 'default',
         schemaText: rules.text,
         schemaHash: rules.hash,
-        options: {
-          concurrency: settings.concurrency,
-          threads: settings.threads,
-          maxLineBytes: settings.maxLineBytes,
-          checkpointBytes: settings.checkpointBytes,
-          redact: settings.redact,
-          maxErrorRate: settings.maxErrorRate,
-          maxRejects: settings.maxRejects,
-          deleteInput: settings.deleteInput,
-        },
+        options: runOptionsOf(settings),
       });
       supersedeUnfinished(db, target, runId);
       log.info(`run ${runId}: ${source} -> ${localDir}`, { rules: rules.origin });

@@ -17,11 +17,12 @@ import { makeRedactor } from '../validate/redact.js';
 import { LineCleaner } from './clean-lines.js';
 import { readChunks } from '../lines/read-chunks.js';
 import { noteBytesCleaned } from './heap.js';
+import type { TaskOptions } from '../settings.js';
 
 export { ruleKey } from './clean-lines.js';
 
 /** What the orchestrator sends a worker. */
-export interface CleanTask {
+export interface CleanTask extends TaskOptions {
   statePath: string;
   runId: number;
   objectId: number;
@@ -32,11 +33,6 @@ export interface CleanTask {
   localDir: string;
   schemaText: string;
   schemaOrigin: string;
-  maxLineBytes: number;
-  checkpointBytes: number;
-  redact: string[];
-  /** Per-object quality gate: above this share of rejected non-blank lines, output goes to quarantine/. */
-  maxErrorRate: number | null;
 }
 
 /** What a worker reports back. */

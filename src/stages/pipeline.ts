@@ -2,7 +2,6 @@
  * Runs the stages of one run: manifest (unless already complete), then downloads and cleans
  * overlapped: each object is handed to the clean pool as soon as its download finishes.
  */
-import { availableParallelism } from 'node:os';
 import { accessSync, constants, existsSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import pLimit from 'p-limit';
@@ -16,21 +15,7 @@ import { manifestLocal, manifestS3, type ManifestSummary } from './manifest.js';
 import { objectPaths, PATH_CLASH, pathClash, WORKER_LIMITS } from './clean-file.js';
 import { cleanRanged, cleanWhileDownloading, shouldSplit } from './clean-ranged.js';
 import { InputFeed } from './input-feed.js';
-
-/** Options a run keeps in its `options` column, so resume uses the same. */
-export interface RunOptions {
-  concurrency: number;
-  threads: number;
-  maxLineBytes: number;
-  checkpointBytes: number;
-  redact: string[];
-  /** Quality gate: highest share of rejected non-blank lines, per object and per run. */
-  maxErrorRate: number | null;
-  /** Quality gate: most rejected lines in the run. */
-  maxRejects: number | null;
-  /** Remove input/<path> once an object is cleaned (S3 sources), so the disk holds one copy. */
-  deleteInput: boolean;
-}
+import { parseRunOptions, taskOptionsOf } from '../settings.js';
 
 /** What the pipeline tells the outside while it works (progress bars, logs). */
 export interface PipelineEvents {
@@ -49,20 +34,9 @@ export interface PipelineResult {
   done: number;
 }
 
-export const DEFAULT_OPTIONS: RunOptions = {
-  concurrency: 8,
-  threads: Math.max(1, availableParallelism()),
-  maxLineBytes: 1 << 20,
-  checkpointBytes: 8 << 20,
-  redact: [],
-  maxErrorRate: null,
-  maxRejects: null,
-  deleteInput: false,
-};
-
 /** Executes (or continues) `run` until every object it lists is done, failed or gone. */
 export async function executeRun(db: Db, statePath: string, run: RunRow, client: S3Client | undefined, events: PipelineEvents = {}): Promise<PipelineResult> {
-  const opts: RunOptions = { ...DEFAULT_OPTIONS, ...(JSON.parse(run.options) as Partial<RunOptions>) };
+  const opts = parseRunOptions(run.options);
   const result: PipelineResult = { failed: 0, gone: 0, done: 0 };
   if (!run.listed) {
     result.manifest = run.kind === 's3' ? await manifestS3(db, run, client!, events.listed) : manifestLocal(db, run);
@@ -85,10 +59,7 @@ export async function executeRun(db: Db, statePath: string, run: RunRow, client:
     localDir: run.local_dir,
     schemaText: run.schema_text,
     schemaOrigin: run.schema_origin,
-    maxLineBytes: opts.maxLineBytes,
-    checkpointBytes: opts.checkpointBytes,
-    redact: opts.redact,
-    maxErrorRate: opts.maxErrorRate,
+    ...taskOptionsOf(opts),
   });
 
   const cleaned = (row: ObjectRow, task: CleanTask, r: CleanResult): void => {

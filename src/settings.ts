@@ -1,0 +1,135 @@
+/**
+ * Every setting, declared once: its config-file key, flag, environment variable, kind, default,
+ * help text, and whether a run stores it. The Settings type, the defaults, the flags of
+ * `cleaner run`, the options a run stores and the options a clean task carries are derived from
+ * this table, so adding a setting is one row.
+ */
+import { availableParallelism } from 'node:os';
+
+/** How a value is read; `path` is a string that, in a config file, is relative to the file. */
+export type Kind = 'string' | 'path' | 'int' | 'list' | 'rate' | 'count' | 'bool';
+
+/** The value each kind parses to; `rate` and `count` are limits, null when there is none. */
+interface KindValue {
+  string: string;
+  path: string;
+  int: number;
+  list: string[];
+  rate: number | null;
+  count: number | null;
+  bool: boolean;
+}
+
+/** One setting. Without `default` it is optional (undefined when nothing sets it). */
+export interface Declaration {
+  /** The name in the config file (camelCase); commander derives the same name from `flag`. */
+  key: string;
+  flag: string;
+  /** The flag's value placeholder, e.g. `<n>`; none for a boolean flag. */
+  arg?: string;
+  env: string;
+  kind: Kind;
+  default?: unknown;
+  help: string;
+  /** Kept in the run's `options` column, so `resume` uses the same value. */
+  stored?: true;
+  /** Also sent with every clean task (the worker reads it); implies stored. */
+  task?: true;
+}
+
+const TABLE = [
+  { key: 'source', flag: '--source', arg: '<uri>', env: 'CLEANER_SOURCE', kind: 'string', help: 's3://BUCKET/PREFIX, or a local file or directory (no download stage)' },
+  { key: 'bucket', flag: '--bucket', arg: '<name>', env: 'CLEANER_BUCKET', kind: 'string', help: 'S3 bucket (with --prefix)' },
+  { key: 'prefix', flag: '--prefix', arg: '<prefix>', env: 'CLEANER_PREFIX', kind: 'string', help: 'key prefix; aliases --remote_dir, --remote-dir' },
+  { key: 'localDir', flag: '--local-dir', arg: '<dir>', env: 'CLEANER_LOCAL_DIR', kind: 'path', default: '.', help: 'where input/, output/, errors/ go; alias --local_dir' },
+  { key: 'schema', flag: '--schema', arg: '<file>', env: 'CLEANER_SCHEMA', kind: 'path', help: 'JSON Schema rules file (default: the built-in web-event rules)' },
+  {
+    key: 'endpointUrl',
+    flag: '--endpoint-url',
+    arg: '<url>',
+    env: 'CLEANER_ENDPOINT_URL',
+    kind: 'string',
+    help: 'S3-compatible endpoint (MinIO, R2, a local server); else AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL',
+  },
+  { key: 'region', flag: '--region', arg: '<region>', env: 'CLEANER_REGION', kind: 'string', help: 'S3 region; else AWS_REGION / AWS_DEFAULT_REGION, else us-east-1' },
+  { key: 'state', flag: '--state', arg: '<path>', env: 'CLEANER_STATE', kind: 'path', default: 'state/cleaner.db', help: 'state database' },
+  { key: 'concurrency', flag: '--concurrency', arg: '<n>', env: 'CLEANER_CONCURRENCY', kind: 'int', default: 8, help: 'parallel downloads', stored: true },
+  { key: 'threads', flag: '--threads', arg: '<n>', env: 'CLEANER_THREADS', kind: 'int', default: Math.max(1, availableParallelism()), help: 'clean worker threads', stored: true },
+  {
+    key: 'maxLineBytes',
+    flag: '--max-line-bytes',
+    arg: '<n>',
+    env: 'CLEANER_MAX_LINE_BYTES',
+    kind: 'int',
+    default: 1 << 20,
+    help: 'longer lines are rejected as line_too_long',
+    stored: true,
+    task: true,
+  },
+  { key: 'checkpointBytes', flag: '--checkpoint-bytes', arg: '<n>', env: 'CLEANER_CHECKPOINT_BYTES', kind: 'int', default: 8 << 20, help: 'input bytes between checkpoints', stored: true, task: true },
+  { key: 'redact', flag: '--redact', arg: '<fields>', env: 'CLEANER_REDACT', kind: 'list', default: [], help: 'comma-separated fields masked in reject records', stored: true, task: true },
+  {
+    key: 'maxErrorRate',
+    flag: '--max-error-rate',
+    arg: '<rate>',
+    env: 'CLEANER_MAX_ERROR_RATE',
+    kind: 'rate',
+    default: null,
+    // Per object it is applied when the object is published (a breaching object goes to quarantine/), hence task.
+    help: 'quality gate: share of non-blank lines rejected (0.05 or 5%), per object and per run',
+    stored: true,
+    task: true,
+  },
+  { key: 'maxRejects', flag: '--max-rejects', arg: '<n>', env: 'CLEANER_MAX_REJECTS', kind: 'count', default: null, help: 'quality gate: most rejected lines in the run', stored: true },
+  {
+    key: 'deleteInput',
+    flag: '--delete-input',
+    env: 'CLEANER_DELETE_INPUT',
+    kind: 'bool',
+    default: false,
+    help: 'delete input/<path> once an object is cleaned, keeping one copy on disk',
+    stored: true,
+  },
+] as const satisfies readonly Declaration[];
+
+type Row = (typeof TABLE)[number];
+type ValueOf<R extends Row> = KindValue[R['kind']];
+
+/** The table, in flag order (the order `cleaner run --help` lists them). */
+export const SETTINGS: readonly Declaration[] = TABLE;
+
+/** Every setting a flag, a CLEANER_* variable or the config file can hold. */
+export type Settings = { [R in Extract<Row, { default: unknown }> as R['key']]: ValueOf<R> } & {
+  [R in Exclude<Row, { default: unknown }> as R['key']]?: ValueOf<R>;
+};
+
+/** Options a run keeps in its `options` column, so resume uses the same. */
+export type RunOptions = { [R in Extract<Row, { stored: true }> as R['key']]: ValueOf<R> };
+
+/** The run options every clean task carries to its worker. */
+export type TaskOptions = { [R in Extract<Row, { task: true }> as R['key']]: ValueOf<R> };
+
+function pick<T>(from: object, which: (d: Declaration) => boolean): T {
+  const src = from as Record<string, unknown>;
+  return Object.fromEntries(SETTINGS.filter(which).map((d) => [d.key, src[d.key]])) as T;
+}
+
+export const DEFAULTS: Settings = pick(Object.fromEntries(SETTINGS.map((d) => [d.key, d.default])), (d) => 'default' in d);
+
+/** The options a new run stores, from its settings. */
+export function runOptionsOf(settings: Settings): RunOptions {
+  return pick(settings, (d) => d.stored === true);
+}
+
+/**
+ * The options stored with a run (its `options` column). The one place they are parsed: a run
+ * stored by an older cleaner, before a setting existed, gets that setting's default.
+ */
+export function parseRunOptions(stored: string): RunOptions {
+  return { ...runOptionsOf(DEFAULTS), ...(JSON.parse(stored) as Partial<RunOptions>) };
+}
+
+/** The options a clean task carries, from its run's options. */
+export function taskOptionsOf(options: RunOptions): TaskOptions {
+  return pick(options, (d) => d.task === true);
+}
