@@ -118,6 +118,52 @@ describe('operator features', () => {
     assert.match(r.stderr, /bad-config\.json: colour: unknown setting/);
   });
 
+  test("a config file's state is the state of status, report and resume too, with --config or ./cleaner.config.json", async () => {
+    const cfgDir = join(dir, 'cfg-state');
+    mkdirSync(cfgDir, { recursive: true });
+    const cfg = join(cfgDir, 'cleaner.config.json');
+    writeFileSync(cfg, JSON.stringify({ source: src, localDir: 'work', state: 'db/cleaner.db' }));
+    assert.equal((await runCli(['run'], { cwd: cfgDir })).code, 0);
+    assert.ok(existsSync(join(cfgDir, 'db', 'cleaner.db')));
+    // From the config's folder (found as ./cleaner.config.json), and from elsewhere with --config.
+    for (const [args, cwd] of [[[], cfgDir], [['--config', cfg], dir]] as const) {
+      const s = await runCli(['status', '--json', ...args], { cwd });
+      assert.equal(s.code, 0, s.stderr);
+      assert.equal(JSON.parse(s.stdout).run?.id, 1, `status ${args.join(' ')}`);
+      const rep = await runCli(['report', ...args], { cwd });
+      assert.equal(rep.code, 0, rep.stderr);
+      assert.equal(JSON.parse(rep.stdout).run.id, 1);
+      const res = await runCli(['resume', ...args], { cwd });
+      assert.equal(res.code, 0, res.stderr);
+      assert.match(res.stderr, /nothing to resume: run 1 already done/);
+    }
+    assert.ok(!existsSync(join(cfgDir, 'state')), 'the default state path is never touched');
+    // CLEANER_STATE and --state still beat the config file.
+    const env = await runCli(['status', '--json'], { cwd: cfgDir, env: { CLEANER_STATE: join(dir, 'none.db') } });
+    assert.equal(JSON.parse(env.stdout).run ?? null, null);
+    const flag = await runCli(['resume', '--state', join(dir, 'none.db')], { cwd: cfgDir });
+    assert.equal(flag.code, 2);
+    assert.match(flag.stderr, /no state at .*none\.db/);
+  });
+
+  test("validate --config applies the config's schema (relative to the file), max line bytes and redaction", async () => {
+    const cfgDir = join(dir, 'cfg-validate');
+    mkdirSync(cfgDir, { recursive: true });
+    writeFileSync(join(cfgDir, 'rules.json'), JSON.stringify({ type: 'object', required: ['event_id', 'page'] }));
+    const cfg = join(cfgDir, 'v.json');
+    writeFileSync(cfg, JSON.stringify({ schema: 'rules.json', redact: ['event_type'], maxLineBytes: 200 }));
+    const r = await runCli(['validate', '--config', cfg, join(src, 'clean.jsonl'), join(src, 'dirty.jsonl')], { cwd: dir });
+    assert.equal(r.code, 5, r.stderr);
+    assert.match(r.stderr, /clean\.jsonl: 20 lines, 0 valid, 20 rejected/);
+    const records = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(JSON.parse(records[0].raw).event_type, '[REDACTED]');
+    // The config's maxLineBytes is the limit the reject record names.
+    const long = join(cfgDir, 'long.jsonl');
+    writeFileSync(long, GOOD(1, `,"pad":"${'x'.repeat(300)}"`));
+    const l = await runCli(['validate', '--config', cfg, long], { cwd: dir });
+    assert.match(l.stdout, /longer than --max-line-bytes 200/);
+  });
+
   test('validate checks local files without S3 or state, prints reject records, exits 5 on rejects', async () => {
     const good = join(dir, 'good.jsonl.gz');
     const data = generateEvents({ seed: 11, lines: 200, rejectRate: 0 }).data;
