@@ -62,7 +62,7 @@ export function buildProgram(): Command {
     .option(...CONFIG_FLAG);
   addLogOptions(run).action(async (o) => {
     const log = loggerFor(o);
-    // commander names each option as the table's key (--local-dir: localDir), so the flags pass as they are.
+    // commander names each option by its table key (--local-dir: localDir), so the flags pass as they are.
     const settings = resolveSettings(o, { config: o.config });
     if (o.dryRun) {
       process.stdout.write(formatDryRun(await dryRunCommand(settings, log)));
@@ -106,7 +106,7 @@ export function buildProgram(): Command {
     .option(...CONFIG_FLAG);
   addLogOptions(validate).action(async (files: string[], o) => {
     const log = loggerFor(o);
-    const settings = resolveSettings({ schema: o.schema, maxLineBytes: o.maxLineBytes, redact: o.redact }, { config: o.config });
+    const settings = resolveSettings(o, { config: o.config });
     const verdicts = await validateCommand(files, settings, (rec) => (o.quietRecords ? undefined : process.stdout.write(rec)), log);
     process.stderr.write(formatVerdicts(verdicts));
     if (verdicts.some((v) => v.error)) process.exitCode = ExitCode.usage;

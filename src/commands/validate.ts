@@ -13,6 +13,7 @@ import { rejectRecord } from '../validate/reject.js';
 import { makeRedactor } from '../validate/redact.js';
 import { loadRules } from '../validate/schema.js';
 import type { Logger } from '../log.js';
+import type { Settings } from '../settings.js';
 
 export interface FileVerdict {
   file: string;
@@ -27,7 +28,7 @@ export interface FileVerdict {
 /** Validates each file; reject records go to `out` as they are found. */
 export async function validateCommand(
   files: string[],
-  opts: { schema?: string; maxLineBytes: number; redact: string[] },
+  opts: Pick<Settings, 'schema' | 'maxLineBytes' | 'redact'>,
   out: (record: Buffer) => void,
   log: Logger,
 ): Promise<FileVerdict[]> {
