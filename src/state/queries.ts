@@ -464,3 +464,9 @@ export function runProgress(db: Db, runId: number): RunProgress {
   for (const k of Object.keys(row) as Array<keyof RunProgress>) out[k] = row[k] ?? 0;
   return out;
 }
+
+/** When the last run over `source` that ended with exit code 0 finished (ISO time), if one did. */
+export function lastSuccessfulRun(db: Db, source: string): string | undefined {
+  const row = db.prepare("SELECT MAX(finished_at) AS at FROM runs WHERE source = ? AND state = 'done' AND exit_code = 0").get(source) as { at: string | null };
+  return row.at ?? undefined;
+}

@@ -1,0 +1,118 @@
+/**
+ * Tells the outside how a run ended: the metrics file, the Pushgateway, the webhooks. Nothing
+ * here can change the run's exit code or its outputs: every failure is logged and swallowed.
+ */
+import { readFileSync } from 'node:fs';
+import type { Db } from '../state/db.js';
+import { lastSuccessfulRun } from '../state/queries.js';
+import { buildReport, type RunReport } from '../report/build.js';
+import type { Logger } from '../log.js';
+import { exposition, runMetrics, type RunFigures } from './metrics.js';
+import { writeMetricsFile } from './metrics-file.js';
+import { pushMetrics } from './pushgateway.js';
+import { sendNotifications, shouldNotify, type NotifyOn, type RunNews } from './notify.js';
+import { DELIVERY, safeUrl, type Delivery } from './http.js';
+
+/** Where a run's outcome goes. Not stored with the run: URLs may hold secrets. */
+export interface AlertSettings {
+  metricsFile?: string;
+  pushgateway?: string;
+  notify: string[];
+  notifyOn: NotifyOn[];
+}
+
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+/** Whether any alert destination is set. */
+export function alertsWanted(a: AlertSettings | undefined): a is AlertSettings {
+  return !!a && (a.metricsFile !== undefined || a.pushgateway !== undefined || a.notify.length > 0);
+}
+
+/** Writes, pushes and notifies for the finished (or failed) run `runId`; never throws. */
+export async function announceRun(db: Db, runId: number, settings: AlertSettings | undefined, log: Logger, reportPath: string | null, limits: Delivery = DELIVERY): Promise<void> {
+  if (!alertsWanted(settings)) return;
+  let report: RunReport | undefined;
+  try {
+    report = buildReport(db, runId);
+  } catch (err) {
+    log.warn('alerts: cannot read the run from the state', { error: (err as Error).message });
+  }
+  if (!report) return;
+  const last = lastSuccessfulRun(db, report.run.source);
+  const figures = figuresOf(report, last ? Date.parse(last) / 1000 : undefined);
+  const families = runMetrics(figures);
+  if (settings.metricsFile !== undefined) {
+    try {
+      writeMetricsFile(settings.metricsFile, exposition(families, { source: report.run.source }));
+      log.debug('metrics written', { file: settings.metricsFile });
+    } catch (err) {
+      log.warn('metrics file not written', { file: settings.metricsFile, error: (err as Error).message });
+    }
+  }
+  const deliveries: Promise<void>[] = [];
+  if (settings.pushgateway !== undefined) {
+    const url = settings.pushgateway;
+    deliveries.push(
+      pushMetrics(url, { source: report.run.source }, exposition(families), limits).then(
+        () => log.debug('metrics pushed', { pushgateway: safeUrl(url) }),
+        (err: Error) => log.warn('metrics not pushed', { error: err.message }),
+      ),
+    );
+  }
+  const news = newsOf(report, reportPath);
+  if (settings.notify.length && shouldNotify(settings.notifyOn, news)) {
+    deliveries.push(
+      sendNotifications(settings.notify, news, limits).then((problems) => {
+        for (const p of problems) log.warn('notification not delivered', { error: p });
+        if (problems.length < settings.notify.length) log.info(`notified ${settings.notify.length - problems.length} webhook(s): ${news.verdict}`);
+      }),
+    );
+  }
+  await Promise.all(deliveries);
+}
+
+function figuresOf(r: RunReport, lastSuccessAt: number | undefined): RunFigures {
+  const t = r.totals;
+  return {
+    lines: { valid: t.valid, blank: t.blank, rejectedByReason: r.rejected_by_reason },
+    objects: {
+      cleaned: t.objects_done - t.objects_skipped - t.objects_quarantined,
+      skipped: t.objects_skipped,
+      failed: t.objects_failed,
+      gone: t.objects_gone,
+      quarantined: t.objects_quarantined,
+    },
+    bytes: t.bytes,
+    errorRate: t.error_rate,
+    gateBreached: r.gate ? r.gate.breached : undefined,
+    durationSeconds: r.durations_s.elapsed,
+    stageSeconds: { download: r.durations_s.download, clean: r.durations_s.clean },
+    exitCode: r.run.exit_code ?? 1,
+    endedAt: Date.parse(r.run.finished_at ?? new Date().toISOString()) / 1000,
+    lastSuccessAt,
+    version: VERSION,
+  };
+}
+
+function newsOf(r: RunReport, reportPath: string | null): RunNews {
+  const t = r.totals;
+  const failed = r.run.state === 'failed' || t.objects_failed > 0;
+  return {
+    runId: r.run.id,
+    source: r.run.source,
+    verdict: r.gate?.breached ? 'breach' : failed ? 'failed' : 'ok',
+    failed,
+    exitCode: r.run.exit_code ?? 1,
+    message: r.run.message ?? '',
+    lines: t.lines,
+    valid: t.valid,
+    rejected: t.rejected,
+    blank: t.blank,
+    errorRate: t.error_rate,
+    objectsFailed: t.objects_failed,
+    objectsQuarantined: t.objects_quarantined,
+    gateReasons: r.gate?.reasons ?? [],
+    topRules: r.rejected_by_rule.slice(0, 5).map((x) => ({ rule: x.rule, count: x.count })),
+    report: reportPath,
+  };
+}
