@@ -61,6 +61,9 @@ export interface RunRow {
   exit_code: number | null;
   message: string | null;
   gate: string | null;
+  /** Listed objects left out by the run's --include/--exclude filters, and as markers. */
+  excluded: number;
+  markers: number;
 }
 
 export interface ObjectRow {
@@ -463,4 +466,9 @@ export function runProgress(db: Db, runId: number): RunProgress {
   const out = {} as RunProgress;
   for (const k of Object.keys(row) as Array<keyof RunProgress>) out[k] = row[k] ?? 0;
   return out;
+}
+
+/** Records how many listed objects the run's selection left out (written once the listing is complete). */
+export function recordExclusions(db: Db, runId: number, n: { excluded: number; markers: number }): void {
+  expectChange(db.prepare('UPDATE runs SET excluded = ?, markers = ? WHERE id = ?').run(n.excluded, n.markers, runId), `record exclusions of run ${runId}`);
 }
