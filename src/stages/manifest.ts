@@ -7,11 +7,17 @@ import { join, relative, resolve, sep } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { encodeRelPath, relativeKey } from '../keys/local-path.js';
 import type { Db } from '../state/db.js';
-import { markListed, recordListed, type ListedObject, type ListingReason, type ObjectRow, type RunRow } from '../state/queries.js';
+import { markListed, recordExclusions, recordListed, type ListedObject, type ListingReason, type ObjectRow, type RunRow } from '../state/queries.js';
 import { objectPaths } from './clean-file.js';
+import { compileSelection, type Exclusion, type Filter, type Selection } from '../keys/select.js';
 
-/** Counts of what the manifest decided, by reason. */
-export type ManifestSummary = Record<ListingReason, number> & { listed: number };
+/** Counts of what the manifest decided, by reason; `excluded` and `marker` objects are not recorded. */
+export type ManifestSummary = Record<ListingReason | Exclusion, number> & { listed: number };
+
+/** The run's object selection (its --include/--exclude filters and the marker rule). */
+export function runSelection(run: RunRow): Selection {
+  return compileSelection((JSON.parse(run.options) as { filters?: Filter[] }).filters ?? []);
+}
 
 /** Whether a key names a gzip object (decompressed on the fly). */
 export function isGzipKey(key: string): boolean {
@@ -19,7 +25,7 @@ export function isGzipKey(key: string): boolean {
 }
 
 function emptySummary(): ManifestSummary {
-  return { listed: 0, new: 0, changed: 0, schema_changed: 0, unfinished: 0, retry: 0, unchanged: 0, failed_before: 0 };
+  return { listed: 0, new: 0, changed: 0, schema_changed: 0, unfinished: 0, retry: 0, unchanged: 0, failed_before: 0, excluded: 0, marker: 0 };
 }
 
 /** Lists an S3 prefix into the run. */
@@ -29,16 +35,21 @@ export async function manifestS3(db: Db, run: RunRow, client: S3Client, onPage?:
     const p = objectPaths(run.local_dir, row.rel_path).input;
     return existsSync(p) && statSync(p).size === row.size;
   };
+  const select = runSelection(run);
+  const prefix = run.prefix ?? '';
   const { listObjects } = await import('../s3/list.js');
-  for await (const page of listObjects(client, run.bucket!, run.prefix ?? '')) {
+  for await (const page of listObjects(client, run.bucket!, prefix)) {
     const record = db.transaction((objs: ListedObject[]) => {
-      for (const o of objs) summary[recordListed(db, run.id, run.target, run.schema_hash, o, 'listed', inputComplete)]++;
+      for (const o of objs) {
+        const excluded = select(relativeKey(o.key, prefix), o.size);
+        summary[excluded ?? recordListed(db, run.id, run.target, run.schema_hash, o, 'listed', inputComplete)]++;
+      }
     });
-    record.immediate(page.map((o) => toListed(o, run.prefix ?? '')));
+    record.immediate(page.map((o) => toListed(o, prefix)));
     summary.listed += page.length;
     onPage?.(summary);
   }
-  markListed(db, run.id);
+  finishListing(db, run.id, summary);
   return summary;
 }
 
@@ -46,12 +57,20 @@ export async function manifestS3(db: Db, run: RunRow, client: S3Client, onPage?:
 export function manifestLocal(db: Db, run: RunRow): ManifestSummary {
   const summary = emptySummary();
   const files = listLocal(run.source, run.local_dir);
+  const select = runSelection(run);
   db.transaction(() => {
-    for (const o of files) summary[recordListed(db, run.id, run.target, run.schema_hash, o, 'downloaded', () => true)]++;
+    for (const o of files) summary[select(o.key, o.size) ?? recordListed(db, run.id, run.target, run.schema_hash, o, 'downloaded', () => true)]++;
   }).immediate();
   summary.listed = files.length;
-  markListed(db, run.id);
+  finishListing(db, run.id, summary);
   return summary;
+}
+
+function finishListing(db: Db, runId: number, s: ManifestSummary): void {
+  db.transaction(() => {
+    recordExclusions(db, runId, { excluded: s.excluded, markers: s.marker });
+    markListed(db, runId);
+  }).immediate();
 }
 
 /** Every regular file under `source` (or `source` itself when it is a file), never `localDir`, in key order. */

@@ -61,6 +61,9 @@ export interface RunRow {
   exit_code: number | null;
   message: string | null;
   gate: string | null;
+  /** Listed objects left out by the run's --include/--exclude filters, and as markers. */
+  excluded: number;
+  markers: number;
 }
 
 export interface ObjectRow {
@@ -469,4 +472,9 @@ export function runProgress(db: Db, runId: number): RunProgress {
 export function lastSuccessfulRun(db: Db, source: string): string | undefined {
   const row = db.prepare("SELECT MAX(finished_at) AS at FROM runs WHERE source = ? AND state = 'done' AND exit_code = 0").get(source) as { at: string | null };
   return row.at ?? undefined;
+}
+
+/** Records how many listed objects the run's selection left out (written once the listing is complete). */
+export function recordExclusions(db: Db, runId: number, n: { excluded: number; markers: number }): void {
+  expectChange(db.prepare('UPDATE runs SET excluded = ?, markers = ? WHERE id = ?').run(n.excluded, n.markers, runId), `record exclusions of run ${runId}`);
 }
