@@ -3,23 +3,8 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import { openState } from '../state/db.js';
-import type { GateVerdict } from '../stages/gate.js';
-import { getRun, listRuns, runObjects, type RunRow, type RunObjectFigures } from '../state/queries.js';
-
-export interface Totals {
-  objects: number;
-  objects_done: number;
-  objects_skipped: number;
-  objects_failed: number;
-  objects_gone: number;
-  objects_pending: number;
-  objects_quarantined: number;
-  lines: number;
-  valid: number;
-  rejected: number;
-  blank: number;
-  bytes: number;
-}
+import { getRun, listRuns, runObjects, type RunRow } from '../state/queries.js';
+import { emptySummary, summarize, type RunSummary, type Totals } from '../report/summary.js';
 
 /** The stable JSON shape of `cleaner status --json` (documented in README.md). */
 export interface StatusReport {
@@ -36,87 +21,39 @@ export interface StatusReport {
     exit_code: number | null;
     message: string | null;
   } | null;
+  /** The run summary's figures (report/summary.ts), the same the run report shows. */
   totals: Totals;
-  stages: { listed: number; downloaded: number; cleaned: number; failed: number };
-  rejected_by_reason: Record<string, number>;
+  stages: RunSummary['stages'];
+  rejected_by_reason: RunSummary['rejected_by_reason'];
   error_rate: number;
   throughput_mb_s: number;
-  failed_objects: Array<{ key: string; error: string | null }>;
+  failed_objects: RunSummary['failed_objects'];
   runs: Array<{ id: number; state: string; source: string; started_at: string; exit_code: number | null }>;
   /** The quality gate's settings and verdict, or null when the run had no gate. */
-  gate: GateVerdict | null;
+  gate: RunSummary['gate'];
 }
-
-const DOWNLOADED = new Set(['downloaded', 'cleaning', 'publishing', 'done']);
 
 /** Builds the status of run `runId` (default: the latest) from the state at `statePath`. */
 export function statusReport(statePath: string, runId?: number): StatusReport {
   const path = resolve(statePath);
-  const totals: Totals = { objects: 0, objects_done: 0, objects_skipped: 0, objects_failed: 0, objects_gone: 0, objects_pending: 0, objects_quarantined: 0, lines: 0, valid: 0, rejected: 0, blank: 0, bytes: 0 };
-  const empty: StatusReport = { state_path: path, run: null, totals, stages: { listed: 0, downloaded: 0, cleaned: 0, failed: 0 }, rejected_by_reason: {}, error_rate: 0, throughput_mb_s: 0, failed_objects: [], runs: [], gate: null };
-  if (!existsSync(path)) return empty;
+  if (!existsSync(path)) return fromSummary(path, null, emptySummary(), []);
   const db = openState(path, { readonly: true });
   try {
     const run = getRun(db, runId);
     if (!run) {
       if (runId !== undefined) throw new UsageError(`no run ${runId} in ${path}`);
-      return empty;
+      return fromSummary(path, null, emptySummary(), []);
     }
-    const objs = runObjects(db, run.id);
-    return build(path, run, objs, listRuns(db));
+    return fromSummary(path, run, summarize(run, runObjects(db, run.id)), listRuns(db));
   } finally {
     db.close();
   }
 }
 
-function build(path: string, run: RunRow, objs: RunObjectFigures[], runs: RunRow[]): StatusReport {
-  const t: Totals = { objects: 0, objects_done: 0, objects_skipped: 0, objects_failed: 0, objects_gone: 0, objects_pending: 0, objects_quarantined: 0, lines: 0, valid: 0, rejected: 0, blank: 0, bytes: 0 };
-  const byReason: Record<string, number> = {};
-  const stages = { listed: 0, downloaded: 0, cleaned: 0, failed: 0 };
-  const failed: StatusReport['failed_objects'] = [];
-  let processedBytes = 0;
-  for (const o of objs) {
-    t.objects++;
-    stages.listed++;
-    if (o.action === 'skip') {
-      if (o.outcome === 'failed') {
-        t.objects_failed++;
-        stages.failed++;
-        failed.push({ key: o.key, error: o.error });
-      } else {
-        t.objects_skipped++;
-        t.objects_done++;
-      }
-      continue;
-    }
-    if (o.quarantined) t.objects_quarantined++;
-    t.lines += o.lines;
-    t.valid += o.valid;
-    t.rejected += o.rejected;
-    t.blank += o.blank;
-    t.bytes += o.bytes;
-    if (o.outcome === 'done') {
-      t.objects_done++;
-      stages.cleaned++;
-      stages.downloaded++;
-      processedBytes += o.bytes;
-    } else if (o.outcome === 'failed') {
-      t.objects_failed++;
-      stages.failed++;
-      failed.push({ key: o.key, error: o.error });
-    } else if (o.outcome === 'gone') t.objects_gone++;
-    else {
-      t.objects_pending++;
-      if (DOWNLOADED.has(o.state)) stages.downloaded++;
-    }
-    for (const [k, v] of Object.entries(JSON.parse(o.by_reason) as Record<string, number>)) byReason[k] = (byReason[k] ?? 0) + v;
-  }
-  const end = run.finished_at ? Date.parse(run.finished_at) : Date.now();
-  const elapsed = Math.max(0, (end - Date.parse(run.started_at)) / 1000);
-  const nonBlank = t.valid + t.rejected;
+function fromSummary(path: string, run: RunRow | null, s: RunSummary, runs: RunRow[]): StatusReport {
   return {
     state_path: path,
-    run: {
+    run: run && {
       id: run.id,
       state: run.state,
       source: run.source,
@@ -124,18 +61,18 @@ function build(path: string, run: RunRow, objs: RunObjectFigures[], runs: RunRow
       schema: run.schema_origin,
       started_at: run.started_at,
       finished_at: run.finished_at,
-      elapsed_s: Math.round(elapsed * 10) / 10,
+      elapsed_s: s.durations_s.elapsed,
       exit_code: run.exit_code,
       message: run.message,
     },
-    totals: t,
-    stages,
-    rejected_by_reason: byReason,
-    error_rate: nonBlank ? t.rejected / nonBlank : 0,
-    throughput_mb_s: elapsed > 0 ? Math.round((processedBytes / 1e6 / elapsed) * 10) / 10 : 0,
-    failed_objects: failed,
+    totals: s.totals,
+    stages: s.stages,
+    rejected_by_reason: s.rejected_by_reason,
+    error_rate: s.error_rate,
+    throughput_mb_s: s.throughput.mb_per_s,
+    failed_objects: s.failed_objects,
     runs: runs.map((r) => ({ id: r.id, state: r.state, source: r.source, started_at: r.started_at, exit_code: r.exit_code })),
-    gate: run.gate ? (JSON.parse(run.gate) as GateVerdict) : null,
+    gate: s.gate,
   };
 }
 

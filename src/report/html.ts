@@ -9,6 +9,7 @@
  * data, read with JSON.parse and shown with textContent).
  */
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { ObjectFigures, RuleSummary, RunReport } from './build.js';
 
 /** Objects drawn in the error-rate chart; past ~50 bars the labels stop being readable. */
@@ -20,9 +21,24 @@ const LISTED = 20;
 /** Table rows per page: 100 rows render in a few ms even when the run has 100 000 objects. */
 const PAGE_ROWS = 100;
 
+/**
+ * The page's script and styles live in page.js and page.css, real files an editor and a linter can
+ * read, and are inlined into every page so the report stays one file. They are read from the
+ * package's src/report/ both when this module runs from src/ (tsx) and from dist/ (both are two
+ * levels below the package root): `tsc` copies no .js or .css, and one copy cannot go stale the
+ * way a copy in dist/ would when a test rebuilds with bare `tsc` (report-html.test.ts does).
+ */
+const ASSETS = new URL('../../src/report/', import.meta.url);
+let assets: { script: string; css: string } | undefined;
+
+function pageAssets(): { script: string; css: string } {
+  assets ??= { script: readFileSync(new URL('page.js', ASSETS), 'utf8'), css: readFileSync(new URL('page.css', ASSETS), 'utf8') };
+  return assets;
+}
+
 /** The report as a complete HTML document that needs no network to open. */
 export function renderHtml(report: RunReport): string {
-  const script = tableScript();
+  const { script, css } = pageAssets();
   const scriptHash = createHash('sha256').update(script).digest('base64');
   const csp = `default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-${scriptHash}'; img-src data:; base-uri 'none'; form-action 'none'`;
   const { run } = report;
@@ -34,7 +50,8 @@ export function renderHtml(report: RunReport): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="generator" content="cleaner report_version ${num(report.report_version)}">
 <title>cleaner · run ${num(run.id)} · ${esc(display(run.source))}</title>
-<style>${CSS}</style>
+<style>
+${css}</style>
 </head>
 <body>
 <main>
@@ -339,168 +356,11 @@ function objectsTable(objects: ObjectFigures[]): string {
 <label>Show <select id="obj-show"><option value="all">all objects</option><option value="rejects">with rejects</option><option value="quarantined">quarantined</option><option value="failed">failed or gone</option></select></label>
 <span class="muted" id="obj-status"></span>
 </div>
-<div class="table-wrap"><table class="objects-table">
+<div class="table-wrap"><table class="objects-table" data-page-rows="${PAGE_ROWS}">
 <thead><tr>${head}</tr></thead>
 <tbody><tr><td colspan="${cols.length}" class="empty">${objects.length ? 'This table needs JavaScript to show its rows.' : 'No objects in this run.'}</td></tr></tbody>
 </table></div>
 <nav class="pager" aria-label="table pages"><button type="button" id="obj-prev">← previous</button><span id="obj-page"></span><button type="button" id="obj-next">next →</button></nav>`;
-}
-
-/**
- * The script is plain ES2020 run by the browser as is. It reads the rows from the JSON block and
- * writes them with textContent only, never innerHTML, so no key is ever parsed as markup.
- */
-function tableScript(): string {
-  return `
-(function () {
-  'use strict';
-  var rows = JSON.parse(document.getElementById('objects-data').textContent);
-  var table = document.querySelector('table.objects-table');
-  var tbody = table.tBodies[0];
-  var ths = Array.prototype.slice.call(table.tHead.rows[0].cells);
-  var filterEl = document.getElementById('obj-filter');
-  var showEl = document.getElementById('obj-show');
-  var statusEl = document.getElementById('obj-status');
-  var pageEl = document.getElementById('obj-page');
-  var prevEl = document.getElementById('obj-prev');
-  var nextEl = document.getElementById('obj-next');
-  var PAGE = ${PAGE_ROWS};
-  var sortCol = 6, sortDir = -1, page = 0, view = rows;
-  var nf = new Intl.NumberFormat('en-US');
-
-  function display(s) {
-    return String(s).replace(/[\\u0000-\\u001f\\u007f-\\u009f\\u200b-\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufeff]/g, function (c) {
-      var n = c.charCodeAt(0);
-      if (c === '\\n') return '\\\\n';
-      if (c === '\\r') return '\\\\r';
-      if (c === '\\t') return '\\\\t';
-      return n < 0x100 ? '\\\\x' + n.toString(16).padStart(2, '0') : '\\\\u' + n.toString(16).padStart(4, '0');
-    });
-  }
-  function pct(r) {
-    if (r === 0) return '0%';
-    var p = r * 100;
-    if (p < 0.01) return '<0.01%';
-    return (p >= 99.95 && p < 100 ? '99.9' : p < 10 ? p.toFixed(2) : p.toFixed(1)) + '%';
-  }
-  function bytes(n) {
-    var u = ['B', 'kB', 'MB', 'GB', 'TB'], i = 0;
-    while (n >= 1000 && i < u.length - 1) { n /= 1000; i++; }
-    return (i === 0 ? String(n) : n.toFixed(n < 10 ? 2 : n < 100 ? 1 : 0)) + ' ' + u[i];
-  }
-  function ms(n) {
-    if (n < 1000) return nf.format(n) + ' ms';
-    if (n < 60000) return (n / 1000).toFixed(2) + ' s';
-    var s = Math.round(n / 1000);
-    return Math.floor(s / 60) + 'm ' + String(s % 60).padStart(2, '0') + 's';
-  }
-  var cells = [
-    function (r, td) { td.className = 'key'; td.textContent = display(r[0]); td.title = r[0]; },
-    function (r, td) {
-      var b = document.createElement('span');
-      b.className = 'badge ' + (r[1] === 'done' ? 'ok' : r[1] === 'skipped' ? 'muted' : r[1] === 'failed' ? 'bad' : 'warn');
-      b.textContent = r[1];
-      td.appendChild(b);
-      td.title = r[10] ? String(r[10]) : String(r[11]);
-    },
-    function (r, td) { td.textContent = nf.format(r[2]); },
-    function (r, td) { td.textContent = nf.format(r[3]); },
-    function (r, td) { td.textContent = nf.format(r[4]); if (r[4] > 0) td.className = 'num bad-text'; },
-    function (r, td) { td.textContent = nf.format(r[5]); },
-    function (r, td) {
-      var wrap = document.createElement('span');
-      wrap.className = 'rate';
-      var meter = document.createElement('span');
-      meter.className = 'meter' + (r[9] ? ' hot' : '');
-      var fill = document.createElement('span');
-      fill.style.width = Math.min(100, r[6] * 100).toFixed(1) + '%';
-      meter.appendChild(fill);
-      var t = document.createElement('span');
-      t.textContent = pct(r[6]);
-      wrap.appendChild(t);
-      wrap.appendChild(meter);
-      td.appendChild(wrap);
-    },
-    function (r, td) { td.textContent = bytes(r[7]); },
-    function (r, td) { td.textContent = ms(r[8]); },
-    function (r, td) { if (r[9]) { var b = document.createElement('span'); b.className = 'badge bad'; b.textContent = 'quarantined'; td.appendChild(b); } },
-  ];
-  function compare(a, b) {
-    var x = a[sortCol], y = b[sortCol];
-    var c = x < y ? -1 : x > y ? 1 : 0;
-    if (c === 0) c = a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0;
-    else c *= sortDir;
-    return c;
-  }
-
-  function apply() {
-    var q = filterEl.value.toLowerCase();
-    var show = showEl.value;
-    view = rows.filter(function (r) {
-      if (q && String(r[0]).toLowerCase().indexOf(q) < 0) return false;
-      if (show === 'rejects') return r[4] > 0;
-      if (show === 'quarantined') return r[9] === 1;
-      if (show === 'failed') return r[1] === 'failed' || r[1] === 'gone';
-      return true;
-    });
-    view.sort(compare);
-    var pages = Math.max(1, Math.ceil(view.length / PAGE));
-    if (page >= pages) page = pages - 1;
-    draw(pages);
-  }
-
-  function draw(pages) {
-    var frag = document.createDocumentFragment();
-    var start = page * PAGE;
-    var slice = view.slice(start, start + PAGE);
-    slice.forEach(function (r) {
-      var tr = document.createElement('tr');
-      if (r[9]) tr.className = 'quarantined';
-      cells.forEach(function (fill, i) {
-        var td = document.createElement('td');
-        if (ths[i].dataset.type === 'num') { td.className = 'num'; td.dataset.v = String(r[i]); }
-        fill(r, td);
-        tr.appendChild(td);
-      });
-      frag.appendChild(tr);
-    });
-    if (!slice.length) {
-      var tr = document.createElement('tr');
-      var td = document.createElement('td');
-      td.colSpan = ths.length;
-      td.className = 'empty';
-      td.textContent = rows.length ? 'No object matches.' : 'No objects in this run.';
-      tr.appendChild(td);
-      frag.appendChild(tr);
-    }
-    tbody.replaceChildren(frag);
-    ths.forEach(function (th, i) {
-      th.setAttribute('aria-sort', i === sortCol ? (sortDir > 0 ? 'ascending' : 'descending') : 'none');
-    });
-    statusEl.textContent = view.length === rows.length
-      ? nf.format(rows.length) + ' objects'
-      : nf.format(view.length) + ' of ' + nf.format(rows.length) + ' objects';
-    pageEl.textContent = view.length ? (nf.format(start + 1) + '–' + nf.format(start + slice.length) + ' of ' + nf.format(view.length)) : '';
-    prevEl.disabled = page === 0;
-    nextEl.disabled = page >= pages - 1;
-    prevEl.parentNode.hidden = view.length <= PAGE;
-  }
-
-  ths.forEach(function (th, i) {
-    th.querySelector('button').addEventListener('click', function () {
-      if (sortCol === i) sortDir = -sortDir;
-      else { sortCol = i; sortDir = th.dataset.type === 'num' ? -1 : 1; }
-      page = 0;
-      apply();
-    });
-  });
-  filterEl.addEventListener('input', function () { page = 0; apply(); });
-  showEl.addEventListener('change', function () { page = 0; apply(); });
-  prevEl.addEventListener('click', function () { if (page > 0) { page--; apply(); } });
-  nextEl.addEventListener('click', function () { page++; apply(); });
-  apply();
-})();
-`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -624,119 +484,3 @@ function fmtTime(iso: string): string {
   const d = new Date(iso);
   return Number.isNaN(d.getTime()) ? display(iso) : `${d.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
 }
-
-// ---------------------------------------------------------------------------------------------
-
-const CSS = `
-:root {
-  --bg: #f5f6f8; --panel: #fff; --text: #1d2330; --muted: #677185; --line: #e3e6ec; --soft: #f0f2f5;
-  --accent: #2f6fde; --accent-soft: #e8f0fd; --ok: #1f8a4c; --ok-soft: #e6f4ec; --warn: #b26a00; --warn-soft: #fdf3e1;
-  --bad: #c8322f; --bad-soft: #fdecec; --mono: ui-monospace, SFMono-Regular, Menlo, Consolas, "DejaVu Sans Mono", monospace;
-  color-scheme: light dark;
-}
-@media (prefers-color-scheme: dark) {
-  :root { --bg: #12151b; --panel: #1a1f27; --text: #e4e8ef; --muted: #97a1b3; --line: #2c333f; --soft: #222833;
-    --accent: #6b9cf0; --accent-soft: #1f2b40; --ok: #4cc07f; --ok-soft: #17301f; --warn: #e0a040; --warn-soft: #35290f;
-    --bad: #f06b66; --bad-soft: #3a1a1a; }
-}
-* { box-sizing: border-box; }
-body { margin: 0; background: var(--bg); color: var(--text); font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
-main { max-width: 1180px; margin: 0 auto; padding: 28px 24px 40px; }
-h1 { font-size: 26px; margin: 2px 0 6px; display: flex; align-items: center; gap: 10px; flex-wrap: wrap; }
-h2 { font-size: 16px; margin: 0 0 12px; }
-h3 { font-size: 14px; margin: 14px 0 8px; }
-code { font-family: var(--mono); font-size: 12.5px; overflow-wrap: anywhere; }
-.eyebrow { text-transform: uppercase; letter-spacing: .08em; font-size: 11px; color: var(--muted); font-weight: 600; }
-.source { color: var(--muted); font-family: var(--mono); font-size: 13px; overflow-wrap: anywhere; }
-.arrow { color: var(--accent); padding: 0 4px; }
-.muted { color: var(--muted); }
-.count { display: inline-block; min-width: 22px; padding: 0 7px; border-radius: 10px; background: var(--soft); color: var(--muted); font-size: 12px; font-weight: 600; text-align: center; vertical-align: 1px; }
-.pill { font-size: 12px; font-weight: 600; padding: 2px 10px; border-radius: 12px; }
-.pill.ok, .badge.ok { background: var(--ok-soft); color: var(--ok); }
-.pill.warn, .badge.warn { background: var(--warn-soft); color: var(--warn); }
-.pill.bad, .badge.bad { background: var(--bad-soft); color: var(--bad); }
-.badge { font-size: 11.5px; font-weight: 600; padding: 1px 8px; border-radius: 10px; white-space: nowrap; }
-.badge.muted { background: var(--soft); }
-.message { margin: 10px 0 0; padding: 10px 14px; border-radius: 8px; background: var(--panel); border: 1px solid var(--line); overflow-wrap: anywhere; }
-.message.warn { border-left: 4px solid var(--warn); }
-.panel { background: var(--panel); border: 1px solid var(--line); border-radius: 10px; padding: 18px 20px; margin-top: 18px; }
-.details dl { display: grid; grid-template-columns: repeat(auto-fill, minmax(250px, 1fr)); gap: 12px 24px; margin: 0; }
-.details dt { font-size: 11px; text-transform: uppercase; letter-spacing: .06em; color: var(--muted); font-weight: 600; }
-.details dd { margin: 2px 0 0; overflow-wrap: anywhere; }
-.gate { margin-top: 18px; border-radius: 10px; padding: 14px 20px; }
-.gate.pass { background: var(--ok-soft); border: 1px solid var(--ok); color: var(--text); }
-.gate.pass strong { color: var(--ok); }
-.gate.breached { background: var(--bad-soft); border: 2px solid var(--bad); }
-.gate-head { display: flex; gap: 12px; align-items: center; }
-.gate-head strong { color: var(--bad); font-size: 18px; }
-.gate-icon { flex: none; width: 30px; height: 30px; border-radius: 50%; background: var(--bad); color: #fff; font-weight: 800; display: grid; place-items: center; font-size: 18px; }
-.gate .reasons { margin: 10px 0 4px; padding-left: 22px; font-weight: 500; }
-.gate h3 { margin-top: 14px; }
-.gate p { margin: 4px 0; }
-.gate table { background: var(--panel); border-radius: 6px; }
-.figures { display: grid; grid-template-columns: 1fr; gap: 18px; margin-top: 18px; }
-.group h2 { font-size: 13px; text-transform: uppercase; letter-spacing: .06em; color: var(--muted); margin: 0 0 8px; }
-.cards { display: grid; grid-template-columns: repeat(5, minmax(0, 1fr)); gap: 12px; }
-@media (max-width: 760px) { .cards { grid-template-columns: repeat(2, minmax(0, 1fr)); } }
-.card { background: var(--panel); border: 1px solid var(--line); border-top: 3px solid var(--line); border-radius: 10px; padding: 12px 14px; }
-.card.ok { border-top-color: var(--ok); }
-.card.warn { border-top-color: var(--warn); }
-.card.bad { border-top-color: var(--bad); }
-.card.bad .value { color: var(--bad); }
-.card .label { font-size: 12px; color: var(--muted); font-weight: 600; }
-.card .value { font-size: 24px; font-weight: 650; font-variant-numeric: tabular-nums; margin-top: 2px; white-space: nowrap; }
-.card .value small { font-size: 13px; color: var(--muted); font-weight: 500; }
-.card .sub { font-size: 12px; color: var(--muted); min-height: 1em; }
-.chips { margin: 0 0 8px; color: var(--muted); }
-.chip { display: inline-block; background: var(--soft); border-radius: 6px; padding: 1px 8px; margin: 2px 2px; color: var(--text); font-variant-numeric: tabular-nums; }
-.empty { color: var(--muted); font-style: italic; padding: 18px; text-align: center; background: var(--soft); border-radius: 8px; margin: 0; }
-svg.chart { display: block; margin-top: 4px; font-family: system-ui, sans-serif; }
-svg.chart .grid { stroke: var(--line); stroke-width: 1; }
-svg.chart .axis { stroke: var(--muted); stroke-width: 1; }
-svg.chart .tick { fill: var(--muted); font-size: 11px; font-variant-numeric: tabular-nums; }
-svg.chart .label { fill: var(--text); font-family: var(--mono); font-size: 11.5px; }
-svg.chart .value { fill: var(--muted); font-size: 11px; font-variant-numeric: tabular-nums; paint-order: stroke; stroke: var(--panel); stroke-width: 3px; }
-svg.chart .axis-title { fill: var(--muted); font-size: 12px; font-weight: 600; }
-svg.chart .bar { fill: var(--accent); }
-svg.chart .bar-error-rate { fill: var(--warn); }
-svg.chart .bar.hot { fill: var(--bad); }
-svg.chart .row:hover .bar { opacity: .8; }
-svg.chart .row:hover .label { fill: var(--accent); }
-svg.chart .marker { stroke: var(--bad); stroke-width: 1.5; stroke-dasharray: 4 3; }
-svg.chart .marker-text { fill: var(--bad); font-size: 11px; font-weight: 600; paint-order: stroke; stroke: var(--panel); stroke-width: 3px; }
-table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
-th, td { text-align: left; padding: 6px 10px; border-bottom: 1px solid var(--line); vertical-align: middle; }
-th { font-size: 12px; color: var(--muted); font-weight: 600; }
-th.num, td.num { text-align: right; white-space: nowrap; }
-th { white-space: nowrap; }
-td.key { font-family: var(--mono); font-size: 12.5px; overflow-wrap: anywhere; max-width: 420px; }
-td.err { color: var(--bad); overflow-wrap: anywhere; }
-table.compact td, table.compact th { padding: 4px 10px; }
-.table-tools { display: flex; gap: 18px; align-items: center; flex-wrap: wrap; margin-bottom: 10px; }
-.table-tools label { font-size: 12px; color: var(--muted); font-weight: 600; display: flex; gap: 6px; align-items: center; }
-.table-tools input, .table-tools select { font: inherit; color: var(--text); background: var(--panel); border: 1px solid var(--line); border-radius: 6px; padding: 4px 8px; }
-.table-tools input { width: 240px; }
-.table-wrap { max-height: 720px; overflow: auto; border: 1px solid var(--line); border-radius: 8px; }
-.objects-table thead th { position: sticky; top: 0; background: var(--soft); z-index: 1; padding: 0; border-bottom: 1px solid var(--line); }
-.objects-table th button { all: unset; cursor: pointer; display: block; width: 100%; box-sizing: border-box; padding: 8px 10px; white-space: nowrap; }
-.objects-table th button:hover { color: var(--text); }
-.objects-table th button:focus-visible { outline: 2px solid var(--accent); outline-offset: -2px; }
-.objects-table th[aria-sort="ascending"], .objects-table th[aria-sort="descending"] { color: var(--accent); }
-.objects-table th[aria-sort="ascending"] .sort-mark::after { content: " ▲"; font-size: 9px; }
-.objects-table th[aria-sort="descending"] .sort-mark::after { content: " ▼"; font-size: 9px; }
-.objects-table tbody tr:hover { background: var(--soft); }
-.objects-table tbody tr.quarantined { background: var(--bad-soft); }
-.objects-table td.bad-text { color: var(--bad); font-weight: 600; }
-.rate { display: inline-flex; align-items: center; gap: 8px; justify-content: flex-end; }
-.meter { display: inline-block; width: 54px; height: 6px; border-radius: 3px; background: var(--soft); overflow: hidden; }
-.meter > span { display: block; height: 100%; background: var(--warn); }
-.meter.hot > span { background: var(--bad); }
-.pager { display: flex; gap: 14px; align-items: center; justify-content: flex-end; margin-top: 10px; color: var(--muted); font-size: 13px; }
-.pager[hidden] { display: none; }
-.pager button { font: inherit; border: 1px solid var(--line); background: var(--panel); color: var(--text); border-radius: 6px; padding: 3px 10px; cursor: pointer; }
-.pager button:disabled { opacity: .4; cursor: default; }
-.examples { display: grid; grid-template-columns: repeat(auto-fill, minmax(520px, 1fr)); gap: 4px 24px; }
-.example h3 { display: flex; gap: 8px; align-items: center; }
-footer { margin-top: 24px; color: var(--muted); font-size: 12px; text-align: center; }
-@media print { .table-tools, .pager { display: none; } .table-wrap { max-height: none; overflow: visible; } body { background: #fff; } }
-`;
