@@ -6,6 +6,8 @@ import { Command, Option } from 'commander';
 import { CleanerError, ExitCode } from './errors.js';
 import { resolveSettings, rewriteAliases } from './config.js';
 import { DEFAULTS, SETTINGS, type Declaration, type Settings } from './settings.js';
+import type { Filter } from './keys/select.js';
+import { alertSettingsOf } from './alerts/after-run.js';
 import { makeLogger, type LogFormat } from './log.js';
 import { runCommand } from './commands/run.js';
 import { resumeCommand } from './commands/resume.js';
@@ -15,18 +17,40 @@ import { reportCommand } from './commands/report.js';
 import { dryRunCommand, formatDryRun } from './commands/dry-run.js';
 import { formatVerdicts, validateCommand } from './commands/validate.js';
 
-/** A setting's flag, with its environment variable and default in the help text. */
-function settingOption(d: Declaration): Option {
+/** A setting's flags (two for the filters), with its environment variable and default in the help text. */
+function settingOptions(d: Declaration): Option[] {
   const v = DEFAULTS[d.key as keyof Settings];
   const shown = v !== undefined && v !== null && !(Array.isArray(v) && v.length === 0) ? `; default ${JSON.stringify(v)}` : '';
-  return new Option(d.arg ? `${d.flag} ${d.arg}` : d.flag, `${d.help} [env ${d.env}${shown}]`);
+  const help = `${d.help} [env ${d.env}${shown}]`;
+  if (d.kind === 'filters') {
+    // Both flags add to one list, in the order given on the command line (commander keeps a value
+    // per flag, so they share this array; flagsOf() hands it on as the setting).
+    const filters: Filter[] = [];
+    const add = (make: (p: string) => Filter) => (pattern: string) => (filters.push(make(pattern)), filters);
+    return [
+      new Option(`--include ${d.arg}`, 'clean keys matching this pattern even when an earlier filter or the marker rule excludes them').argParser(add((p) => ({ include: p }))),
+      new Option(`--exclude ${d.arg}`, help).argParser(add((p) => ({ exclude: p }))),
+    ];
+  }
+  const o = new Option(d.arg ? `${d.flag} ${d.arg}` : d.flag, help);
+  if (d.repeatable) o.argParser((value: string, list: string[] | undefined) => [...(list ?? []), value]);
+  return [o];
 }
 
 /** The flags of these settings, in the table's order. */
 function addSettings(cmd: Command, keys?: Array<keyof Settings>): Command {
-  for (const d of SETTINGS) if (!keys || keys.includes(d.key as keyof Settings)) cmd.addOption(settingOption(d));
+  for (const d of SETTINGS) if (!keys || keys.includes(d.key as keyof Settings)) for (const o of settingOptions(d)) cmd.addOption(o);
   return cmd;
 }
+
+/** The parsed flags as settings: --include/--exclude become the one `filters` list. */
+function flagsOf(o: Record<string, unknown>): Record<string, unknown> {
+  const { include, exclude, ...rest } = o;
+  return { ...rest, filters: include ?? exclude };
+}
+
+/** The settings that say where a run's outcome is announced; `run` and `resume` take them. */
+const ALERT_KEYS: Array<keyof Settings> = ['metricsFile', 'pushgateway', 'notify', 'notifyOn'];
 
 const CONFIG_FLAG = ['--config <file>', 'config file (default ./cleaner.config.json when present) [env CLEANER_CONFIG]'] as const;
 
@@ -63,7 +87,7 @@ export function buildProgram(): Command {
   addLogOptions(run).action(async (o) => {
     const log = loggerFor(o);
     // commander names each option by its table key (--local-dir: localDir), so the flags pass as they are.
-    const settings = resolveSettings(o, { config: o.config });
+    const settings = resolveSettings(flagsOf(o), { config: o.config });
     if (o.dryRun) {
       process.stdout.write(formatDryRun(await dryRunCommand(settings, log)));
       return;
@@ -74,12 +98,14 @@ export function buildProgram(): Command {
   });
   program.addCommand(run);
 
-  const resume = addSettings(new Command('resume').description('finish the newest unfinished run, with the parameters stored with it'), ['state'])
+  const resume = addSettings(new Command('resume').description('finish the newest unfinished run, with the parameters stored with it'), ['state', ...ALERT_KEYS])
     .option('--run <id>', 'resume this run instead of the newest unfinished one')
     .option(...CONFIG_FLAG);
   addLogOptions(resume).action(async (o) => {
     const log = loggerFor(o);
-    const outcome = await resumeCommand({ state: statePath(o), runId: o.run !== undefined ? parseRunId(o.run) : undefined }, log);
+    // Where alerts go is not stored with a run (URLs may hold secrets): resume takes it anew.
+    const settings = resolveSettings(o, { config: o.config, only: ['state', ...ALERT_KEYS] });
+    const outcome = await resumeCommand({ state: settings.state, runId: o.run !== undefined ? parseRunId(o.run) : undefined, alerts: alertSettingsOf(settings) }, log);
     if (outcome) {
       (outcome.exitCode === ExitCode.ok ? log.info : log.warn)(outcome.message);
       process.exitCode = outcome.exitCode;

@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { UsageError } from './errors.js';
 import { DEFAULTS, SETTINGS, type Kind, type Settings } from './settings.js';
+import type { Filter } from './keys/select.js';
 
 /** Original script spellings, rewritten to the current flags before parsing. */
 const ALIASES: Record<string, string> = { '--remote_dir': '--prefix', '--remote-dir': '--prefix', '--local_dir': '--local-dir' };
@@ -26,7 +27,8 @@ function configPath(flag: string | undefined, env: NodeJS.ProcessEnv): string | 
   return existsSync('cleaner.config.json') ? 'cleaner.config.json' : undefined;
 }
 
-function parseValue(kind: Kind, raw: unknown, where: string, problems: string[]): unknown {
+function parseValue(kind: Kind, raw: unknown, where: string, problems: string[], choices?: readonly string[]): unknown {
+  if (kind === 'filters') return parseFilters(raw, where, problems);
   if (kind === 'rate') {
     // "0.05" or "5%".
     const text = typeof raw === 'number' ? String(raw) : typeof raw === 'string' ? raw.trim() : '';
@@ -55,16 +57,58 @@ function parseValue(kind: Kind, raw: unknown, where: string, problems: string[])
     return undefined;
   }
   if (kind === 'list') {
-    if (Array.isArray(raw) && raw.every((x) => typeof x === 'string')) return raw.map((x) => x.trim()).filter(Boolean);
-    if (typeof raw === 'string') return raw.split(',').map((x) => x.trim()).filter(Boolean);
-    problems.push(`${where}: must be a comma-separated string or a list of strings`);
-    return undefined;
+    const list =
+      Array.isArray(raw) && raw.every((x) => typeof x === 'string') ? raw
+      : typeof raw === 'string' ? raw.split(',')
+      : undefined;
+    if (!list) {
+      problems.push(`${where}: must be a comma-separated string or a list of strings`);
+      return undefined;
+    }
+    const items = list.map((x) => x.trim()).filter(Boolean);
+    const wrong = choices ? items.filter((x) => !choices.includes(x)) : [];
+    if (wrong.length) {
+      problems.push(`${where}: ${wrong.map((x) => JSON.stringify(x)).join(', ')} not one of ${choices!.join(', ')}`);
+      return undefined;
+    }
+    return items;
   }
   if (typeof raw !== 'string' || raw === '') {
     problems.push(`${where}: must be a non-empty string`);
     return undefined;
   }
   return raw;
+}
+
+/**
+ * The --include/--exclude filters, in order. From flags: the list commander collected. From the
+ * config file: `[{"exclude": "*"}, {"include": "*.json"}]`. From CLEANER_FILTERS: the flags' own
+ * words, `--exclude * --include *.json` (patterns without spaces).
+ */
+function parseFilters(raw: unknown, where: string, problems: string[]): Filter[] | undefined {
+  let list = raw;
+  if (typeof raw === 'string') {
+    const words = raw.trim().split(/\s+/).filter(Boolean);
+    list = [];
+    for (let i = 0; i < words.length; i += 2) {
+      const [flag, pattern] = [words[i], words[i + 1]];
+      if ((flag !== '--include' && flag !== '--exclude') || pattern === undefined) {
+        problems.push(`${where}: expected pairs like "--exclude PATTERN --include PATTERN", got ${JSON.stringify(raw)}`);
+        return undefined;
+      }
+      (list as Filter[]).push(flag === '--include' ? { include: pattern } : { exclude: pattern });
+    }
+  }
+  const ok = (f: unknown) => {
+    if (f === null || typeof f !== 'object' || Array.isArray(f)) return false;
+    const entries = Object.entries(f);
+    return entries.length === 1 && (entries[0][0] === 'include' || entries[0][0] === 'exclude') && typeof entries[0][1] === 'string' && entries[0][1] !== '';
+  };
+  if (!Array.isArray(list) || !list.every(ok)) {
+    problems.push(`${where}: must be a list like [{"exclude": "*"}, {"include": "*.json"}]`);
+    return undefined;
+  }
+  return list as Filter[];
 }
 
 /** Where resolveSettings looks besides the flags. */
@@ -98,7 +142,7 @@ function readConfigFile(file: string, wanted: (key: string) => boolean, problems
       continue;
     }
     if (!wanted(k)) continue;
-    const val = parseValue(s.kind, v, `${file}: ${k}`, problems);
+    const val = parseValue(s.kind, v, `${file}: ${k}`, problems, s.choices);
     if (val !== undefined) out[k] = s.kind === 'path' ? resolve(file, '..', val as string) : val;
   }
   return out;
@@ -119,10 +163,10 @@ export function resolveSettings(flags: Record<string, unknown>, from: ResolveFro
     const f = flags[s.key];
     const e = env[s.env];
     if (f !== undefined) {
-      const val = parseValue(s.kind, f, s.flag, problems);
+      const val = parseValue(s.kind, f, s.flag, problems, s.choices);
       if (val !== undefined) out[s.key] = val;
     } else if (e !== undefined && e !== '') {
-      const val = parseValue(s.kind, e, s.env, problems);
+      const val = parseValue(s.kind, e, s.env, problems, s.choices);
       if (val !== undefined) out[s.key] = val;
     } else if (fromFile[s.key] !== undefined) out[s.key] = fromFile[s.key];
   }

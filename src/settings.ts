@@ -5,9 +5,10 @@
  * this table, so adding a setting is one row.
  */
 import { availableParallelism } from 'node:os';
+import type { Filter } from './keys/select.js';
 
 /** How a value is read; `path` is a string that, in a config file, is relative to the file. */
-export type Kind = 'string' | 'path' | 'int' | 'list' | 'rate' | 'count' | 'bool';
+export type Kind = 'string' | 'path' | 'int' | 'list' | 'rate' | 'count' | 'bool' | 'filters';
 
 /** The value each kind parses to; `rate` and `count` are limits, null when there is none. */
 interface KindValue {
@@ -18,6 +19,7 @@ interface KindValue {
   rate: number | null;
   count: number | null;
   bool: boolean;
+  filters: Filter[];
 }
 
 /** One setting. Without `default` it is optional (undefined when nothing sets it). */
@@ -35,6 +37,10 @@ export interface Declaration {
   stored?: true;
   /** Also sent with every clean task (the worker reads it); implies stored. */
   task?: true;
+  /** A flag that may be given more than once, each time adding to the list. */
+  repeatable?: true;
+  /** The only values a list may hold. */
+  choices?: readonly string[];
 }
 
 const TABLE = [
@@ -89,6 +95,39 @@ const TABLE = [
     default: false,
     help: 'delete input/<path> once an object is cleaned, keeping one copy on disk',
     stored: true,
+  },
+  {
+    key: 'filters',
+    // Two flags fill one ordered list (the AWS CLI's --include/--exclude: the last match wins).
+    flag: '--include/--exclude',
+    arg: '<pattern>',
+    env: 'CLEANER_FILTERS',
+    kind: 'filters',
+    default: [],
+    help: 'which keys (relative to the prefix) to clean; repeatable, in order, the last match wins; * and ? match across /',
+    stored: true,
+  },
+  { key: 'metricsFile', flag: '--metrics-file', arg: '<path>', env: 'CLEANER_METRICS_FILE', kind: 'path', help: "write the run's Prometheus metrics to this file (node_exporter textfile collector)" },
+  { key: 'pushgateway', flag: '--pushgateway', arg: '<url>', env: 'CLEANER_PUSHGATEWAY', kind: 'string', help: "push the run's metrics to this Prometheus Pushgateway" },
+  {
+    key: 'notify',
+    flag: '--notify',
+    arg: '<url>',
+    env: 'CLEANER_NOTIFY',
+    kind: 'list',
+    default: [],
+    repeatable: true,
+    help: 'POST a JSON summary (Slack-compatible) to this webhook when the run ends as --notify-on says; repeatable',
+  },
+  {
+    key: 'notifyOn',
+    flag: '--notify-on',
+    arg: '<events>',
+    env: 'CLEANER_NOTIFY_ON',
+    kind: 'list',
+    default: ['breach', 'failed'],
+    choices: ['breach', 'failed', 'always'],
+    help: 'when to notify: breach (quality gate), failed (run or objects), always',
   },
 ] as const satisfies readonly Declaration[];
 

@@ -7,6 +7,7 @@ import type { Db } from '../state/db.js';
 import { lastSuccessfulRun } from '../state/queries.js';
 import { buildReport, type RunReport } from '../report/build.js';
 import type { Logger } from '../log.js';
+import type { Settings } from '../settings.js';
 import { exposition, runMetrics, type RunFigures } from './metrics.js';
 import { writeMetricsFile } from './metrics-file.js';
 import { pushMetrics } from './pushgateway.js';
@@ -19,6 +20,11 @@ export interface AlertSettings {
   pushgateway?: string;
   notify: string[];
   notifyOn: NotifyOn[];
+}
+
+/** The alert settings among a command's settings. */
+export function alertSettingsOf(s: Pick<Settings, 'metricsFile' | 'pushgateway' | 'notify' | 'notifyOn'>): AlertSettings {
+  return { metricsFile: s.metricsFile, pushgateway: s.pushgateway, notify: s.notify, notifyOn: s.notifyOn as NotifyOn[] };
 }
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -96,7 +102,8 @@ function figuresOf(r: RunReport, lastSuccessAt: number | undefined): RunFigures 
 
 function newsOf(r: RunReport, reportPath: string | null): RunNews {
   const t = r.totals;
-  const failed = r.run.state === 'failed' || t.objects_failed > 0;
+  // A run that stopped (failed, or interrupted by a local fault) counts as failed, as do failed objects.
+  const failed = r.run.state !== 'done' || t.objects_failed > 0;
   return {
     runId: r.run.id,
     source: r.run.source,

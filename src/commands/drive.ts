@@ -10,6 +10,7 @@ import { parseRunOptions } from '../settings.js';
 import { applyGate, type GateVerdict } from '../stages/gate.js';
 import { buildReport, writeReport } from '../report/build.js';
 import type { Logger } from '../log.js';
+import { announceRun, type AlertSettings } from '../alerts/after-run.js';
 import { startProgress } from '../progress.js';
 
 /** What a finished run returns to the CLI. */
@@ -36,7 +37,7 @@ export function interruptActiveRun(signal: string): void {
 }
 
 /** Runs the pipeline for `run` and marks the run done, failed or interrupted. */
-export async function driveRun(db: Db, statePath: string, run: RunRow, log: Logger): Promise<RunOutcome> {
+export async function driveRun(db: Db, statePath: string, run: RunRow, log: Logger, alerts?: AlertSettings): Promise<RunOutcome> {
   active = { db, runId: run.id };
   // Imported here: a run on local files never loads the AWS SDK.
   const client = run.kind === 's3' ? (await import('../s3/client.js')).makeClient({ endpoint: run.endpoint, region: run.region }) : undefined;
@@ -78,12 +79,15 @@ export async function driveRun(db: Db, statePath: string, run: RunRow, log: Logg
     }
     finishRun(db, run.id, 'done', exitCode, message);
     const report = buildReport(db, run.id);
-    if (report) log.info(`report: ${writeReport(report)}`);
+    const reportPath = report ? writeReport(report) : null;
+    if (reportPath) log.info(`report: ${reportPath}`);
+    await announceRun(db, run.id, alerts, log, reportPath);
     return { runId: run.id, exitCode, message, result, gate };
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
     // Local trouble can be fixed and resumed; anything else ends the run.
     finishRun(db, run.id, err instanceof LocalIoError ? 'interrupted' : 'failed', err instanceof CleanerError ? err.exitCode : ExitCode.internal, msg);
+    await announceRun(db, run.id, alerts, log, null);
     throw err;
   } finally {
     stopProgress();

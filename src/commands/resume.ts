@@ -5,10 +5,11 @@ import { UsageError } from '../errors.js';
 import { acquireLock, openState, releaseLock } from '../state/db.js';
 import { getRun, latestUnfinishedRun, reopenRun } from '../state/queries.js';
 import type { Logger } from '../log.js';
+import type { AlertSettings } from '../alerts/after-run.js';
 import { driveRun, type RunOutcome } from './drive.js';
 
 /** Resumes run `runId` (default: the newest unfinished one); `undefined` when there is nothing to do. */
-export async function resumeCommand(opts: { state: string; runId?: number }, log: Logger): Promise<RunOutcome | undefined> {
+export async function resumeCommand(opts: { state: string; runId?: number; alerts?: AlertSettings }, log: Logger): Promise<RunOutcome | undefined> {
   const statePath = resolve(opts.state);
   if (!existsSync(statePath)) throw new UsageError(`no state at ${statePath}: nothing to resume (start with cleaner run, or pass --state)`);
   const db = openState(statePath);
@@ -28,7 +29,7 @@ export async function resumeCommand(opts: { state: string; runId?: number }, log
       }
       reopenRun(db, run.id);
       log.info(`resuming run ${run.id}: ${run.source} -> ${run.local_dir}`);
-      return await driveRun(db, statePath, getRun(db, run.id)!, log);
+      return await driveRun(db, statePath, getRun(db, run.id)!, log, opts.alerts);
     } finally {
       releaseLock(db);
     }

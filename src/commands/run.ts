@@ -5,6 +5,7 @@ import { resolveRegion } from '../s3/settings.js';
 import { acquireLock, openState, releaseLock } from '../state/db.js';
 import { createRun, getRun, supersedeUnfinished } from '../state/queries.js';
 import type { Logger } from '../log.js';
+import { alertSettingsOf } from '../alerts/after-run.js';
 import { driveRun, type RunOutcome } from './drive.js';
 import { planRun } from './plan.js';
 
@@ -31,7 +32,7 @@ export async function runCommand(settings: Settings, log: Logger): Promise<RunOu
       });
       supersedeUnfinished(db, target, runId);
       log.info(`run ${runId}: ${source} -> ${localDir}`, { rules: rules.origin });
-      return await driveRun(db, statePath, getRun(db, runId)!, log);
+      return await driveRun(db, statePath, getRun(db, runId)!, log, alertSettingsOf(settings));
     } finally {
       releaseLock(db);
     }
