@@ -165,8 +165,8 @@ export function finishRun(db: Db, id: number, state: 'done' | 'failed' | 'interr
 /** Runs of the same target that another run supersedes: they can no longer be resumed (there may be none). */
 export function supersedeUnfinished(db: Db, target: string, exceptId: number): void {
   db.prepare(
-    "UPDATE runs SET state = 'interrupted', finished_at = COALESCE(finished_at, ?), message = COALESCE(message, 'superseded by run ' || ?) WHERE target = ? AND id != ? AND state = 'running'",
-  ).run(now(), exceptId, target, exceptId);
+    "UPDATE runs SET state = 'interrupted', finished_at = COALESCE(finished_at, ?), message = COALESCE(message, ?) WHERE target = ? AND id != ? AND state = 'running'",
+  ).run(now(), `superseded by run ${exceptId}`, target, exceptId);
 }
 
 /** One object as the manifest stage found it. */
