@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { StateError } from '../../src/errors.js';
-import { latestVersion, openState } from '../../src/state/db.js';
+import { latestVersion, openState, type Db } from '../../src/state/db.js';
 import { getRun, listRuns } from '../../src/state/queries.js';
 
 const FIRST_MIGRATION = readFileSync(new URL('../../migrations/0001_init.sql', import.meta.url), 'utf8');
@@ -50,38 +50,38 @@ function footprint(path: string): { sha256: string; mtimeMs: number; walBytes: n
   };
 }
 
+/** Opens `path` read-only, hands it to `look`, closes it, and asserts the file was not written. */
+function readOnlyLook(path: string, look: (db: Db) => void): void {
+  const was = footprint(path);
+  const db = openState(path, { readonly: true });
+  try {
+    look(db);
+  } finally {
+    db.close();
+  }
+  assert.deepEqual(footprint(path), was);
+}
+
 describe('a read-only open of the state', () => {
   test('reads an older state at the latest schema and leaves its file byte for byte as it was', () => {
     assert.ok(latestVersion() > 1, 'this test needs a migration after 0001');
     const path = join(dir, 'v1.db');
     stateAtVersion1(path);
-    const was = footprint(path);
-    const db = openState(path, { readonly: true });
-    try {
+    readOnlyLook(path, (db) => {
       const run = getRun(db);
       assert.equal(run?.state, 'done');
       // `gate` arrived with 0002: the reader sees the schema the code expects.
       assert.equal(run?.gate, null);
       assert.equal(listRuns(db).length, 1);
       assert.throws(() => db.prepare("UPDATE runs SET state = 'failed'").run(), /readonly/);
-    } finally {
-      db.close();
-    }
-    assert.deepEqual(footprint(path), was);
+    });
   });
 
   test('reads an older state whose file is read-only on disk', () => {
     const path = join(dir, 'v1-0444.db');
     stateAtVersion1(path);
     chmodSync(path, 0o444);
-    const was = footprint(path);
-    const db = openState(path, { readonly: true });
-    try {
-      assert.equal(getRun(db)?.gate, null);
-    } finally {
-      db.close();
-    }
-    assert.deepEqual(footprint(path), was);
+    readOnlyLook(path, (db) => assert.equal(getRun(db)?.gate, null));
   });
 
   test('reads a state killed during its first migration as one with no runs, and writes nothing', () => {
@@ -90,14 +90,7 @@ describe('a read-only open of the state', () => {
     raw.exec('CREATE TABLE migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
     raw.close();
     chmodSync(path, 0o444);
-    const was = footprint(path);
-    const db = openState(path, { readonly: true });
-    try {
-      assert.equal(getRun(db), undefined);
-    } finally {
-      db.close();
-    }
-    assert.deepEqual(footprint(path), was);
+    readOnlyLook(path, (db) => assert.equal(getRun(db), undefined));
   });
 
   test('the next writing open migrates the file itself', () => {
