@@ -468,26 +468,408 @@ function checkReference(status: any, figures: ObjectFigures[]): string[] {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Phases: data, reference, crash cycles (kill rounds, final resume, comparison), summary.
+
+/** What every phase needs: the options, the work dir, the CLI snapshot and the S3 server's env. */
+interface Soak {
+  opts: Options;
+  work: string;
+  cli: string;
+  env: Record<string, string>;
+  /** How long each phase took, in order, for the summary. */
+  durations: Array<[string, number]>;
+  /** Generous: a slow disk, or a resume re-reading large gzip objects from their start. */
+  longTimeout: number;
+}
+
+async function timed<T>(soak: Soak, what: string, f: () => Promise<T>): Promise<T> {
+  const s = performance.now();
+  try {
+    return await f();
+  } finally {
+    soak.durations.push([what, performance.now() - s]);
+  }
+}
+
+function runArgs(soak: Soak, local: string): string[] {
+  return [
+    'run', '--source', `s3://${BUCKET}/${PREFIX}`, '--local-dir', local, '--state', join(local, 'state.db'),
+    '--checkpoint-bytes', String(soak.opts.checkpointBytes), '--quiet',
+  ];
+}
+
+function resumeArgs(local: string): string[] {
+  return ['resume', '--state', join(local, 'state.db'), '--quiet'];
+}
+
+async function statusOf(soak: Soak, local: string): Promise<any> {
+  const r = await runToEnd(soak.cli, soak.work, soak.env, ['status', '--json', '--state', join(local, 'state.db')], 60_000);
+  if (r.code !== 0) throw new Error(`cleaner status failed (exit ${r.code ?? r.signal}): ${tail(r.stderr)}`);
+  return JSON.parse(r.stdout);
+}
+
+/** The work dir: --local-dir itself, or a fresh one. */
+function makeWorkDir(opts: Options): string {
+  if (opts.localDir) {
+    mkdirSync(opts.localDir, { recursive: true });
+    return opts.localDir;
+  }
+  return mkdtempSync(join(opts.tmp ?? tmpdir(), `cleaner-soak-${opts.seed}-`));
+}
+
+/** The generated data set, as uploaded. */
+interface Data {
+  figures: ObjectFigures[];
+  /** Uncompressed bytes of each key, to weigh progress. */
+  bytesOf: Map<string, number>;
+  objects: number;
+  gz: number;
+  large: number;
+  bytes: number;
+  stored: number;
+  largest: number;
+}
+
+/** Generates the seeded data set and uploads it to the bucket. */
+async function generateData(soak: Soak, s3: S3Server): Promise<Data> {
+  const { opts } = soak;
+  const plan = planDataset({ seed: opts.seed, targetBytes: opts.size, objects: opts.objects, large: opts.large, prefix: PREFIX });
+  if (plan.note) log(`note: ${plan.note}`);
+  log(`generating and uploading ${plan.objects.length} objects, about ${mb(opts.size)} uncompressed (seed ${opts.seed})`);
+  let uploadedBytes = 0;
+  let nextReport = 0.1;
+  const figures = await timed(soak, 'generate + upload', () =>
+    uploadDataset(s3, BUCKET, plan, (f) => {
+      uploadedBytes += f.bytes;
+      if (uploadedBytes / opts.size >= nextReport) {
+        log(`  ${mb(uploadedBytes)} generated and uploaded`);
+        while (uploadedBytes / opts.size >= nextReport) nextReport += 0.1;
+      }
+    }),
+  );
+  const data: Data = {
+    figures,
+    bytesOf: new Map(figures.map((f) => [f.key, f.bytes])),
+    objects: figures.length,
+    gz: figures.filter((f) => f.gz).length,
+    large: figures.filter((f) => f.bytes > 100e6).length,
+    bytes: figures.reduce((a, f) => a + f.bytes, 0),
+    stored: figures.reduce((a, f) => a + f.storedBytes, 0),
+    largest: Math.max(...figures.map((f) => f.bytes)),
+  };
+  log(`data: ${data.objects} objects (${data.gz} gz, ${data.large} above 100 MB, largest ${mb(data.largest)}), ${mb(data.bytes)} uncompressed, ${mb(data.stored)} stored`);
+  return data;
+}
+
+/** The uninterrupted run every crash cycle is compared with. */
+interface Reference {
+  dir: string;
+  status: any;
+  ms: number;
+  /** From spawn to the state's creation, and to the first download: where the early kills aim. */
+  bootMs: number;
+  listedMs: number;
+  /** Where its totals disagree with what the generator wrote. */
+  diffs: string[];
+  relOfKey: Map<string, string>;
+}
+
+/** Runs the job once without kills, timing its boot and listing, and checks it against the generator. */
+async function runReference(soak: Soak, data: Data): Promise<Reference> {
+  const dir = join(soak.work, 'reference');
+  const args = runArgs(soak, dir);
+  log(`reference: cleaner ${args.join(' ')}`);
+  let bootMs = 0;
+  let listedMs = 0;
+  const refExit = await timed(soak, 'reference run', async () => {
+    const p = startCli(soak.cli, soak.work, soak.env, args);
+    let exited = false;
+    // Learn how long the CLI takes to boot and to finish listing, to aim the early kills.
+    const watch = (async () => {
+      while (!exited) {
+        const t = performance.now() - p.started;
+        if (!bootMs && existsSync(join(dir, 'state.db'))) bootMs = t;
+        if (!listedMs && (listFiles(join(dir, '.cleaner', 'partial', 'input')).length > 0 || listFiles(join(dir, 'input')).length > 0)) listedMs = t;
+        if (bootMs && listedMs) return;
+        await sleep(2);
+      }
+    })();
+    const timer = setTimeout(() => p.child.kill('SIGKILL'), soak.longTimeout);
+    const e = await p.done;
+    exited = true;
+    clearTimeout(timer);
+    await watch;
+    return e;
+  });
+  if (refExit.code !== 0) throw new Error(`the reference run exited ${refExit.code ?? refExit.signal}: ${tail(refExit.stderr)}`);
+  bootMs ||= 300;
+  listedMs ||= bootMs + 100;
+  const status = await statusOf(soak, dir);
+  log(`reference: done in ${secs(refExit.ms)} (boot ${bootMs.toFixed(0)} ms, listed at ${listedMs.toFixed(0)} ms); ${n(status.totals.lines)} lines, ${n(status.totals.valid)} valid, ${n(status.totals.rejected)} rejected, ${n(status.totals.blank)} blank`);
+  const diffs = checkReference(status, data.figures);
+  for (const d of diffs) log(`REFERENCE DISAGREES WITH THE GENERATOR: ${d}`);
+  const relOfKey = new Map<string, string>();
+  for (const o of snapshotState(dir, join(dir, 'state.db')).objects.values()) relOfKey.set(o.key, o.rel);
+  return { dir, status, ms: refExit.ms, bootMs, listedMs, diffs, relOfKey };
+}
+
+/**
+ * How the kills are paced, learnt as they land: the seeded schedule, the smoothed boot time, and
+ * how much slower than the reference a killed job progresses (each resume redoes some work).
+ */
+class Pacing {
+  readonly rand: () => number;
+  readonly workMs: number;
+  readonly listingMs: number;
+  bootEstimate: number;
+  /** Time lived after boot by the rounds after the listing, and the reference time their progress was worth. */
+  private livedAfterBoot = 0;
+  private progressWorth = 0;
+
+  constructor(seed: number, ref: Reference) {
+    this.rand = mulberry32(seed * 2654435761 + 1);
+    this.workMs = Math.max(200, ref.ms - ref.bootMs);
+    this.listingMs = Math.max(20, ref.listedMs - ref.bootMs);
+    this.bootEstimate = ref.bootMs;
+  }
+
+  /** Between 1 and 3, once rounds after the listing have lived a tenth of the reference's work time. */
+  slowdown(): number {
+    return this.livedAfterBoot > 0.1 * this.workMs && this.progressWorth > 0 ? Math.min(3, Math.max(1, this.livedAfterBoot / this.progressWorth)) : 1;
+  }
+
+  /** Learns from one round: its boot time, and (after the listing) its progress for the time it lived. */
+  learn(round: Round, before: StateSnapshot, after: StateSnapshot, bytesOf: Map<string, number>): void {
+    if (round.bootMs !== undefined) this.bootEstimate = 0.7 * this.bootEstimate + 0.3 * round.bootMs;
+    if (before.run?.listed && round.bootMs !== undefined) {
+      this.livedAfterBoot += round.liveMs - round.bootMs;
+      this.progressWorth += Math.max(0, progress(after, bytesOf) - progress(before, bytesOf)) * this.workMs;
+    }
+  }
+}
+
+/** Everything the crash cycles found, across cycles. */
+interface Tally {
+  kills: KillRecord[];
+  cycles: CycleResult[];
+  unexpected: string[];
+  /** Differences of objects checked as soon as they were published. */
+  publishedDiffs: string[];
+  rounds: number;
+  liveTotal: number;
+  finalResumeMs: number;
+}
+
+/** One crash cycle in progress: its folder, and which kills touched which object. */
+interface Cycle {
+  index: number;
+  local: string;
+  state: string;
+  touched: Map<string, string[]>;
+  verified: Set<string>;
+  kills: number;
+}
+
+/** Kills run/resume in `cycle` until the budget is spent or the job ends by itself; `stop` after an unexpected exit. */
+async function killRounds(soak: Soak, ref: Reference, data: Data, pacing: Pacing, tally: Tally, cycle: Cycle): Promise<{ finished: boolean; stop: boolean }> {
+  const { opts } = soak;
+  const { local, state } = cycle;
+  let args = runArgs(soak, local);
+  let before = snapshotState(local, state);
+  log(`cycle ${cycle.index}: cleaner ${args.join(' ')}`);
+  while (tally.kills.length < opts.kills) {
+    const killsLeft = opts.kills - tally.kills.length;
+    const remaining = 1 - progress(before, data.bytesOf);
+    const ctx: ScheduleContext = {
+      listed: Boolean(before.run?.listed),
+      // A little under the even share, so the end of the job is not left to the final resume alone.
+      meanMs: Math.max(40, (0.8 * remaining * pacing.workMs * pacing.slowdown()) / killsLeft),
+      bootMs: pacing.bootEstimate,
+      listingMs: pacing.listingMs,
+      downloadsLeft: !before.run?.listed || [...before.objects.values()].some((o) => o.state === 'listed' || o.state === 'downloading'),
+      cleansLeft: [...before.objects.values()].some((o) => o.state !== 'done') || !before.run?.listed,
+    };
+    const plan = choosePlan(pacing.rand, ctx);
+    const command = args[0] as 'run' | 'resume';
+    const round = await killRound(soak.cli, soak.work, soak.env, args, plan, local, state);
+    tally.rounds++;
+    tally.liveTotal += round.liveMs;
+    const after = snapshotState(local, state);
+    pacing.learn(round, before, after, data.bytesOf);
+    if (!round.killed) {
+      let stop = false;
+      if (round.exit.code !== 0) {
+        tally.unexpected.push(`cycle ${cycle.index}: cleaner ${command} exited ${round.exit.code ?? round.exit.signal} by itself: ${tail(round.exit.stderr)}`);
+        log(`UNEXPECTED: ${tally.unexpected[tally.unexpected.length - 1]}`);
+        stop = true;
+      } else log(`cycle ${cycle.index}: cleaner ${command} finished by itself after ${secs(round.liveMs)} before its ${planLabel(plan)} kill`);
+      return { finished: round.exit.code === 0, stop };
+    }
+    cycle.kills++;
+    const k = classifyKill(before, after, round.bootMs !== undefined);
+    let stages = '';
+    try {
+      const st = await statusOf(soak, local);
+      stages = `listed ${st.stages.listed}, downloaded ${st.stages.downloaded}, cleaned ${st.stages.cleaned}`;
+    } catch (err) {
+      tally.unexpected.push(`cycle ${cycle.index}: after kill ${tally.kills.length + 1}: ${(err as Error).message}`);
+      stages = 'status failed';
+    }
+    const rec: KillRecord = { index: tally.kills.length + 1, cycle: cycle.index, command, plan: planLabel(plan) + (plan.kind === 'event' && !round.eventSeen ? '(deadline)' : ''), liveMs: round.liveMs, primary: k.primary, phases: k.phases, stages };
+    tally.kills.push(rec);
+    for (const o of k.objects) {
+      const list = cycle.touched.get(o.key) ?? [];
+      list.push(`kill ${rec.index} (${o.phase})`);
+      cycle.touched.set(o.key, list);
+    }
+    log(
+      `kill ${String(rec.index).padStart(3)}/${opts.kills}  ${command.padEnd(6)} ${rec.plan.padEnd(26)} at ${String(Math.round(rec.liveMs)).padStart(5)} ms (boot ${round.bootMs !== undefined ? Math.round(round.bootMs) : '-'})  ${rec.primary}` +
+        `${k.phases.length > 1 ? ` [+ ${k.phases.slice(1).join(', ')}]` : ''}  (${stages}; ${(100 * progress(after, data.bytesOf)).toFixed(0)}% done)`,
+    );
+    checkPublished(ref, tally, cycle, after, rec.index);
+    before = after;
+    // A run killed before it recorded itself has nothing to resume: start it again.
+    args = after.run ? resumeArgs(local) : runArgs(soak, local);
+  }
+  return { finished: false, stop: false };
+}
+
+/** Checks each object as soon as it is published, so a difference is tied to the kills that touched it. */
+function checkPublished(ref: Reference, tally: Tally, cycle: Cycle, after: StateSnapshot, killIndex: number): void {
+  const newlyDone = [...after.objects.values()].filter((o) => o.state === 'done' && !cycle.verified.has(o.key));
+  for (const o of newlyDone) {
+    cycle.verified.add(o.key);
+    for (const sub of ['output', 'errors']) {
+      const c = diffTreesOnDisk(join(ref.dir, sub), join(cycle.local, sub), [o.rel]);
+      for (const d of c.diffs) {
+        const msg = `after kill ${killIndex}: ${sub}/${d}; touched by ${(cycle.touched.get(o.key) ?? ['no recorded kill']).join(', ')}`;
+        tally.publishedDiffs.push(msg);
+        log(`DIFFERENCE ${msg}`);
+      }
+    }
+  }
+}
+
+/**
+ * The budget is spent (or the job ended by itself): one more resume must finish it, or say there
+ * is nothing to do. Tried after an unexpected exit too, to see what it left behind.
+ */
+async function finalResume(soak: Soak, tally: Tally, cycle: Cycle, finished: boolean): Promise<void> {
+  // A run killed before it recorded itself (possible on the very last kill) is started again with run.
+  const finalArgs = snapshotState(cycle.local, cycle.state).run ? resumeArgs(cycle.local) : runArgs(soak, cycle.local);
+  const fin = await timed(soak, `final resume (cycle ${cycle.index})`, () => runToEnd(soak.cli, soak.work, soak.env, finalArgs, soak.longTimeout));
+  tally.finalResumeMs += fin.ms;
+  if (fin.code !== 0) {
+    tally.unexpected.push(`cycle ${cycle.index}: final cleaner resume exited ${fin.code ?? fin.signal}${fin.timedOut ? ' (timed out)' : ''}: ${tail(fin.stderr)}`);
+    log(`UNEXPECTED: ${tally.unexpected[tally.unexpected.length - 1]}`);
+  } else if (!finished) log(`cycle ${cycle.index}: final resume finished the job in ${secs(fin.ms)}`);
+}
+
+/** Compares the cycle's folder with the reference: every file byte for byte, leftovers, and the status figures. */
+async function compareCycle(soak: Soak, ref: Reference, cycle: Cycle): Promise<CycleResult> {
+  const { local } = cycle;
+  const cmpStarted = performance.now();
+  const result: CycleResult = { cycle: cycle.index, kills: cycle.kills, diffs: [], warnings: [], compared: { output: 0, errors: 0, input: 0, bytes: 0 } };
+  const keyOfRel = new Map([...ref.relOfKey].map(([k, r]) => [r, k]));
+  for (const sub of ['output', 'errors', 'input'] as const) {
+    const c = diffTreesOnDisk(join(ref.dir, sub), join(local, sub));
+    result.compared[sub] = c.files;
+    result.compared.bytes += c.bytes;
+    for (const d of c.diffs) {
+      const rel = c.differing.find((r) => d.includes(r));
+      const key = rel ? keyOfRel.get(rel) : undefined;
+      result.diffs.push(`${sub}/${d}${key ? `; object ${key} was touched by ${(cycle.touched.get(key) ?? ['no recorded kill']).join(', ')}` : ''}`);
+    }
+  }
+  for (const sub of ['output', 'errors']) {
+    for (const rel of listFiles(join(local, '.cleaner', 'partial', sub))) result.diffs.push(`leftover partial file: .cleaner/partial/${sub}/${rel}`);
+  }
+  for (const rel of listFiles(join(local, '.cleaner', 'partial', 'input'))) result.warnings.push(`leftover partial download: .cleaner/partial/input/${rel}`);
+  for (const rel of listFiles(join(local, 'quarantine'))) result.diffs.push(`unexpected file in quarantine/: ${rel}`);
+  try {
+    const st = await statusOf(soak, local);
+    result.diffs.push(...compareStatus(ref.status, st));
+    if (st.run?.state !== 'done' || st.run?.exit_code !== 0) result.diffs.push(`the soak's run ended ${st.run?.state} (exit ${st.run?.exit_code}): ${st.run?.message}`);
+  } catch (err) {
+    result.diffs.push(`status after the final resume: ${(err as Error).message}`);
+  }
+  soak.durations.push([`compare (cycle ${cycle.index})`, performance.now() - cmpStarted]);
+  log(
+    `cycle ${cycle.index}: ${cycle.kills} kills; compared ${result.compared.output} output, ${result.compared.errors} errors and ${result.compared.input} input files (${mb(result.compared.bytes)}): ` +
+      `${result.diffs.length} difference(s)`,
+  );
+  for (const d of result.diffs) log(`DIFFERENCE cycle ${cycle.index}: ${d}`);
+  for (const w of result.warnings) log(`warning cycle ${cycle.index}: ${w}`);
+  return result;
+}
+
+/** Crash cycles until the kill budget is spent; a job that finishes early is checked and started over. */
+async function crashLoop(soak: Soak, ref: Reference, data: Data): Promise<Tally> {
+  const pacing = new Pacing(soak.opts.seed, ref);
+  const tally: Tally = { kills: [], cycles: [], unexpected: [], publishedDiffs: [], rounds: 0, liveTotal: 0, finalResumeMs: 0 };
+  const loopStarted = performance.now();
+  for (let index = 1; ; index++) {
+    const local = join(soak.work, `crash-${index}`);
+    const cycle: Cycle = { index, local, state: join(local, 'state.db'), touched: new Map(), verified: new Set(), kills: 0 };
+    const { finished, stop } = await killRounds(soak, ref, data, pacing, tally, cycle);
+    await finalResume(soak, tally, cycle, finished);
+    const result = await compareCycle(soak, ref, cycle);
+    tally.cycles.push(result);
+    if (stop || tally.kills.length >= soak.opts.kills) break;
+    // Finished by itself with kills to spare: start the job over, and keep this cycle's folder only when it differed.
+    if (!soak.opts.keep && result.diffs.length === 0) rmSync(local, { recursive: true, force: true });
+  }
+  soak.durations.push(['crash loop (all cycles, with checks)', performance.now() - loopStarted]);
+  return tally;
+}
+
+/** The summary printed at the end, and whether the soak failed. */
+function summarize(soak: Soak, data: Data, ref: Reference, tally: Tally, started: number): { text: string; failed: boolean } {
+  const { opts } = soak;
+  const { kills, cycles, unexpected } = tally;
+  const differences = ref.diffs.length + tally.publishedDiffs.length + cycles.reduce((a, c) => a + c.diffs.length, 0);
+  const failed = differences > 0 || unexpected.length > 0;
+  const totals = ref.status.totals;
+  const out: string[] = [];
+  out.push('');
+  out.push(`==== soak summary (seed ${opts.seed}) ====`);
+  out.push(`data          ${data.objects} objects (${data.gz} gz, ${data.large} above 100 MB, largest ${mb(data.largest)})`);
+  out.push(`bytes         ${n(data.bytes)} uncompressed, ${n(data.stored)} stored (status --json totals.bytes ${n(totals.bytes)})`);
+  out.push(`lines         ${n(totals.lines)}: ${n(totals.valid)} valid, ${n(totals.rejected)} rejected, ${n(totals.blank)} blank`);
+  out.push(`reference     ${secs(ref.ms)} uninterrupted (${(data.bytes / 1e6 / (ref.ms / 1000)).toFixed(1)} MB/s uncompressed); counts ${ref.diffs.length ? 'DISAGREE' : 'agree'} with the generator`);
+  out.push(
+    `kills         ${kills.length} survived (budget ${opts.kills}) in ${tally.rounds} run/resume process(es) over ${cycles.length} cycle(s); ` +
+      `--checkpoint-bytes ${opts.checkpointBytes}; processes lived ${secs(tally.liveTotal)} in all, final resume(s) ${secs(tally.finalResumeMs)}`,
+  );
+  const strategies = new Map<string, number>();
+  for (const k of kills) strategies.set(k.plan, (strategies.get(k.plan) ?? 0) + 1);
+  out.push(`kill plans    ${[...strategies].sort((a, b) => b[1] - a[1]).map(([p, c]) => `${p} ${c}`).join(', ')}`);
+  out.push(`phases        primary = the most delicate step caught; active = kills during which that step was in flight`);
+  const width = Math.max(...PHASES.map((p) => p.length));
+  for (const p of PHASES) {
+    const primary = kills.filter((k) => k.primary === p).length;
+    const activeN = kills.filter((k) => k.phases.includes(p)).length;
+    if (primary || activeN) out.push(`  ${p.padEnd(width)}  ${String(primary).padStart(4)}  ${String(activeN).padStart(4)}  ${'#'.repeat(primary)}`);
+  }
+  const cmp = cycles.reduce((a, c) => ({ o: a.o + c.compared.output, e: a.e + c.compared.errors, i: a.i + c.compared.input, b: a.b + c.compared.bytes }), { o: 0, e: 0, i: 0, b: 0 });
+  out.push(`compared      ${cmp.o} output, ${cmp.e} errors, ${cmp.i} input files, ${mb(cmp.b)} of content, byte for byte (gzip decompressed); status --json totals, stages, rejects by reason`);
+  out.push(`leftovers     ${cycles.some((c) => c.diffs.some((d) => d.startsWith('leftover'))) ? 'partial output/errors files LEFT' : 'no partial output or errors files'}; ${cycles.reduce((a, c) => a + c.warnings.length, 0)} partial download(s) left`);
+  out.push(`unexpected    ${unexpected.length} cleaner exit(s) with an unexpected code${unexpected.length ? ':' : ''}`);
+  for (const u of unexpected) out.push(`  ${u}`);
+  out.push(`differences   ${differences}`);
+  for (const d of [...ref.diffs, ...tally.publishedDiffs, ...cycles.flatMap((c) => c.diffs.map((x) => `cycle ${c.cycle}: ${x}`))].slice(0, 40)) out.push(`  ${d}`);
+  out.push(`durations     ${soak.durations.map(([w, ms]) => `${w} ${secs(ms)}`).join(', ')}; total ${secs(performance.now() - started)}`);
+  out.push(`result        ${failed ? 'FAIL' : 'PASS'}${failed || opts.keep ? ` (work dir kept: ${soak.work})` : ''}`);
+  return { text: out.join('\n') + '\n', failed };
+}
+
+// ---------------------------------------------------------------------------------------------
 // Main
 
 async function main(): Promise<number> {
   const opts = parseOptions(process.argv.slice(2));
   const started = performance.now();
-  const durations: Array<[string, number]> = [];
-  const timed = async <T>(what: string, f: () => Promise<T>): Promise<T> => {
-    const s = performance.now();
-    try {
-      return await f();
-    } finally {
-      durations.push([what, performance.now() - s]);
-    }
-  };
-
-  let work: string;
-  if (opts.localDir) {
-    mkdirSync(opts.localDir, { recursive: true });
-    work = opts.localDir;
-  } else work = mkdtempSync(join(opts.tmp ?? tmpdir(), `cleaner-soak-${opts.seed}-`));
+  const work = makeWorkDir(opts);
   log(`work dir ${work}`);
   log(`machine: ${availableParallelism()} cores (${cpus()[0]?.model ?? 'unknown cpu'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, node ${process.version}, ${process.platform}`);
 
@@ -504,277 +886,14 @@ async function main(): Promise<number> {
   try {
     const cli = snapshotCli(join(work, 'cli'));
     s3 = await startS3({ dir: join(work, 's3') });
-    const env = s3.env();
+    const soak: Soak = { opts, work, cli, env: s3.env(), durations: [], longTimeout: 600_000 + opts.size / 1e3 };
     await s3.createBucket(BUCKET);
-
-    // --- data
-    const plan = planDataset({ seed: opts.seed, targetBytes: opts.size, objects: opts.objects, large: opts.large, prefix: PREFIX });
-    if (plan.note) log(`note: ${plan.note}`);
-    log(`generating and uploading ${plan.objects.length} objects, about ${mb(opts.size)} uncompressed (seed ${opts.seed})`);
-    let uploadedBytes = 0;
-    let nextReport = 0.1;
-    const figures = await timed('generate + upload', () =>
-      uploadDataset(s3!, BUCKET, plan, (f) => {
-        uploadedBytes += f.bytes;
-        if (uploadedBytes / opts.size >= nextReport) {
-          log(`  ${mb(uploadedBytes)} generated and uploaded`);
-          while (uploadedBytes / opts.size >= nextReport) nextReport += 0.1;
-        }
-      }),
-    );
-    const bytesOf = new Map(figures.map((f) => [f.key, f.bytes]));
-    const relOfKey = new Map<string, string>();
-    const data = {
-      objects: figures.length,
-      gz: figures.filter((f) => f.gz).length,
-      large: figures.filter((f) => f.bytes > 100e6).length,
-      bytes: figures.reduce((a, f) => a + f.bytes, 0),
-      stored: figures.reduce((a, f) => a + f.storedBytes, 0),
-      largest: Math.max(...figures.map((f) => f.bytes)),
-    };
-    log(`data: ${data.objects} objects (${data.gz} gz, ${data.large} above 100 MB, largest ${mb(data.largest)}), ${mb(data.bytes)} uncompressed, ${mb(data.stored)} stored`);
-
-    const runArgs = (local: string) => [
-      'run', '--source', `s3://${BUCKET}/${PREFIX}`, '--local-dir', local, '--state', join(local, 'state.db'),
-      '--checkpoint-bytes', String(opts.checkpointBytes), '--quiet',
-    ];
-    const resumeArgs = (local: string) => ['resume', '--state', join(local, 'state.db'), '--quiet'];
-    const statusOf = async (local: string): Promise<any> => {
-      const r = await runToEnd(cli, work, env, ['status', '--json', '--state', join(local, 'state.db')], 60_000);
-      if (r.code !== 0) throw new Error(`cleaner status failed (exit ${r.code ?? r.signal}): ${tail(r.stderr)}`);
-      return JSON.parse(r.stdout);
-    };
-    // Generous: a slow disk, or a resume re-reading large gzip objects from their start.
-    const longTimeout = 600_000 + opts.size / 1e3;
-
-    // --- reference
-    const ref = join(work, 'reference');
-    log(`reference: cleaner ${runArgs(ref).join(' ')}`);
-    let bootMs = 0;
-    let listedMs = 0;
-    const refExit = await timed('reference run', async () => {
-      const p = startCli(cli, work, env, runArgs(ref));
-      let exited = false;
-      // Learn how long the CLI takes to boot and to finish listing, to aim the early kills.
-      const watch = (async () => {
-        while (!exited) {
-          const t = performance.now() - p.started;
-          if (!bootMs && existsSync(join(ref, 'state.db'))) bootMs = t;
-          if (!listedMs && (listFiles(join(ref, '.cleaner', 'partial', 'input')).length > 0 || listFiles(join(ref, 'input')).length > 0)) listedMs = t;
-          if (bootMs && listedMs) return;
-          await sleep(2);
-        }
-      })();
-      const timer = setTimeout(() => p.child.kill('SIGKILL'), longTimeout);
-      const e = await p.done;
-      exited = true;
-      clearTimeout(timer);
-      await watch;
-      return e;
-    });
-    if (refExit.code !== 0) throw new Error(`the reference run exited ${refExit.code ?? refExit.signal}: ${tail(refExit.stderr)}`);
-    bootMs ||= 300;
-    listedMs ||= bootMs + 100;
-    const refStatus = await statusOf(ref);
-    const refMs = refExit.ms;
-    log(`reference: done in ${secs(refMs)} (boot ${bootMs.toFixed(0)} ms, listed at ${listedMs.toFixed(0)} ms); ${n(refStatus.totals.lines)} lines, ${n(refStatus.totals.valid)} valid, ${n(refStatus.totals.rejected)} rejected, ${n(refStatus.totals.blank)} blank`);
-    const referenceDiffs = checkReference(refStatus, figures);
-    for (const d of referenceDiffs) log(`REFERENCE DISAGREES WITH THE GENERATOR: ${d}`);
-    for (const o of snapshotState(ref, join(ref, 'state.db')).objects.values()) relOfKey.set(o.key, o.rel);
-
-    // --- kills
-    const rand = mulberry32(opts.seed * 2654435761 + 1);
-    const kills: KillRecord[] = [];
-    const cycles: CycleResult[] = [];
-    const unexpected: string[] = [];
-    const publishedDiffs: string[] = [];
-    const workMs = Math.max(200, refMs - bootMs);
-    const listingMs = Math.max(20, listedMs - bootMs);
-    let bootEstimate = bootMs;
-    // How much slower than the reference a killed job progresses (each resume redoes some work),
-    // learnt from the rounds after the listing: time lived after boot over the reference time
-    // their progress was worth, between 1 and 3.
-    let livedAfterBoot = 0;
-    let progressWorth = 0;
-    const slowdown = () => (livedAfterBoot > 0.1 * workMs && progressWorth > 0 ? Math.min(3, Math.max(1, livedAfterBoot / progressWorth)) : 1);
-    let liveTotal = 0;
-    let rounds = 0;
-    let finalResumeMs = 0;
-
-    const loopStarted = performance.now();
-    let cycle = 0;
-    let stop = false;
-    while (!stop) {
-      cycle++;
-      const local = join(work, `crash-${cycle}`);
-      const state = join(local, 'state.db');
-      const touched = new Map<string, string[]>();
-      const verified = new Set<string>();
-      let args = runArgs(local);
-      let before = snapshotState(local, state);
-      let cycleKills = 0;
-      let finished = false;
-      log(`cycle ${cycle}: cleaner ${args.join(' ')}`);
-      while (kills.length < opts.kills) {
-        const killsLeft = opts.kills - kills.length;
-        const remaining = 1 - progress(before, bytesOf);
-        const ctx: ScheduleContext = {
-          listed: Boolean(before.run?.listed),
-          // A little under the even share, so the end of the job is not left to the final resume alone.
-          meanMs: Math.max(40, (0.8 * remaining * workMs * slowdown()) / killsLeft),
-          bootMs: bootEstimate,
-          listingMs,
-          downloadsLeft: !before.run?.listed || [...before.objects.values()].some((o) => o.state === 'listed' || o.state === 'downloading'),
-          cleansLeft: [...before.objects.values()].some((o) => o.state !== 'done') || !before.run?.listed,
-        };
-        const plan = choosePlan(rand, ctx);
-        const command = args[0] as 'run' | 'resume';
-        const round = await killRound(cli, work, env, args, plan, local, state);
-        rounds++;
-        liveTotal += round.liveMs;
-        if (round.bootMs !== undefined) bootEstimate = 0.7 * bootEstimate + 0.3 * round.bootMs;
-        const after = snapshotState(local, state);
-        if (before.run?.listed && round.bootMs !== undefined) {
-          livedAfterBoot += round.liveMs - round.bootMs;
-          progressWorth += Math.max(0, progress(after, bytesOf) - progress(before, bytesOf)) * workMs;
-        }
-        if (!round.killed) {
-          if (round.exit.code !== 0) {
-            unexpected.push(`cycle ${cycle}: cleaner ${command} exited ${round.exit.code ?? round.exit.signal} by itself: ${tail(round.exit.stderr)}`);
-            log(`UNEXPECTED: ${unexpected[unexpected.length - 1]}`);
-            stop = true;
-          } else log(`cycle ${cycle}: cleaner ${command} finished by itself after ${secs(round.liveMs)} before its ${planLabel(plan)} kill`);
-          finished = round.exit.code === 0;
-          break;
-        }
-        cycleKills++;
-        const k = classifyKill(before, after, round.bootMs !== undefined);
-        let stages = '';
-        try {
-          const st = await statusOf(local);
-          stages = `listed ${st.stages.listed}, downloaded ${st.stages.downloaded}, cleaned ${st.stages.cleaned}`;
-        } catch (err) {
-          unexpected.push(`cycle ${cycle}: after kill ${kills.length + 1}: ${(err as Error).message}`);
-          stages = 'status failed';
-        }
-        const rec: KillRecord = { index: kills.length + 1, cycle, command, plan: planLabel(plan) + (plan.kind === 'event' && !round.eventSeen ? '(deadline)' : ''), liveMs: round.liveMs, primary: k.primary, phases: k.phases, stages };
-        kills.push(rec);
-        for (const o of k.objects) {
-          const list = touched.get(o.key) ?? [];
-          list.push(`kill ${rec.index} (${o.phase})`);
-          touched.set(o.key, list);
-        }
-        log(
-          `kill ${String(rec.index).padStart(3)}/${opts.kills}  ${command.padEnd(6)} ${rec.plan.padEnd(26)} at ${String(Math.round(rec.liveMs)).padStart(5)} ms (boot ${round.bootMs !== undefined ? Math.round(round.bootMs) : '-'})  ${rec.primary}` +
-            `${k.phases.length > 1 ? ` [+ ${k.phases.slice(1).join(', ')}]` : ''}  (${stages}; ${(100 * progress(after, bytesOf)).toFixed(0)}% done)`,
-        );
-        // Check each object as soon as it is published, so a difference is tied to the kills that touched it.
-        const newlyDone = [...after.objects.values()].filter((o) => o.state === 'done' && !verified.has(o.key));
-        for (const o of newlyDone) {
-          verified.add(o.key);
-          for (const sub of ['output', 'errors']) {
-            const c = diffTreesOnDisk(join(ref, sub), join(local, sub), [o.rel]);
-            for (const d of c.diffs) {
-              const msg = `after kill ${rec.index}: ${sub}/${d}; touched by ${(touched.get(o.key) ?? ['no recorded kill']).join(', ')}`;
-              publishedDiffs.push(msg);
-              log(`DIFFERENCE ${msg}`);
-            }
-          }
-        }
-        before = after;
-        // A run killed before it recorded itself has nothing to resume: start it again.
-        args = after.run ? resumeArgs(local) : runArgs(local);
-      }
-
-      // The budget is spent (or the job ended by itself): one more resume must finish it, or say
-      // there is nothing to do. Tried after an unexpected exit too, to see what it left behind.
-      {
-        // A run killed before it recorded itself (possible on the very last kill) is started again with run.
-        const finalArgs = snapshotState(local, state).run ? resumeArgs(local) : runArgs(local);
-        const fin = await timed(`final resume (cycle ${cycle})`, () => runToEnd(cli, work, env, finalArgs, longTimeout));
-        finalResumeMs += fin.ms;
-        if (fin.code !== 0) {
-          unexpected.push(`cycle ${cycle}: final cleaner resume exited ${fin.code ?? fin.signal}${fin.timedOut ? ' (timed out)' : ''}: ${tail(fin.stderr)}`);
-          log(`UNEXPECTED: ${unexpected[unexpected.length - 1]}`);
-        } else if (!finished) log(`cycle ${cycle}: final resume finished the job in ${secs(fin.ms)}`);
-      }
-
-      // --- compare this cycle with the reference
-      const cmpStarted = performance.now();
-      const result: CycleResult = { cycle, kills: cycleKills, diffs: [], warnings: [], compared: { output: 0, errors: 0, input: 0, bytes: 0 } };
-      const keyOfRel = new Map([...relOfKey].map(([k, r]) => [r, k]));
-      for (const sub of ['output', 'errors', 'input'] as const) {
-        const c = diffTreesOnDisk(join(ref, sub), join(local, sub));
-        result.compared[sub] = c.files;
-        result.compared.bytes += c.bytes;
-        for (const d of c.diffs) {
-          const rel = c.differing.find((r) => d.includes(r));
-          const key = rel ? keyOfRel.get(rel) : undefined;
-          result.diffs.push(`${sub}/${d}${key ? `; object ${key} was touched by ${(touched.get(key) ?? ['no recorded kill']).join(', ')}` : ''}`);
-        }
-      }
-      for (const sub of ['output', 'errors']) {
-        for (const rel of listFiles(join(local, '.cleaner', 'partial', sub))) result.diffs.push(`leftover partial file: .cleaner/partial/${sub}/${rel}`);
-      }
-      for (const rel of listFiles(join(local, '.cleaner', 'partial', 'input'))) result.warnings.push(`leftover partial download: .cleaner/partial/input/${rel}`);
-      for (const rel of listFiles(join(local, 'quarantine'))) result.diffs.push(`unexpected file in quarantine/: ${rel}`);
-      try {
-        const st = await statusOf(local);
-        result.diffs.push(...compareStatus(refStatus, st));
-        if (st.run?.state !== 'done' || st.run?.exit_code !== 0) result.diffs.push(`the soak's run ended ${st.run?.state} (exit ${st.run?.exit_code}): ${st.run?.message}`);
-      } catch (err) {
-        result.diffs.push(`status after the final resume: ${(err as Error).message}`);
-      }
-      durations.push([`compare (cycle ${cycle})`, performance.now() - cmpStarted]);
-      cycles.push(result);
-      log(
-        `cycle ${cycle}: ${cycleKills} kills; compared ${result.compared.output} output, ${result.compared.errors} errors and ${result.compared.input} input files (${mb(result.compared.bytes)}): ` +
-          `${result.diffs.length} difference(s)`,
-      );
-      for (const d of result.diffs) log(`DIFFERENCE cycle ${cycle}: ${d}`);
-      for (const w of result.warnings) log(`warning cycle ${cycle}: ${w}`);
-
-      if (stop || kills.length >= opts.kills) break;
-      // Finished by itself with kills to spare: start the job over, and keep this cycle's folder only when it differed.
-      if (!opts.keep && result.diffs.length === 0) rmSync(local, { recursive: true, force: true });
-    }
-    durations.push(['crash loop (all cycles, with checks)', performance.now() - loopStarted]);
-
-    // --- summary
-    const differences = referenceDiffs.length + publishedDiffs.length + cycles.reduce((a, c) => a + c.diffs.length, 0);
-    const failed = differences > 0 || unexpected.length > 0;
+    const data = await generateData(soak, s3);
+    const ref = await runReference(soak, data);
+    const tally = await crashLoop(soak, ref, data);
+    const { text, failed } = summarize(soak, data, ref, tally, started);
     keepBecauseFailed = failed;
-    const out: string[] = [];
-    out.push('');
-    out.push(`==== soak summary (seed ${opts.seed}) ====`);
-    out.push(`data          ${data.objects} objects (${data.gz} gz, ${data.large} above 100 MB, largest ${mb(data.largest)})`);
-    out.push(`bytes         ${n(data.bytes)} uncompressed, ${n(data.stored)} stored (status --json totals.bytes ${n(refStatus.totals.bytes)})`);
-    out.push(`lines         ${n(refStatus.totals.lines)}: ${n(refStatus.totals.valid)} valid, ${n(refStatus.totals.rejected)} rejected, ${n(refStatus.totals.blank)} blank`);
-    out.push(`reference     ${secs(refMs)} uninterrupted (${(data.bytes / 1e6 / (refMs / 1000)).toFixed(1)} MB/s uncompressed); counts ${referenceDiffs.length ? 'DISAGREE' : 'agree'} with the generator`);
-    out.push(
-      `kills         ${kills.length} survived (budget ${opts.kills}) in ${rounds} run/resume process(es) over ${cycles.length} cycle(s); ` +
-        `--checkpoint-bytes ${opts.checkpointBytes}; processes lived ${secs(liveTotal)} in all, final resume(s) ${secs(finalResumeMs)}`,
-    );
-    const strategies = new Map<string, number>();
-    for (const k of kills) strategies.set(k.plan, (strategies.get(k.plan) ?? 0) + 1);
-    out.push(`kill plans    ${[...strategies].sort((a, b) => b[1] - a[1]).map(([p, c]) => `${p} ${c}`).join(', ')}`);
-    out.push(`phases        primary = the most delicate step caught; active = kills during which that step was in flight`);
-    const width = Math.max(...PHASES.map((p) => p.length));
-    for (const p of PHASES) {
-      const primary = kills.filter((k) => k.primary === p).length;
-      const activeN = kills.filter((k) => k.phases.includes(p)).length;
-      if (primary || activeN) out.push(`  ${p.padEnd(width)}  ${String(primary).padStart(4)}  ${String(activeN).padStart(4)}  ${'#'.repeat(primary)}`);
-    }
-    const cmp = cycles.reduce((a, c) => ({ o: a.o + c.compared.output, e: a.e + c.compared.errors, i: a.i + c.compared.input, b: a.b + c.compared.bytes }), { o: 0, e: 0, i: 0, b: 0 });
-    out.push(`compared      ${cmp.o} output, ${cmp.e} errors, ${cmp.i} input files, ${mb(cmp.b)} of content, byte for byte (gzip decompressed); status --json totals, stages, rejects by reason`);
-    out.push(`leftovers     ${cycles.some((c) => c.diffs.some((d) => d.startsWith('leftover'))) ? 'partial output/errors files LEFT' : 'no partial output or errors files'}; ${cycles.reduce((a, c) => a + c.warnings.length, 0)} partial download(s) left`);
-    out.push(`unexpected    ${unexpected.length} cleaner exit(s) with an unexpected code${unexpected.length ? ':' : ''}`);
-    for (const u of unexpected) out.push(`  ${u}`);
-    out.push(`differences   ${differences}`);
-    for (const d of [...referenceDiffs, ...publishedDiffs, ...cycles.flatMap((c) => c.diffs.map((x) => `cycle ${c.cycle}: ${x}`))].slice(0, 40)) out.push(`  ${d}`);
-    out.push(`durations     ${durations.map(([w, ms]) => `${w} ${secs(ms)}`).join(', ')}; total ${secs(performance.now() - started)}`);
-    out.push(`result        ${failed ? 'FAIL' : 'PASS'}${failed || opts.keep ? ` (work dir kept: ${work})` : ''}`);
-    process.stdout.write(out.join('\n') + '\n');
+    process.stdout.write(text);
     return failed ? 1 : 0;
   } catch (err) {
     keepBecauseFailed = true;

@@ -74,9 +74,14 @@ export class LocalIoError extends CleanerError {
   }
 }
 
-/** A transition that changed no row: a bug or a race, never silently ignored. */
-export class StateTransitionError extends CleanerError {
+/**
+ * A state transition that changed no row: a bug in cleaner or a race between two writers, never
+ * silently ignored. Deliberately not a CleanerError: there is nothing the user can do about it, so
+ * the CLI reports it as an internal error (exit code 1, stack trace with DEBUG=1, "please report it").
+ */
+export class StateTransitionError extends Error {
   constructor(what: string) {
-    super(`state transition failed: ${what}`, ExitCode.internal);
+    super(`state transition failed: ${what}`);
+    this.name = new.target.name;
   }
 }

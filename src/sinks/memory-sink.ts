@@ -1,6 +1,8 @@
 /**
  * A growable in-memory sink: a worker cleaning one block of a large object collects the block's
- * kept lines and reject records here, and hands the bytes to the thread that writes them in order.
+ * reject records here and hands the bytes to the thread that writes them in order. Kept lines do
+ * not pass through it: a block reports them as byte ranges of the input, which the writer copies
+ * from the file (clean-block.ts).
  */
 import type { Sink } from './appender.js';
 

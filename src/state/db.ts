@@ -34,6 +34,10 @@ export function latestVersion(): number {
 /**
  * Opens (creating if needed) the state database at `path`, migrated to the latest version.
  * Refuses a database written by a newer cleaner, or a file that is not a cleaner database.
+ *
+ * `readonly` never writes to `path`, not even to migrate: a state older than this code (or killed
+ * during its first migration) is read into memory and migrated there, so `status`, `report` and
+ * `run --dry-run` can read it like any other; the next `run` or `resume` migrates the file itself.
  */
 export function openState(path: string, opts: { migrate?: boolean; readonly?: boolean } = {}): Db {
   if (!opts.readonly) mkdirSync(dirname(path), { recursive: true });
@@ -52,21 +56,48 @@ export function openState(path: string, opts: { migrate?: boolean; readonly?: bo
     db.pragma('synchronous = FULL');
     db.pragma('busy_timeout = 30000');
     db.pragma('foreign_keys = ON');
-    if (opts.migrate !== false && !opts.readonly) migrate(db, path);
-    else if (opts.readonly && currentVersion(db) < latestVersion()) {
-      // Older than this code, or killed before its first migration finished: a reader (status,
-      // report) migrates it like any other command would, rather than refusing to look.
+    if (opts.readonly && currentVersion(db) < latestVersion()) {
+      const copy = migratedCopy(db, path);
       db.close();
-      return openState(path, { migrate: true });
-    } else checkVersion(db, path);
+      return copy;
+    }
+    if (opts.migrate !== false && !opts.readonly) migrate(db, path);
+    else checkVersion(db, path);
   } catch (err) {
     db.close();
-    if (err instanceof StateError) throw err;
-    const msg = (err as Error).message;
-    if (/file is not a database|malformed/.test(msg)) throw new StateError(`state ${path} is not a cleaner state database (${msg})`);
-    throw err;
+    throw asStateError(err, path);
   }
   return db;
+}
+
+/** An SQLite error that says the file is not a database becomes a StateError naming the path. */
+function asStateError(err: unknown, path: string): unknown {
+  if (err instanceof StateError) return err;
+  const msg = (err as Error).message;
+  if (/file is not a database|malformed/.test(msg)) return new StateError(`state ${path} is not a cleaner state database (${msg})`);
+  return err;
+}
+
+/**
+ * An in-memory copy of the read-only `db`, migrated to the latest version and then made read-only
+ * (query_only). The copy costs the state's size in memory, once per command, and only for a state
+ * no writing command has opened since cleaner was upgraded.
+ */
+function migratedCopy(db: Db, path: string): Db {
+  const bytes = db.serialize();
+  // Header bytes 18-19 say WAL (2); an in-memory database cannot open in WAL mode, so mark the
+  // copy as a rollback-journal database (1). serialize() already includes the WAL's committed pages.
+  if (bytes.length >= 20) bytes[18] = bytes[19] = 1;
+  const copy = bytes.length > 0 ? new Database(bytes) : new Database(':memory:');
+  try {
+    copy.pragma('foreign_keys = ON');
+    migrate(copy, path);
+    copy.pragma('query_only = ON');
+  } catch (err) {
+    copy.close();
+    throw err;
+  }
+  return copy;
 }
 
 function currentVersion(db: Db): number {

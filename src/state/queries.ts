@@ -1,6 +1,8 @@
 /**
- * Every statement cleaner runs against its state, one exported function each. Transitions name the
- * state they move from in their WHERE clause and fail loudly when no row changed.
+ * Every statement cleaner runs against its state, one exported function each. Transitions (the
+ * functions documented `from → to`) name the state they move from in their WHERE clause and throw
+ * StateTransitionError when no row changed; so do the updates of one row by id. The few statements
+ * for which changing no row is a legitimate outcome say so in their doc comment.
  *
  * Transactions are IMMEDIATE: the main thread and the clean workers write through their own
  * connections, and a deferred transaction that reads first and then writes can fail with
@@ -9,18 +11,11 @@
 import { StateTransitionError } from '../errors.js';
 import type { Db } from './db.js';
 
-/** Object states, mirrored by the CHECK constraint in migrations/0001_init.sql. */
-export const ObjectState = Object.freeze({
-  listed: 'listed',
-  downloading: 'downloading',
-  downloaded: 'downloaded',
-  cleaning: 'cleaning',
-  publishing: 'publishing',
-  done: 'done',
-  failed: 'failed',
-  gone: 'gone',
-} as const);
-export type ObjectStateName = (typeof ObjectState)[keyof typeof ObjectState];
+/**
+ * Object states, mirrored by the CHECK constraint in migrations/0001_init.sql (a unit test holds
+ * the two together). The statements below spell states as SQL literals so each reads on its own.
+ */
+export type ObjectStateName = 'listed' | 'downloading' | 'downloaded' | 'cleaning' | 'publishing' | 'done' | 'failed' | 'gone';
 
 /** How many times an object with the same ETag is tried before later runs leave it failed. */
 export const MAX_ATTEMPTS = 3;
@@ -97,7 +92,6 @@ export interface ObjectRow {
   quarantined: number;
 }
 
-/** Counters of a clean checkpoint: everything needed to resume exactly. */
 /** What an object's lines came to: counters, rejects by reason, and by rule. */
 export interface LineCounts {
   lines: number;
@@ -160,16 +154,22 @@ export function reopenRun(db: Db, id: number): void {
   );
 }
 
-/** Ends a run with its final state and exit code. */
+/**
+ * Ends a run with its final state and exit code, from whatever state it is in: a run marked done
+ * whose report then fails to write is ended again as failed, with the error that stopped it.
+ */
 export function finishRun(db: Db, id: number, state: 'done' | 'failed' | 'interrupted', exitCode: number, message: string | null): void {
-  db.prepare('UPDATE runs SET state = ?, finished_at = ?, exit_code = ?, message = ? WHERE id = ?').run(state, now(), exitCode, message, id);
+  expectChange(
+    db.prepare('UPDATE runs SET state = ?, finished_at = ?, exit_code = ?, message = ? WHERE id = ?').run(state, now(), exitCode, message, id),
+    `finish run ${id} as ${state}`,
+  );
 }
 
-/** Runs of the same target that another run supersedes: they can no longer be resumed. */
+/** Runs of the same target that another run supersedes: they can no longer be resumed (there may be none). */
 export function supersedeUnfinished(db: Db, target: string, exceptId: number): void {
   db.prepare(
-    "UPDATE runs SET state = 'interrupted', finished_at = COALESCE(finished_at, ?), message = COALESCE(message, 'superseded by run ' || ?) WHERE target = ? AND id != ? AND state = 'running'",
-  ).run(now(), exceptId, target, exceptId);
+    "UPDATE runs SET state = 'interrupted', finished_at = COALESCE(finished_at, ?), message = COALESCE(message, ?) WHERE target = ? AND id != ? AND state = 'running'",
+  ).run(now(), `superseded by run ${exceptId}`, target, exceptId);
 }
 
 /** One object as the manifest stage found it. */
@@ -252,7 +252,7 @@ export function decideListing(row: ObjectRow | undefined, o: { etag: string }, s
 
 /** Marks the run's listing complete: resume need not list again. */
 export function markListed(db: Db, runId: number): void {
-  db.prepare('UPDATE runs SET listed = 1 WHERE id = ?').run(runId);
+  expectChange(db.prepare('UPDATE runs SET listed = 1 WHERE id = ?').run(runId), `mark run ${runId} listed`);
 }
 
 /** One object by id. */
@@ -273,19 +273,28 @@ export function objectsInStates(db: Db, runId: number, states: ObjectStateName[]
     .all(runId, runId, ...states) as ObjectRow[];
 }
 
-/** listed → downloading. */
+/** listed → downloading (or stays downloading on resume). */
 export function startDownload(db: Db, id: number): void {
-  db.prepare("UPDATE objects SET state = 'downloading' WHERE id = ? AND state IN ('listed', 'downloading')").run(id);
+  expectChange(
+    db.prepare("UPDATE objects SET state = 'downloading' WHERE id = ? AND state IN ('listed', 'downloading')").run(id),
+    `start downloading object ${id}`,
+  );
 }
 
 /** The object's size as a GET of the same version reports it (the listing's was stale). */
 export function setObjectSize(db: Db, id: number, size: number): void {
-  db.prepare('UPDATE objects SET size = ? WHERE id = ?').run(size, id);
+  expectChange(db.prepare('UPDATE objects SET size = ? WHERE id = ?').run(size, id), `set the size of object ${id}`);
 }
 
-/** Bytes of the partial download that are known to be on disk (fsynced). */
+/**
+ * Bytes of the partial download that are known to be on disk (fsynced), while downloading: both
+ * downloaders commit their last progress before they return, so the object is still downloading.
+ */
 export function recordDownloadProgress(db: Db, id: number, bytes: number): void {
-  db.prepare("UPDATE objects SET downloaded_bytes = ? WHERE id = ? AND state = 'downloading'").run(bytes, id);
+  expectChange(
+    db.prepare("UPDATE objects SET downloaded_bytes = ? WHERE id = ? AND state = 'downloading'").run(bytes, id),
+    `record download progress of object ${id}`,
+  );
 }
 
 /** The object changed under a download: start over with the new version. */
@@ -425,14 +434,20 @@ export function countFailed(db: Db, runId: number): number {
 
 /** Stores the quality gate's settings and verdict with the run. */
 export function setRunGate(db: Db, runId: number, gate: unknown): void {
-  db.prepare('UPDATE runs SET gate = ? WHERE id = ?').run(JSON.stringify(gate), runId);
+  expectChange(db.prepare('UPDATE runs SET gate = ? WHERE id = ?').run(JSON.stringify(gate), runId), `store the gate of run ${runId}`);
 }
 
-/** Records that an object's output of this run was moved to quarantine/. */
+/**
+ * Records that an object's output of this run was moved to quarantine/. Not guarded by the flag's
+ * prior value: the object's own flag may already be set by an earlier run that quarantined it.
+ */
 export function markQuarantined(db: Db, runId: number, objectId: number): void {
   db.transaction(() => {
-    db.prepare('UPDATE objects SET quarantined = 1 WHERE id = ?').run(objectId);
-    db.prepare('UPDATE run_objects SET quarantined = 1 WHERE run_id = ? AND object_id = ?').run(runId, objectId);
+    expectChange(db.prepare('UPDATE objects SET quarantined = 1 WHERE id = ?').run(objectId), `quarantine object ${objectId}`);
+    expectChange(
+      db.prepare('UPDATE run_objects SET quarantined = 1 WHERE run_id = ? AND object_id = ?').run(runId, objectId),
+      `quarantine object ${objectId} in run ${runId}`,
+    );
   }).immediate();
 }
 
