@@ -7,6 +7,8 @@ import type { Settings } from '../settings.js';
 import { openState, type Db } from '../state/db.js';
 import { decideListing, findObject, type ListedObject, type ListingReason } from '../state/queries.js';
 import { listLocal, toListed } from '../stages/manifest.js';
+import { compileSelection, type Exclusion } from '../keys/select.js';
+import { relativeKey } from '../keys/local-path.js';
 import { planRun } from './plan.js';
 import type { Logger } from '../log.js';
 
@@ -14,7 +16,8 @@ export interface DryRunEntry {
   key: string;
   size: number;
   action: 'process' | 'skip';
-  reason: ListingReason;
+  /** Why: a listing decision, or `excluded` (a filter) / `marker` (the marker rule) for objects the run leaves out. */
+  reason: ListingReason | Exclusion;
 }
 
 /** Decides, for every object of the source, what `run` would do; writes nothing. */
@@ -22,17 +25,20 @@ export async function dryRunCommand(settings: Settings, log: Logger): Promise<Dr
   const { src, rules, localDir, statePath, endpoint, target } = planRun(settings, log);
   const db: Db | undefined = existsSync(statePath) ? openState(statePath, { readonly: true }) : undefined;
   const entries: DryRunEntry[] = [];
-  const decide = (o: ListedObject) => {
+  const select = compileSelection(settings.filters);
+  const decide = (o: ListedObject, relKey: string) => {
+    const excluded = select(relKey, o.size);
+    if (excluded) return void entries.push({ key: o.key, size: o.size, action: 'skip', reason: excluded });
     const reason = decideListing(db ? findObject(db, target, o.key) : undefined, o, rules.hash);
     entries.push({ key: o.key, size: o.size, action: reason === 'unchanged' || reason === 'failed_before' ? 'skip' : 'process', reason });
   };
   try {
-    if (src.kind === 'local') listLocal(src.path, localDir).forEach(decide);
+    if (src.kind === 'local') for (const o of listLocal(src.path, localDir)) decide(o, o.key);
     else {
       const [{ makeClient }, { listObjects }] = await Promise.all([import('../s3/client.js'), import('../s3/list.js')]);
       const client = makeClient({ endpoint, region: settings.region });
       try {
-        for await (const page of listObjects(client, src.bucket, src.prefix)) for (const o of page) decide(toListed(o, src.prefix));
+        for await (const page of listObjects(client, src.bucket, src.prefix)) for (const o of page) decide(toListed(o, src.prefix), relativeKey(o.key, src.prefix));
       } finally {
         client.destroy();
       }
@@ -45,9 +51,13 @@ export async function dryRunCommand(settings: Settings, log: Logger): Promise<Dr
 
 /** The dry run as text: one line per object, then a summary. */
 export function formatDryRun(entries: DryRunEntry[]): string {
-  const lines = entries.map((e) => `${e.action === 'process' ? 'would clean' : 'would skip '}  ${e.reason.padEnd(14)}  ${String(e.size).padStart(12)}  ${e.key}`);
+  const why = (e: DryRunEntry) => (e.reason === 'marker' ? 'excluded (marker)' : e.reason);
+  const lines = entries.map((e) => `${e.action === 'process' ? 'would clean' : 'would skip '}  ${why(e).padEnd(17)}  ${String(e.size).padStart(12)}  ${e.key}`);
   const count = (a: string) => entries.filter((e) => e.action === a).length;
+  const left = entries.filter((e) => e.reason === 'excluded' || e.reason === 'marker').length;
   const bytes = entries.filter((e) => e.action === 'process').reduce((n, e) => n + e.size, 0);
-  lines.push(`dry run: ${count('process')} object(s) to clean (${bytes.toLocaleString('en-US')} bytes), ${count('skip')} to skip; nothing was written`);
+  lines.push(
+    `dry run: ${count('process')} object(s) to clean (${bytes.toLocaleString('en-US')} bytes), ${count('skip')} to skip${left ? ` (${left} excluded)` : ''}; nothing was written`,
+  );
   return lines.join('\n') + '\n';
 }
