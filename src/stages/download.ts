@@ -4,16 +4,16 @@
  * by the ETag (If-Match), so bytes of two versions of an object never mix.
  */
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { closeSync, constants, fsyncSync, ftruncateSync, mkdirSync, openSync, renameSync, rmSync, fstatSync } from 'node:fs';
+import { closeSync, constants, fsyncSync, ftruncateSync, mkdirSync, openSync, rmSync, fstatSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { LimitFunction } from 'p-limit';
 import { classifyS3Error } from '../s3/errors.js';
 import { S3PermanentError } from '../errors.js';
 import type { Db } from '../state/db.js';
-import { finishDownload, getObject, markGone, recordDownloadProgress, restartDownload, setObjectSize, startDownload, type ObjectRow, type RunRow } from '../state/queries.js';
-import { objectPaths } from './clean-file.js';
-import { fsyncDir } from '../sinks/fsync-dir.js';
+import { finishDownload, getObject, markGone, recordDownloadProgress, restartDownload, setObjectSize, startDownload, type RunRow } from '../state/queries.js';
+import { objectPaths } from '../keys/local-layout.js';
+import { renameDurably } from '../sinks/fsync-dir.js';
 import { backoff, DownloadFailed, errorStatus, headObject, MAX_BREAKS, sameEtag, streamBody } from './download-body.js';
 import { fetchInParts, ObjectChanged, ObjectGone, PART_BYTES, RangesIgnored } from './download-parts.js';
 import type { InputFeed } from './input-feed.js';
@@ -158,9 +158,7 @@ export async function downloadObject(db: Db, run: RunRow, client: S3Client, obje
   } finally {
     closeSync(fd);
   }
-  mkdirSync(dirname(paths.input), { recursive: true });
-  renameSync(paths.partialInput, paths.input);
-  fsyncDir(dirname(paths.input));
+  renameDurably(paths.partialInput, paths.input);
   finishDownload(db, objectId, row.size, Date.now() - started);
   return 'downloaded';
 }
@@ -171,5 +169,3 @@ function gone(db: Db, run: RunRow, objectId: number, fd: number, partial: string
   markGone(db, run.id, objectId);
   return 'gone';
 }
-
-export type { ObjectRow };

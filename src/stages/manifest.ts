@@ -8,7 +8,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { encodeRelPath, relativeKey } from '../keys/local-path.js';
 import type { Db } from '../state/db.js';
 import { markListed, recordListed, type ListedObject, type ListingReason, type ObjectRow, type RunRow } from '../state/queries.js';
-import { objectPaths } from './clean-file.js';
+import { objectPaths } from '../keys/local-layout.js';
 
 /** Counts of what the manifest decided, by reason. */
 export type ManifestSummary = Record<ListingReason, number> & { listed: number };
