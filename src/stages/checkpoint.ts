@@ -43,7 +43,8 @@ export function openPartials(paths: ObjectPaths, row: ObjectRow, gzip: boolean):
  * Commits an object's checkpoints. A checkpoint's fsyncs run on the thread pool while the next
  * lines are cleaned; its commit waits for them, so a committed checkpoint never names bytes that
  * are not on disk. One at a time: each call first waits for the previous commit. The final one is
- * synchronous and marks the object publishing. `snapshot` is taken after that wait.
+ * synchronous and marks the object publishing. `snapshot` is taken after that wait. `close`
+ * closes the files, which it then owns.
  */
 export function checkpointer(db: Db, objectId: number, out: Appender, errs: Appender) {
   let started = Date.now();
@@ -69,9 +70,11 @@ export function checkpointer(db: Db, objectId: number, out: Appender, errs: Appe
     // Surfaced by the next call's await; never an unhandled rejection meanwhile.
     inFlight.catch(() => {});
   };
-  /** Waits for a running fsync, ignoring its error: no fsync may run on a descriptor being closed. */
-  const settle = async (): Promise<void> => {
+  /** Closes both files, once a running fsync is over (its error ignored): no fsync may run on a descriptor being closed. */
+  const close = async (): Promise<void> => {
     if (inFlight) await inFlight.catch(() => {});
+    out.close();
+    errs.close();
   };
-  return { commit, settle };
+  return { commit, close };
 }

@@ -150,7 +150,7 @@ async function cleanLines(state: Db, task: CleanTask, row: ObjectRow, paths: Obj
   const cleaner = new LineCleaner(cp, out, errs, { rules, redact, source: task.sourceName, etag: row.etag, maxLineBytes: task.maxLineBytes });
   const splitter = new LineSplitter(cleaner, { maxLineBytes: task.maxLineBytes, startOffset: cp.offset });
 
-  const { commit, settle } = checkpointer(state, task.objectId, out, errs);
+  const { commit, close } = checkpointer(state, task.objectId, out, errs);
   const checkpoint = (final: boolean) => {
     cleaner.flush();
     return commit(() => snapshotOf(cp, splitter.offset), final);
@@ -200,9 +200,7 @@ async function cleanLines(state: Db, task: CleanTask, row: ObjectRow, paths: Obj
     splitter.end();
     await checkpoint(true);
   } finally {
-    await settle();
-    out.close();
-    errs.close();
+    await close();
   }
 }
 

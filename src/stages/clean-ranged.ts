@@ -112,7 +112,7 @@ async function cleanBlocks(db: Db, pool: Piscina<any, any>, task: CleanTask, row
   }
   const { out, errs } = partials;
   const linePos = lineNumberAt(task.sourceName, row.etag);
-  const { commit, settle } = checkpointer(db, task.objectId, out, errs);
+  const { commit, close } = checkpointer(db, task.objectId, out, errs);
   const checkpoint = (final: boolean) => commit(() => snapshotOf(cp), final);
 
   // Blocks start every BLOCK_BYTES from the checkpoint (a line start); the last ends at the end.
@@ -187,9 +187,7 @@ async function cleanBlocks(db: Db, pool: Piscina<any, any>, task: CleanTask, row
   } finally {
     // Blocks still out (after a failure) must not be running when the files are closed.
     await Promise.all(pending.map((p) => p.result.catch(() => {})));
-    await settle();
-    out.close();
-    errs.close();
+    await close();
     await handle.close();
   }
 }

@@ -76,12 +76,18 @@ export async function executeRun(db: Db, statePath: string, run: RunRow, client:
   const sourceIsFile = run.kind === 'local' && statSync(run.source).isFile();
   let fatal: Error | undefined;
 
+  /** The file an object is cleaned from, and how its reject records name it: the local file itself, or the download of an S3 object. */
+  const inputOf = (row: ObjectRow): Pick<CleanTask, 'inputPath' | 'sourceName'> => {
+    if (run.kind === 's3') return { inputPath: objectPaths(run.local_dir, row.rel_path).input, sourceName: `s3://${run.bucket}/${row.key}` };
+    const file = sourceIsFile ? run.source : join(run.source, row.key);
+    return { inputPath: file, sourceName: file };
+  };
+
   const taskFor = (row: ObjectRow): CleanTask => ({
     statePath,
     runId: run.id,
     objectId: row.id,
-    inputPath: run.kind === 's3' ? objectPaths(run.local_dir, row.rel_path).input : sourceIsFile ? run.source : join(run.source, row.key),
-    sourceName: run.kind === 's3' ? `s3://${run.bucket}/${row.key}` : sourceIsFile ? run.source : join(run.source, row.key),
+    ...inputOf(row),
     localDir: run.local_dir,
     schemaText: run.schema_text,
     schemaOrigin: run.schema_origin,
