@@ -11,7 +11,7 @@ import type { CleanResult, CleanTask } from './clean-file.js';
  * 2-thread run's peak RSS on the bench, with no measurable change in speed, also when every line
  * takes the JSON.parse path (a schema outside the fast path's subset).
  */
-export const WORKER_LIMITS = { maxYoungGenerationSizeMb: 2 };
+const WORKER_LIMITS = { maxYoungGenerationSizeMb: 2 };
 
 /** A pool of up to `threads` clean workers; a task is one object, or (named cleanBlock) one block of one. */
 export function openCleanPool(threads: number): Piscina<CleanTask, CleanResult> {
