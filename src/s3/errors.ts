@@ -18,11 +18,17 @@ const PERMANENT = new Set([
   'InvalidObjectState',
 ]);
 
+/** The HTTP status and error name of an SDK error, where it has them. */
+export function errorStatus(err: unknown): { status?: number; name?: string } {
+  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } } | undefined;
+  return { status: e?.$metadata?.httpStatusCode, name: e?.name };
+}
+
 /** Turns an SDK error that retrying cannot fix into S3PermanentError; returns other errors unchanged. */
 export function classifyS3Error(err: unknown, what: string): Error {
-  const e = err as { name?: string; Code?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+  const e = err as { name?: string; Code?: string; message?: string };
   const name = e.Code ?? e.name ?? '';
-  const status = e.$metadata?.httpStatusCode;
+  const { status } = errorStatus(err);
   if (PERMANENT.has(name) || status === 401 || status === 403 || status === 301) {
     const hint =
       name === 'NoSuchBucket' ? 'check --bucket / --source'

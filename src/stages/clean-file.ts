@@ -3,23 +3,22 @@
  * exactly one place (output, errors, or the blank count), checkpoints every few MB, and publishes
  * the finished files with a rename. Runs inside a worker thread with its own state connection.
  */
-import { createReadStream, existsSync, fsyncSync, mkdirSync, openSync, closeSync, renameSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { createReadStream, existsSync, rmSync } from 'node:fs';
 import { createGunzip } from 'node:zlib';
-import { Appender } from '../sinks/appender.js';
 import { LineSplitter } from '../lines/splitter.js';
 import type { Redactor } from '../validate/reject.js';
 import { compileRules, type Rules } from '../validate/schema.js';
 import { openState, type Db } from '../state/db.js';
-import { commitCheckpoint, getObject, markDone, markFailed, markPublishing, startClean, type Checkpoint, type ObjectRow, type RuleFigures } from '../state/queries.js';
-
+import { getObject, markDone, markFailed, startClean, type ObjectRow } from '../state/queries.js';
+import { objectPaths, type ObjectPaths } from '../keys/local-layout.js';
+import { renameDurably } from '../sinks/fsync-dir.js';
 import { makeRedactor } from '../validate/redact.js';
 import { LineCleaner } from './clean-lines.js';
 import { readChunks } from '../lines/read-chunks.js';
 import { noteBytesCleaned } from './heap.js';
 import type { TaskOptions } from '../settings.js';
-
-export { ruleKey } from './clean-lines.js';
+import { checkpointer, checkpointOf, openPartials, snapshotOf } from './checkpoint.js';
+import { pathClash } from './path-clash.js';
 
 /** What the orchestrator sends a worker. */
 export interface CleanTask extends TaskOptions {
@@ -47,19 +46,6 @@ export interface CleanResult {
   rejected: number;
   blank: number;
   bytes: number;
-}
-
-/** Paths of an object's files under the local dir. */
-export function objectPaths(localDir: string, relPath: string) {
-  return {
-    input: join(localDir, 'input', relPath),
-    partialInput: join(localDir, '.cleaner', 'partial', 'input', relPath),
-    output: join(localDir, 'output', relPath),
-    quarantine: join(localDir, 'quarantine', relPath),
-    errors: join(localDir, 'errors', relPath),
-    partialOutput: join(localDir, '.cleaner', 'partial', 'output', relPath),
-    partialErrors: join(localDir, '.cleaner', 'partial', 'errors', relPath),
-  };
 }
 
 let db: Db | undefined;
@@ -121,8 +107,8 @@ export function failure(state: Db, task: CleanTask, row: ObjectRow, err: unknown
     rmSync(paths.partialErrors, { force: true });
     return { ...result(task, getObject(state, task.objectId), 'failed'), error: e.message };
   }
-  if (e.code && PATH_CLASH.has(e.code)) {
-    const why = pathClash(e);
+  const why = pathClash(e);
+  if (why) {
     markFailed(state, task.runId, task.objectId, why);
     return { ...result(task, getObject(state, task.objectId), 'failed'), error: why };
   }
@@ -134,45 +120,36 @@ function result(task: CleanTask, row: ObjectRow, outcome: CleanResult['outcome']
   return { objectId: task.objectId, outcome, lines: row.lines, valid: row.valid, rejected: row.rejected, blank: row.blank, bytes: row.input_bytes };
 }
 
-/**
- * Errors that mean this object's path cannot exist on this file system: S3 allows keys "a" and
- * "a/b" side by side, a file system does not, and a path can exceed PATH_MAX. Only this object fails.
- */
-export const PATH_CLASH = new Set(['ENOTDIR', 'EISDIR', 'EEXIST', 'ENAMETOOLONG']);
-
-/** The message for a path clash. */
-export function pathClash(e: NodeJS.ErrnoException): string {
-  if (e.code === 'ENAMETOOLONG') return `its local path is too long for this file system (${e.path ?? ''})`;
-  return `its local path clashes with another key's file or folder (${e.code} on ${e.path ?? 'a path'}): the key and a "folder" of another key share a name`;
-}
-
 /** A problem with the object's bytes (corrupt gzip, unreadable input): the object fails, the run goes on. */
-export class InputError extends Error {}
+export class InputError extends Error {
+  /** The input file is not there. */
+  static missing(path: string): InputError {
+    return new InputError(`input file ${path} is missing`);
+  }
+
+  /** The input has fewer bytes than its last checkpoint read. */
+  static shorter(offset: number): InputError {
+    return new InputError(`input is shorter than its checkpoint (${offset} bytes): it changed on disk`);
+  }
+}
 
 /** Bytes per read of the input (README: "files are read in 1 MiB chunks"). */
 export const CHUNK_BYTES = 1 << 20;
 
-async function cleanLines(state: Db, task: CleanTask, row: ObjectRow, paths: ReturnType<typeof objectPaths>): Promise<void> {
+async function cleanLines(state: Db, task: CleanTask, row: ObjectRow, paths: ObjectPaths): Promise<void> {
   const rules = rulesFor(task);
   const redact = redactorFor(task);
   startClean(state, task.objectId, rules.hash);
   const gz = row.gz === 1;
-  const out = new Appender(paths.partialOutput, row.out_len, gz);
-  let errs: Appender;
-  try {
-    errs = new Appender(paths.partialErrors, row.err_len, gz);
-  } catch (err) {
-    out.close();
-    throw err;
-  }
+  const { out, errs } = openPartials(paths, row, gz);
   const cp = checkpointOf(row);
   const cleaner = new LineCleaner(cp, out, errs, { rules, redact, source: task.sourceName, etag: row.etag, maxLineBytes: task.maxLineBytes });
   const splitter = new LineSplitter(cleaner, { maxLineBytes: task.maxLineBytes, startOffset: cp.offset });
 
-  const { commit, settle } = checkpointer(state, task.objectId, out, errs);
+  const { commit, close } = checkpointer(state, task.objectId, out, errs);
   const checkpoint = (final: boolean) => {
     cleaner.flush();
-    return commit(() => ({ ...cp, offset: splitter.offset, byReason: { ...cp.byReason }, byRule: structuredClone(cp.byRule) }), final);
+    return commit(() => snapshotOf(cp, splitter.offset), final);
   };
 
   let source: AsyncIterable<Buffer>;
@@ -212,36 +189,19 @@ async function cleanLines(state: Db, task: CleanTask, row: ObjectRow, paths: Ret
       if (gz && (e.code?.startsWith('Z_') || /incorrect header|unexpected end|invalid/.test(e.message))) {
         throw new InputError(`corrupt gzip after ${splitter.offset} decompressed bytes (${e.message})`);
       }
-      if (e.code === 'ENOENT') throw new InputError(`input file ${task.inputPath} is missing`);
+      if (e.code === 'ENOENT') throw InputError.missing(task.inputPath);
       throw err;
     }
-    if (skip > 0) throw new InputError(`input is shorter than its checkpoint (${cp.offset} bytes): it changed on disk`);
+    if (skip > 0) throw InputError.shorter(cp.offset);
     splitter.end();
     await checkpoint(true);
   } finally {
-    await settle();
-    out.close();
-    errs.close();
+    await close();
   }
 }
 
-/** The counters and lengths of an object's last committed checkpoint. */
-export function checkpointOf(row: ObjectRow): Checkpoint {
-  return {
-    offset: row.clean_offset,
-    outLen: row.out_len,
-    errLen: row.err_len,
-    lines: row.lines,
-    valid: row.valid,
-    rejected: row.rejected,
-    blank: row.blank,
-    byReason: JSON.parse(row.by_reason) as Record<string, number>,
-    byRule: JSON.parse(row.by_rule) as RuleFigures,
-  };
-}
-
 /** Moves finished files into output/ and errors/; safe to repeat after a crash at any point. */
-function publish(state: Db, task: CleanTask, paths: ReturnType<typeof objectPaths>): void {
+function publish(state: Db, task: CleanTask, paths: ObjectPaths): void {
   const row = getObject(state, task.objectId);
   if (row.state !== 'publishing') throw new Error(`object ${row.key} is ${row.state}, expected publishing`);
   const nonBlank = row.valid + row.rejected;
@@ -264,59 +224,5 @@ function moveInto(partial: string, final: string): void {
     if (existsSync(final)) return; // renamed before a crash
     throw new Error(`${partial} vanished before it was published`);
   }
-  mkdirSync(dirname(final), { recursive: true });
-  renameSync(partial, final);
-  // The rename is durable only once the directory entry is: fsync the folder.
-  const fd = openSync(dirname(final), 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/**
- * Heap limits for a clean worker thread. A worker allocates little on its heap (the fast path
- * builds no values; buffers live outside the heap and are reused), so V8's default young
- * generation (semi-spaces up to 16 MB) only costs resident memory: 2 MB took about 25 MB off a
- * 2-thread run's peak RSS on the bench, with no measurable change in speed, also when every line
- * takes the JSON.parse path (a schema outside the fast path's subset).
- */
-export const WORKER_LIMITS = { maxYoungGenerationSizeMb: 2 };
-
-/**
- * Commits an object's checkpoints. A checkpoint's fsyncs run on the thread pool while the next
- * lines are cleaned; its commit waits for them, so a committed checkpoint never names bytes that
- * are not on disk. One at a time: each call first waits for the previous commit. The final one is
- * synchronous and marks the object publishing. `snapshot` is taken after that wait.
- */
-export function checkpointer(db: Db, objectId: number, out: Appender, errs: Appender) {
-  let started = Date.now();
-  const ms = () => {
-    const n = Date.now() - started;
-    started = Date.now();
-    return n;
-  };
-  let inFlight: Promise<void> | undefined;
-  const commit = async (snapshot: () => Checkpoint, final: boolean): Promise<void> => {
-    if (inFlight) await inFlight;
-    inFlight = undefined;
-    const snap = snapshot();
-    if (final) {
-      snap.outLen = out.sync();
-      snap.errLen = errs.sync();
-      markPublishing(db, objectId, snap, ms());
-      return;
-    }
-    inFlight = Promise.all([out.syncAsync(), errs.syncAsync()]).then(([outLen, errLen]) => {
-      commitCheckpoint(db, objectId, { ...snap, outLen, errLen }, ms());
-    });
-    // Surfaced by the next call's await; never an unhandled rejection meanwhile.
-    inFlight.catch(() => {});
-  };
-  /** Waits for a running fsync, ignoring its error: no fsync may run on a descriptor being closed. */
-  const settle = async (): Promise<void> => {
-    if (inFlight) await inFlight.catch(() => {});
-  };
-  return { commit, settle };
+  renameDurably(partial, final);
 }

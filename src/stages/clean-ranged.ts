@@ -12,12 +12,14 @@
 import { statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import type { Piscina } from 'piscina';
-import { Appender } from '../sinks/appender.js';
+import type { Appender } from '../sinks/appender.js';
 import { lineNumberAt } from '../validate/reject.js';
 import { openFirst } from '../lines/read-chunks.js';
 import type { Db } from '../state/db.js';
 import { getObject, startClean, type Checkpoint, type ObjectRow } from '../state/queries.js';
-import { checkpointer, checkpointOf, failure, InputError, objectPaths, type CleanResult, type CleanTask } from './clean-file.js';
+import { objectPaths } from '../keys/local-layout.js';
+import { failure, InputError, type CleanResult, type CleanTask } from './clean-file.js';
+import { checkpointer, checkpointOf, openPartials, snapshotOf } from './checkpoint.js';
 import { EXAMPLES_PER_RULE } from './clean-lines.js';
 import type { BlockResult, BlockTask } from './clean-block.js';
 import { noteBytesCleaned } from './heap.js';
@@ -48,7 +50,7 @@ export async function cleanRanged(db: Db, pool: Piscina<any, any>, task: CleanTa
       await cleanBlocks(db, pool, task, row, threads);
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
-      return failure(db, task, row, e.code === 'ENOENT' && e.path === task.inputPath ? new InputError(`input file ${task.inputPath} is missing`) : err);
+      return failure(db, task, row, e.code === 'ENOENT' && e.path === task.inputPath ? InputError.missing(task.inputPath) : err);
     }
   }
   // Publishing (renames, the quality gate) is the same as for any object: a worker does it.
@@ -98,26 +100,20 @@ async function cleanBlocks(db: Db, pool: Piscina<any, any>, task: CleanTask, row
   if (feed) while (feed.available === 0 && !feed.final) await more();
   const cp = checkpointOf(row);
   const size = feed ? row.size : statSync(task.inputPath).size;
-  if (size < cp.offset) throw new InputError(`input is shorter than its checkpoint (${cp.offset} bytes): it changed on disk`);
+  if (size < cp.offset) throw InputError.shorter(cp.offset);
   const handle = await openFirst(feed ? names : task.inputPath);
   const input = handle.fd;
-  let out: Appender;
-  let errs: Appender;
+  let partials: ReturnType<typeof openPartials>;
   try {
-    out = new Appender(paths.partialOutput, row.out_len, false);
-    try {
-      errs = new Appender(paths.partialErrors, row.err_len, false);
-    } catch (err) {
-      out.close();
-      throw err;
-    }
+    partials = openPartials(paths, row, false);
   } catch (err) {
     await handle.close();
     throw err;
   }
+  const { out, errs } = partials;
   const linePos = lineNumberAt(task.sourceName, row.etag);
-  const { commit, settle } = checkpointer(db, task.objectId, out, errs);
-  const checkpoint = (final: boolean) => commit(() => ({ ...cp, byReason: { ...cp.byReason }, byRule: structuredClone(cp.byRule) }), final);
+  const { commit, close } = checkpointer(db, task.objectId, out, errs);
+  const checkpoint = (final: boolean) => commit(() => snapshotOf(cp), final);
 
   // Blocks start every BLOCK_BYTES from the checkpoint (a line start); the last ends at the end.
   const starts: number[] = [];
@@ -191,9 +187,7 @@ async function cleanBlocks(db: Db, pool: Piscina<any, any>, task: CleanTask, row
   } finally {
     // Blocks still out (after a failure) must not be running when the files are closed.
     await Promise.all(pending.map((p) => p.result.catch(() => {})));
-    await settle();
-    out.close();
-    errs.close();
+    await close();
     await handle.close();
   }
 }

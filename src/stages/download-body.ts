@@ -1,12 +1,13 @@
 /**
  * What every GET of the download stage shares: writing a body to its place in the partial file,
- * the ETag comparison, the HEAD that tells a changed object from a deleted one, and the backoff.
+ * the ETag comparison, and the HEAD that tells a changed object from a deleted one. (What a failure
+ * means and how often it is retried: download-retry.ts.)
  */
 import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { fsync, writev } from 'node:fs';
 import { promisify } from 'node:util';
 import type { Readable } from 'node:stream';
-import { classifyS3Error } from '../s3/errors.js';
+import { classifyS3Error, errorStatus } from '../s3/errors.js';
 
 const writevAsync = promisify(writev);
 export const fsyncAsync = promisify(fsync);
@@ -15,13 +16,8 @@ export const fsyncAsync = promisify(fsync);
 export const PROGRESS_BYTES = 8 << 20;
 /** A body that sends nothing for this long is abandoned and resumed from its offset. */
 const STALL_MS = Number(process.env.CLEANER_STALL_TIMEOUT_MS ?? 30_000);
-/** Breaks of a body in a row, without progress, before the object is failed. */
-export const MAX_BREAKS = Number(process.env.CLEANER_MAX_BODY_RETRIES ?? 8);
 /** Bytes gathered from the socket before one write. */
 const WRITE_BATCH = 256 << 10;
-
-/** A download that kept failing: the object fails, the run goes on. */
-export class DownloadFailed extends Error {}
 
 /** Where a body is being written: `pos` is the next byte's offset, and what is below it is written. */
 export interface Cursor {
@@ -110,8 +106,7 @@ export async function headObject(client: S3Client, bucket: string, key: string):
     const h = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
     return { etag: h.ETag ?? '', size: h.ContentLength ?? 0 };
   } catch (err) {
-    const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-    if (status === 404) return undefined;
+    if (errorStatus(err).status === 404) return undefined;
     throw classifyS3Error(err, `checking s3://${bucket}/${key}`);
   }
 }
@@ -120,14 +115,4 @@ export async function headObject(client: S3Client, bucket: string, key: string):
 export function sameEtag(a: string, b: string): boolean {
   const norm = (s: string) => s.trim().replace(/^W\//, '').replace(/^"|"$/g, '');
   return norm(a) === norm(b);
-}
-
-/** The HTTP status and error name of an SDK error, where it has them. */
-export function errorStatus(err: unknown): { status?: number; name?: string } {
-  return { status: (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode, name: (err as { name?: string }).name };
-}
-
-export function backoff(attempt: number): Promise<void> {
-  const ms = Math.min(5000, 100 * 2 ** attempt) * (0.5 + Math.random() / 2);
-  return new Promise((r) => setTimeout(r, ms));
 }

@@ -12,9 +12,8 @@ import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { setMaxListeners } from 'node:events';
 import type { Readable } from 'node:stream';
 import type { LimitFunction } from 'p-limit';
-import { classifyS3Error } from '../s3/errors.js';
-import { S3PermanentError } from '../errors.js';
-import { backoff, DownloadFailed, errorStatus, fsyncAsync, headObject, MAX_BREAKS, PROGRESS_BYTES, sameEtag, streamBody, type Cursor } from './download-body.js';
+import { fsyncAsync, headObject, PROGRESS_BYTES, sameEtag, streamBody, type Cursor } from './download-body.js';
+import { Breaks, getFailure } from './download-retry.js';
 
 /**
  * Bytes per ranged GET. CLEANER_PART_BYTES changes it: tests make it small to get parts on small
@@ -112,7 +111,7 @@ export async function fetchInParts(job: PartsJob): Promise<void> {
 /** Fetches [from, to), resuming a broken body where it stopped. */
 async function fetchPart(job: PartsJob, from: number, to: number, signal: AbortSignal): Promise<void> {
   const cursor: Cursor = { pos: from };
-  let breaks = 0;
+  const breaks = new Breaks();
   while (cursor.pos < to) {
     if (signal.aborted) throw new Aborted();
     let body: Readable;
@@ -135,17 +134,14 @@ async function fetchPart(job: PartsJob, from: number, to: number, signal: AbortS
     } catch (err) {
       if (signal.aborted) throw new Aborted();
       if (err instanceof RangesIgnored || err instanceof ObjectChanged) throw err;
-      const { status, name } = errorStatus(err);
-      if (status === 412 || name === 'PreconditionFailed' || status === 416 || name === 'InvalidRange') {
+      const failure = getFailure(err, `downloading s3://${job.bucket}/${job.key}`);
+      if (failure === 'gone') throw new ObjectGone();
+      if (failure === 'changed' || failure === 'past-end') {
         // Another version, or a shorter one, than we are fetching: ask what is there now.
         const head = await headObject(job.client, job.bucket, job.key);
         throw head ? new ObjectChanged(head.etag, head.size) : new ObjectGone();
       }
-      if (status === 404 || name === 'NoSuchKey') throw new ObjectGone();
-      const classified = classifyS3Error(err, `downloading s3://${job.bucket}/${job.key}`);
-      if (classified instanceof S3PermanentError) throw classified;
-      if (++breaks > MAX_BREAKS) throw new DownloadFailed(`download failed ${breaks} times in a row: ${(err as Error).message}`);
-      await backoff(breaks);
+      await breaks.retry('failed', (err as Error).message);
       continue;
     }
     if (signal.aborted) {
@@ -167,8 +163,7 @@ async function fetchPart(job: PartsJob, from: number, to: number, signal: AbortS
     } finally {
       signal.removeEventListener('abort', stop);
     }
-    if (cursor.pos > before) breaks = 0;
-    if (++breaks > MAX_BREAKS) throw new DownloadFailed(`download broke ${breaks} times in a row: ${broken}`);
-    await backoff(breaks);
+    if (cursor.pos > before) breaks.progressed();
+    await breaks.retry('broke', broken);
   }
 }

@@ -4,21 +4,20 @@
  * by the ETag (If-Match), so bytes of two versions of an object never mix.
  */
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { closeSync, constants, fsyncSync, ftruncateSync, mkdirSync, openSync, renameSync, rmSync, fstatSync } from 'node:fs';
+import { closeSync, constants, fsyncSync, ftruncateSync, mkdirSync, openSync, rmSync, fstatSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { LimitFunction } from 'p-limit';
-import { classifyS3Error } from '../s3/errors.js';
-import { S3PermanentError } from '../errors.js';
 import type { Db } from '../state/db.js';
-import { finishDownload, getObject, markGone, recordDownloadProgress, restartDownload, setObjectSize, startDownload, type ObjectRow, type RunRow } from '../state/queries.js';
-import { objectPaths } from './clean-file.js';
-import { fsyncDir } from '../sinks/fsync-dir.js';
-import { backoff, DownloadFailed, errorStatus, headObject, MAX_BREAKS, sameEtag, streamBody } from './download-body.js';
+import { finishDownload, getObject, markGone, recordDownloadProgress, restartDownload, setObjectSize, startDownload, type RunRow } from '../state/queries.js';
+import { objectPaths } from '../keys/local-layout.js';
+import { renameDurably } from '../sinks/fsync-dir.js';
+import { headObject, sameEtag, streamBody } from './download-body.js';
+import { Breaks, DownloadFailed, getFailure } from './download-retry.js';
 import { fetchInParts, ObjectChanged, ObjectGone, PART_BYTES, RangesIgnored } from './download-parts.js';
 import type { InputFeed } from './input-feed.js';
 
-export { DownloadFailed, PART_BYTES };
+export { PART_BYTES };
 
 export type DownloadOutcome = 'downloaded' | 'gone';
 
@@ -47,7 +46,7 @@ export async function downloadObject(db: Db, run: RunRow, client: S3Client, obje
       ftruncateSync(fd, to);
       return to;
     };
-    let breaks = 0;
+    const breaks = new Breaks();
     let ranges = parts !== undefined;
     for (;;) {
       if (have === row.size && row.size > 0) break;
@@ -65,7 +64,7 @@ export async function downloadObject(db: Db, run: RunRow, client: S3Client, obje
           if (err instanceof ObjectChanged) {
             if (sameEtag(err.etag, row.etag)) {
               // The listing's size was stale but the version is the same: keep what is committed.
-              if (err.size === row.size && ++breaks > MAX_BREAKS) throw new DownloadFailed(`download refused ${breaks} times in a row: ${err.message}`);
+              if (err.size === row.size) breaks.add('refused', err.message);
               setObjectSize(db, objectId, err.size);
             } else {
               restartDownload(db, objectId, err.etag, err.size);
@@ -108,8 +107,8 @@ export async function downloadObject(db: Db, run: RunRow, client: S3Client, obje
           }
         }
       } catch (err) {
-        const { status, name } = errorStatus(err);
-        if (status === 412 || name === 'PreconditionFailed') {
+        const failure = getFailure(err, `downloading s3://${run.bucket}/${row.key}`);
+        if (failure === 'changed') {
           // The object changed since it was listed: start over on the new version.
           const head = await headObject(client, run.bucket!, row.key);
           if (!head) return gone(db, run, objectId, fd, paths.partialInput);
@@ -118,15 +117,13 @@ export async function downloadObject(db: Db, run: RunRow, client: S3Client, obje
           have = discard(0);
           continue;
         }
-        if (status === 404 || name === 'NoSuchKey') return gone(db, run, objectId, fd, paths.partialInput);
-        if (status === 416 || name === 'InvalidRange') {
+        if (failure === 'gone') return gone(db, run, objectId, fd, paths.partialInput);
+        if (failure === 'past-end') {
           if (have === row.size) break;
+          // The object is shorter than the bytes we hold: fetch it again from the start.
           have = discard(0);
         }
-        const classified = classifyS3Error(err, `downloading s3://${run.bucket}/${row.key}`);
-        if (classified instanceof S3PermanentError) throw classified;
-        if (++breaks > MAX_BREAKS) throw new DownloadFailed(`download failed ${breaks} times in a row: ${(err as Error).message}`);
-        await backoff(breaks);
+        await breaks.retry('failed', (err as Error).message);
         continue;
       }
       if (total !== row.size) {
@@ -149,18 +146,15 @@ export async function downloadObject(db: Db, run: RunRow, client: S3Client, obje
         have = cursor.pos;
         broken = (err as Error).message;
       }
-      if (have > before) breaks = 0;
-      if (++breaks > MAX_BREAKS) throw new DownloadFailed(`download broke ${breaks} times in a row: ${broken}`);
-      await backoff(breaks);
+      if (have > before) breaks.progressed();
+      await breaks.retry('broke', broken);
     }
     if (have !== row.size) throw new DownloadFailed(`downloaded ${have} bytes, expected ${row.size}`);
     fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
-  mkdirSync(dirname(paths.input), { recursive: true });
-  renameSync(paths.partialInput, paths.input);
-  fsyncDir(dirname(paths.input));
+  renameDurably(paths.partialInput, paths.input);
   finishDownload(db, objectId, row.size, Date.now() - started);
   return 'downloaded';
 }
@@ -171,5 +165,3 @@ function gone(db: Db, run: RunRow, objectId: number, fd: number, partial: string
   markGone(db, run.id, objectId);
   return 'gone';
 }
-
-export type { ObjectRow };

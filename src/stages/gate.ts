@@ -7,12 +7,11 @@
  * judged when the run ends: a breach moves the outputs of every object this run cleaned to
  * quarantine/, since the batch as a whole is not trusted.
  */
-import { existsSync, mkdirSync, renameSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync } from 'node:fs';
 import type { Db } from '../state/db.js';
 import { markQuarantined, runObjects, setRunGate, type RunRow } from '../state/queries.js';
-import { objectPaths } from './clean-file.js';
-import { fsyncDir } from '../sinks/fsync-dir.js';
+import { objectPaths } from '../keys/local-layout.js';
+import { renameDurably } from '../sinks/fsync-dir.js';
 
 /** The gate's verdict, stored with the run and shown by status and the report. */
 export interface GateVerdict {
@@ -52,11 +51,7 @@ export function applyGate(db: Db, run: RunRow, limits: { maxErrorRate: number | 
     const r = nonBlank > 0 ? o.rejected / nonBlank : 0;
     if (runBreached && !o.quarantined) {
       const p = objectPaths(run.local_dir, o.rel_path);
-      if (existsSync(p.output)) {
-        mkdirSync(dirname(p.quarantine), { recursive: true });
-        renameSync(p.output, p.quarantine);
-        fsyncDir(dirname(p.quarantine));
-      }
+      if (existsSync(p.output)) renameDurably(p.output, p.quarantine);
       markQuarantined(db, run.id, o.object_id);
       o.quarantined = 1;
     }

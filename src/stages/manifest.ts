@@ -8,15 +8,16 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { encodeRelPath, relativeKey } from '../keys/local-path.js';
 import type { Db } from '../state/db.js';
 import { markListed, recordExclusions, recordListed, type ListedObject, type ListingReason, type ObjectRow, type RunRow } from '../state/queries.js';
-import { objectPaths } from './clean-file.js';
-import { compileSelection, type Exclusion, type Filter, type Selection } from '../keys/select.js';
+import { objectPaths } from '../keys/local-layout.js';
+import { compileSelection, type Selection, type Exclusion } from '../keys/select.js';
+import { parseRunOptions } from '../settings.js';
 
 /** Counts of what the manifest decided, by reason; `excluded` and `marker` objects are not recorded. */
 export type ManifestSummary = Record<ListingReason | Exclusion, number> & { listed: number };
 
 /** The run's object selection (its --include/--exclude filters and the marker rule). */
 export function runSelection(run: RunRow): Selection {
-  return compileSelection((JSON.parse(run.options) as { filters?: Filter[] }).filters ?? []);
+  return compileSelection(parseRunOptions(run.options).filters);
 }
 
 /** Whether a key names a gzip object (decompressed on the fly). */

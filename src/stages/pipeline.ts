@@ -5,14 +5,15 @@
 import { accessSync, constants, existsSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import pLimit from 'p-limit';
-import { Piscina } from 'piscina';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { LocalIoError, S3PermanentError } from '../errors.js';
 import type { Db } from '../state/db.js';
 import { getObject, markFailed, objectsInStates, type ObjectRow, type RunRow } from '../state/queries.js';
 import type { CleanResult, CleanTask } from './clean-file.js';
 import { manifestLocal, manifestS3, type ManifestSummary } from './manifest.js';
-import { objectPaths, PATH_CLASH, pathClash, WORKER_LIMITS } from './clean-file.js';
+import { objectPaths } from '../keys/local-layout.js';
+import { openCleanPool } from './clean-pool.js';
+import { pathClash } from './path-clash.js';
 import { cleanRanged, cleanWhileDownloading, shouldSplit } from './clean-ranged.js';
 import { InputFeed } from './input-feed.js';
 import { parseRunOptions, taskOptionsOf } from '../settings.js';
@@ -44,33 +45,43 @@ export async function executeRun(db: Db, statePath: string, run: RunRow, client:
   }
 
   // Imported here: a run on local files never loads the AWS SDK (about 20 MB of the main thread).
-  const { DownloadFailed, downloadObject, PART_BYTES } = run.kind === 's3' ? await import('./download.js') : ({} as typeof import('./download.js'));
-  const workerFile = new URL(`./clean-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url).href;
-  const pool = new Piscina<CleanTask, CleanResult>({ filename: workerFile, maxThreads: opts.threads, minThreads: 1, idleTimeout: 1000, resourceLimits: WORKER_LIMITS });
+  const { downloadObject, PART_BYTES } = run.kind === 's3' ? await import('./download.js') : ({} as typeof import('./download.js'));
+  const pool = openCleanPool(opts.threads);
   const sourceIsFile = run.kind === 'local' && statSync(run.source).isFile();
   let fatal: Error | undefined;
+
+  /** The file an object is cleaned from, and how its reject records name it: the local file itself, or the download of an S3 object. */
+  const inputOf = (row: ObjectRow): Pick<CleanTask, 'inputPath' | 'sourceName'> => {
+    if (run.kind === 's3') return { inputPath: objectPaths(run.local_dir, row.rel_path).input, sourceName: `s3://${run.bucket}/${row.key}` };
+    const file = sourceIsFile ? run.source : join(run.source, row.key);
+    return { inputPath: file, sourceName: file };
+  };
 
   const taskFor = (row: ObjectRow): CleanTask => ({
     statePath,
     runId: run.id,
     objectId: row.id,
-    inputPath: run.kind === 's3' ? objectPaths(run.local_dir, row.rel_path).input : sourceIsFile ? run.source : join(run.source, row.key),
-    sourceName: run.kind === 's3' ? `s3://${run.bucket}/${row.key}` : sourceIsFile ? run.source : join(run.source, row.key),
+    ...inputOf(row),
     localDir: run.local_dir,
     schemaText: run.schema_text,
     schemaOrigin: run.schema_origin,
     ...taskOptionsOf(opts),
   });
 
+  /** Counts a failed object and says so; `record` marks it failed in the state first (a clean worker has already). */
+  const failed = (row: ObjectRow, why: string, record: boolean): void => {
+    if (record) markFailed(db, run.id, row.id, why);
+    result.failed++;
+    events.objectFailed?.(row.key, why);
+  };
+
   const cleaned = (row: ObjectRow, task: CleanTask, r: CleanResult): void => {
     if (r.outcome === 'fatal') {
       fatal ??= r.code ? localFailure(r, run.local_dir) : new Error(`cleaning ${row.key}: ${r.error}`);
       return;
     }
-    if (r.outcome === 'failed') {
-      result.failed++;
-      events.objectFailed?.(row.key, r.error ?? 'failed');
-    } else {
+    if (r.outcome === 'failed') failed(row, r.error ?? 'failed', false);
+    else {
       result.done++;
       if (opts.deleteInput && run.kind === 's3') rmSync(task.inputPath, { force: true });
     }
@@ -102,42 +113,32 @@ export async function executeRun(db: Db, statePath: string, run: RunRow, client:
   const download = async (row: ObjectRow): Promise<void> => {
     if (fatal) return;
     const alongside = cleanAlongside(row);
+    // The download will not be cleaned alongside after all: stop that clean before going on.
+    const dropAlongside = async () => {
+      alongside?.feed.supersede();
+      await alongside?.done;
+    };
     let outcome;
     try {
       outcome = await downloadObject(db, run, client!, row.id, events.downloadedBytes, parts, alongside?.feed);
     } catch (err) {
-      alongside?.feed.supersede();
-      await alongside?.done;
-      if (err instanceof DownloadFailed) {
-        markFailed(db, run.id, row.id, err.message);
-        result.failed++;
-        events.objectFailed?.(row.key, err.message);
-        return;
-      }
+      await dropAlongside();
       if (err instanceof S3PermanentError) {
         fatal ??= err;
         return;
       }
       const e = err as NodeJS.ErrnoException;
-      if (e.code && PATH_CLASH.has(e.code)) {
-        const why = pathClash(e);
-        markFailed(db, run.id, row.id, why);
-        result.failed++;
-        events.objectFailed?.(row.key, why);
-        return;
-      }
-      if (e.code && /^E[A-Z]+$/.test(e.code) && !/^E(CONNRESET|PIPE|TIMEDOUT|CONNREFUSED)$/.test(e.code)) {
+      const clash = pathClash(e);
+      if (!clash && isLocalIo(e)) {
         fatal ??= localFailure({ error: e.message, code: e.code }, run.local_dir);
         return;
       }
-      markFailed(db, run.id, row.id, e.message);
-      result.failed++;
-      events.objectFailed?.(row.key, e.message);
+      // DownloadFailed, a path clash, or another problem of this object alone.
+      failed(row, clash ?? e.message, true);
       return;
     }
     if (outcome === 'gone') {
-      alongside?.feed.supersede();
-      await alongside?.done;
+      await dropAlongside();
       result.gone++;
       events.objectGone?.(row.key);
       return;
@@ -168,6 +169,11 @@ export async function executeRun(db: Db, statePath: string, run: RunRow, client:
   }
   if (fatal) throw fatal;
   return result;
+}
+
+/** Whether `e` is a file-system error (an errno code that is not the network's): it stops the run. */
+function isLocalIo(e: NodeJS.ErrnoException): boolean {
+  return e.code !== undefined && /^E[A-Z]+$/.test(e.code) && !/^E(CONNRESET|PIPE|TIMEDOUT|CONNREFUSED)$/.test(e.code);
 }
 
 function localFailure(r: { error?: string; code?: string }, localDir: string): Error {

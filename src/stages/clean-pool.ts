@@ -1,0 +1,21 @@
+/**
+ * The pool of clean worker threads (clean-worker.ts is their entry), with the heap limits they run under.
+ */
+import { Piscina } from 'piscina';
+import type { CleanResult, CleanTask } from './clean-file.js';
+
+/**
+ * Heap limits for a clean worker thread. A worker allocates little on its heap (the fast path
+ * builds no values; buffers live outside the heap and are reused), so V8's default young
+ * generation (semi-spaces up to 16 MB) only costs resident memory: 2 MB took about 25 MB off a
+ * 2-thread run's peak RSS on the bench, with no measurable change in speed, also when every line
+ * takes the JSON.parse path (a schema outside the fast path's subset).
+ */
+const WORKER_LIMITS = { maxYoungGenerationSizeMb: 2 };
+
+/** A pool of up to `threads` clean workers; a task is one object, or (named cleanBlock) one block of one. */
+export function openCleanPool(threads: number): Piscina<CleanTask, CleanResult> {
+  // Under tsx (tests) the worker is the .ts source; built, it is the .js beside this file.
+  const workerFile = new URL(`./clean-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url).href;
+  return new Piscina<CleanTask, CleanResult>({ filename: workerFile, maxThreads: threads, minThreads: 1, idleTimeout: 1000, resourceLimits: WORKER_LIMITS });
+}
