@@ -1,5 +1,8 @@
 /** What `run` and `run --dry-run` both need first: the source, the rules and where things go. */
-import { resolve } from 'node:path';
+import { statSync } from 'node:fs';
+import { relative, resolve, sep } from 'node:path';
+import { UsageError } from '../errors.js';
+import { compileSelection, type Selection } from '../keys/select.js';
 import { resolveSource, type SourceSpec } from '../config.js';
 import type { Settings } from '../settings.js';
 import { resolveEndpoint } from '../s3/settings.js';
@@ -24,7 +27,23 @@ export function planRun(settings: Settings, log: Logger): RunPlan {
   const rules = loadRules(settings.schema);
   for (const w of rules.warnings) log.warn(`schema ${rules.origin}: ${w}`);
   const localDir = resolve(settings.localDir);
+  if (src.kind === 'local') refuseLocalDirInSource(src.path, localDir, compileSelection(settings.filters));
   const endpoint = src.kind === 's3' ? (resolveEndpoint(settings.endpointUrl) ?? null) : null;
   const source = src.kind === 's3' ? `s3://${src.bucket}/${src.prefix}` : src.path;
   return { src, rules, localDir, statePath: resolve(settings.state), endpoint, source, target: JSON.stringify([src.kind, endpoint ?? '', source, localDir]) };
+}
+
+/**
+ * A local dir inside the source folder would be listed as source by the next run, which would
+ * clean its own output again and again; refused unless the filters exclude it.
+ */
+function refuseLocalDirInSource(source: string, localDir: string, select: Selection): void {
+  if (!statSync(source).isDirectory()) return;
+  const rel = relative(source, localDir);
+  if (rel.startsWith('..') || resolve(source, rel) !== localDir || rel.startsWith(sep)) return;
+  const under = rel.split(sep).join('/');
+  const excluded = under !== '' && ['output', 'errors', 'input', 'quarantine', 'reports'].every((d) => select(`${under}/${d}/part-0.jsonl`, 1) !== undefined);
+  if (excluded) return;
+  const how = under === '' ? 'choose a local dir outside it' : `choose a local dir outside it, or exclude it with --exclude '${under}/*'`;
+  throw new UsageError(`--local-dir ${localDir} is inside the source ${source}: later runs would clean their own output; ${how}`);
 }

@@ -88,7 +88,9 @@ export function formatStatus(s: StatusReport): string {
     `  local dir  ${r.local_dir}`,
     `  rules      ${r.schema}`,
     `  started    ${r.started_at}${r.finished_at ? `   finished ${r.finished_at}` : ''}   elapsed ${r.elapsed_s} s`,
-    `objects      ${n(t.objects)} listed, ${n(s.stages.downloaded)} downloaded, ${n(s.stages.cleaned)} cleaned, ${n(t.objects_skipped)} unchanged, ${n(t.objects_failed)} failed, ${n(t.objects_gone)} gone, ${n(t.objects_pending)} pending`,
+    `objects      ${n(t.objects)} listed, ${n(s.stages.downloaded)} downloaded, ${n(s.stages.cleaned)} cleaned, ${n(t.objects_skipped)} unchanged, ${n(t.objects_failed)} failed, ${n(t.objects_gone)} gone, ${n(t.objects_pending)} pending${
+      t.objects_excluded + t.objects_markers ? `; ${n(t.objects_excluded)} excluded, ${n(t.objects_markers)} excluded (marker)` : ''
+    }`,
     `lines        ${n(t.lines)}: ${n(t.valid)} valid, ${n(t.rejected)} rejected, ${n(t.blank)} blank`,
   ];
   const reasons = Object.entries(s.rejected_by_reason).sort((a, b) => b[1] - a[1]);

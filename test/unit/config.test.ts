@@ -62,6 +62,9 @@ describe('precedence: flag > environment > config file > default', () => {
       maxErrorRate: null,
       maxRejects: null,
       deleteInput: false,
+      filters: [],
+      notify: [],
+      notifyOn: ['breach', 'failed'],
     });
   });
 
@@ -190,7 +193,7 @@ describe('the config file', () => {
 describe('what a run stores', () => {
   const settings = resolveSettings({ threads: '3', redact: 'email', maxRejects: '4', bucket: 'b', state: 'x.db' }, { env: {} });
 
-  test('a run stores its options and none of its places', () => {
+  test('a run stores its options and none of its places, nor where alerts go (URLs may hold secrets)', () => {
     assert.deepEqual(runOptionsOf(settings), {
       concurrency: 8,
       threads: 3,
@@ -200,7 +203,9 @@ describe('what a run stores', () => {
       maxErrorRate: null,
       maxRejects: 4,
       deleteInput: false,
+      filters: [],
     });
+    assert.doesNotMatch(JSON.stringify(runOptionsOf({ ...settings, notify: ['https://hooks.example/T/secret'], pushgateway: 'http://u:pw@gw:9091' })), /secret|pw@/);
   });
 
   test('stored options read back the same; a run stored before a setting existed gets its default', () => {
@@ -226,5 +231,29 @@ describe('sources and aliases', () => {
     assert.throws(() => resolveSource({ ...DEFAULTS, source: 'gs://bkt/' }), /only s3:\/\/ URLs and local paths are supported/);
     assert.throws(() => resolveSource({ ...DEFAULTS, bucket: 'B_ad' }), /--bucket: "B_ad" is not a valid bucket name/);
     assert.throws(() => resolveSource(DEFAULTS), /no source: pass --source/);
+  });
+});
+
+describe('filters and alert settings', () => {
+  test('filters keep their order from the config file, and CLEANER_FILTERS reads like the flags', () => {
+    const fromFile = resolveSettings({}, { env: {}, config: configFile({ filters: [{ exclude: '*' }, { include: '*.json' }] }) });
+    assert.deepEqual(fromFile.filters, [{ exclude: '*' }, { include: '*.json' }]);
+    const fromEnv = resolveSettings({}, { env: { CLEANER_FILTERS: '--exclude * --include 2026/*.json' } });
+    assert.deepEqual(fromEnv.filters, [{ exclude: '*' }, { include: '2026/*.json' }]);
+  });
+
+  test('a malformed filter is refused with the place it came from', () => {
+    assert.throws(() => resolveSettings({}, { env: { CLEANER_FILTERS: '--exclude' } }), /CLEANER_FILTERS: expected pairs like "--exclude PATTERN --include PATTERN"/);
+    assert.throws(() => resolveSettings({}, { env: {}, config: configFile({ filters: [{ exclude: '*', include: 'x' }] }) }), /filters: must be a list like/);
+    assert.throws(() => resolveSettings({}, { env: {}, config: configFile({ filters: ['*.json'] }) }), /filters: must be a list like/);
+  });
+
+  test('notify-on takes only breach, failed and always', () => {
+    assert.deepEqual(resolveSettings({ notifyOn: 'always' }, { env: {} }).notifyOn, ['always']);
+    assert.throws(() => resolveSettings({ notifyOn: 'breach,sometimes' }, { env: {} }), /--notify-on: "sometimes" not one of breach, failed, always/);
+  });
+
+  test('repeated --notify URLs are kept whole, commas and all', () => {
+    assert.deepEqual(resolveSettings({ notify: ['https://a.example/x?a=1,2', 'https://b.example/'] }, { env: {} }).notify, ['https://a.example/x?a=1,2', 'https://b.example/']);
   });
 });
