@@ -33,8 +33,10 @@ export function isMarker(relKey: string, size: number): boolean {
 export function compileSelection(filters: readonly Filter[]): Selection {
   const compiled = filters.map((f) => ('include' in f ? { include: true, re: globToRegExp(f.include) } : { include: false, re: globToRegExp(f.exclude) }));
   return (relKey, size) => {
-    let verdict: Exclusion | undefined = isMarker(relKey, size) ? 'marker' : undefined;
-    for (const f of compiled) if (f.re.test(relKey)) verdict = f.include ? undefined : 'excluded';
+    // A marker that a filter also excludes is still reported as a marker: that is the better reason.
+    const marker = isMarker(relKey, size);
+    let verdict: Exclusion | undefined = marker ? 'marker' : undefined;
+    for (const f of compiled) if (f.re.test(relKey)) verdict = f.include ? undefined : marker ? 'marker' : 'excluded';
     return verdict;
   };
 }

@@ -49,11 +49,11 @@ describe('cleaner run against a real S3 server', () => {
     }
     inputs.set('events/special/mixed.jsonl', MIXED);
     inputs.set('events/special/mixed-copy.jsonl.gz', gzip(MIXED));
-    inputs.set('events/special/empty.jsonl', Buffer.alloc(0));
     inputs.set('events/special/only-blank.jsonl', Buffer.from('\n\n  \n\r\n'));
     await s3.putMany(BUCKET, [...inputs]);
-    // Not data: a console folder marker, and a key outside the prefix.
+    // Not data: a console folder marker, an empty object (a marker, skipped), and a key outside the prefix.
     await s3.put(BUCKET, 'events/2026/', '');
+    await s3.put(BUCKET, 'events/special/empty.jsonl', '');
     await s3.put(BUCKET, 'elsewhere/x.jsonl', '{"a":1}\n');
   });
   after(async () => {
@@ -81,6 +81,7 @@ describe('cleaner run against a real S3 server', () => {
     assert.doesNotMatch(r.stderr, /at .*\.js:\d+/, 'no stack trace');
 
     const status = await statusJson(state);
+    assert.equal(status.totals.objects_markers, 1, 'the empty object is skipped as a marker');
     const t = expectedTotals();
     assert.deepEqual(
       { objects: status.totals.objects, done: status.totals.objects_done, failed: status.totals.objects_failed },
@@ -157,7 +158,7 @@ describe('cleaner run against a real S3 server', () => {
     const r = await runCli(['run', '--source', `s3://${BUCKET}/events/special/`, '--local-dir', local, '--state', state, '--delete-input'], { env: s3.env() });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(readTree(join(local, 'input')).size, 0, 'no input file left');
-    assert.equal(readTree(join(local, 'output')).size, 4);
+    assert.equal(readTree(join(local, 'output')).size, 3, 'mixed, mixed-copy and only-blank (the empty object is a marker)');
     assert.deepEqual(readFileSync(join(local, 'output', 'mixed.jsonl')), expectedFor(MIXED).output);
   });
 

@@ -44,5 +44,10 @@ test('markers are skipped by default and an --include that matches brings one ba
   assert.equal(sel('x/_underscore.json', 5), 'marker');
   assert.equal(sel('x/events.json', 5), undefined);
   assert.equal(compileSelection([{ include: '*/_underscore.json' }])('x/_underscore.json', 5), undefined);
-  assert.equal(compileSelection([{ exclude: '*.json' }])('x/_underscore.json', 5), 'excluded');
+  assert.equal(compileSelection([{ exclude: '*.json' }])('x/events.json', 5), 'excluded');
+});
+
+test('a marker that a filter also excludes is still counted as a marker', () => {
+  assert.equal(compileSelection([{ exclude: '*' }])('x/_SUCCESS', 0), 'marker');
+  assert.equal(compileSelection([{ exclude: '*' }, { include: '*' }])('x/_SUCCESS', 0), undefined);
 });
