@@ -28,8 +28,7 @@ import ucs2lengthModule from 'ajv/dist/runtime/ucs2length.js';
 import equalModule from 'ajv/dist/runtime/equal.js';
 import { fullFormats as fullFormatsExport } from 'ajv-formats/dist/formats.js';
 import { BYTE_FORMATS, codePoints, formatCheck, hasAsciiNonSpace } from './byte-formats.js';
-import * as scan from './json-scan.js';
-import { QUOTE, scanNumber, scanString, scanWord, skipValue, skipWs } from './json-scan.js';
+import { FALSE, NULL, QUOTE, TRUE, scanned, scanNumber, scanString, scanWord, skipValue, skipWs } from './json-scan.js';
 
 const ucs2length = ((ucs2lengthModule as any).default ?? ucs2lengthModule) as (s: string) => number;
 const equal = ((equalModule as any).default ?? equalModule) as (a: unknown, b: unknown) => boolean;
@@ -91,7 +90,7 @@ const UNDERSTOOD: Record<Draft, Set<string>> = {
 };
 
 /** Containers nested deeper than this take the exact path (the JS stack is the limit here). */
-const MAX_NESTING = 200;
+const MAX_NESTING = 400;
 let nesting = 0;
 
 const unsure: Check = () => UNSURE;
@@ -171,7 +170,7 @@ class Compiler {
   private ref(ref: unknown): Check {
     if (typeof ref !== 'string' || (ref !== '#' && !ref.startsWith('#/'))) return unsure;
     let cell = this.refs.get(ref);
-    if (cell) return (b, i, end) => cell!.check(b, i, end);
+    if (cell) return viaRef(cell);
     cell = { check: unsure };
     this.refs.set(ref, cell);
     let at: unknown = this.root;
@@ -196,8 +195,7 @@ class Compiler {
     }
     const target = at;
     if (ok) cell.check = this.compile(target, ref === '#');
-    const c = cell;
-    return (b, i, end) => c.check(b, i, end);
+    return viaRef(cell);
   }
 
   /** The type-specific keywords of `s` (everything but $ref and the combinators), as one check. */
@@ -415,6 +413,21 @@ class Compiler {
   }
 }
 
+/**
+ * A `$ref`'s check, read when it runs (so a recursive one finds itself), counted as nesting: a
+ * schema that refers to itself without descending ("$ref": "#" at the root) must end, as UNSURE.
+ */
+function viaRef(cell: { check: Check }): Check {
+  return (b, i, end) => {
+    if (++nesting > MAX_NESTING) return UNSURE;
+    try {
+      return cell.check(b, i, end);
+    } finally {
+      nesting--;
+    }
+  };
+}
+
 /** Thrown inside the compiler when a subschema must be left to ajv. */
 const UNSURE_SCHEMA = Symbol('unsure');
 
@@ -534,7 +547,7 @@ function valueCheck(types: number, str: StringCheck[], num: Array<(n: number) =>
       e = scanString(b, i + 1, end);
       if (e < 0) return UNSURE;
       if ((types & T_STRING) === 0) return REJECT;
-      const escaped = scan.hadEscape;
+      const escaped = scanned.hadEscape;
       if (str.length > 0 || en !== undefined) {
         let s: string | undefined;
         for (let k = 0; k < str.length; k++) {
@@ -546,7 +559,7 @@ function valueCheck(types: number, str: StringCheck[], num: Array<(n: number) =>
         }
         if (en !== undefined) {
           for (const list of en) {
-            if (!escaped && list.encoded.some((m) => m.length === e - i - 2 && b.compare(m, 0, m.length, i + 1, e - 1) === 0)) continue;
+            if (!escaped && isOneOf(list.encoded, b, i + 1, e - 1)) continue;
             s ??= escaped ? (JSON.parse(b.toString('utf8', i, e)) as string) : b.toString('utf8', i + 1, e - 1);
             if (!list.strings.has(s)) return REJECT;
           }
@@ -558,7 +571,7 @@ function valueCheck(types: number, str: StringCheck[], num: Array<(n: number) =>
       e = scanNumber(b, i, end);
       if (e < 0) return UNSURE;
       if ((types & (T_NUMBER | T_INTEGER)) === 0) return REJECT;
-      const plain = scan.numberIsPlainInteger;
+      const plain = scanned.numberIsPlainInteger;
       if (num.length > 0 || en !== undefined || (wholeOnly && !plain)) {
         const n = Number(b.toString('latin1', i, e));
         // 1e400 is Infinity to JSON.parse, and a number to ajv only without strictNumbers: unsure.
@@ -576,17 +589,26 @@ function valueCheck(types: number, str: StringCheck[], num: Array<(n: number) =>
       if ((types & T_ARRAY) === 0) return REJECT;
       e = arrCheck ? arrCheck(b, i, end) : anything(b, i, end);
     } else if (c === 0x74 || c === 0x66) {
-      e = scanWord(b, i, end, c === 0x74 ? scan.TRUE : scan.FALSE);
+      e = scanWord(b, i, end, c === 0x74 ? TRUE : FALSE);
       if (e < 0) return UNSURE;
       if ((types & T_BOOLEAN) === 0) return REJECT;
     } else if (c === 0x6e) {
-      e = scanWord(b, i, end, scan.NULL);
+      e = scanWord(b, i, end, NULL);
       if (e < 0) return UNSURE;
       if ((types & T_NULL) === 0) return REJECT;
     } else return UNSURE;
     if (e >= 0 && en !== undefined && !enumHas(en, JSON.parse(b.toString('utf8', i, e)))) return REJECT;
     return e;
   };
+}
+
+/** Whether the bytes `b[from, to)` spell one of `members`. */
+function isOneOf(members: Buffer[], b: Buffer, from: number, to: number): boolean {
+  for (let k = 0; k < members.length; k++) {
+    const m = members[k];
+    if (m.length === to - from && b.compare(m, 0, m.length, from, to) === 0) return true;
+  }
+  return false;
 }
 
 function enumHas(en: EnumCheck, value: unknown): boolean {
@@ -628,7 +650,7 @@ function objectChecker(spec: ObjectSpec): Check {
           i = scanString(b, keyFrom, end);
           if (i < 0) return UNSURE;
           const keyTo = i - 1;
-          if (scan.hadEscape && (n > 0 || keySensitive)) return UNSURE;
+          if (scanned.hadEscape && (n > 0 || keySensitive)) return UNSURE;
           i = skipWs(b, i, end);
           if (i >= end || b[i] !== 0x3a) return UNSURE;
           i = skipWs(b, i + 1, end);
@@ -698,12 +720,11 @@ function objectChecker(spec: ObjectSpec): Check {
         }
       }
       if (failed) return REJECT;
-      const has = (k: number) => (small ? (mask & (1 << k)) !== 0 : seen![k] === 1);
-      for (let r = 0; r < required.length; r++) if (!has(required[r])) return REJECT;
+      for (let r = 0; r < required.length; r++) if (!has(mask, seen, required[r])) return REJECT;
       if (count < min || count > max) return REJECT;
       for (const d of dependencies) {
-        if (!has(d.key)) continue;
-        for (const x of d.names) if (!has(x)) return REJECT;
+        if (!has(mask, seen, d.key)) continue;
+        for (const x of d.names) if (!has(mask, seen, x)) return REJECT;
         if (d.check !== undefined) {
           const r = d.check(b, start, end);
           if (r < 0) return r;
@@ -715,6 +736,11 @@ function objectChecker(spec: ObjectSpec): Check {
       nesting--;
     }
   };
+}
+
+/** Whether key `k` was seen: a bit of `mask` for the first 30 keys, else a byte of `seen`. */
+function has(mask: number, seen: Uint8Array | undefined, k: number): boolean {
+  return seen === undefined ? (mask & (1 << k)) !== 0 : seen[k] === 1;
 }
 
 function arrayChecker(spec: ArraySpec): Check {
