@@ -1,10 +1,11 @@
 /**
  * The straightforward Node cleaner that `npm run bench` measures cleaner against: node:readline,
  * JSON.parse, one ajv schema compiled once with ajv-formats (its default, full mode), and fs write
- * streams; one thread, one file after another. Same default rules as cleaner
- * (src/validate/default-schema.ts).
+ * streams; one thread, one file after another. Same rules as cleaner: its default ones
+ * (src/validate/default-schema.ts), or the schema file given, compiled as ajv compiles it by default
+ * (no `allErrors`), for the draft its `$schema` names.
  *
- *   node --import tsx scripts/bench-baseline.ts <source-dir> <out-dir>
+ *   node --import tsx scripts/bench-baseline.ts <source-dir> <out-dir> [schema.json]
  *
  * Writes <out-dir>/output/<rel> (accepted lines, each followed by "\n") and <out-dir>/errors/<rel>
  * (one JSON reject record per line), then prints {"lines":…,"valid":…,"rejected":…,"blank":…} on stdout.
@@ -13,21 +14,30 @@ import { createReadStream, createWriteStream, mkdirSync, readdirSync, type Write
 import { once } from 'node:events';
 import { dirname, join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
+import { readFileSync } from 'node:fs';
 import { Ajv } from 'ajv';
+import { Ajv2019 } from 'ajv/dist/2019.js';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import AjvDraft04Module from 'ajv-draft-04';
 import addFormatsModule from 'ajv-formats';
+import draft06 from 'ajv/dist/refs/json-schema-draft-06.json' with { type: 'json' };
 import { defaultSchema } from '../src/validate/default-schema.js';
 
 const addFormats = ((addFormatsModule as any).default ?? addFormatsModule) as typeof import('ajv-formats').default;
+const AjvDraft04 = ((AjvDraft04Module as any).default ?? AjvDraft04Module) as typeof import('ajv-draft-04').default;
 
-const [source, outDir] = process.argv.slice(2);
+const [source, outDir, schemaFile] = process.argv.slice(2);
 if (!source || !outDir) {
   process.stderr.write('usage: bench-baseline.ts <source-dir> <out-dir>\n');
   process.exit(2);
 }
 
-const ajv = new Ajv({ strict: false });
+const schema = schemaFile ? JSON.parse(readFileSync(schemaFile, 'utf8')) : defaultSchema;
+const draft = String(schema.$schema ?? '');
+const ajv = /2020-12/.test(draft) ? new Ajv2020({ strict: false }) : /2019-09/.test(draft) ? new Ajv2019({ strict: false }) : /draft-04/.test(draft) ? (new AjvDraft04({ strict: false }) as unknown as Ajv) : new Ajv({ strict: false });
+if (/draft-06/.test(draft)) ajv.addMetaSchema(draft06);
 addFormats(ajv);
-const validate = ajv.compile(defaultSchema);
+const validate = ajv.compile(schema);
 
 function listFiles(dir: string): string[] {
   const out: string[] = [];

@@ -7,6 +7,9 @@
  *                    [--cli path/to/bin/cleaner.js]   (another build of cleaner, e.g. an older commit's)
  *                    [--link-mbps N]  (e2e through a proxy that serves each connection at N MB/s, as S3 does)
  *                    [--part-bytes N] (e2e: the size of ranged GETs; 0 fetches every object whole)
+ *                    [--schema FILE]  (rules for cleaner and the baseline alike; default: the built-in ones)
+ *                    [--data DIR]     (these JSON-lines files instead of generated ones; counts are
+ *                                      then checked against the baseline's, not the generator's)
  *
  * 1. Generates deterministic web-event JSON lines (test/helpers/events.ts, about 4% rejects and 1%
  *    blank lines, some non-ASCII text; `--ascii` escapes it) into <dir>/data-…/events/, written in
@@ -59,6 +62,8 @@ const { values } = parseArgs({
     'data-only': { type: 'boolean', default: false },
     dir: { type: 'string', default: '/tmp/cleaner-bench' },
     cli: { type: 'string' },
+    schema: { type: 'string' },
+    data: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -76,6 +81,10 @@ const dir = resolve(values.dir!);
 const cli = values.cli === undefined ? CLI : resolve(values.cli);
 const linkMbps = values['link-mbps'] === undefined ? undefined : positiveInt('link-mbps', values['link-mbps']);
 const partBytes = values['part-bytes'] === undefined ? undefined : positiveInt('part-bytes', values['part-bytes'], 0);
+const schemaFile = values.schema === undefined ? undefined : resolve(values.schema);
+const dataDir = values.data === undefined ? undefined : resolve(values.data);
+/** With other rules or other data, the generator's counts say nothing: the baseline's are the reference. */
+const countsFromBaseline = schemaFile !== undefined || dataDir !== undefined;
 
 function parseSize(s: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB|KiB|MiB|GiB)?$/i.exec(s.trim());
@@ -112,6 +121,7 @@ interface DataSet {
 }
 
 async function dataSet(): Promise<DataSet> {
+  if (dataDir !== undefined) return givenData(dataDir);
   const id = `data-${size}-${files}f-s${seed}${values.ascii ? '-ascii' : ''}`;
   const home = join(dir, id);
   const manifest = join(home, 'manifest.json');
@@ -164,6 +174,21 @@ async function dataSet(): Promise<DataSet> {
   progress('');
   writeFileSync(manifest, JSON.stringify(ds, null, 2));
   log(`data: generated ${home} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  return ds;
+}
+
+/** The files of `--data` (flat), with their sizes and line counts; valid/rejected come from the baseline. */
+async function givenData(source: string): Promise<DataSet> {
+  const ds: DataSet = { dir: source, source, files: [], bytes: 0, lines: 0, valid: 0, rejected: 0, blank: 0 };
+  for (const name of readdirSync(source).sort()) {
+    const path = join(source, name);
+    if (!statSync(path).isFile()) continue;
+    const bytes = statSync(path).size;
+    ds.files.push({ name, bytes });
+    ds.bytes += bytes;
+    ds.lines += await countLines(path);
+  }
+  if (ds.files.length === 0) usage(`--data: no files in ${source}`);
   return ds;
 }
 
@@ -262,7 +287,7 @@ async function baselineCommand(): Promise<string[]> {
 
 async function runBaseline(ds: DataSet, out: string, cmd: string[]): Promise<Measured & { counts: Counts }> {
   rmSync(out, { recursive: true, force: true });
-  const m = await measure('baseline', [...cmd, ds.source, out], { ...process.env, NODE_OPTIONS: '' });
+  const m = await measure('baseline', [...cmd, ds.source, out, ...(schemaFile ? [schemaFile] : [])], { ...process.env, NODE_OPTIONS: '' });
   return { ...m, counts: JSON.parse(m.stdout) as Counts };
 }
 
@@ -270,7 +295,7 @@ async function runCleaner(what: string, source: string, work: string, extraEnv: 
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
   const state = join(work, 'state.db');
-  const args = [cli, 'run', '--source', source, '--local-dir', work, '--state', state, '--threads', String(threads), '-q', ...extraArgs];
+  const args = [cli, 'run', '--source', source, '--local-dir', work, '--state', state, '--threads', String(threads), '-q', ...(schemaFile ? ['--schema', schemaFile] : []), ...extraArgs];
   const m = await measure(what, args, cliEnv(extraEnv));
   const st = await new Promise<string>((res, rej) => {
     const c = spawn(process.execPath, [cli, 'status', '--json', '--state', state], { env: cliEnv(), stdio: ['ignore', 'pipe', 'inherit'] });
@@ -445,6 +470,7 @@ try {
       baseline.cpu.push(m.cpu);
       log(`run ${r}/${runs}: baseline ${m.seconds.toFixed(2)} s, peak RSS ${mb(m.peakRss)} MB`);
       if (r === 1) {
+        if (countsFromBaseline) Object.assign(ds, { valid: m.counts.valid, rejected: m.counts.rejected, blank: m.counts.blank, lines: m.counts.lines });
         sameCounts('baseline', m.counts, ds);
         baselineHashes = await hashes(join(out, 'output'), ds);
       }

@@ -14,8 +14,10 @@ export interface Rejection {
   reason: RejectReason;
   /** A one-line explanation (the parser's message, the kind of value found). */
   message: string;
-  /** For `schema`: every violation. */
+  /** For `schema`: the first violations (at most the rules' maxErrorsPerLine). */
   errors?: Violation[];
+  /** For `schema`: how many violations the explanation found, kept or not. */
+  errorsTotal?: number;
 }
 
 /** The outcome of one line: `null` for valid, 'blank', or a rejection. */
@@ -53,14 +55,16 @@ export function classify(buf: Buffer, start: number, end: number, rules: Rules, 
     return { reason: 'not_object', message: `the line is ${kind}, not a JSON object` };
   }
   let errors: Violation[];
+  let total: number;
   try {
+    // Decide with the fail-fast validator; only a rejected line is explained.
     if (rules.isValid(value)) return null;
-    errors = rules.violations(value);
+    ({ errors, total } = rules.explain(value));
   } catch (err) {
     // ajv validates recursively: with a recursive schema ($ref "#"), a line nested about 3,000
     // objects deep overflows Node 20's default stack. That is one bad line, not a failed object.
     const message = `the line could not be checked against the rules: ${String((err as Error).message).slice(0, 200)}`;
-    return { reason: 'schema', message, errors: [{ path: '/', keyword: 'nesting', message }] };
+    return { reason: 'schema', message, errors: [{ path: '/', keyword: 'nesting', message }], errorsTotal: 1 };
   }
-  return { reason: 'schema', message: errors.length ? `${errors[0].path} ${errors[0].message}` : 'schema violation', errors };
+  return { reason: 'schema', message: errors.length ? `${errors[0].path} ${errors[0].message}` : 'schema violation', errors, errorsTotal: total };
 }

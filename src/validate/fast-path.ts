@@ -7,17 +7,31 @@
  *
  * Why: on the web-event data of `npm run bench`, JSON.parse alone runs at about 100 MB/s per core
  * on a 2-core EPYC VM and ajv with formats halves that; this pass runs several times faster, since
- * it allocates nothing but the few top-level strings the rules look at.
+ * it allocates nothing but the few strings the rules look at.
  *
- * Only a subset of JSON Schema is understood: an object schema with `properties` whose subschemas
- * use `type`, `format`, `pattern`, `minLength`, `maxLength`, `enum`, `const` (on strings), plus
- * `required` and a boolean `additionalProperties`. A schema using anything else gets no shortcut:
- * every line takes the exact path, as before.
+ * The schema is compiled into one checker per subschema. A checker answers, for the value starting
+ * at a byte: accepted (the index after it), REJECT (ajv rejects this value, provided the bytes turn
+ * out to be JSON), or UNSURE. `not`, `oneOf` and `if` need REJECT to be certain; anything the
+ * compiler does not understand exactly (`unevaluated*`, `$dynamicRef`, a `$ref` outside the
+ * document, a custom keyword, an escaped key...) answers UNSURE for the values that reach it only, so
+ * those lines take the exact path and the rest stay fast.
+ *
+ * Understood, per draft as ajv reads it: `$ref` to "#" or "#/…" pointers (recursion included),
+ * `type` (unions too), `enum`/`const` of any JSON value, numeric keywords, string keywords (lengths
+ * in code points as ajv counts them, `pattern` with the `u` flag, every synchronous string format),
+ * `properties`/`patternProperties`/`additionalProperties`/`propertyNames`/`required`/
+ * `min|maxProperties`/`dependencies`/`dependentRequired`/`dependentSchemas`, `items`/`prefixItems`/
+ * `additionalItems`/`contains`/`min|maxContains`/`min|maxItems`/`uniqueItems`, `allOf`/`anyOf`/
+ * `oneOf`/`not`/`if`-`then`-`else`, boolean schemas; at any depth.
  */
 import ucs2lengthModule from 'ajv/dist/runtime/ucs2length.js';
+import equalModule from 'ajv/dist/runtime/equal.js';
 import { fullFormats as fullFormatsExport } from 'ajv-formats/dist/formats.js';
+import { BYTE_FORMATS, codePoints, formatCheck, hasAsciiNonSpace } from './byte-formats.js';
+import { FALSE, NULL, QUOTE, TRUE, scanned, scanNumber, scanString, scanWord, skipValue, skipWs } from './json-scan.js';
 
 const ucs2length = ((ucs2lengthModule as any).default ?? ucs2lengthModule) as (s: string) => number;
+const equal = ((equalModule as any).default ?? equalModule) as (a: unknown, b: unknown) => boolean;
 const fullFormats = fullFormatsExport as Record<string, unknown>;
 
 /** True only when the UTF-8 bytes `buf[start, end)` are a JSON object that the rules accept. */
@@ -26,10 +40,28 @@ export type FastAccept = (buf: Buffer, start: number, end: number) => boolean;
 /** A format as ajv holds it (ajv.formats[name]). */
 export type FormatDef = true | RegExp | ((s: string) => boolean) | { type?: string; async?: boolean; validate: RegExp | ((s: string) => boolean) };
 
+/** The JSON Schema draft the rules are compiled as. */
+export type Draft = 'draft-04' | 'draft-07' | '2019-09' | '2020-12';
+
+/** What the compiler must know of the ajv instance that decides. */
+export interface FastPathOptions {
+  draft: Draft;
+  /** Whether ajv knows `keyword`: one the compiler does not understand then makes its subschema unsure. */
+  isKeyword: (keyword: string) => boolean;
+}
+
+/**
+ * A compiled subschema: for the value whose first byte is `b[i]` (not whitespace), the index after
+ * the value when the subschema accepts it, else REJECT or UNSURE.
+ */
+type Check = (b: Buffer, i: number, end: number) => number;
+const REJECT = -1;
+const UNSURE = -2;
+
 // Value kinds, as bits.
 const T_STRING = 1;
 const T_NUMBER = 2; // any JSON number
-const T_INTEGER = 4; // a number without fraction or exponent
+const T_INTEGER = 4; // a number whose value is whole
 const T_BOOLEAN = 8;
 const T_NULL = 16;
 const T_OBJECT = 32;
@@ -45,10 +77,359 @@ const TYPE_BITS: Record<string, number> = {
   array: T_ARRAY,
 };
 
-/** Keywords that only annotate: they never change a verdict. */
-const ANNOTATIONS = new Set(['title', 'description', '$comment', 'examples', 'default', 'deprecated', 'readOnly', 'writeOnly', '$id', 'id', '$schema']);
-const TOP_LEVEL = new Set([...ANNOTATIONS, 'type', 'required', 'properties', 'additionalProperties', 'definitions', '$defs']);
-const PROPERTY = new Set([...ANNOTATIONS, 'type', 'format', 'pattern', 'minLength', 'maxLength', 'enum', 'const']);
+/** Keywords that never change a verdict (containers of definitions included). */
+const INERT = new Set(['title', 'description', '$comment', 'examples', 'default', 'deprecated', 'readOnly', 'writeOnly', '$schema', 'definitions', '$defs', '$anchor']);
+const COMMON = ['type', 'enum', 'properties', 'patternProperties', 'additionalProperties', 'required', 'minProperties', 'maxProperties', 'items', 'minItems', 'maxItems', 'uniqueItems', 'minLength', 'maxLength', 'pattern', 'format', 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'multipleOf', 'allOf', 'anyOf', 'oneOf', 'not', '$ref'];
+const SINCE_06 = ['const', 'contains', 'propertyNames', 'if', 'then', 'else'];
+/** The keywords this compiler decides exactly, per draft (ajv's vocabulary for it). */
+const UNDERSTOOD: Record<Draft, Set<string>> = {
+  'draft-04': new Set([...COMMON, 'additionalItems', 'dependencies']),
+  'draft-07': new Set([...COMMON, ...SINCE_06, 'additionalItems', 'dependencies']),
+  '2019-09': new Set([...COMMON, ...SINCE_06, 'additionalItems', 'dependentRequired', 'dependentSchemas', 'minContains', 'maxContains']),
+  '2020-12': new Set([...COMMON, ...SINCE_06, 'prefixItems', 'dependentRequired', 'dependentSchemas', 'minContains', 'maxContains']),
+};
+
+/** Containers nested deeper than this take the exact path (the JS stack is the limit here). */
+const MAX_NESTING = 400;
+let nesting = 0;
+
+const unsure: Check = () => UNSURE;
+const never: Check = () => REJECT;
+/** `true`: any JSON value. */
+const anything: Check = (b, i, end) => {
+  const e = skipValue(b, i, end);
+  return e < 0 ? UNSURE : e;
+};
+
+/** Builds the shortcut for a schema, or returns undefined when it would never accept anything. */
+export function compileFastAccept(schema: unknown, formats: Record<string, FormatDef | undefined>, options: FastPathOptions = { draft: 'draft-07', isKeyword: () => true }): FastAccept | undefined {
+  const c = new Compiler(schema, formats, options);
+  const root = c.compile(schema, true);
+  if (root === unsure) return undefined;
+  return (b, start, end) => {
+    const i = skipWs(b, start, end);
+    if (i >= end || b[i] !== 0x7b) return false;
+    nesting = 0;
+    const e = root(b, i, end);
+    return e >= 0 && skipWs(b, e, end) === end;
+  };
+}
+
+class Compiler {
+  /** Checks of `$ref` targets by pointer, filled in once compiled (so recursion works). */
+  private refs = new Map<string, { check: Check }>();
+  private understood: Set<string>;
+  private idKey: string;
+
+  constructor(
+    private root: unknown,
+    private formats: Record<string, FormatDef | undefined>,
+    private options: FastPathOptions,
+  ) {
+    this.understood = UNDERSTOOD[options.draft];
+    this.idKey = options.draft === 'draft-04' ? 'id' : '$id';
+  }
+
+  compile(schema: unknown, isRoot = false): Check {
+    if (schema === true) return anything;
+    if (schema === false) return never;
+    if (schema === null || typeof schema !== 'object' || Array.isArray(schema)) return unsure;
+    const s = schema as Record<string, unknown>;
+    // A nested id changes what "#/…" means inside: leave such a subschema to ajv.
+    if (!isRoot && typeof s[this.idKey] === 'string') return unsure;
+    for (const k of Object.keys(s)) {
+      if (INERT.has(k) || k === this.idKey || this.understood.has(k)) continue;
+      if (this.options.isKeyword(k)) return unsure;
+    }
+    const parts: Check[] = [];
+    if (s.$ref !== undefined) {
+      // Whether ajv applies the keywords beside a $ref differs by draft: leave that to ajv.
+      if (this.options.draft === 'draft-04' || this.options.draft === 'draft-07') {
+        for (const k of Object.keys(s)) if (k !== '$ref' && this.understood.has(k)) return unsure;
+      }
+      parts.push(this.ref(s.$ref));
+    }
+    const own = this.own(s);
+    if (own === unsure) return unsure;
+    if (own !== anything) parts.unshift(own);
+    for (const k of ['allOf', 'anyOf', 'oneOf'] as const) {
+      if (s[k] === undefined) continue;
+      if (!Array.isArray(s[k]) || (s[k] as unknown[]).length === 0) return unsure;
+      const subs = (s[k] as unknown[]).map((x) => this.compile(x));
+      parts.push(k === 'allOf' ? allOf(subs) : k === 'anyOf' ? anyOf(subs) : oneOf(subs));
+    }
+    if (s.not !== undefined) parts.push(not(this.compile(s.not)));
+    if (s.if !== undefined && this.understood.has('if') && (s.then !== undefined || s.else !== undefined)) {
+      parts.push(ifThenElse(this.compile(s.if), s.then === undefined ? undefined : this.compile(s.then), s.else === undefined ? undefined : this.compile(s.else)));
+    }
+    if (parts.length === 0) return anything;
+    return parts.length === 1 ? parts[0] : allOf(parts);
+  }
+
+  /** The check of a `$ref`: "#" and "#/…" pointers into this document; anything else is unsure. */
+  private ref(ref: unknown): Check {
+    if (typeof ref !== 'string' || (ref !== '#' && !ref.startsWith('#/'))) return unsure;
+    let cell = this.refs.get(ref);
+    if (cell) return viaRef(cell);
+    cell = { check: unsure };
+    this.refs.set(ref, cell);
+    let at: unknown = this.root;
+    let ok = true;
+    if (ref !== '#') {
+      for (const raw of ref.slice(2).split('/')) {
+        let key: string;
+        try {
+          key = decodeURIComponent(raw).replace(/~1/g, '/').replace(/~0/g, '~');
+        } catch {
+          ok = false;
+          break;
+        }
+        if (at === null || typeof at !== 'object' || !Object.hasOwn(at, key)) {
+          ok = false;
+          break;
+        }
+        at = (at as Record<string, unknown>)[key];
+        // Walking through a subschema with its own id changes the base URI: ajv's business.
+        if (at !== null && typeof at === 'object' && typeof (at as Record<string, unknown>)[this.idKey] === 'string') ok = false;
+      }
+    }
+    const target = at;
+    if (ok) cell.check = this.compile(target, ref === '#');
+    return viaRef(cell);
+  }
+
+  /** The type-specific keywords of `s` (everything but $ref and the combinators), as one check. */
+  private own(s: Record<string, unknown>): Check {
+    let types = T_ANY;
+    if (s.type !== undefined) {
+      const list = Array.isArray(s.type) ? s.type : [s.type];
+      types = 0;
+      for (const t of list) {
+        if (typeof t !== 'string' || !Object.hasOwn(TYPE_BITS, t)) return unsure;
+        types |= TYPE_BITS[t];
+      }
+    }
+    const str = this.stringChecks(s);
+    const num = this.numberChecks(s);
+    const obj = this.objectCheck(s);
+    const arr = this.arrayCheck(s);
+    const en = this.enumCheck(s);
+    if (str === null || num === null || obj === unsure || arr === unsure || en === null) return unsure;
+    if (types === T_ANY && str.length === 0 && num.length === 0 && obj === undefined && arr === undefined && en === undefined) return anything;
+    return valueCheck(types, str, num, obj as ObjectSpec | undefined, arr as ArraySpec | undefined, en);
+  }
+
+  private stringChecks(o: Record<string, unknown>): StringCheck[] | null {
+    const checks: StringCheck[] = [];
+    if (o.format !== undefined) {
+      if (typeof o.format !== 'string') return null;
+      const def = this.formats[o.format];
+      // A format for numbers (int32...), an async one or one ajv does not know: ajv decides.
+      const check = formatCheck(def);
+      if (!check) return null;
+      // ajv-formats' own full-mode format (not one the schema's user replaced): a byte check helps.
+      const bytes = def === fullFormats[o.format] ? BYTE_FORMATS[o.format] : undefined;
+      checks.push({ str: check, bytes });
+    }
+    if (o.pattern !== undefined) {
+      if (typeof o.pattern !== 'string') return null;
+      // As ajv compiles it (unicodeRegExp is on by default).
+      let re: RegExp;
+      try {
+        re = new RegExp(o.pattern, 'u');
+      } catch {
+        return null;
+      }
+      // "\\S" (not blank) is the common idiom: an ASCII byte that is not whitespace settles it.
+      checks.push({ str: (x) => re.test(x), bytes: o.pattern === '\\S' ? hasAsciiNonSpace : undefined });
+    }
+    for (const [k, cmp] of [['minLength', (n: number, l: number) => n >= l], ['maxLength', (n: number, l: number) => n <= l]] as const) {
+      if (o[k] === undefined) continue;
+      const limit = o[k];
+      if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 0) return null;
+      // In valid UTF-8 without escapes, code points (what ucs2length counts) are the non-continuation bytes.
+      checks.push({ str: (x) => cmp(ucs2length(x), limit), bytes: (b, from, to) => cmp(codePoints(b, from, to), limit) });
+    }
+    return checks;
+  }
+
+  private numberChecks(o: Record<string, unknown>): Array<(n: number) => boolean> | null {
+    const checks: Array<(n: number) => boolean> = [];
+    const limit = (k: string): number | undefined | null => (o[k] === undefined ? undefined : typeof o[k] === 'number' && Number.isFinite(o[k]) ? (o[k] as number) : null);
+    const min = limit('minimum');
+    const max = limit('maximum');
+    const xmin = limit('exclusiveMinimum');
+    const xmax = limit('exclusiveMaximum');
+    const mult = limit('multipleOf');
+    // draft-04's boolean exclusiveMinimum/Maximum (null here) modify minimum/maximum: ajv decides.
+    if (min === null || max === null || xmin === null || xmax === null || mult === null) return null;
+    if (min !== undefined) checks.push((n) => n >= min);
+    if (max !== undefined) checks.push((n) => n <= max);
+    if (xmin !== undefined) checks.push((n) => n > xmin);
+    if (xmax !== undefined) checks.push((n) => n < xmax);
+    if (mult !== undefined) {
+      if (mult <= 0) return null;
+      // ajv's own test (without multipleOfPrecision): the quotient equals parseInt of itself.
+      checks.push((n) => {
+        const q = n / mult;
+        return q === parseInt(q as unknown as string);
+      });
+    }
+    return checks;
+  }
+
+  private enumCheck(o: Record<string, unknown>): EnumCheck | undefined | null {
+    if (o.enum === undefined && (o.const === undefined || !this.understood.has('const'))) return undefined;
+    if (o.enum !== undefined && !Array.isArray(o.enum)) return null;
+    const lists: unknown[][] = [];
+    if (o.enum !== undefined) lists.push(o.enum as unknown[]);
+    if (o.const !== undefined && this.understood.has('const')) lists.push([o.const]);
+    return lists.map((members) => {
+      const strings = new Set(members.filter((m): m is string => typeof m === 'string'));
+      const encoded = [...strings].map((m) => Buffer.from(m, 'utf8'));
+      const others = members.filter((m) => typeof m !== 'string');
+      return { strings, encoded, others };
+    });
+  }
+
+  private objectCheck(o: Record<string, unknown>): ObjectSpec | undefined | typeof unsure {
+    const keywords = ['properties', 'patternProperties', 'additionalProperties', 'required', 'minProperties', 'maxProperties', 'propertyNames', 'dependencies', 'dependentRequired', 'dependentSchemas'];
+    if (!keywords.some((k) => o[k] !== undefined && this.understood.has(k))) return undefined;
+    const spec: ObjectSpec = { keys: [], byLength: new Map(), patterns: [], additional: undefined, propertyNames: undefined, required: [], min: 0, max: Infinity, dependencies: [], keySensitive: false, distinct: false };
+    const keyIndex = (name: string): number => {
+      // ajv reads `data.constructor`, `data.toString`, ... through the prototype chain: those names
+      // are present on every object as far as ajv is concerned. A name with a lone surrogate has no
+      // UTF-8 spelling to compare keys' bytes with. Leave both to ajv.
+      if (name in Object.prototype || Buffer.from(name, 'utf8').toString('utf8') !== name) throw UNSURE_SCHEMA;
+      let k = spec.keys.findIndex((x) => x.name === name);
+      if (k < 0) {
+        k = spec.keys.length;
+        spec.keys.push({ name, bytes: Buffer.from(name, 'utf8'), check: undefined, inProperties: false });
+      }
+      return k;
+    };
+    try {
+      const props = o.properties;
+      if (props !== undefined) {
+        if (props === null || typeof props !== 'object' || Array.isArray(props)) return unsure;
+        for (const [name, sub] of Object.entries(props)) {
+          const k = keyIndex(name);
+          spec.keys[k].inProperties = true;
+          spec.keys[k].check = this.compile(sub);
+        }
+      }
+      if (o.patternProperties !== undefined) {
+        const pp = o.patternProperties;
+        if (pp === null || typeof pp !== 'object' || Array.isArray(pp)) return unsure;
+        for (const [pattern, sub] of Object.entries(pp)) {
+          let re: RegExp;
+          try {
+            re = new RegExp(pattern, 'u');
+          } catch {
+            return unsure;
+          }
+          spec.patterns.push({ re, check: this.compile(sub) });
+        }
+      }
+      if (o.additionalProperties !== undefined && o.additionalProperties !== true) spec.additional = this.compile(o.additionalProperties);
+      if (o.propertyNames !== undefined && this.understood.has('propertyNames') && o.propertyNames !== true) spec.propertyNames = this.compile(o.propertyNames);
+      if (o.required !== undefined) {
+        if (!Array.isArray(o.required) || !o.required.every((r) => typeof r === 'string')) return unsure;
+        for (const r of new Set(o.required as string[])) spec.required.push(keyIndex(r));
+      }
+      for (const [k, field] of [['minProperties', 'min'], ['maxProperties', 'max']] as const) {
+        if (o[k] === undefined) continue;
+        if (typeof o[k] !== 'number' || !Number.isInteger(o[k]) || (o[k] as number) < 0) return unsure;
+        spec[field] = o[k] as number;
+        spec.distinct = true;
+      }
+      const deps: Array<[string, unknown, 'any' | 'names' | 'schema']> = [];
+      if (o.dependencies !== undefined && this.understood.has('dependencies')) for (const [n, v] of Object.entries(o.dependencies as object)) deps.push([n, v, 'any']);
+      if (o.dependentRequired !== undefined && this.understood.has('dependentRequired')) for (const [n, v] of Object.entries(o.dependentRequired as object)) deps.push([n, v, 'names']);
+      if (o.dependentSchemas !== undefined && this.understood.has('dependentSchemas')) for (const [n, v] of Object.entries(o.dependentSchemas as object)) deps.push([n, v, 'schema']);
+      for (const [name, v, kind] of deps) {
+        const k = keyIndex(name);
+        if (Array.isArray(v) && kind !== 'schema') {
+          if (!v.every((x) => typeof x === 'string')) return unsure;
+          spec.dependencies.push({ key: k, names: (v as string[]).map(keyIndex), check: undefined });
+        } else if (kind !== 'names') spec.dependencies.push({ key: k, names: [], check: this.compile(v) });
+        else return unsure;
+      }
+    } catch (err) {
+      if (err === UNSURE_SCHEMA) return unsure;
+      throw err;
+    }
+    if (spec.keys.length > 64) return unsure;
+    for (const k of spec.keys) {
+      const list = spec.byLength.get(k.bytes.length) ?? [];
+      list.push(spec.keys.indexOf(k));
+      spec.byLength.set(k.bytes.length, list);
+    }
+    // Whether a key's exact spelling matters to anything beyond the named keys.
+    spec.keySensitive = spec.patterns.length > 0 || spec.additional !== undefined || spec.propertyNames !== undefined || spec.distinct;
+    // Whether a repeated unnamed key could change the verdict (JSON.parse keeps its last value).
+    spec.distinct ||= spec.patterns.length > 0 || spec.additional !== undefined;
+    return spec;
+  }
+
+  private arrayCheck(o: Record<string, unknown>): ArraySpec | undefined | typeof unsure {
+    const keywords = ['items', 'prefixItems', 'additionalItems', 'contains', 'minItems', 'maxItems', 'uniqueItems'];
+    if (!keywords.some((k) => o[k] !== undefined && this.understood.has(k))) return undefined;
+    const spec: ArraySpec = { prefix: [], rest: undefined, contains: undefined, minContains: 1, maxContains: Infinity, min: 0, max: Infinity, unique: false };
+    const draft = this.options.draft;
+    if (draft === '2020-12') {
+      if (o.prefixItems !== undefined) {
+        if (!Array.isArray(o.prefixItems)) return unsure;
+        spec.prefix = o.prefixItems.map((x) => this.compile(x));
+      }
+      if (o.items !== undefined) {
+        if (Array.isArray(o.items)) return unsure;
+        spec.rest = this.compile(o.items);
+      }
+    } else if (Array.isArray(o.items)) {
+      spec.prefix = o.items.map((x) => this.compile(x));
+      if (o.additionalItems !== undefined) spec.rest = this.compile(o.additionalItems);
+    } else if (o.items !== undefined) spec.rest = this.compile(o.items);
+    if (o.contains !== undefined && this.understood.has('contains')) {
+      spec.contains = this.compile(o.contains);
+      for (const [k, field] of [['minContains', 'minContains'], ['maxContains', 'maxContains']] as const) {
+        if (o[k] === undefined || !this.understood.has(k)) continue;
+        if (typeof o[k] !== 'number' || !Number.isInteger(o[k]) || (o[k] as number) < 0) return unsure;
+        spec[field] = o[k] as number;
+      }
+    }
+    for (const [k, field] of [['minItems', 'min'], ['maxItems', 'max']] as const) {
+      if (o[k] === undefined) continue;
+      if (typeof o[k] !== 'number' || !Number.isInteger(o[k]) || (o[k] as number) < 0) return unsure;
+      spec[field] = o[k] as number;
+    }
+    if (o.uniqueItems === true) {
+      // ajv skips items of a type `items` does not allow when comparing; with prefixItems in front,
+      // such items can be valid, and ajv's answer is then not plain uniqueness.
+      if (spec.prefix.length > 0) return unsure;
+      spec.unique = true;
+    }
+    return spec;
+  }
+}
+
+/**
+ * A `$ref`'s check, read when it runs (so a recursive one finds itself), counted as nesting: a
+ * schema that refers to itself without descending ("$ref": "#" at the root) must end, as UNSURE.
+ */
+function viaRef(cell: { check: Check }): Check {
+  return (b, i, end) => {
+    if (++nesting > MAX_NESTING) return UNSURE;
+    try {
+      return cell.check(b, i, end);
+    } finally {
+      nesting--;
+    }
+  };
+}
+
+/** Thrown inside the compiler when a subschema must be left to ajv. */
+const UNSURE_SCHEMA = Symbol('unsure');
 
 /**
  * One check on a string value. `str` is exactly ajv's check, on the value as JSON.parse gives it.
@@ -60,522 +441,362 @@ interface StringCheck {
   str: (s: string) => boolean;
 }
 
-/** The checks on one top-level property the rules name. */
-interface Prop {
-  /** The key's UTF-8 bytes. */
-  key: Buffer;
-  /** Value kinds allowed (T_* bits). */
-  types: number;
-  /** `false` subschema: the property must not be present. */
-  never: boolean;
-  /** Checks on a string value (format, pattern, lengths, enum). */
-  stringChecks: StringCheck[];
-  /** enum/const that are not only strings: only a string value is judged here. */
-  onlyStringsJudged: boolean;
+/** enum and const: each list must contain the value. */
+type EnumCheck = Array<{ strings: Set<string>; encoded: Buffer[]; others: unknown[] }>;
+
+interface ObjectSpec {
+  /** Every key the keywords name (properties, required, dependencies), with its subschema if any. */
+  keys: Array<{ name: string; bytes: Buffer; check: Check | undefined; inProperties: boolean }>;
+  /** Indexes into `keys` by the key's byte length. */
+  byLength: Map<number, number[]>;
+  patterns: Array<{ re: RegExp; check: Check }>;
+  /** additionalProperties when not `true`. */
+  additional: Check | undefined;
+  propertyNames: Check | undefined;
+  required: number[];
+  min: number;
+  max: number;
+  dependencies: Array<{ key: number; names: number[]; check: Check | undefined }>;
+  /** An escaped key could change the verdict. */
+  keySensitive: boolean;
+  /** Every key's spelling is collected to catch repeats. */
+  distinct: boolean;
 }
 
-/** Builds the shortcut for a schema, or returns undefined when the schema is outside the subset. */
-export function compileFastAccept(schema: unknown, formats: Record<string, FormatDef | undefined>): FastAccept | undefined {
-  if (schema === true) schema = {};
-  if (schema === null || typeof schema !== 'object' || Array.isArray(schema)) return undefined;
-  const s = schema as Record<string, unknown>;
-  for (const k of Object.keys(s)) if (!TOP_LEVEL.has(k)) return undefined;
-  if (s.type !== undefined) {
-    const types = Array.isArray(s.type) ? s.type : [s.type];
-    if (!types.includes('object')) return undefined;
-  }
-  let closed = false;
-  if (s.additionalProperties !== undefined) {
-    if (typeof s.additionalProperties !== 'boolean') return undefined;
-    closed = !s.additionalProperties;
-  }
-  const props: Prop[] = [];
-  const byName = new Map<string, Prop>();
-  const properties = s.properties ?? {};
-  if (properties === null || typeof properties !== 'object' || Array.isArray(properties)) return undefined;
-  for (const [name, sub] of Object.entries(properties as Record<string, unknown>)) {
-    const p = compileProp(name, sub, formats);
-    if (!p) return undefined;
-    props.push(p);
-    byName.set(name, p);
-  }
-  const required = s.required ?? [];
-  if (!Array.isArray(required) || !required.every((r) => typeof r === 'string')) return undefined;
-  for (const name of required as string[]) {
-    if (byName.has(name)) continue;
-    // Required but not among `properties`: only its presence is checked, and with
-    // additionalProperties false it is an additional property, so the line is never accepted here.
-    if (name in Object.prototype || Buffer.from(name, 'utf8').toString('utf8') !== name) return undefined;
-    const p: Prop = { key: Buffer.from(name, 'utf8'), types: T_ANY, never: closed, stringChecks: [], onlyStringsJudged: false };
-    props.push(p);
-    byName.set(name, p);
-  }
-  if (props.length > 30) return undefined;
-  let requiredMask = 0;
-  for (const name of new Set(required as string[])) requiredMask |= 1 << props.indexOf(byName.get(name)!);
-  return makeScanner(props, requiredMask, closed);
+interface ArraySpec {
+  prefix: Check[];
+  rest: Check | undefined;
+  contains: Check | undefined;
+  minContains: number;
+  maxContains: number;
+  min: number;
+  max: number;
+  unique: boolean;
 }
 
-function compileProp(name: string, sub: unknown, formats: Record<string, FormatDef | undefined>): Prop | undefined {
-  // ajv reads `data.constructor`, `data.toString`, ... through the prototype chain: those names
-  // are present on every object as far as ajv is concerned. Leave them to ajv. A name with a lone
-  // surrogate has no UTF-8 spelling to compare keys' bytes with: leave it too.
-  if (name in Object.prototype || Buffer.from(name, 'utf8').toString('utf8') !== name) return undefined;
-  const p: Prop = { key: Buffer.from(name, 'utf8'), types: T_ANY, never: false, stringChecks: [], onlyStringsJudged: false };
-  if (sub === true) return p;
-  if (sub === false) return { ...p, never: true };
-  if (sub === null || typeof sub !== 'object' || Array.isArray(sub)) return undefined;
-  const o = sub as Record<string, unknown>;
-  for (const k of Object.keys(o)) if (!PROPERTY.has(k)) return undefined;
-  if (o.type !== undefined) {
-    const types = Array.isArray(o.type) ? o.type : [o.type];
-    let bits = 0;
-    for (const t of types) {
-      if (typeof t !== 'string' || !Object.hasOwn(TYPE_BITS, t)) return undefined;
-      bits |= TYPE_BITS[t];
+function allOf(subs: Check[]): Check {
+  return (b, i, end) => {
+    let e = UNSURE;
+    for (let k = 0; k < subs.length; k++) {
+      const r = subs[k](b, i, end);
+      if (r < 0) return r;
+      if (k > 0 && r !== e) return UNSURE;
+      e = r;
     }
-    p.types = bits;
-  }
-  if (o.format !== undefined) {
-    if (typeof o.format !== 'string') return undefined;
-    const def = formats[o.format];
-    const check = formatCheck(def);
-    if (!check) return undefined;
-    // ajv-formats' own full-mode format (not one the schema's user replaced): a byte check helps.
-    const bytes = def === fullFormats[o.format] ? BYTE_FORMATS[o.format] : undefined;
-    p.stringChecks.push({ str: check, bytes });
-  }
-  if (o.pattern !== undefined) {
-    if (typeof o.pattern !== 'string') return undefined;
-    // As ajv compiles it (unicodeRegExp is on by default).
-    let re: RegExp;
-    try {
-      re = new RegExp(o.pattern, 'u');
-    } catch {
-      return undefined;
+    return e;
+  };
+}
+
+function anyOf(subs: Check[]): Check {
+  return (b, i, end) => {
+    let result = REJECT;
+    for (const s of subs) {
+      const r = s(b, i, end);
+      if (r >= 0) return r;
+      if (r === UNSURE) result = UNSURE;
     }
-    // "\\S" (not blank) is the common idiom: an ASCII byte that is not whitespace settles it.
-    p.stringChecks.push({ str: (s) => re.test(s), bytes: o.pattern === '\\S' ? hasAsciiNonSpace : undefined });
-  }
-  for (const [k, cmp] of [['minLength', (n: number, l: number) => n >= l], ['maxLength', (n: number, l: number) => n <= l]] as const) {
-    if (o[k] === undefined) continue;
-    const limit = o[k];
-    if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 0) return undefined;
-    // In valid UTF-8 without escapes, code points (what ucs2length counts) are the non-continuation bytes.
-    p.stringChecks.push({ str: (s) => cmp(ucs2length(s), limit), bytes: (b, from, to) => cmp(codePoints(b, from, to), limit) });
-  }
-  if (o.enum !== undefined || o.const !== undefined) {
-    if (o.enum !== undefined && !Array.isArray(o.enum)) return undefined;
-    const members = o.enum !== undefined ? (o.enum as unknown[]) : [o.const];
-    if (o.enum !== undefined && o.const !== undefined) return undefined;
-    const strings = new Set(members.filter((m): m is string => typeof m === 'string'));
-    const encoded = [...strings].map((m) => Buffer.from(m, 'utf8'));
-    p.stringChecks.push({ str: (s) => strings.has(s), bytes: (b, from, to) => encoded.some((m) => m.length === to - from && b.compare(m, 0, m.length, from, to) === 0) });
-    p.onlyStringsJudged = true;
-  }
-  return p;
+    return result;
+  };
 }
 
-/** The check ajv makes for a string format, or undefined when it is not a plain synchronous string format. */
-function formatCheck(def: FormatDef | undefined): ((s: string) => boolean) | undefined {
-  if (def === undefined) return undefined;
-  if (def === true) return () => true;
-  if (def instanceof RegExp) return (s) => def.test(s);
-  if (typeof def === 'function') return (s) => def(s) as boolean;
-  if (typeof def === 'object' && !def.async && (def.type === undefined || def.type === 'string')) {
-    const v = def.validate;
-    if (v instanceof RegExp) return (s) => v.test(s);
-    if (typeof v === 'function') return (s) => v(s) as boolean;
-  }
-  return undefined;
+function oneOf(subs: Check[]): Check {
+  return (b, i, end) => {
+    let e = REJECT;
+    let passing = 0;
+    for (const s of subs) {
+      const r = s(b, i, end);
+      if (r === UNSURE) return UNSURE;
+      if (r >= 0) {
+        passing++;
+        e = r;
+      }
+    }
+    return passing === 1 ? e : REJECT;
+  };
 }
 
-// Byte checks for ajv-formats' full-mode formats. Each answers true only when the format function
-// would, on an unescaped value; false sends the value to the format function itself.
-
-const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
-const isAlnum = (c: number) => isDigit(c) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x7a);
-/** Two ASCII digits at `i` as a number, or -1. */
-const two = (b: Buffer, i: number) => (isDigit(b[i]) && isDigit(b[i + 1]) ? (b[i] - 0x30) * 10 + b[i + 1] - 0x30 : -1);
-const DAYS = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-
-/** 1 for hex digits. */
-const HEX_DIGIT = new Uint8Array(256);
-for (const c of '0123456789abcdefABCDEF') HEX_DIGIT[c.charCodeAt(0)] = 1;
-
-/** uuid: /^(?:urn:uuid:)?[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}$/i (the prefixed form is left to the regex). */
-function uuidBytes(b: Buffer, from: number, to: number): boolean {
-  if (to - from !== 36 || b[from + 8] !== 0x2d || b[from + 13] !== 0x2d || b[from + 18] !== 0x2d || b[from + 23] !== 0x2d) return false;
-  let ok = 1;
-  for (let k = from; k < from + 8; k++) ok &= HEX_DIGIT[b[k]];
-  for (let k = from + 9; k < from + 13; k++) ok &= HEX_DIGIT[b[k]];
-  for (let k = from + 14; k < from + 18; k++) ok &= HEX_DIGIT[b[k]];
-  for (let k = from + 19; k < from + 23; k++) ok &= HEX_DIGIT[b[k]];
-  for (let k = from + 24; k < to; k++) ok &= HEX_DIGIT[b[k]];
-  return ok === 1;
+function not(sub: Check): Check {
+  return (b, i, end) => {
+    const r = sub(b, i, end);
+    if (r >= 0) return REJECT;
+    if (r === UNSURE) return UNSURE;
+    // REJECT is certain only for JSON: make sure it is.
+    return anything(b, i, end);
+  };
 }
 
-/** date: YYYY-MM-DD, a real calendar day. */
-function dateBytes(b: Buffer, from: number, to: number): boolean {
-  if (to - from !== 10 || b[from + 4] !== 0x2d || b[from + 7] !== 0x2d) return false;
-  const hi = two(b, from);
-  const lo = two(b, from + 2);
-  const month = two(b, from + 5);
-  const day = two(b, from + 8);
-  if (hi < 0 || lo < 0 || month < 1 || month > 12 || day < 1) return false;
-  const year = hi * 100 + lo;
-  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
-  return day <= (month === 2 && leap ? 29 : DAYS[month]);
+function ifThenElse(cond: Check, then: Check | undefined, otherwise: Check | undefined): Check {
+  return (b, i, end) => {
+    const r = cond(b, i, end);
+    if (r === UNSURE) return UNSURE;
+    const next = r >= 0 ? then : otherwise;
+    if (next === undefined) return r >= 0 ? r : anything(b, i, end);
+    return next(b, i, end);
+  };
 }
 
-/** time with a required zone: HH:MM:SS[.frac](Z|±HH[[:]MM]); leap seconds are left to the function. */
-function timeBytes(b: Buffer, from: number, to: number): boolean {
-  if (to - from < 9 || b[from + 2] !== 0x3a || b[from + 5] !== 0x3a) return false;
-  const hr = two(b, from);
-  const min = two(b, from + 3);
-  const sec = two(b, from + 6);
-  if (hr < 0 || hr > 23 || min < 0 || min > 59 || sec < 0 || sec > 59) return false;
-  let i = from + 8;
-  if (b[i] === 0x2e) {
-    i++;
-    if (i >= to || !isDigit(b[i])) return false;
-    while (i < to && isDigit(b[i])) i++;
-  }
-  if (i >= to) return false;
-  const z = b[i];
-  if ((z | 0x20) === 0x7a) return i + 1 === to;
-  if (z !== 0x2b && z !== 0x2d) return false;
-  const tzH = two(b, i + 1);
-  if (tzH < 0 || tzH > 23) return false;
-  i += 3;
-  if (i === to) return true;
-  if (b[i] === 0x3a) i++;
-  const tzM = two(b, i);
-  return tzM >= 0 && tzM <= 59 && i + 2 === to;
-}
-
-/** date-time: a date, "T", "t" or " ", and a time; nothing else that splits on /t|\s/i. */
-function dateTimeBytes(b: Buffer, from: number, to: number): boolean {
-  const sep = b[from + 10];
-  return to - from > 11 && (sep === 0x54 || sep === 0x74 || sep === 0x20) && dateBytes(b, from, from + 10) && timeBytes(b, from + 11, to);
-}
-
-/** Bytes allowed in the local part of ajv-formats' full email regex (besides letters and digits). */
-const EMAIL_LOCAL = new Uint8Array(256);
-for (const c of "!#$%&'*+/=?^_`{|}~-") EMAIL_LOCAL[c.charCodeAt(0)] = 1;
-
-/** email: /^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[…]+)*@(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/i */
-function emailBytes(b: Buffer, from: number, to: number): boolean {
-  let i = from;
-  // Local part: dot-separated, non-empty atoms.
-  for (;;) {
-    const atom = i;
-    while (i < to && (isAlnum(b[i]) || EMAIL_LOCAL[b[i]] === 1)) i++;
-    if (i === atom || i >= to) return false;
-    if (b[i] === 0x40) break;
-    if (b[i] !== 0x2e) return false;
-    i++;
-  }
-  i++;
-  // Domain: at least two labels, each letters, digits and '-', starting and ending with a letter or digit.
-  let labels = 0;
-  for (;;) {
-    const label = i;
-    while (i < to && (isAlnum(b[i]) || b[i] === 0x2d)) i++;
-    if (i === label || !isAlnum(b[label]) || !isAlnum(b[i - 1])) return false;
-    labels++;
-    if (i === to) return labels >= 2;
-    if (b[i] !== 0x2e) return false;
-    i++;
-  }
-}
-
-const BYTE_FORMATS: Record<string, ((b: Buffer, from: number, to: number) => boolean) | undefined> = {
-  uuid: uuidBytes,
-  date: dateBytes,
-  'date-time': dateTimeBytes,
-  time: timeBytes,
-  email: emailBytes,
-};
-
-/** Whether `b[from, to)` holds an ASCII character that is not whitespace (so /\S/u matches). */
-function hasAsciiNonSpace(b: Buffer, from: number, to: number): boolean {
-  for (let i = from; i < to; i++) {
+/** The check of a subschema's own keywords, for a value of any kind. */
+function valueCheck(types: number, str: StringCheck[], num: Array<(n: number) => boolean>, obj: ObjectSpec | undefined, arr: ArraySpec | undefined, en: EnumCheck | undefined): Check {
+  const objCheck = obj ? objectChecker(obj) : undefined;
+  const arrCheck = arr ? arrayChecker(arr) : undefined;
+  const wholeOnly = (types & T_NUMBER) === 0 && (types & T_INTEGER) !== 0;
+  return (b, i, end) => {
     const c = b[i];
-    if (c < 0x80 && c !== 0x20 && (c < 0x09 || c > 0x0d)) return true;
+    let e: number;
+    if (c === QUOTE) {
+      e = scanString(b, i + 1, end);
+      if (e < 0) return UNSURE;
+      if ((types & T_STRING) === 0) return REJECT;
+      const escaped = scanned.hadEscape;
+      if (str.length > 0 || en !== undefined) {
+        let s: string | undefined;
+        for (let k = 0; k < str.length; k++) {
+          const chk = str[k];
+          if (!escaped && chk.bytes !== undefined && chk.bytes(b, i + 1, e - 1)) continue;
+          // The value as JSON.parse gives it: decode escapes only when there are any.
+          s ??= escaped ? (JSON.parse(b.toString('utf8', i, e)) as string) : b.toString('utf8', i + 1, e - 1);
+          if (!chk.str(s)) return REJECT;
+        }
+        if (en !== undefined) {
+          for (const list of en) {
+            if (!escaped && isOneOf(list.encoded, b, i + 1, e - 1)) continue;
+            s ??= escaped ? (JSON.parse(b.toString('utf8', i, e)) as string) : b.toString('utf8', i + 1, e - 1);
+            if (!list.strings.has(s)) return REJECT;
+          }
+        }
+      }
+      return e;
+    }
+    if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
+      e = scanNumber(b, i, end);
+      if (e < 0) return UNSURE;
+      if ((types & (T_NUMBER | T_INTEGER)) === 0) return REJECT;
+      const plain = scanned.numberIsPlainInteger;
+      if (num.length > 0 || en !== undefined || (wholeOnly && !plain)) {
+        const n = Number(b.toString('latin1', i, e));
+        // 1e400 is Infinity to JSON.parse, and a number to ajv only without strictNumbers: unsure.
+        if (!Number.isFinite(n)) return UNSURE;
+        if (wholeOnly && n % 1 !== 0) return REJECT;
+        for (let k = 0; k < num.length; k++) if (!num[k](n)) return REJECT;
+        if (en !== undefined && !enumHas(en, n)) return REJECT;
+      }
+      return e;
+    }
+    if (c === 0x7b) {
+      if ((types & T_OBJECT) === 0) return REJECT;
+      e = objCheck ? objCheck(b, i, end) : anything(b, i, end);
+    } else if (c === 0x5b) {
+      if ((types & T_ARRAY) === 0) return REJECT;
+      e = arrCheck ? arrCheck(b, i, end) : anything(b, i, end);
+    } else if (c === 0x74 || c === 0x66) {
+      e = scanWord(b, i, end, c === 0x74 ? TRUE : FALSE);
+      if (e < 0) return UNSURE;
+      if ((types & T_BOOLEAN) === 0) return REJECT;
+    } else if (c === 0x6e) {
+      e = scanWord(b, i, end, NULL);
+      if (e < 0) return UNSURE;
+      if ((types & T_NULL) === 0) return REJECT;
+    } else return UNSURE;
+    if (e >= 0 && en !== undefined && !enumHas(en, JSON.parse(b.toString('utf8', i, e)))) return REJECT;
+    return e;
+  };
+}
+
+/** Whether the bytes `b[from, to)` spell one of `members`. */
+function isOneOf(members: Buffer[], b: Buffer, from: number, to: number): boolean {
+  for (let k = 0; k < members.length; k++) {
+    const m = members[k];
+    if (m.length === to - from && b.compare(m, 0, m.length, from, to) === 0) return true;
   }
   return false;
 }
 
-/** Code points in valid UTF-8: every byte that is not a continuation byte starts one. */
-function codePoints(b: Buffer, from: number, to: number): number {
-  let n = 0;
-  for (let i = from; i < to; i++) if ((b[i] & 0xc0) !== 0x80) n++;
-  return n;
+function enumHas(en: EnumCheck, value: unknown): boolean {
+  for (const list of en) if (!list.others.some((m) => equal(m, value))) return false;
+  return true;
 }
 
-// Byte classes.
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-/** 1 for JSON whitespace. */
-const WS = new Uint8Array(256);
-WS[0x20] = WS[0x09] = WS[0x0a] = WS[0x0d] = 1;
-const HEX = new Uint8Array(256);
-for (const c of '0123456789abcdefABCDEF') HEX[c.charCodeAt(0)] = 1;
-const ESCAPABLE = new Uint8Array(256);
-for (const c of '"\\/bfnrtu') ESCAPABLE[c.charCodeAt(0)] = 1;
-
-/** Containers nested deeper than this are left to JSON.parse (which has no limit). */
-const MAX_DEPTH = 512;
-const IN_OBJECT = 1;
-const IN_ARRAY = 2;
-
-/** Set by scanString: whether the string just scanned had an escape. */
-let hadEscape = false;
-/** Set by scanNumber: whether the number just scanned had a fraction or an exponent, and its length. */
-let numberIsPlainInteger = false;
-
-/** Index after the closing quote of the string whose body starts at `i`, or -1 if it is not a JSON string. */
-function scanString(b: Buffer, i: number, end: number): number {
-  hadEscape = false;
-  for (;;) {
-    // Comparisons beat a table lookup here (about 560 vs 460 MB/s on the bench machine).
-    let c = 0;
-    while (i < end) {
-      c = b[i];
-      if (c < 0x20 || c === QUOTE || c === BACKSLASH) break;
-      i++;
-    }
-    if (i >= end) return -1;
-    if (c === QUOTE) return i + 1;
-    if (c !== BACKSLASH) return -1; // a raw control character
-    hadEscape = true;
-    if (i + 1 >= end || ESCAPABLE[b[i + 1]] === 0) return -1;
-    if (b[i + 1] === 0x75) {
-      if (i + 5 >= end || !HEX[b[i + 2]] || !HEX[b[i + 3]] || !HEX[b[i + 4]] || !HEX[b[i + 5]]) return -1;
-      i += 6;
-    } else i += 2;
-  }
-}
-
-/** Index after the JSON number starting at `i`, or -1. */
-function scanNumber(b: Buffer, i: number, end: number): number {
-  const from = i;
-  if (b[i] === 0x2d) i++;
-  if (i >= end) return -1;
-  if (b[i] === 0x30) i++;
-  else if (b[i] >= 0x31 && b[i] <= 0x39) {
-    i++;
-    while (i < end && b[i] >= 0x30 && b[i] <= 0x39) i++;
-  } else return -1;
-  numberIsPlainInteger = true;
-  if (i < end && b[i] === 0x2e) {
-    numberIsPlainInteger = false;
-    i++;
-    const d = i;
-    while (i < end && b[i] >= 0x30 && b[i] <= 0x39) i++;
-    if (i === d) return -1;
-  }
-  if (i < end && (b[i] === 0x65 || b[i] === 0x45)) {
-    numberIsPlainInteger = false;
-    i++;
-    if (i < end && (b[i] === 0x2b || b[i] === 0x2d)) i++;
-    const d = i;
-    while (i < end && b[i] >= 0x30 && b[i] <= 0x39) i++;
-    if (i === d) return -1;
-  }
-  // Digits enough to be Infinity as a double (the largest finite has 309): let the exact path decide.
-  if (i - from > 300) return -1;
-  return i;
-}
-
-function skipWs(b: Buffer, i: number, end: number): number {
-  while (i < end && WS[b[i]] === 1) i++;
-  return i;
-}
-
-/** Index after `word` (true/false/null) at `i`, or -1. */
-function scanWord(b: Buffer, i: number, end: number, word: Uint8Array): number {
-  if (i + word.length > end) return -1;
-  for (let k = 0; k < word.length; k++) if (b[i + k] !== word[k]) return -1;
-  return i + word.length;
-}
-const TRUE = Buffer.from('true');
-const FALSE = Buffer.from('false');
-const NULL = Buffer.from('null');
-
-const stack = new Uint8Array(MAX_DEPTH);
-
-/** Index after the JSON value starting at `i` (whitespace before it allowed), or -1 if it is not one. */
-function skipValue(b: Buffer, i: number, end: number): number {
-  let depth = 0;
-  for (;;) {
-    // A value.
-    i = skipWs(b, i, end);
-    if (i >= end) return -1;
-    let c = b[i];
-    if (c === QUOTE) {
-      i = scanString(b, i + 1, end);
-    } else if (c === 0x7b || c === 0x5b) {
-      const close = c === 0x7b ? 0x7d : 0x5d;
-      i = skipWs(b, i + 1, end);
-      if (i < end && b[i] === close) i++;
-      else {
-        if (depth === MAX_DEPTH) return -1;
-        stack[depth++] = c === 0x7b ? IN_OBJECT : IN_ARRAY;
-        if (c === 0x7b) {
-          i = objectKey(b, i, end);
-          if (i < 0) return -1;
-        }
-        continue;
-      }
-    } else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
-      i = scanNumber(b, i, end);
-    } else if (c === 0x74) i = scanWord(b, i, end, TRUE);
-    else if (c === 0x66) i = scanWord(b, i, end, FALSE);
-    else if (c === 0x6e) i = scanWord(b, i, end, NULL);
-    else return -1;
-    if (i < 0) return -1;
-    // After a value: close what ends here, or go on to the next member.
-    for (;;) {
-      if (depth === 0) return i;
-      i = skipWs(b, i, end);
-      if (i >= end) return -1;
-      c = b[i];
-      const inObject = stack[depth - 1] === IN_OBJECT;
-      if (c === 0x2c) {
-        i = skipWs(b, i + 1, end);
-        if (inObject) {
-          i = objectKey(b, i, end);
-          if (i < 0) return -1;
-        }
-        break;
-      }
-      if (c === (inObject ? 0x7d : 0x5d)) {
-        i++;
-        depth--;
-        continue;
-      }
-      return -1;
-    }
-  }
-}
-
-/** At a key (`i` on its opening quote): index after the key and its ':', or -1. */
-function objectKey(b: Buffer, i: number, end: number): number {
-  if (i >= end || b[i] !== QUOTE) return -1;
-  i = scanString(b, i + 1, end);
-  if (i < 0) return -1;
-  i = skipWs(b, i, end);
-  if (i >= end || b[i] !== 0x3a) return -1;
-  return i + 1;
-}
-
-function makeScanner(props: Prop[], requiredMask: number, closed: boolean): FastAccept {
-  const n = props.length;
-  const keys = props.map((p) => p.key);
-  const keyLens = Int32Array.from(keys, (k) => k.length);
-
-  /** The index of the prop whose key is `b[from, to)`, or -1. */
-  const findProp = (b: Buffer, from: number, to: number): number => {
-    const len = to - from;
-    for (let p = 0; p < n; p++) {
-      if (keyLens[p] !== len) continue;
-      const k = keys[p];
+function objectChecker(spec: ObjectSpec): Check {
+  const { keys, byLength, patterns, additional, propertyNames, required, min, max, dependencies, keySensitive, distinct } = spec;
+  const n = keys.length;
+  const small = n <= 30;
+  /** The index into `keys` of the key `b[from, to)`, or -1. */
+  const findKey = (b: Buffer, from: number, to: number): number => {
+    const list = byLength.get(to - from);
+    if (list === undefined) return -1;
+    for (let x = 0; x < list.length; x++) {
+      const k = keys[list[x]].bytes;
       let j = 0;
-      while (j < len && b[from + j] === k[j]) j++;
-      if (j === len) return p;
+      while (j < k.length && b[from + j] === k[j]) j++;
+      if (j === k.length) return list[x];
     }
     return -1;
   };
-
-  /** Whether the value `b[from, to)` of kind `kind` passes prop `p`'s checks. */
-  const valueOk = (p: Prop, kind: number, b: Buffer, from: number, to: number, escaped: boolean): boolean => {
-    if (p.never) return false;
-    if ((p.types & kind) === 0) return false;
-    const checks = p.stringChecks;
-    if (checks.length === 0) return true;
-    if (kind !== T_STRING) return !p.onlyStringsJudged;
-    let s: string | undefined;
-    for (let k = 0; k < checks.length; k++) {
-      const c = checks[k];
-      if (!escaped && c.bytes !== undefined && c.bytes(b, from, to)) continue;
-      // The value as JSON.parse gives it: decode escapes only when there are any.
-      s ??= escaped ? (JSON.parse(b.toString('utf8', from - 1, to + 1)) as string) : b.toString('utf8', from, to);
-      if (!c.str(s)) return false;
-    }
-    return true;
-  };
-
   return (b, start, end) => {
-    let i = skipWs(b, start, end);
-    if (i >= end || b[i] !== 0x7b) return false;
-    i = skipWs(b, i + 1, end);
-    let seen = 0;
-    if (i < end && b[i] === 0x7d) i++;
-    else {
-      for (;;) {
-        if (i >= end || b[i] !== QUOTE) return false;
-        const keyFrom = i + 1;
-        i = scanString(b, keyFrom, end);
-        if (i < 0) return false;
-        // An escaped key may spell a property's name: leave it to the exact path.
-        if (hadEscape) return false;
-        const p = findProp(b, keyFrom, i - 1);
-        if (p < 0 && closed) return false;
-        i = skipWs(b, i, end);
-        if (i >= end || b[i] !== 0x3a) return false;
-        i = skipWs(b, i + 1, end);
-        if (p < 0) {
-          i = skipValue(b, i, end);
-          if (i < 0) return false;
-        } else {
-          // JSON.parse keeps the last of duplicate keys; the exact path sorts that out.
-          if (seen & (1 << p)) return false;
-          seen |= 1 << p;
-          if (i >= end) return false;
-          const c = b[i];
-          const from = i;
-          let kind: number;
-          let valueFrom = from;
-          let valueTo: number;
-          let escaped = false;
-          if (c === QUOTE) {
-            i = scanString(b, i + 1, end);
-            if (i < 0) return false;
-            kind = T_STRING;
-            escaped = hadEscape;
-            valueFrom = from + 1;
-            valueTo = i - 1;
-          } else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
-            i = scanNumber(b, i, end);
-            if (i < 0) return false;
-            kind = numberIsPlainInteger ? T_INTEGER : T_NUMBER;
-            valueTo = i;
-            // 1e400 is Infinity to JSON.parse, and a number to ajv only without strictNumbers: unsure.
-            if (kind === T_NUMBER && !Number.isFinite(Number(b.toString('latin1', from, i)))) return false;
-          } else {
-            i = skipValue(b, i, end);
-            if (i < 0) return false;
-            kind = c === 0x7b ? T_OBJECT : c === 0x5b ? T_ARRAY : c === 0x6e ? T_NULL : T_BOOLEAN;
-            valueTo = i;
-          }
-          if (!valueOk(props[p], kind, b, valueFrom, valueTo, escaped)) return false;
-        }
-        i = skipWs(b, i, end);
-        if (i >= end) return false;
-        if (b[i] === 0x2c) {
+    if (++nesting > MAX_NESTING) return UNSURE;
+    try {
+      let i = skipWs(b, start + 1, end);
+      let mask = 0;
+      const seen = small ? undefined : new Uint8Array(n);
+      let names: string[] | undefined;
+      let count = 0;
+      // A REJECT stands only once the whole object is read: a repeated key could replace the value.
+      let failed = false;
+      if (i < end && b[i] === 0x7d) i++;
+      else {
+        for (;;) {
+          if (i >= end || b[i] !== QUOTE) return UNSURE;
+          const keyFrom = i + 1;
+          i = scanString(b, keyFrom, end);
+          if (i < 0) return UNSURE;
+          const keyTo = i - 1;
+          if (scanned.hadEscape && (n > 0 || keySensitive)) return UNSURE;
+          i = skipWs(b, i, end);
+          if (i >= end || b[i] !== 0x3a) return UNSURE;
           i = skipWs(b, i + 1, end);
-          continue;
+          if (i >= end) return UNSURE;
+          const k = n > 0 ? findKey(b, keyFrom, keyTo) : -1;
+          let name: string | undefined;
+          if (k >= 0) {
+            if (small ? mask & (1 << k) : seen![k]) return UNSURE;
+            if (small) mask |= 1 << k;
+            else seen![k] = 1;
+          } else if (distinct) {
+            name = b.toString('utf8', keyFrom, keyTo);
+            names ??= [];
+            if (names.includes(name)) return UNSURE;
+            names.push(name);
+          }
+          count++;
+          // Every subschema that applies to this member's value, in turn.
+          let valueEnd = -1;
+          if (!failed) {
+            if (propertyNames !== undefined) {
+              const r = propertyNames(b, keyFrom - 1, end);
+              if (r === UNSURE) return UNSURE;
+              if (r === REJECT) failed = true;
+            }
+            let matched = k >= 0 && keys[k].inProperties;
+            const own = k >= 0 ? keys[k].check : undefined;
+            if (own !== undefined && !failed) {
+              const r = own(b, i, end);
+              if (r === UNSURE) return UNSURE;
+              if (r === REJECT) failed = true;
+              else valueEnd = r;
+            }
+            if (patterns.length > 0 && !failed) {
+              name ??= b.toString('utf8', keyFrom, keyTo);
+              for (let p = 0; p < patterns.length && !failed; p++) {
+                if (!patterns[p].re.test(name)) continue;
+                matched = true;
+                const r = patterns[p].check(b, i, end);
+                if (r === UNSURE) return UNSURE;
+                if (r === REJECT) failed = true;
+                else if (valueEnd >= 0 && r !== valueEnd) return UNSURE;
+                else valueEnd = r;
+              }
+            }
+            if (!matched && additional !== undefined && !failed) {
+              const r = additional(b, i, end);
+              if (r === UNSURE) return UNSURE;
+              if (r === REJECT) failed = true;
+              else if (valueEnd >= 0 && r !== valueEnd) return UNSURE;
+              else valueEnd = r;
+            }
+          }
+          i = valueEnd >= 0 ? valueEnd : skipValue(b, i, end);
+          if (i < 0) return UNSURE;
+          i = skipWs(b, i, end);
+          if (i >= end) return UNSURE;
+          if (b[i] === 0x2c) {
+            i = skipWs(b, i + 1, end);
+            continue;
+          }
+          if (b[i] === 0x7d) {
+            i++;
+            break;
+          }
+          return UNSURE;
         }
-        if (b[i] === 0x7d) {
-          i++;
-          break;
-        }
-        return false;
       }
+      if (failed) return REJECT;
+      for (let r = 0; r < required.length; r++) if (!has(mask, seen, required[r])) return REJECT;
+      if (count < min || count > max) return REJECT;
+      for (const d of dependencies) {
+        if (!has(mask, seen, d.key)) continue;
+        for (const x of d.names) if (!has(mask, seen, x)) return REJECT;
+        if (d.check !== undefined) {
+          const r = d.check(b, start, end);
+          if (r < 0) return r;
+          if (r !== i) return UNSURE;
+        }
+      }
+      return i;
+    } finally {
+      nesting--;
     }
-    if (skipWs(b, i, end) !== end) return false;
-    return (seen & requiredMask) === requiredMask;
+  };
+}
+
+/** Whether key `k` was seen: a bit of `mask` for the first 30 keys, else a byte of `seen`. */
+function has(mask: number, seen: Uint8Array | undefined, k: number): boolean {
+  return seen === undefined ? (mask & (1 << k)) !== 0 : seen[k] === 1;
+}
+
+function arrayChecker(spec: ArraySpec): Check {
+  const { prefix, rest, contains, minContains, maxContains, min, max, unique } = spec;
+  return (b, start, end) => {
+    if (++nesting > MAX_NESTING) return UNSURE;
+    try {
+      let i = skipWs(b, start + 1, end);
+      let count = 0;
+      let found = 0;
+      if (i < end && b[i] === 0x5d) i++;
+      else {
+        for (;;) {
+          if (i >= end) return UNSURE;
+          const item = count < prefix.length ? prefix[count] : rest;
+          let e = -1;
+          if (item !== undefined) {
+            const r = item(b, i, end);
+            if (r < 0) return r;
+            e = r;
+          }
+          if (contains !== undefined) {
+            const r = contains(b, i, end);
+            if (r === UNSURE) return UNSURE;
+            if (r >= 0) {
+              if (e >= 0 && r !== e) return UNSURE;
+              e = r;
+              found++;
+            }
+          }
+          i = e >= 0 ? e : skipValue(b, i, end);
+          if (i < 0) return UNSURE;
+          count++;
+          i = skipWs(b, i, end);
+          if (i >= end) return UNSURE;
+          if (b[i] === 0x2c) {
+            i = skipWs(b, i + 1, end);
+            continue;
+          }
+          if (b[i] === 0x5d) {
+            i++;
+            break;
+          }
+          return UNSURE;
+        }
+      }
+      if (count < min || count > max) return REJECT;
+      if (contains !== undefined && (found < minContains || found > maxContains)) return REJECT;
+      if (unique) {
+        if (count > 1000) return UNSURE;
+        const items = JSON.parse(b.toString('utf8', start, i)) as unknown[];
+        for (let x = 1; x < items.length; x++) for (let y = 0; y < x; y++) if (equal(items[x], items[y])) return REJECT;
+      }
+      return i;
+    } finally {
+      nesting--;
+    }
   };
 }

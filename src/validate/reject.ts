@@ -5,6 +5,15 @@
 import { isUtf8 } from 'node:buffer';
 import type { Rejection } from './classify.js';
 
+/** The budget of a reject record without its `raw` (and `raw_base64`): 4 KiB. */
+export const MAX_RECORD_WITHOUT_RAW = 4096;
+/** Characters kept of one message or path: ten of them fit the budget with room for the rest. */
+const MAX_TEXT = 300;
+
+function clip(s: string, max: number): string {
+  return s.length <= max ? s : s.slice(0, max - 1) + '…';
+}
+
 /** Where a line came from. */
 export interface LineOrigin {
   source: string;
@@ -26,9 +35,15 @@ export function rejectRecord(origin: LineOrigin, why: Rejection, bytes: Buffer, 
     line: origin.line,
     offset: origin.offset,
     reason: why.reason,
-    message: why.message,
+    message: clip(why.message, MAX_TEXT),
   };
-  if (why.errors) record.errors = why.errors;
+  if (why.errors) {
+    record.errors = why.errors.map((e) => ({ path: clip(e.path, MAX_TEXT), keyword: clip(e.keyword, 60), message: clip(e.message, MAX_TEXT) }));
+    record.errors_total = why.errorsTotal ?? why.errors.length;
+    // A record without `raw` stays under 4 KiB, however long the source name or the paths.
+    const errors = record.errors as unknown[];
+    while (errors.length > 0 && Buffer.byteLength(JSON.stringify(record)) >= MAX_RECORD_WITHOUT_RAW) errors.pop();
+  }
   // raw is the line as text; when the bytes are not valid UTF-8, raw is lossy and raw_base64 exact.
   record.raw = redact ? redact(text) : text;
   if (!exact) record.raw_base64 = bytes.toString('base64');

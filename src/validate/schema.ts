@@ -11,7 +11,8 @@ import addFormatsModule from 'ajv-formats';
 import draft06 from 'ajv/dist/refs/json-schema-draft-06.json' with { type: 'json' };
 import { SchemaError } from '../errors.js';
 import { defaultSchema } from './default-schema.js';
-import { compileFastAccept, type FastAccept, type FormatDef } from './fast-path.js';
+import { compileFastAccept, type Draft, type FastAccept, type FormatDef } from './fast-path.js';
+import { makeExplainer, type Explain } from './explain.js';
 
 // ajv-formats and ajv-draft-04 are CommonJS with a default export; under NodeNext the callable is on `.default`.
 const addFormats = ((addFormatsModule as any).default ?? addFormatsModule) as typeof import('ajv-formats').default;
@@ -39,11 +40,25 @@ export interface Rules {
    * (see fast-path.ts); absent when the schema is outside the subset it understands.
    */
   fastAccept?: FastAccept;
-  /** Stops at the first violation: the fast path for the common, valid line. */
+  /** At most this many violations are explained per line. */
+  maxErrorsPerLine: number;
+  /** Stops at the first violation: decides every line the fast path does not accept. */
   isValid: (data: unknown) => boolean;
-  /** Every violation of a line already known to be invalid. */
-  violations: (data: unknown) => Violation[];
+  /**
+   * Explains a line already known to be invalid: at most `maxErrorsPerLine` violations, a failed
+   * oneOf/anyOf by its closest branch only (explain.ts), and how many violations there were in all.
+   */
+  explain: (data: unknown) => { errors: Violation[]; total: number };
 }
+
+/** How compileRules may be tuned. */
+export interface RulesOptions {
+  /** Violations kept per rejected line (default DEFAULT_MAX_ERRORS_PER_LINE). */
+  maxErrorsPerLine?: number;
+}
+
+/** Ten violations say what is wrong with a line; a record of thousands says nothing more, slowly. */
+export const DEFAULT_MAX_ERRORS_PER_LINE = 10;
 
 const DRAFTS: Array<{ match: RegExp; make: (o: Options) => Ajv }> = [
   { match: /json-schema\.org\/(draft-04\/)?schema#?$/, make: (o) => new AjvDraft04(o) as unknown as Ajv },
@@ -53,8 +68,8 @@ const DRAFTS: Array<{ match: RegExp; make: (o: Options) => Ajv }> = [
 ];
 
 /** Reads and compiles the rules file at `path`, or the built-in web-event rules when `path` is undefined. */
-export function loadRules(path: string | undefined): Rules {
-  if (path === undefined) return compileRules('default', JSON.stringify(defaultSchema, null, 2));
+export function loadRules(path: string | undefined, options: RulesOptions = {}): Rules {
+  if (path === undefined) return compileRules('default', JSON.stringify(defaultSchema, null, 2), options);
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -62,11 +77,13 @@ export function loadRules(path: string | undefined): Rules {
     const e = err as NodeJS.ErrnoException;
     throw new SchemaError(path, e.code === 'ENOENT' ? 'file not found' : e.code === 'EISDIR' ? 'is a directory, not a file' : `cannot be read (${e.code ?? e.message})`);
   }
-  return compileRules(path, text);
+  return compileRules(path, text, options);
 }
 
 /** Compiles schema text; `origin` names it in messages. Throws SchemaError with a one-line reason. */
-export function compileRules(origin: string, text: string): Rules {
+export function compileRules(origin: string, text: string, options: RulesOptions = {}): Rules {
+  const limit = options.maxErrorsPerLine;
+  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) throw new RangeError(`maxErrorsPerLine must be an integer >= 1, got ${limit}`);
   let schema: unknown;
   try {
     schema = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
@@ -104,13 +121,18 @@ export function compileRules(origin: string, text: string): Rules {
     messages: true,
   };
   let fast: ValidateFunction;
-  let full: ValidateFunction;
   let fastAccept: FastAccept | undefined;
+  const unknownFormats: string[] = [];
+  /** A fresh ajv for these rules: the draft, ajv-formats' full mode, and the unknown formats accepted. */
+  const ajvFor = (allErrors: boolean, log: Options['logger'] = logger): Ajv => {
+    const a = make({ ...base, allErrors, logger: log });
+    addFormats(a, { mode: 'full' });
+    for (const f of unknownFormats) a.addFormat(f, true);
+    return a;
+  };
+  let fastAjv: Ajv;
   try {
-    const fastAjv = make({ ...base, allErrors: false });
-    const fullAjv = make({ ...base, allErrors: true, logger: { log() {}, warn() {}, error() {} } });
-    addFormats(fastAjv, { mode: 'full' });
-    addFormats(fullAjv, { mode: 'full' });
+    fastAjv = ajvFor(false);
     // ajv throws on an unknown format even when asked only to log; accept any value for it, and say so.
     for (let attempt = 0; ; attempt++) {
       try {
@@ -120,33 +142,65 @@ export function compileRules(origin: string, text: string): Rules {
         const m = /^unknown format "(.*)" ignored in schema/.exec((err as Error).message);
         if (!m || attempt > 100) throw err;
         warnings.push(`unknown format "${m[1]}": not checked`);
+        unknownFormats.push(m[1]);
         fastAjv.addFormat(m[1], true);
-        fullAjv.addFormat(m[1], true);
       }
     }
-    full = fullAjv.compile(s);
     // The same format checks ajv applies, unknown formats included (accepted as `true`). Only a
     // speed-up: if building it fails, every line takes the exact path.
     try {
-      fastAccept = compileFastAccept(s, fastAjv.formats as Record<string, FormatDef | undefined>);
+      fastAccept = compileFastAccept(s, fastAjv.formats as Record<string, FormatDef | undefined>, {
+        draft: draftOf(make),
+        isKeyword: (k) => fastAjv.getKeyword(k) !== false,
+      });
     } catch {
       fastAccept = undefined;
     }
   } catch (err) {
     throw new SchemaError(origin, describeCompileError(err as Error));
   }
+  const maxErrors = options.maxErrorsPerLine ?? DEFAULT_MAX_ERRORS_PER_LINE;
+  // Built on the first rejected line: a clean file never pays for compiling the explanation.
+  let explainer: Explain | null | undefined;
+  const quiet: Options['logger'] = { log() {}, warn() {}, error() {} };
   return {
     origin,
     text,
     hash: createHash('sha256').update(text).digest('hex'),
     warnings: [...new Set(warnings)],
     fastAccept,
+    maxErrorsPerLine: maxErrors,
     isValid: (data) => fast(data) as boolean,
-    violations: (data) => {
-      full(data);
-      return (full.errors ?? []).map(toViolation);
+    explain: (data) => {
+      if (explainer === undefined) {
+        try {
+          explainer = makeExplainer(s, (allErrors) => ajvFor(allErrors, quiet), make === DRAFTS[0].make ? 'id' : '$id');
+        } catch {
+          explainer = null;
+        }
+      }
+      let errors: ErrorObject[] = [];
+      if (explainer) {
+        try {
+          errors = explainer(data);
+        } catch (err) {
+          if (err instanceof RangeError) throw err;
+          errors = [];
+        }
+      }
+      // The explanation found nothing (it cannot see what unevaluated* sees): ajv's fail-fast errors.
+      if (errors.length === 0) {
+        fast(data);
+        errors = fast.errors ?? [];
+      }
+      return { errors: errors.slice(0, maxErrors).map(toViolation), total: errors.length };
     },
   };
+}
+
+/** Which draft a DRAFTS entry compiles, for the fast path's vocabulary. */
+function draftOf(make: (o: Options) => Ajv): Draft {
+  return make === DRAFTS[0].make ? 'draft-04' : make === DRAFTS[2].make ? '2019-09' : make === DRAFTS[3].make ? '2020-12' : 'draft-07';
 }
 
 function toViolation(e: ErrorObject): Violation {

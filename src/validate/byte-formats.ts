@@ -1,0 +1,143 @@
+/**
+ * String checks for the fast path (fast-path.ts) that give exactly ajv's answers: the check ajv makes
+ * for a format, and byte-level twins of ajv-formats' common full-mode formats that need no string.
+ */
+import type { FormatDef } from './fast-path.js';
+
+/** The check ajv makes for a string format, or undefined when it is not a plain synchronous string format. */
+export function formatCheck(def: FormatDef | undefined): ((s: string) => boolean) | undefined {
+  if (def === undefined) return undefined;
+  if (def === true) return () => true;
+  if (def instanceof RegExp) return (s) => def.test(s);
+  if (typeof def === 'function') return (s) => def(s) as boolean;
+  if (typeof def === 'object' && !def.async && (def.type === undefined || def.type === 'string')) {
+    const v = def.validate;
+    if (v instanceof RegExp) return (s) => v.test(s);
+    if (typeof v === 'function') return (s) => v(s) as boolean;
+  }
+  return undefined;
+}
+
+// Byte checks for ajv-formats' full-mode formats. Each answers true only when the format function
+// would, on an unescaped value; false sends the value to the format function itself.
+
+const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
+const isAlnum = (c: number) => isDigit(c) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x7a);
+/** Two ASCII digits at `i` as a number, or -1. */
+const two = (b: Buffer, i: number) => (isDigit(b[i]) && isDigit(b[i + 1]) ? (b[i] - 0x30) * 10 + b[i + 1] - 0x30 : -1);
+const DAYS = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** 1 for hex digits. */
+const HEX_DIGIT = new Uint8Array(256);
+for (const c of '0123456789abcdefABCDEF') HEX_DIGIT[c.charCodeAt(0)] = 1;
+
+/** uuid: /^(?:urn:uuid:)?[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}$/i (the prefixed form is left to the regex). */
+function uuidBytes(b: Buffer, from: number, to: number): boolean {
+  if (to - from !== 36 || b[from + 8] !== 0x2d || b[from + 13] !== 0x2d || b[from + 18] !== 0x2d || b[from + 23] !== 0x2d) return false;
+  let ok = 1;
+  for (let k = from; k < from + 8; k++) ok &= HEX_DIGIT[b[k]];
+  for (let k = from + 9; k < from + 13; k++) ok &= HEX_DIGIT[b[k]];
+  for (let k = from + 14; k < from + 18; k++) ok &= HEX_DIGIT[b[k]];
+  for (let k = from + 19; k < from + 23; k++) ok &= HEX_DIGIT[b[k]];
+  for (let k = from + 24; k < to; k++) ok &= HEX_DIGIT[b[k]];
+  return ok === 1;
+}
+
+/** date: YYYY-MM-DD, a real calendar day. */
+function dateBytes(b: Buffer, from: number, to: number): boolean {
+  if (to - from !== 10 || b[from + 4] !== 0x2d || b[from + 7] !== 0x2d) return false;
+  const hi = two(b, from);
+  const lo = two(b, from + 2);
+  const month = two(b, from + 5);
+  const day = two(b, from + 8);
+  if (hi < 0 || lo < 0 || month < 1 || month > 12 || day < 1) return false;
+  const year = hi * 100 + lo;
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  return day <= (month === 2 && leap ? 29 : DAYS[month]);
+}
+
+/** time with a required zone: HH:MM:SS[.frac](Z|±HH[[:]MM]); leap seconds are left to the function. */
+function timeBytes(b: Buffer, from: number, to: number): boolean {
+  if (to - from < 9 || b[from + 2] !== 0x3a || b[from + 5] !== 0x3a) return false;
+  const hr = two(b, from);
+  const min = two(b, from + 3);
+  const sec = two(b, from + 6);
+  if (hr < 0 || hr > 23 || min < 0 || min > 59 || sec < 0 || sec > 59) return false;
+  let i = from + 8;
+  if (b[i] === 0x2e) {
+    i++;
+    if (i >= to || !isDigit(b[i])) return false;
+    while (i < to && isDigit(b[i])) i++;
+  }
+  if (i >= to) return false;
+  const z = b[i];
+  if ((z | 0x20) === 0x7a) return i + 1 === to;
+  if (z !== 0x2b && z !== 0x2d) return false;
+  const tzH = two(b, i + 1);
+  if (tzH < 0 || tzH > 23) return false;
+  i += 3;
+  if (i === to) return true;
+  if (b[i] === 0x3a) i++;
+  const tzM = two(b, i);
+  return tzM >= 0 && tzM <= 59 && i + 2 === to;
+}
+
+/** date-time: a date, "T", "t" or " ", and a time; nothing else that splits on /t|\s/i. */
+function dateTimeBytes(b: Buffer, from: number, to: number): boolean {
+  const sep = b[from + 10];
+  return to - from > 11 && (sep === 0x54 || sep === 0x74 || sep === 0x20) && dateBytes(b, from, from + 10) && timeBytes(b, from + 11, to);
+}
+
+/** Bytes allowed in the local part of ajv-formats' full email regex (besides letters and digits). */
+const EMAIL_LOCAL = new Uint8Array(256);
+for (const c of "!#$%&'*+/=?^_`{|}~-") EMAIL_LOCAL[c.charCodeAt(0)] = 1;
+
+/** email: /^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[…]+)*@(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/i */
+function emailBytes(b: Buffer, from: number, to: number): boolean {
+  let i = from;
+  // Local part: dot-separated, non-empty atoms.
+  for (;;) {
+    const atom = i;
+    while (i < to && (isAlnum(b[i]) || EMAIL_LOCAL[b[i]] === 1)) i++;
+    if (i === atom || i >= to) return false;
+    if (b[i] === 0x40) break;
+    if (b[i] !== 0x2e) return false;
+    i++;
+  }
+  i++;
+  // Domain: at least two labels, each letters, digits and '-', starting and ending with a letter or digit.
+  let labels = 0;
+  for (;;) {
+    const label = i;
+    while (i < to && (isAlnum(b[i]) || b[i] === 0x2d)) i++;
+    if (i === label || !isAlnum(b[label]) || !isAlnum(b[i - 1])) return false;
+    labels++;
+    if (i === to) return labels >= 2;
+    if (b[i] !== 0x2e) return false;
+    i++;
+  }
+}
+
+export const BYTE_FORMATS: Record<string, ((b: Buffer, from: number, to: number) => boolean) | undefined> = {
+  uuid: uuidBytes,
+  date: dateBytes,
+  'date-time': dateTimeBytes,
+  time: timeBytes,
+  email: emailBytes,
+};
+
+/** Whether `b[from, to)` holds an ASCII character that is not whitespace (so /\S/u matches). */
+export function hasAsciiNonSpace(b: Buffer, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const c = b[i];
+    if (c < 0x80 && c !== 0x20 && (c < 0x09 || c > 0x0d)) return true;
+  }
+  return false;
+}
+
+/** Code points in valid UTF-8: every byte that is not a continuation byte starts one. */
+export function codePoints(b: Buffer, from: number, to: number): number {
+  let n = 0;
+  for (let i = from; i < to; i++) if ((b[i] & 0xc0) !== 0x80) n++;
+  return n;
+}

@@ -1,0 +1,166 @@
+/**
+ * The JSON grammar over UTF-8 bytes, without building values: the pieces the fast path (fast-path.ts)
+ * is made of. Each returns the index after what it scanned, or -1 when the bytes are not that.
+ */
+// Byte classes.
+export const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+/** 1 for JSON whitespace. */
+const WS = new Uint8Array(256);
+WS[0x20] = WS[0x09] = WS[0x0a] = WS[0x0d] = 1;
+const HEX = new Uint8Array(256);
+for (const c of '0123456789abcdefABCDEF') HEX[c.charCodeAt(0)] = 1;
+const ESCAPABLE = new Uint8Array(256);
+for (const c of '"\\/bfnrtu') ESCAPABLE[c.charCodeAt(0)] = 1;
+
+/** Containers nested deeper than this are left to JSON.parse (which has no limit). */
+const MAX_DEPTH = 512;
+const IN_OBJECT = 1;
+const IN_ARRAY = 2;
+
+/**
+ * What the last scan saw, beyond where it ended. An object, not exported `let`s: a live binding
+ * read from another module costs a getter call under some loaders (tsx), in the hottest loop.
+ */
+export const scanned = {
+  /** Set by scanString: whether the string just scanned had an escape. */
+  hadEscape: false,
+  /** Set by scanNumber: whether the number just scanned had no fraction and no exponent. */
+  numberIsPlainInteger: false,
+};
+
+/** Index after the closing quote of the string whose body starts at `i`, or -1 if it is not a JSON string. */
+export function scanString(b: Buffer, i: number, end: number): number {
+  scanned.hadEscape = false;
+  for (;;) {
+    // Comparisons beat a table lookup here (about 560 vs 460 MB/s on the bench machine).
+    let c = 0;
+    while (i < end) {
+      c = b[i];
+      if (c < 0x20 || c === QUOTE || c === BACKSLASH) break;
+      i++;
+    }
+    if (i >= end) return -1;
+    if (c === QUOTE) return i + 1;
+    if (c !== BACKSLASH) return -1; // a raw control character
+    scanned.hadEscape = true;
+    if (i + 1 >= end || ESCAPABLE[b[i + 1]] === 0) return -1;
+    if (b[i + 1] === 0x75) {
+      if (i + 5 >= end || !HEX[b[i + 2]] || !HEX[b[i + 3]] || !HEX[b[i + 4]] || !HEX[b[i + 5]]) return -1;
+      i += 6;
+    } else i += 2;
+  }
+}
+
+/** Index after the JSON number starting at `i`, or -1. */
+export function scanNumber(b: Buffer, i: number, end: number): number {
+  const from = i;
+  if (b[i] === 0x2d) i++;
+  if (i >= end) return -1;
+  if (b[i] === 0x30) i++;
+  else if (b[i] >= 0x31 && b[i] <= 0x39) {
+    i++;
+    while (i < end && b[i] >= 0x30 && b[i] <= 0x39) i++;
+  } else return -1;
+  scanned.numberIsPlainInteger = true;
+  if (i < end && b[i] === 0x2e) {
+    scanned.numberIsPlainInteger = false;
+    i++;
+    const d = i;
+    while (i < end && b[i] >= 0x30 && b[i] <= 0x39) i++;
+    if (i === d) return -1;
+  }
+  if (i < end && (b[i] === 0x65 || b[i] === 0x45)) {
+    scanned.numberIsPlainInteger = false;
+    i++;
+    if (i < end && (b[i] === 0x2b || b[i] === 0x2d)) i++;
+    const d = i;
+    while (i < end && b[i] >= 0x30 && b[i] <= 0x39) i++;
+    if (i === d) return -1;
+  }
+  // Digits enough to be Infinity as a double (the largest finite has 309): let the exact path decide.
+  if (i - from > 300) return -1;
+  return i;
+}
+
+export function skipWs(b: Buffer, i: number, end: number): number {
+  while (i < end && WS[b[i]] === 1) i++;
+  return i;
+}
+
+/** Index after `word` (true/false/null) at `i`, or -1. */
+export function scanWord(b: Buffer, i: number, end: number, word: Uint8Array): number {
+  if (i + word.length > end) return -1;
+  for (let k = 0; k < word.length; k++) if (b[i + k] !== word[k]) return -1;
+  return i + word.length;
+}
+export const TRUE = Buffer.from('true');
+export const FALSE = Buffer.from('false');
+export const NULL = Buffer.from('null');
+
+const stack = new Uint8Array(MAX_DEPTH);
+
+/** Index after the JSON value starting at `i` (whitespace before it allowed), or -1 if it is not one. */
+export function skipValue(b: Buffer, i: number, end: number): number {
+  let depth = 0;
+  for (;;) {
+    // A value.
+    i = skipWs(b, i, end);
+    if (i >= end) return -1;
+    let c = b[i];
+    if (c === QUOTE) {
+      i = scanString(b, i + 1, end);
+    } else if (c === 0x7b || c === 0x5b) {
+      const close = c === 0x7b ? 0x7d : 0x5d;
+      i = skipWs(b, i + 1, end);
+      if (i < end && b[i] === close) i++;
+      else {
+        if (depth === MAX_DEPTH) return -1;
+        stack[depth++] = c === 0x7b ? IN_OBJECT : IN_ARRAY;
+        if (c === 0x7b) {
+          i = objectKey(b, i, end);
+          if (i < 0) return -1;
+        }
+        continue;
+      }
+    } else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
+      i = scanNumber(b, i, end);
+    } else if (c === 0x74) i = scanWord(b, i, end, TRUE);
+    else if (c === 0x66) i = scanWord(b, i, end, FALSE);
+    else if (c === 0x6e) i = scanWord(b, i, end, NULL);
+    else return -1;
+    if (i < 0) return -1;
+    // After a value: close what ends here, or go on to the next member.
+    for (;;) {
+      if (depth === 0) return i;
+      i = skipWs(b, i, end);
+      if (i >= end) return -1;
+      c = b[i];
+      const inObject = stack[depth - 1] === IN_OBJECT;
+      if (c === 0x2c) {
+        i = skipWs(b, i + 1, end);
+        if (inObject) {
+          i = objectKey(b, i, end);
+          if (i < 0) return -1;
+        }
+        break;
+      }
+      if (c === (inObject ? 0x7d : 0x5d)) {
+        i++;
+        depth--;
+        continue;
+      }
+      return -1;
+    }
+  }
+}
+
+/** At a key (`i` on its opening quote): index after the key and its ':', or -1. */
+function objectKey(b: Buffer, i: number, end: number): number {
+  if (i >= end || b[i] !== QUOTE) return -1;
+  i = scanString(b, i + 1, end);
+  if (i < 0) return -1;
+  i = skipWs(b, i, end);
+  if (i >= end || b[i] !== 0x3a) return -1;
+  return i + 1;
+}

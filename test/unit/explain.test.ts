@@ -1,0 +1,96 @@
+/**
+ * Reject records are short and useful: at most maxErrorsPerLine violations plus errors_total, a
+ * failed oneOf explained by its closest branch only, and a record without `raw` under 4 KiB. The
+ * explanation never decides: verdicts are ajv's (fail-fast) answers.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Ajv } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import fc from 'fast-check';
+import { classify, type Rejection } from '../../src/validate/classify.js';
+import { rejectRecord, MAX_RECORD_WITHOUT_RAW } from '../../src/validate/reject.js';
+import { compileRules } from '../../src/validate/schema.js';
+
+const addFormats = ((addFormatsModule as any).default ?? addFormatsModule) as typeof import('ajv-formats').default;
+const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
+const EVENTS_TEXT = readFileSync(fileURLToPath(new URL('../fixtures/schemas/events-oneof.json', import.meta.url)), 'utf8');
+const EVENTS = compileRules('events-oneof.json', EVENTS_TEXT);
+const UUID = '0b6f9d5e-3c1a-4e8b-9a57-2f1c8d7e6a01';
+const WHEN = '2026-11-05T12:34:56Z';
+
+function reject(rules: typeof EVENTS, line: unknown): Rejection {
+  const buf = Buffer.from(JSON.stringify(line));
+  const v = classify(buf, 0, buf.length, rules);
+  assert.ok(v !== null && v !== 'blank' && v.reason === 'schema', `expected a schema reject, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function recordOf(why: Rejection, source = 'events/part-0001.jsonl'): Record<string, any> {
+  return JSON.parse(rejectRecord({ source, etag: '"e"', line: 1, offset: 0 }, why, Buffer.from('{}')).toString());
+}
+
+test('a failed oneOf over 30 event types is explained by the branch whose type matched, not by every branch', () => {
+  const why = reject(EVENTS, { type: 'purchase', event_id: 'not-a-uuid', timestamp: WHEN, purchase_data: 5 });
+  const paths = why.errors!.map((e) => `${e.path} ${e.keyword}`);
+  assert.deepEqual(paths, ['/event_id format', '/purchase_data type', '/ oneOf']);
+  assert.match(why.errors!.at(-1)!.message, /closest: branch 10 #\/definitions\/purchase "purchase" type = "purchase" \(its discriminator matched\)/);
+  assert.equal(why.errorsTotal, 3);
+  assert.equal(why.message, '/event_id must match format "uuid"');
+});
+
+test('with no discriminator matching, the branch with the fewest errors explains', () => {
+  // An unknown type: every branch fails its const; "login" (integer data, the rest right) fails least.
+  const why = reject(EVENTS, { type: 'nope', event_id: UUID, timestamp: WHEN, login_data: 3 });
+  const last = why.errors!.at(-1)!;
+  assert.equal(last.keyword, 'oneOf');
+  assert.match(last.message, /"login"/);
+  assert.ok(why.errors!.length <= 3, JSON.stringify(why.errors));
+});
+
+test('at most 10 violations by default, the limit is a parameter, and errors_total counts them all', () => {
+  const closed = JSON.stringify({ type: 'object', properties: { a: { type: 'string' } }, additionalProperties: false });
+  const line = Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`extra_${i}`, i]));
+  const ten = reject(compileRules('closed', closed), line);
+  assert.equal(ten.errors!.length, 10);
+  assert.equal(ten.errorsTotal, 50);
+  const three = reject(compileRules('closed', closed, { maxErrorsPerLine: 3 }), line);
+  assert.equal(three.errors!.length, 3);
+  assert.equal(three.errorsTotal, 50);
+  const rec = recordOf(ten);
+  assert.equal(rec.errors_total, 50);
+  assert.equal(rec.errors.length, 10);
+  assert.throws(() => compileRules('closed', closed, { maxErrorsPerLine: 0 }), RangeError);
+});
+
+test('a reject record without raw stays under 4 KiB, whatever the source name, keys or messages', () => {
+  const longKey = 'k'.repeat(2000);
+  const schema = JSON.stringify({ type: 'object', patternProperties: { '^k': { type: 'string', pattern: '^' + 'x'.repeat(1500) + '$' } } });
+  const line = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [longKey + i, 'y']));
+  const why = reject(compileRules('long', schema), line);
+  const rec = recordOf(why, 's3://bucket/' + 'deep/'.repeat(150) + 'part.jsonl');
+  delete rec.raw;
+  assert.ok(Buffer.byteLength(JSON.stringify(rec)) < MAX_RECORD_WITHOUT_RAW, `${Buffer.byteLength(JSON.stringify(rec))} bytes`);
+  assert.equal(rec.errors_total, 20);
+});
+
+test(`verdicts are ajv's own (no allErrors) on the oneOf schema (${RUNS} runs)`, () => {
+  const ajv = new Ajv({ strict: false });
+  addFormats(ajv, { mode: 'full' });
+  const check = ajv.compile(JSON.parse(EVENTS_TEXT));
+  const types = (JSON.parse(EVENTS_TEXT).oneOf as Array<{ $ref: string }>).map((r) => r.$ref.split('/').pop()!);
+  const field = fc.oneof(fc.integer({ min: -2, max: 5 }), fc.constantFrom('abc', 'ABC', '', null), fc.constant([{ k: 'v' }]), fc.constant([]), fc.constant([{}]));
+  fc.assert(
+    fc.property(fc.constantFrom(...types, 'nope'), fc.constantFrom(UUID, 'x'), fc.constantFrom(WHEN, 'soon'), fc.constantFrom(...types), field, fc.option(fc.constantFrom('note', null, 7)), (type, id, when, dataOf, data, note) => {
+      const line: Record<string, unknown> = { type, event_id: id, timestamp: when, [`${dataOf}_data`]: data };
+      if (note !== null) line.note = note;
+      const buf = Buffer.from(JSON.stringify(line));
+      const v = classify(buf, 0, buf.length, EVENTS);
+      assert.equal(v === null, check(line), JSON.stringify(line));
+      if (v !== null && v !== 'blank') assert.ok(v.errors!.length > 0 && v.errors!.length <= 10);
+    }),
+    { numRuns: RUNS },
+  );
+});
