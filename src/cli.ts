@@ -126,7 +126,7 @@ export function buildProgram(): Command {
     new Command('validate')
       .description('check local files (plain or .gz) against the rules, without S3 or state; exit 5 when any line is rejected')
       .argument('<files...>', 'files to check'),
-    ['schema', 'maxLineBytes', 'redact'],
+    ['schema', 'maxLineBytes', 'redact', 'maxErrorsPerLine'],
   )
     .option('--quiet-records', 'print only the summary, not the reject records')
     .option(...CONFIG_FLAG);

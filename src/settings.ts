@@ -72,6 +72,17 @@ const TABLE = [
     stored: true,
     task: true,
   },
+  {
+    key: 'maxErrorsPerLine',
+    flag: '--max-errors-per-line',
+    arg: '<n>',
+    env: 'CLEANER_MAX_ERRORS_PER_LINE',
+    kind: 'int',
+    default: 10,
+    help: 'most schema errors a reject record lists (errors_total counts them all)',
+    stored: true,
+    task: true,
+  },
   { key: 'checkpointBytes', flag: '--checkpoint-bytes', arg: '<n>', env: 'CLEANER_CHECKPOINT_BYTES', kind: 'int', default: 8 << 20, help: 'input bytes between checkpoints', stored: true, task: true },
   { key: 'redact', flag: '--redact', arg: '<fields>', env: 'CLEANER_REDACT', kind: 'list', default: [], help: 'comma-separated fields masked in reject records', stored: true, task: true },
   {

@@ -28,12 +28,12 @@ export interface FileVerdict {
 /** Validates each file; reject records go to `out` as they are found. */
 export async function validateCommand(
   files: string[],
-  opts: Pick<Settings, 'schema' | 'maxLineBytes' | 'redact'>,
+  opts: Pick<Settings, 'schema' | 'maxLineBytes' | 'redact' | 'maxErrorsPerLine'>,
   out: (record: Buffer) => void,
   log: Logger,
 ): Promise<FileVerdict[]> {
   if (files.length === 0) throw new UsageError('validate needs at least one FILE');
-  const rules = loadRules(opts.schema);
+  const rules = loadRules(opts.schema, { maxErrorsPerLine: opts.maxErrorsPerLine });
   for (const w of rules.warnings) log.warn(`schema ${rules.origin}: ${w}`);
   const redact = makeRedactor(opts.redact);
   const verdicts: FileVerdict[] = [];

@@ -64,10 +64,10 @@ function stateFor(path: string): Db {
 
 /** The object's rules, compiled once per thread. */
 export function rulesFor(task: CleanTask): Rules {
-  const key = task.schemaOrigin + '\0' + task.schemaText;
+  const key = `${task.maxErrorsPerLine}\0${task.schemaOrigin}\0${task.schemaText}`;
   let r = rulesCache.get(key);
   if (!r) {
-    r = compileRules(task.schemaOrigin, task.schemaText);
+    r = compileRules(task.schemaOrigin, task.schemaText, { maxErrorsPerLine: task.maxErrorsPerLine });
     rulesCache.set(key, r);
   }
   return r;

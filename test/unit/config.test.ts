@@ -57,6 +57,7 @@ describe('precedence: flag > environment > config file > default', () => {
       concurrency: 8,
       threads: Math.max(1, availableParallelism()),
       maxLineBytes: 1048576,
+      maxErrorsPerLine: 10,
       checkpointBytes: 8388608,
       redact: [],
       maxErrorRate: null,
@@ -198,6 +199,7 @@ describe('what a run stores', () => {
       concurrency: 8,
       threads: 3,
       maxLineBytes: 1 << 20,
+      maxErrorsPerLine: 10,
       checkpointBytes: 8 << 20,
       redact: ['email'],
       maxErrorRate: null,
@@ -214,7 +216,7 @@ describe('what a run stores', () => {
   });
 
   test('a clean task carries only what the worker reads', () => {
-    assert.deepEqual(taskOptionsOf(runOptionsOf(settings)), { maxLineBytes: 1 << 20, checkpointBytes: 8 << 20, redact: ['email'], maxErrorRate: null });
+    assert.deepEqual(taskOptionsOf(runOptionsOf(settings)), { maxLineBytes: 1 << 20, maxErrorsPerLine: 10, checkpointBytes: 8 << 20, redact: ['email'], maxErrorRate: null });
   });
 });
 
