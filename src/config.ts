@@ -183,8 +183,9 @@ export function resolveSource(s: Settings): SourceSpec {
   if (s.source && s.bucket) problems.push('--source and --bucket: give one or the other');
   if (s.source) {
     const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(s.source);
-    if (m) return { kind: 's3', bucket: m[1], prefix: s.prefix ?? m[2] };
-    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(s.source)) problems.push(`--source: ${s.source}: only s3:// URLs and local paths are supported`);
+    if (m) {
+      if (problems.length === 0) return { kind: 's3', bucket: m[1], prefix: s.prefix ?? m[2] };
+    } else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(s.source)) problems.push(`--source: ${s.source}: only s3:// URLs and local paths are supported`);
     else if (!existsSync(s.source)) problems.push(`--source: ${s.source}: no such file or directory`);
     else if (problems.length === 0) return { kind: 'local', path: resolve(s.source) };
   } else if (s.bucket) {

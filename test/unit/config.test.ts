@@ -225,11 +225,13 @@ describe('sources and aliases', () => {
     assert.deepEqual(rewriteAliases(['--remote_dir', 'a/', '--remote-dir=b/', '--local_dir=c', '--prefix', 'd']), ['--prefix', 'a/', '--prefix=b/', '--local-dir=c', '--prefix', 'd']);
   });
 
-  test('an s3:// source or a bucket and prefix name an S3 source; a local source with a bucket is a problem', () => {
+  test('an s3:// source or a bucket and prefix name an S3 source; a source with a bucket is a problem', () => {
     assert.deepEqual(resolveSource({ ...DEFAULTS, source: 's3://bkt/events/' }), { kind: 's3', bucket: 'bkt', prefix: 'events/' });
     assert.deepEqual(resolveSource({ ...DEFAULTS, bucket: 'bkt', prefix: 'p/' }), { kind: 's3', bucket: 'bkt', prefix: 'p/' });
     assert.deepEqual(resolveSource({ ...DEFAULTS, source: dir }), { kind: 'local', path: dir });
     assert.throws(() => resolveSource({ ...DEFAULTS, source: dir, bucket: 'bkt' }), /--source and --bucket: give one or the other/);
+    // An s3:// source is no exception: the bucket was silently ignored before.
+    assert.throws(() => resolveSource({ ...DEFAULTS, source: 's3://a-bucket/events/', bucket: 'bkt' }), /--source and --bucket: give one or the other/);
     assert.throws(() => resolveSource({ ...DEFAULTS, source: 'gs://bkt/' }), /only s3:\/\/ URLs and local paths are supported/);
     assert.throws(() => resolveSource({ ...DEFAULTS, bucket: 'B_ad' }), /--bucket: "B_ad" is not a valid bucket name/);
     assert.throws(() => resolveSource(DEFAULTS), /no source: pass --source/);
