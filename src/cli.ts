@@ -8,11 +8,11 @@ import { resolveSettings, rewriteAliases } from './config.js';
 import { DEFAULTS, SETTINGS, type Declaration, type Settings } from './settings.js';
 import type { Filter } from './keys/select.js';
 import { alertSettingsOf } from './alerts/after-run.js';
-import { makeLogger, type LogFormat } from './log.js';
+import { makeLogger, type LogFormat, type Logger } from './log.js';
 import { runCommand } from './commands/run.js';
 import { resumeCommand } from './commands/resume.js';
 import { formatStatus, statusReport } from './commands/status.js';
-import { interruptActiveRun } from './commands/drive.js';
+import { interruptActiveRun, type RunOutcome } from './commands/drive.js';
 import { reportCommand } from './commands/report.js';
 import { dryRunCommand, formatDryRun } from './commands/dry-run.js';
 import { formatVerdicts, validateCommand } from './commands/validate.js';
@@ -92,9 +92,7 @@ export function buildProgram(): Command {
       process.stdout.write(formatDryRun(await dryRunCommand(settings, log)));
       return;
     }
-    const outcome = await runCommand(settings, log);
-    (outcome.exitCode === ExitCode.ok ? log.info : log.warn)(outcome.message);
-    process.exitCode = outcome.exitCode;
+    endWith(await runCommand(settings, log), log);
   });
   program.addCommand(run);
 
@@ -105,11 +103,8 @@ export function buildProgram(): Command {
     const log = loggerFor(o);
     // Where alerts go is not stored with a run (URLs may hold secrets): resume takes it anew.
     const settings = resolveSettings(o, { config: o.config, only: ['state', ...ALERT_KEYS] });
-    const outcome = await resumeCommand({ state: settings.state, runId: o.run !== undefined ? parseRunId(o.run) : undefined, alerts: alertSettingsOf(settings) }, log);
-    if (outcome) {
-      (outcome.exitCode === ExitCode.ok ? log.info : log.warn)(outcome.message);
-      process.exitCode = outcome.exitCode;
-    }
+    const outcome = await resumeCommand({ state: settings.state, runId: runIdOf(o), alerts: alertSettingsOf(settings) }, log);
+    if (outcome) endWith(outcome, log);
   });
   program.addCommand(resume);
 
@@ -118,7 +113,7 @@ export function buildProgram(): Command {
     .option('--json', 'stable JSON on stdout')
     .option(...CONFIG_FLAG)
     .action((o) => {
-      const report = statusReport(statePath(o), o.run !== undefined ? parseRunId(o.run) : undefined);
+      const report = statusReport(statePath(o), runIdOf(o));
       process.stdout.write(o.json ? JSON.stringify(report, null, 2) + '\n' : formatStatus(report));
     });
 
@@ -145,12 +140,23 @@ export function buildProgram(): Command {
     .option('--html <file>', 'write the report as an HTML page to this file')
     .option(...CONFIG_FLAG)
     .action((o) => {
-      const { report, htmlPath } = reportCommand({ state: statePath(o), runId: o.run !== undefined ? parseRunId(o.run) : undefined, html: o.html });
+      const { report, htmlPath } = reportCommand({ state: statePath(o), runId: runIdOf(o), html: o.html });
       if (htmlPath) process.stderr.write(`cleaner: report written to ${htmlPath}\n`);
       else process.stdout.write(JSON.stringify(report, null, 2) + '\n');
     });
 
   return program;
+}
+
+/** A finished run's last line, and its exit code for the process. */
+function endWith(outcome: RunOutcome, log: Logger): void {
+  (outcome.exitCode === ExitCode.ok ? log.info : log.warn)(outcome.message);
+  process.exitCode = outcome.exitCode;
+}
+
+/** The --run flag, when given. */
+function runIdOf(o: { run?: string }): number | undefined {
+  return o.run !== undefined ? parseRunId(o.run) : undefined;
 }
 
 function parseRunId(s: string): number {
