@@ -118,6 +118,15 @@ const TABLE = [
     help: 'which keys (relative to the prefix) to clean; repeatable, in order, the last match wins; * and ? match across /',
     stored: true,
   },
+  {
+    key: 'shard',
+    flag: '--shard',
+    arg: '<i/n>',
+    env: 'CLEANER_SHARD',
+    kind: 'string',
+    help: 'clean only the keys of shard I of N (0-based); else from JOB_COMPLETION_INDEX + CLEANER_SHARDS or AWS_BATCH_JOB_ARRAY_INDEX + AWS_BATCH_JOB_ARRAY_SIZE',
+    stored: true,
+  },
   { key: 'metricsFile', flag: '--metrics-file', arg: '<path>', env: 'CLEANER_METRICS_FILE', kind: 'path', help: "write the run's Prometheus metrics to this file (node_exporter textfile collector)" },
   { key: 'pushgateway', flag: '--pushgateway', arg: '<url>', env: 'CLEANER_PUSHGATEWAY', kind: 'string', help: "push the run's metrics to this Prometheus Pushgateway" },
   {

@@ -4,7 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Db } from '../state/db.js';
-import { lastSuccessfulRun } from '../state/queries.js';
+import { getRun, lastSuccessfulRun } from '../state/queries.js';
+import { parseRunOptions } from '../settings.js';
 import { buildReport, type RunReport } from '../report/build.js';
 import type { Logger } from '../log.js';
 import type { Settings } from '../settings.js';
@@ -47,9 +48,13 @@ export async function announceRun(db: Db, runId: number, settings: AlertSettings
   const last = lastSuccessfulRun(db, report.run.source);
   const figures = figuresOf(report, last ? Date.parse(last) / 1000 : undefined);
   const families = runMetrics(figures);
+  // Shards of one job push side by side, each under its own grouping key.
+  const run = getRun(db, runId);
+  const shard = run ? parseRunOptions(run.options).shard : undefined;
+  const labels: Record<string, string> = shard ? { source: report.run.source, shard } : { source: report.run.source };
   if (settings.metricsFile !== undefined) {
     try {
-      writeMetricsFile(settings.metricsFile, exposition(families, { source: report.run.source }));
+      writeMetricsFile(settings.metricsFile, exposition(families, labels));
       log.debug('metrics written', { file: settings.metricsFile });
     } catch (err) {
       log.warn('metrics file not written', { file: settings.metricsFile, error: (err as Error).message });
@@ -59,7 +64,7 @@ export async function announceRun(db: Db, runId: number, settings: AlertSettings
   if (settings.pushgateway !== undefined) {
     const url = settings.pushgateway;
     deliveries.push(
-      pushMetrics(url, { source: report.run.source }, exposition(families), limits).then(
+      pushMetrics(url, labels, exposition(families), limits).then(
         () => log.debug('metrics pushed', { pushgateway: safeUrl(url) }),
         (err: Error) => log.warn('metrics not pushed', { error: err.message }),
       ),

@@ -4,7 +4,8 @@ import { relative, resolve, sep } from 'node:path';
 import { UsageError } from '../errors.js';
 import { compileSelection, type Selection } from '../keys/select.js';
 import { resolveSource, type SourceSpec } from '../config.js';
-import type { Settings } from '../settings.js';
+import { DEFAULTS, type Settings } from '../settings.js';
+import { resolveShard, shardStatePath, type Shard } from '../keys/shard.js';
 import { resolveEndpoint } from '../s3/settings.js';
 import { loadRules, type Rules } from '../validate/schema.js';
 import type { Logger } from '../log.js';
@@ -19,6 +20,10 @@ export interface RunPlan {
   source: string;
   /** The identity of (source, endpoint, local dir): objects of one target are shared across runs. */
   target: string;
+  /** This process's shard, when the prefix is split between several. */
+  shard: Shard | undefined;
+  /** The selection of keys: filters, markers, shard. */
+  select: Selection;
 }
 
 /** Resolves and checks everything a run needs; refuses bad input before anything is written. */
@@ -28,9 +33,22 @@ export function planRun(settings: Settings, log: Logger): RunPlan {
   for (const w of rules.warnings) log.warn(`schema ${rules.origin}: ${w}`);
   const localDir = resolve(settings.localDir);
   if (src.kind === 'local') refuseLocalDirInSource(src.path, localDir, compileSelection(settings.filters));
+  const shard = resolveShard(settings.shard);
+  // Shards on one machine (or one volume) each get their own state unless one was chosen.
+  const state = shard && shard.count > 1 && settings.state === DEFAULTS.state ? shardStatePath(settings.state, shard) : settings.state;
   const endpoint = src.kind === 's3' ? (resolveEndpoint(settings.endpointUrl) ?? null) : null;
   const source = src.kind === 's3' ? `s3://${src.bucket}/${src.prefix}` : src.path;
-  return { src, rules, localDir, statePath: resolve(settings.state), endpoint, source, target: JSON.stringify([src.kind, endpoint ?? '', source, localDir]) };
+  return {
+    src,
+    rules,
+    localDir,
+    statePath: resolve(state),
+    endpoint,
+    source,
+    target: JSON.stringify([src.kind, endpoint ?? '', source, localDir]),
+    shard,
+    select: compileSelection(settings.filters, shard),
+  };
 }
 
 /**

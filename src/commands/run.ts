@@ -11,7 +11,7 @@ import { planRun } from './plan.js';
 
 /** Starts a new run with `settings`; refuses bad input before anything is written. */
 export async function runCommand(settings: Settings, log: Logger): Promise<RunOutcome> {
-  const { src, rules, localDir, statePath, endpoint, source, target } = planRun(settings, log);
+  const { src, rules, localDir, statePath, endpoint, source, target, shard } = planRun(settings, log);
   const db = openState(statePath);
   try {
     acquireLock(db, statePath, 'run');
@@ -28,7 +28,8 @@ export async function runCommand(settings: Settings, log: Logger): Promise<RunOu
         schemaOrigin: settings.schema ? resolve(settings.schema) : 'default',
         schemaText: rules.text,
         schemaHash: rules.hash,
-        options: runOptionsOf(settings),
+        // The shard as resolved (perhaps from the job engine's variables), so resume keeps it.
+        options: runOptionsOf({ ...settings, shard: shard ? `${shard.index}/${shard.count}` : undefined }),
       });
       supersedeUnfinished(db, target, runId);
       log.info(`run ${runId}: ${source} -> ${localDir}`, { rules: rules.origin });

@@ -90,7 +90,7 @@ export function formatStatus(s: StatusReport): string {
     `  started    ${r.started_at}${r.finished_at ? `   finished ${r.finished_at}` : ''}   elapsed ${r.elapsed_s} s`,
     `objects      ${n(t.objects)} listed, ${n(s.stages.downloaded)} downloaded, ${n(s.stages.cleaned)} cleaned, ${n(t.objects_skipped)} unchanged, ${n(t.objects_failed)} failed, ${n(t.objects_gone)} gone, ${n(t.objects_pending)} pending${
       t.objects_excluded + t.objects_markers ? `; ${n(t.objects_excluded)} excluded, ${n(t.objects_markers)} excluded (marker)` : ''
-    }`,
+    }${t.objects_other_shards ? `; ${n(t.objects_other_shards)} in other shards` : ''}`,
     `lines        ${n(t.lines)}: ${n(t.valid)} valid, ${n(t.rejected)} rejected, ${n(t.blank)} blank`,
   ];
   const reasons = Object.entries(s.rejected_by_reason).sort((a, b) => b[1] - a[1]);

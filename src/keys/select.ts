@@ -13,14 +13,19 @@
  * it back.
  */
 
+import { shardOf, type Shard } from './shard.js';
+
 /** One filter as given: `{ exclude: 'logs/*' }` or `{ include: '*.json' }`, in order. */
 export type Filter = { include: string } | { exclude: string };
 
-/** Why an object is not cleaned: a user filter, or the marker rule. */
-export type Exclusion = 'excluded' | 'marker';
+/** Why an object is not cleaned: a user filter, the marker rule, or it belongs to another shard. */
+export type Exclusion = 'excluded' | 'marker' | 'shard';
 
-/** A compiled selection: the exclusion of a key (relative to the prefix), or undefined when it is cleaned. */
-export type Selection = (relKey: string, size: number) => Exclusion | undefined;
+/**
+ * A compiled selection: the exclusion of a key, or undefined when it is cleaned. Filters and
+ * markers look at the key relative to the prefix; the shard at the full key.
+ */
+export type Selection = (relKey: string, size: number, key?: string) => Exclusion | undefined;
 
 /** Whether an object is a marker file rather than event data. */
 export function isMarker(relKey: string, size: number): boolean {
@@ -29,10 +34,12 @@ export function isMarker(relKey: string, size: number): boolean {
   return last.startsWith('_') || last.startsWith('.') || last.endsWith('.crc');
 }
 
-/** Compiles the filters (in order) into a selection. */
-export function compileSelection(filters: readonly Filter[]): Selection {
+/** Compiles the filters (in order), and this process's shard, into a selection. */
+export function compileSelection(filters: readonly Filter[], shard?: Shard): Selection {
   const compiled = filters.map((f) => ('include' in f ? { include: true, re: globToRegExp(f.include) } : { include: false, re: globToRegExp(f.exclude) }));
-  return (relKey, size) => {
+  return (relKey, size, key = relKey) => {
+    // Another shard's key is never this process's business, whatever the filters say.
+    if (shard && shard.count > 1 && shardOf(key, shard.count) !== shard.index) return 'shard';
     // A marker that a filter also excludes is still reported as a marker: that is the better reason.
     const marker = isMarker(relKey, size);
     let verdict: Exclusion | undefined = marker ? 'marker' : undefined;

@@ -22,6 +22,8 @@ export interface Totals {
   /** Listed but left out by the run's selection (not in `objects`): by an --include/--exclude filter, and as markers. */
   objects_excluded: number;
   objects_markers: number;
+  /** Listed but belonging to other shards (--shard I/N). */
+  objects_other_shards: number;
   lines: number;
   valid: number;
   rejected: number;
@@ -56,7 +58,7 @@ export function verdict(o: Pick<RunObjectFigures, 'action' | 'outcome'>): Verdic
 /** The summary of a run with no objects (and the starting point of every other). */
 export function emptySummary(): RunSummary {
   return {
-    totals: { objects: 0, objects_done: 0, objects_skipped: 0, objects_failed: 0, objects_gone: 0, objects_pending: 0, objects_quarantined: 0, objects_excluded: 0, objects_markers: 0, lines: 0, valid: 0, rejected: 0, blank: 0, bytes: 0 },
+    totals: { objects: 0, objects_done: 0, objects_skipped: 0, objects_failed: 0, objects_gone: 0, objects_pending: 0, objects_quarantined: 0, objects_excluded: 0, objects_markers: 0, objects_other_shards: 0, lines: 0, valid: 0, rejected: 0, blank: 0, bytes: 0 },
     stages: { listed: 0, downloaded: 0, cleaned: 0, failed: 0 },
     rejected_by_reason: {},
     error_rate: 0,
@@ -81,6 +83,7 @@ export function summarize(run: RunRow, rows: RunObjectFigures[], now = Date.now(
   const t = s.totals;
   t.objects_excluded = run.excluded ?? 0;
   t.objects_markers = run.markers ?? 0;
+  t.objects_other_shards = run.other_shards ?? 0;
   let cleanedBytes = 0;
   let cleanedLines = 0;
   let downloadMs = 0;

@@ -11,13 +11,15 @@ import { markListed, recordExclusions, recordListed, type ListedObject, type Lis
 import { objectPaths } from '../keys/local-layout.js';
 import { compileSelection, type Selection, type Exclusion } from '../keys/select.js';
 import { parseRunOptions } from '../settings.js';
+import { parseShard } from '../keys/shard.js';
 
 /** Counts of what the manifest decided, by reason; `excluded` and `marker` objects are not recorded. */
 export type ManifestSummary = Record<ListingReason | Exclusion, number> & { listed: number };
 
 /** The run's object selection (its --include/--exclude filters and the marker rule). */
 export function runSelection(run: RunRow): Selection {
-  return compileSelection(parseRunOptions(run.options).filters);
+  const o = parseRunOptions(run.options);
+  return compileSelection(o.filters, o.shard ? parseShard(o.shard, 'shard') : undefined);
 }
 
 /** Whether a key names a gzip object (decompressed on the fly). */
@@ -26,7 +28,7 @@ export function isGzipKey(key: string): boolean {
 }
 
 function emptySummary(): ManifestSummary {
-  return { listed: 0, new: 0, changed: 0, schema_changed: 0, unfinished: 0, retry: 0, unchanged: 0, failed_before: 0, excluded: 0, marker: 0 };
+  return { listed: 0, new: 0, changed: 0, schema_changed: 0, unfinished: 0, retry: 0, unchanged: 0, failed_before: 0, excluded: 0, marker: 0, shard: 0 };
 }
 
 /** Lists an S3 prefix into the run. */
@@ -42,7 +44,7 @@ export async function manifestS3(db: Db, run: RunRow, client: S3Client, onPage?:
   for await (const page of listObjects(client, run.bucket!, prefix)) {
     const record = db.transaction((objs: ListedObject[]) => {
       for (const o of objs) {
-        const excluded = select(relativeKey(o.key, prefix), o.size);
+        const excluded = select(relativeKey(o.key, prefix), o.size, o.key);
         summary[excluded ?? recordListed(db, run.id, run.target, run.schema_hash, o, 'listed', inputComplete)]++;
       }
     });
@@ -69,7 +71,7 @@ export function manifestLocal(db: Db, run: RunRow): ManifestSummary {
 
 function finishListing(db: Db, runId: number, s: ManifestSummary): void {
   db.transaction(() => {
-    recordExclusions(db, runId, { excluded: s.excluded, markers: s.marker });
+    recordExclusions(db, runId, { excluded: s.excluded, markers: s.marker, otherShards: s.shard });
     markListed(db, runId);
   }).immediate();
 }

@@ -59,6 +59,7 @@ export interface RunRow {
   /** Listed objects left out by the run's --include/--exclude filters, and as markers. */
   excluded: number;
   markers: number;
+  other_shards: number;
 }
 
 export interface ObjectRow {
@@ -490,6 +491,9 @@ export function lastSuccessfulRun(db: Db, source: string): string | undefined {
 }
 
 /** Records how many listed objects the run's selection left out (written once the listing is complete). */
-export function recordExclusions(db: Db, runId: number, n: { excluded: number; markers: number }): void {
-  expectChange(db.prepare('UPDATE runs SET excluded = ?, markers = ? WHERE id = ?').run(n.excluded, n.markers, runId), `record exclusions of run ${runId}`);
+export function recordExclusions(db: Db, runId: number, n: { excluded: number; markers: number; otherShards: number }): void {
+  expectChange(
+    db.prepare('UPDATE runs SET excluded = ?, markers = ?, other_shards = ? WHERE id = ?').run(n.excluded, n.markers, n.otherShards, runId),
+    `record exclusions of run ${runId}`,
+  );
 }

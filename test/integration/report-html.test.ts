@@ -312,7 +312,7 @@ function syntheticReport(objects: ObjectFigures[]): RunReport {
     generated_at: '2026-11-05T12:00:00.000Z',
     run: { id: 7, state: 'done', source: 's3://bucket/events/', local_dir: '/data/cleaner', rules: 'default', started_at: '2026-11-05T11:00:00.000Z', finished_at: '2026-11-05T11:20:00.000Z', exit_code: 0, message: 'run 7 finished' },
     totals: {
-      objects: objects.length, objects_done: objects.length, objects_skipped: 0, objects_failed: 0, objects_gone: 0, objects_pending: 0, objects_quarantined: objects.filter((o) => o.quarantined).length, objects_excluded: 0, objects_markers: 0,
+      objects: objects.length, objects_done: objects.length, objects_skipped: 0, objects_failed: 0, objects_gone: 0, objects_pending: 0, objects_quarantined: objects.filter((o) => o.quarantined).length, objects_excluded: 0, objects_markers: 0, objects_other_shards: 0,
       lines: sum((o) => o.lines), valid, rejected, blank: sum((o) => o.blank), bytes: sum((o) => o.bytes), error_rate: rejected / (valid + rejected),
     },
     rejected_by_reason: { schema: rejected },

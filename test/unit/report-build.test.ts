@@ -33,7 +33,7 @@ describe('run report', () => {
     const r = buildReport(s.db)!;
     assert.equal(r.run.id, run.id, 'the latest run by default');
     assert.deepEqual(r.totals, {
-      objects: 4, objects_done: 2, objects_skipped: 1, objects_failed: 1, objects_gone: 1, objects_pending: 0, objects_quarantined: 0, objects_excluded: 0, objects_markers: 0,
+      objects: 4, objects_done: 2, objects_skipped: 1, objects_failed: 1, objects_gone: 1, objects_pending: 0, objects_quarantined: 0, objects_excluded: 0, objects_markers: 0, objects_other_shards: 0,
       lines: 112, valid: 100, rejected: 10, blank: 2, bytes: 6000, error_rate: 10 / 110,
     });
     const old = r.objects.find((o) => o.key === 'old.jsonl')!;

@@ -1,0 +1,93 @@
+/**
+ * N copies of cleaner split one prefix with no coordinator: run as 4 processes in parallel against
+ * a real S3 server, their outputs together are exactly a single process's, and no key is cleaned twice.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startS3, type S3Server } from '../helpers/s3.js';
+import { generateEvents, gzip } from '../helpers/events.js';
+import { runCli, statusJson } from '../helpers/cli.js';
+import { diffTrees, readTree } from '../helpers/tree.js';
+import { shardOf } from '../../src/keys/shard.js';
+
+const BUCKET = 'shard-bucket';
+const N = 4;
+let s3: S3Server;
+let dir: string;
+const keys: string[] = [];
+
+describe('shards', () => {
+  before(async () => {
+    s3 = await startS3();
+    await s3.createBucket(BUCKET);
+    const objects: Array<[string, Buffer]> = [];
+    for (let i = 0; i < 48; i++) {
+      const ev = generateEvents({ seed: 300 + i, lines: 20, rejectRate: 0.1, blankRate: 0.05 }).data;
+      const key = `events/2026/11/${String(1 + (i % 30)).padStart(2, '0')}/part-${i}.jsonl${i % 5 === 0 ? '.gz' : ''}`;
+      keys.push(key);
+      objects.push([key, i % 5 === 0 ? gzip(ev) : ev]);
+    }
+    await s3.putMany(BUCKET, objects);
+    dir = mkdtempSync(join(tmpdir(), 'cleaner-shards-'));
+  });
+  after(async () => {
+    await s3?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('4 shards in parallel clean exactly what one process cleans, each key once', async () => {
+    const whole = await runCli(['run', '--source', `s3://${BUCKET}/events/`, '--local-dir', join(dir, 'whole'), '--state', join(dir, 'whole.db')], { env: s3.env() });
+    assert.equal(whole.code, 0, whole.stderr);
+
+    const shards = await Promise.all(
+      Array.from({ length: N }, (_, i) =>
+        runCli(['run', '--source', `s3://${BUCKET}/events/`, '--local-dir', join(dir, `shard-${i}`), '--state', join(dir, `shard-${i}.db`), '--shard', `${i}/${N}`], { env: s3.env() }),
+      ),
+    );
+    shards.forEach((r, i) => assert.equal(r.code, 0, `shard ${i}: ${r.stderr}`));
+
+    for (const sub of ['output', 'errors']) {
+      const union = new Map<string, Buffer>();
+      for (let i = 0; i < N; i++) {
+        for (const [k, v] of readTree(join(dir, `shard-${i}`, sub))) {
+          assert.ok(!union.has(k), `${sub}/${k} written by two shards`);
+          union.set(k, v);
+        }
+      }
+      assert.deepEqual(diffTrees(readTree(join(dir, 'whole', sub)), union), [], `${sub}: the union of the shards is the single run`);
+    }
+    let cleaned = 0;
+    for (let i = 0; i < N; i++) {
+      const st = await statusJson(join(dir, `shard-${i}.db`));
+      assert.equal(st.totals.objects + st.totals.objects_other_shards, keys.length, `shard ${i} listed every key`);
+      cleaned += st.totals.objects;
+    }
+    assert.equal(cleaned, keys.length, 'each key cleaned by exactly one shard');
+  });
+
+  test('under a Kubernetes Indexed Job the shard comes from JOB_COMPLETION_INDEX and CLEANER_SHARDS, with a state of its own', async () => {
+    const cwd = join(dir, 'pod');
+    mkdirSync(cwd);
+    const r = await runCli(['run', '--source', `s3://${BUCKET}/events/`, '--local-dir', 'work'], { cwd, env: { ...s3.env(), JOB_COMPLETION_INDEX: '2', CLEANER_SHARDS: '4' } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(existsSync(join(cwd, 'state', 'cleaner-shard-2-of-4.db')));
+    const mine = readTree(join(cwd, 'work', 'output'));
+    assert.deepEqual([...mine.keys()].sort(), [...readTree(join(dir, 'shard-2', 'output')).keys()].sort());
+
+    const missingCount = await runCli(['run', '--source', `s3://${BUCKET}/events/`, '--local-dir', 'work'], { cwd, env: { ...s3.env(), JOB_COMPLETION_INDEX: '2' } });
+    assert.equal(missingCount.code, 2);
+    assert.match(missingCount.stderr, /JOB_COMPLETION_INDEX is set but CLEANER_SHARDS is not/);
+  });
+
+  test('a shard with no keys of its own succeeds', async () => {
+    const key = 'events/2026/11/02/part-1.jsonl';
+    const idle = (shardOf(key, 4) + 1) % 4;
+    const r = await runCli(['run', '--source', `s3://${BUCKET}/${key}`, '--local-dir', join(dir, 'idle'), '--state', join(dir, 'idle.db'), '--shard', `${idle}/4`], { env: s3.env() });
+    assert.equal(r.code, 0, r.stderr);
+    const st = await statusJson(join(dir, 'idle.db'));
+    assert.deepEqual([st.totals.objects, st.totals.objects_other_shards], [0, 1]);
+  });
+});
