@@ -50,7 +50,7 @@ describe('loads into PostgreSQL', { skip: skipPg }, () => {
   });
 
   test('every valid line is loaded once; a second run and cleaner load skip what the ledger holds', async () => {
-    const data = [1, 2, 3].map((i) => generateEvents({ seed: 300 + i, lines: 1500 }).data);
+    const data = [1, 2, 3].map((i) => generateEvents({ seed: 300 + i, lines: 1000 }).data);
     const src = source('once', Object.fromEntries(data.map((d, i) => [`f${i}.jsonl`, d])));
     const state = join(dir, 'once', 'state.db');
     const args = ['--source', src, '--local-dir', join(dir, 'once', 'work'), '--state', state, '--load', pg!.url, '--table', 'once_events'];
@@ -71,7 +71,7 @@ describe('loads into PostgreSQL', { skip: skipPg }, () => {
   });
 
   test('a SIGKILL during COPY, then resume: nothing duplicated, nothing missing, and the password is nowhere on disk', async () => {
-    const data = [1, 2, 3, 4, 5, 6].map((i) => generateEvents({ seed: 400 + i, lines: 12_000 }).data);
+    const data = [1, 2, 3, 4, 5, 6].map((i) => generateEvents({ seed: 400 + i, lines: 8000 }).data);
     const src = source('kill', Object.fromEntries(data.map((d, i) => [`f${i}.jsonl`, d])));
     const state = join(dir, 'kill', 'state.db');
     const child = spawnCli(['run', '--source', src, '--local-dir', join(dir, 'kill', 'work'), '--state', state, '--load', pg!.url, '--table', 'kill_events', '--threads', '1']);
@@ -190,7 +190,7 @@ describe('loads into DuckDB', () => {
   test('every valid line is loaded once into a DuckDB file; a changed object replaces its rows', async () => {
     const src = join(ddir, 'src');
     mkdirSync(src);
-    const a = generateEvents({ seed: 701, lines: 1200 }).data;
+    const a = generateEvents({ seed: 701, lines: 800 }).data;
     const b = generateEvents({ seed: 702, lines: 900 }).data;
     writeFileSync(join(src, 'a.jsonl'), a);
     writeFileSync(join(src, 'b.jsonl'), b);
