@@ -16,6 +16,7 @@ import { interruptActiveRun, type RunOutcome } from './commands/drive.js';
 import { reportCommand } from './commands/report.js';
 import { dryRunCommand, formatDryRun } from './commands/dry-run.js';
 import { formatVerdicts, validateCommand } from './commands/validate.js';
+import { loadCommand } from './commands/load.js';
 
 /** A setting's flags (two for the filters), with its environment variable and default in the help text. */
 function settingOptions(d: Declaration): Option[] {
@@ -96,14 +97,15 @@ export function buildProgram(): Command {
   });
   program.addCommand(run);
 
-  const resume = addSettings(new Command('resume').description('finish the newest unfinished run, with the parameters stored with it'), ['state', ...ALERT_KEYS])
+  const resume = addSettings(new Command('resume').description('finish the newest unfinished run, with the parameters stored with it'), ['state', 'load', ...ALERT_KEYS])
     .option('--run <id>', 'resume this run instead of the newest unfinished one')
     .option(...CONFIG_FLAG);
   addLogOptions(resume).action(async (o) => {
     const log = loggerFor(o);
     // Where alerts go is not stored with a run (URLs may hold secrets): resume takes it anew.
-    const settings = resolveSettings(o, { config: o.config, only: ['state', ...ALERT_KEYS] });
-    const outcome = await resumeCommand({ state: settings.state, runId: runIdOf(o), alerts: alertSettingsOf(settings) }, log);
+    // So is --load's password: given again here, or from PGPASSWORD / ~/.pgpass.
+    const settings = resolveSettings(o, { config: o.config, only: ['state', 'load', ...ALERT_KEYS] });
+    const outcome = await resumeCommand({ state: settings.state, runId: runIdOf(o), alerts: alertSettingsOf(settings), load: settings.load }, log);
     if (outcome) endWith(outcome, log);
   });
   program.addCommand(resume);
@@ -144,6 +146,19 @@ export function buildProgram(): Command {
       if (htmlPath) process.stderr.write(`cleaner: report written to ${htmlPath}\n`);
       else process.stdout.write(JSON.stringify(report, null, 2) + '\n');
     });
+
+  const load = addSettings(
+    new Command('load').description("load what finished runs published into --load's table, exactly once (the database's ledger skips what it holds)"),
+    ['state', 'load', 'table', 'loadRejects'],
+  )
+    .option('--run <id>', "load this run's target instead of the newest finished run's")
+    .option(...CONFIG_FLAG);
+  addLogOptions(load).action(async (o) => {
+    const settings = resolveSettings(o, { config: o.config, only: ['state', 'load', 'table', 'loadRejects'] });
+    const runId = o.run !== undefined ? parseRunId(o.run) : undefined;
+    await loadCommand({ state: settings.state, runId, load: settings.load, table: settings.table, loadRejects: settings.loadRejects }, loggerFor(o));
+  });
+  program.addCommand(load);
 
   return program;
 }

@@ -6,6 +6,7 @@
  */
 import { availableParallelism } from 'node:os';
 import type { Filter } from './keys/select.js';
+import { withoutPassword } from './load/url.js';
 
 /** How a value is read; `path` is a string that, in a config file, is relative to the file. */
 export type Kind = 'string' | 'path' | 'int' | 'list' | 'rate' | 'count' | 'bool' | 'filters';
@@ -35,6 +36,8 @@ export interface Declaration {
   help: string;
   /** Kept in the run's `options` column, so `resume` uses the same value. */
   stored?: true;
+  /** What is stored instead of the value (e.g. a URL without its password). */
+  storedAs?: (value: string) => string;
   /** Also sent with every clean task (the worker reads it); implies stored. */
   task?: true;
   /** A flag that may be given more than once, each time adding to the list. */
@@ -149,6 +152,27 @@ const TABLE = [
     choices: ['breach', 'failed', 'always'],
     help: 'when to notify: breach (quality gate), failed (run or objects), always',
   },
+  {
+    key: 'load',
+    flag: '--load',
+    arg: '<url>',
+    env: 'CLEANER_LOAD',
+    kind: 'string',
+    help: 'after publishing, load the output exactly once into postgres://USER@HOST/DB or duckdb:PATH (stored without its password)',
+    stored: true,
+    // resume takes the password from PGPASSWORD, ~/.pgpass, or --load given again.
+    storedAs: withoutPassword,
+  },
+  { key: 'table', flag: '--table', arg: '<name>', env: 'CLEANER_TABLE', kind: 'string', default: 'events', help: 'the table --load writes (created when absent; SCHEMA.NAME allowed)', stored: true },
+  {
+    key: 'loadRejects',
+    flag: '--load-rejects',
+    env: 'CLEANER_LOAD_REJECTS',
+    kind: 'bool',
+    default: false,
+    help: 'also load the reject records into <table>_rejects',
+    stored: true,
+  },
 ] as const satisfies readonly Declaration[];
 
 type Row = (typeof TABLE)[number];
@@ -177,7 +201,9 @@ export const DEFAULTS: Settings = pick(Object.fromEntries(SETTINGS.map((d) => [d
 
 /** The options a new run stores, from its settings. */
 export function runOptionsOf(settings: Settings): RunOptions {
-  return pick(settings, (d) => d.stored === true);
+  const options = pick<Record<string, unknown>>(settings, (d) => d.stored === true);
+  for (const d of SETTINGS) if (d.storedAs && typeof options[d.key] === 'string') options[d.key] = d.storedAs(options[d.key] as string);
+  return options as RunOptions;
 }
 
 /**

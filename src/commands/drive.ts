@@ -12,6 +12,7 @@ import { buildReport, writeReport } from '../report/build.js';
 import type { Logger } from '../log.js';
 import { announceRun, type AlertSettings } from '../alerts/after-run.js';
 import { startProgress } from '../progress.js';
+import { loadPublished } from '../stages/load.js';
 
 /** What a finished run returns to the CLI. */
 export interface RunOutcome {
@@ -36,8 +37,11 @@ export function interruptActiveRun(signal: string): void {
   }
 }
 
-/** Runs the pipeline for `run` and marks the run done, failed or interrupted. */
-export async function driveRun(db: Db, statePath: string, run: RunRow, log: Logger, alerts?: AlertSettings): Promise<RunOutcome> {
+/**
+ * Runs the pipeline for `run` and marks the run done, failed or interrupted. `loadUrl` is --load
+ * as given now, password and all; without it the run's stored one (which has no password) is used.
+ */
+export async function driveRun(db: Db, statePath: string, run: RunRow, log: Logger, alerts?: AlertSettings, loadUrl?: string): Promise<RunOutcome> {
   active = { db, runId: run.id };
   // Imported here: a run on local files never loads the AWS SDK.
   const client = run.kind === 's3' ? (await import('../s3/client.js')).makeClient({ endpoint: run.endpoint, region: run.region }) : undefined;
@@ -65,7 +69,10 @@ export async function driveRun(db: Db, statePath: string, run: RunRow, log: Logg
     let exitCode: number = ExitCode.ok;
     let message = `run ${run.id} finished in ${secs} s`;
     stopProgress();
-    const gate = applyGate(db, run, parseRunOptions(run.options));
+    const options = parseRunOptions(run.options);
+    const gate = applyGate(db, run, options);
+    // After the gate, so quarantined output never reaches the database; a failed load fails the run, and resume loads the rest.
+    if (loadUrl ?? options.load) await loadPublished(db, run, { url: (loadUrl ?? options.load)!, table: options.table, loadRejects: options.loadRejects }, log);
     const failed = countFailed(db, run.id);
     if (failed > 0) {
       exitCode = ExitCode.objectsFailed;

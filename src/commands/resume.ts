@@ -9,7 +9,7 @@ import type { AlertSettings } from '../alerts/after-run.js';
 import { driveRun, type RunOutcome } from './drive.js';
 
 /** Resumes run `runId` (default: the newest unfinished one); `undefined` when there is nothing to do. */
-export async function resumeCommand(opts: { state: string; runId?: number; alerts?: AlertSettings }, log: Logger): Promise<RunOutcome | undefined> {
+export async function resumeCommand(opts: { state: string; runId?: number; alerts?: AlertSettings; load?: string }, log: Logger): Promise<RunOutcome | undefined> {
   const statePath = resolve(opts.state);
   if (!existsSync(statePath)) throw new UsageError(`no state at ${statePath}: nothing to resume (start with cleaner run, or pass --state)`);
   const db = openState(statePath);
@@ -29,7 +29,7 @@ export async function resumeCommand(opts: { state: string; runId?: number; alert
       }
       reopenRun(db, run.id);
       log.info(`resuming run ${run.id}: ${run.source} -> ${run.local_dir}`);
-      return await driveRun(db, statePath, getRun(db, run.id)!, log, opts.alerts);
+      return await driveRun(db, statePath, getRun(db, run.id)!, log, opts.alerts, opts.load);
     } finally {
       releaseLock(db);
     }

@@ -8,10 +8,12 @@ import type { Logger } from '../log.js';
 import { alertSettingsOf } from '../alerts/after-run.js';
 import { driveRun, type RunOutcome } from './drive.js';
 import { planRun } from './plan.js';
+import { checkLoadUrl } from '../stages/load.js';
 
 /** Starts a new run with `settings`; refuses bad input before anything is written. */
 export async function runCommand(settings: Settings, log: Logger): Promise<RunOutcome> {
   const { src, rules, localDir, statePath, endpoint, source, target, shard } = planRun(settings, log);
+  if (settings.load) checkLoadUrl(settings.load);
   const db = openState(statePath);
   try {
     acquireLock(db, statePath, 'run');
@@ -33,7 +35,7 @@ export async function runCommand(settings: Settings, log: Logger): Promise<RunOu
       });
       supersedeUnfinished(db, target, runId);
       log.info(`run ${runId}: ${source} -> ${localDir}`, { rules: rules.origin });
-      return await driveRun(db, statePath, getRun(db, runId)!, log, alertSettingsOf(settings));
+      return await driveRun(db, statePath, getRun(db, runId)!, log, alertSettingsOf(settings), settings.load);
     } finally {
       releaseLock(db);
     }

@@ -497,3 +497,20 @@ export function recordExclusions(db: Db, runId: number, n: { excluded: number; m
     `record exclusions of run ${runId}`,
   );
 }
+
+// ---- Loads into a database (issue 13): the database's own ledger decides what is loaded. ----
+
+/**
+ * Published objects of a target (done, output not in quarantine/), id above `afterId`, in id order,
+ * at most `limit`: the load stage reads them a batch at a time.
+ */
+export function publishedObjects(db: Db, target: string, afterId: number, limit: number): ObjectRow[] {
+  return db
+    .prepare("SELECT * FROM objects WHERE target = ? AND state = 'done' AND quarantined = 0 AND id > ? ORDER BY id LIMIT ?")
+    .all(target, afterId, limit) as ObjectRow[];
+}
+
+/** The newest run that ended done, if any: what `cleaner load` loads by default. */
+export function latestDoneRun(db: Db): RunRow | undefined {
+  return db.prepare("SELECT * FROM runs WHERE state = 'done' ORDER BY id DESC LIMIT 1").get() as RunRow | undefined;
+}

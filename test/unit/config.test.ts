@@ -66,6 +66,8 @@ describe('precedence: flag > environment > config file > default', () => {
       filters: [],
       notify: [],
       notifyOn: ['breach', 'failed'],
+      table: 'events',
+      loadRejects: false,
     });
   });
 
@@ -207,8 +209,13 @@ describe('what a run stores', () => {
       deleteInput: false,
       filters: [],
       shard: undefined,
+      load: undefined,
+      table: 'events',
+      loadRejects: false,
     });
     assert.doesNotMatch(JSON.stringify(runOptionsOf({ ...settings, notify: ['https://hooks.example/T/secret'], pushgateway: 'http://u:pw@gw:9091' })), /secret|pw@/);
+    // --load is stored (resume loads where the run did) but without its password.
+    assert.equal(runOptionsOf({ ...settings, load: 'postgres://u:s3cret@db:5432/wh' }).load, 'postgres://u@db:5432/wh');
   });
 
   test('stored options read back the same; a run stored before a setting existed gets its default', () => {

@@ -1,0 +1,167 @@
+/**
+ * The table a load writes: one typed column per top-level property of the rules, the whole event
+ * as `data`, and where each row came from. Also reads those properties out of a line's bytes
+ * without building the event (json-scan.ts), so a number keeps its exact digits.
+ */
+import { QUOTE, scanString, skipValue, skipWs } from '../validate/json-scan.js';
+
+/** The kinds a column can be; each target spells them in its own SQL. */
+export type ColumnKind = 'uuid' | 'timestamptz' | 'date' | 'bigint' | 'double' | 'boolean' | 'json' | 'text';
+
+export interface Column {
+  name: string;
+  kind: ColumnKind;
+}
+
+/** Provenance and the whole event, after the typed columns, in this order. */
+export const FIXED: readonly Column[] = [
+  { name: 'data', kind: 'json' },
+  { name: '_source', kind: 'text' },
+  { name: '_etag', kind: 'text' },
+  { name: '_line', kind: 'bigint' },
+  { name: '_run_id', kind: 'bigint' },
+];
+
+/** PostgreSQL truncates longer identifiers, so two long names could become one column. */
+const MAX_NAME_BYTES = 63;
+
+type Schema = Record<string, unknown>;
+
+/** Follows a local `$ref` (`#/definitions/x`, `#/$defs/x`), a few levels deep. */
+function deref(root: Schema, s: unknown, depth = 0): Schema | undefined {
+  if (s === null || typeof s !== 'object' || Array.isArray(s)) return undefined;
+  const ref = (s as Schema).$ref;
+  if (typeof ref !== 'string' || depth > 8) return s as Schema;
+  if (!ref.startsWith('#')) return s as Schema;
+  let at: unknown = root;
+  for (const part of ref.slice(1).split('/').filter(Boolean)) {
+    const key = decodeURIComponent(part).replace(/~1/g, '/').replace(/~0/g, '~');
+    at = at !== null && typeof at === 'object' ? (at as Schema)[key] : undefined;
+  }
+  return deref(root, at, depth + 1);
+}
+
+/** The column kind a property's schema asks for: a typed one only when the schema pins it down. */
+function kindOf(root: Schema, prop: unknown): ColumnKind {
+  const s = deref(root, prop);
+  if (!s) return 'json';
+  const types = (Array.isArray(s.type) ? s.type : s.type === undefined ? [] : [s.type]).filter((t) => t !== 'null');
+  if (types.length !== 1) return 'json';
+  const [t] = types;
+  if (t === 'string') return s.format === 'uuid' ? 'uuid' : s.format === 'date-time' ? 'timestamptz' : s.format === 'date' ? 'date' : 'json';
+  if (t === 'integer') return 'bigint';
+  if (t === 'number') return 'double';
+  if (t === 'boolean') return 'boolean';
+  return 'json';
+}
+
+/** Top-level properties of the rules: the root's, a root `$ref`'s and those of `allOf` members. */
+function topProperties(root: Schema): Array<[string, unknown]> {
+  const out = new Map<string, unknown>();
+  const visit = (s: Schema | undefined, depth: number) => {
+    if (!s || depth > 8) return;
+    if (s.$ref !== undefined) visit(deref(root, s), depth + 1);
+    if (Array.isArray(s.allOf)) for (const m of s.allOf) visit(deref(root, m), depth + 1);
+    const props = s.properties;
+    if (props && typeof props === 'object') for (const [k, v] of Object.entries(props as Schema)) if (!out.has(k)) out.set(k, v);
+  };
+  visit(root, 0);
+  return [...out];
+}
+
+/**
+ * The typed columns for a rules text. A property named like a fixed column, with a name longer than
+ * PostgreSQL keeps or with a NUL, gets no column of its own (it is still in `data`).
+ */
+export function columnsOf(schemaText: string): Column[] {
+  const root = JSON.parse(schemaText) as Schema;
+  const fixed = new Set(FIXED.map((c) => c.name));
+  const cols: Column[] = [];
+  for (const [name, prop] of topProperties(root)) {
+    if (fixed.has(name) || name === '' || name.includes('\0') || Buffer.byteLength(name) > MAX_NAME_BYTES) continue;
+    cols.push({ name, kind: kindOf(root, prop) });
+  }
+  return cols;
+}
+
+/** A double-quoted SQL identifier (the same rule in PostgreSQL and DuckDB). */
+export function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/**
+ * The values of the typed columns in one line, as the text each database parses: a string's
+ * contents, a number's own digits, true/false, JSON text for the rest; null for absent or JSON
+ * null. A line that is not a JSON object gives nulls (its event is still in `data`).
+ */
+export function makeExtractor(cols: readonly Column[]): (line: Buffer) => Array<string | null> {
+  const index = new Map(cols.map((c, i) => [c.name, i]));
+  return (b) => {
+    const out: Array<string | null> = new Array(cols.length).fill(null);
+    const end = b.length;
+    let i = skipWs(b, 0, end);
+    if (b[i] !== 0x7b) return out;
+    i = skipWs(b, i + 1, end);
+    if (b[i] === 0x7d) return out;
+    for (;;) {
+      if (b[i] !== QUOTE) return fallback(b, cols);
+      const keyEnd = scanString(b, i + 1, end);
+      if (keyEnd < 0) return fallback(b, cols);
+      const key = JSON.parse(b.toString('utf8', i, keyEnd)) as string;
+      i = skipWs(b, keyEnd, end);
+      if (b[i] !== 0x3a) return fallback(b, cols);
+      const from = skipWs(b, i + 1, end);
+      const to = skipValue(b, from, end);
+      if (to < 0) return fallback(b, cols);
+      const at = index.get(key);
+      if (at !== undefined) out[at] = cellText(cols[at].kind, b.toString('utf8', from, to));
+      i = skipWs(b, to, end);
+      if (b[i] === 0x2c) i = skipWs(b, i + 1, end);
+      else if (b[i] === 0x7d) return out;
+      else return fallback(b, cols);
+    }
+  };
+}
+
+/** One value's text for its column, from its JSON text. */
+function cellText(kind: ColumnKind, json: string): string | null {
+  if (json === 'null') return null;
+  const c = json.charCodeAt(0);
+  if (kind === 'json') return json;
+  if (c === 0x22) return JSON.parse(json) as string;
+  // An integer written 12.0 or 1e3 is an integer to the rules, but not bigint syntax: give its
+  // value when exact, else the digits as written (the database then says why it refuses them).
+  if (kind === 'bigint' && !/^-?\d+$/.test(json)) {
+    const n = Number(json);
+    return Number.isSafeInteger(n) ? String(n) : json;
+  }
+  return json;
+}
+
+/** Deeper than the scanner goes (or its number limit): the values from JSON.parse instead. */
+function fallback(b: Buffer, cols: readonly Column[]): Array<string | null> {
+  let v: unknown;
+  try {
+    v = JSON.parse(b.toString('utf8'));
+  } catch {
+    return cols.map(() => null);
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return cols.map(() => null);
+  const o = v as Record<string, unknown>;
+  return cols.map((c) => (o[c.name] === undefined ? null : cellText(c.kind, JSON.stringify(o[c.name]))));
+}
+
+/** Differences between the columns a load needs and the ones an existing table has. */
+export function tableDifferences(want: readonly Column[], have: ReadonlyArray<{ name: string; type: string; required: boolean }>, spell: (k: ColumnKind) => string): string[] {
+  const byName = new Map(have.map((h) => [h.name, h]));
+  const problems: string[] = [];
+  for (const c of want) {
+    const h = byName.get(c.name);
+    const type = spell(c.kind);
+    if (!h) problems.push(`column ${c.name} is missing (expected ${type})`);
+    else if (h.type.toLowerCase() !== type.toLowerCase()) problems.push(`column ${c.name} is ${h.type}, expected ${type}`);
+  }
+  const wanted = new Set(want.map((c) => c.name));
+  for (const h of have) if (!wanted.has(h.name) && h.required) problems.push(`column ${h.name} is NOT NULL without a default, and a load does not fill it`);
+  return problems;
+}

@@ -1,0 +1,25 @@
+/** Reads a published output file as numbered lines (without their "\n"), a chunk at a time. */
+import { createReadStream } from 'node:fs';
+
+/** One line of an output file; `no` counts from 1. */
+export interface NumberedLine {
+  no: number;
+  bytes: Buffer;
+}
+
+/** The lines numbered `from` onwards (earlier ones are read but not yielded). */
+export async function* readLines(path: string, from = 1): AsyncGenerator<NumberedLine> {
+  let no = 0;
+  let rest: Buffer | undefined;
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+    const buf = rest ? Buffer.concat([rest, chunk]) : chunk;
+    let start = 0;
+    for (let nl = buf.indexOf(0x0a, start); nl >= 0; nl = buf.indexOf(0x0a, start)) {
+      no++;
+      if (no >= from) yield { no, bytes: buf.subarray(start, nl) };
+      start = nl + 1;
+    }
+    rest = start < buf.length ? buf.subarray(start) : undefined;
+  }
+  if (rest && rest.length > 0 && ++no >= from) yield { no, bytes: rest };
+}

@@ -1,0 +1,165 @@
+/**
+ * The load stage: after publish, every published object of the run's target goes into the
+ * database exactly once. The database's ledger (cleaner_loads) decides what is already there, so
+ * a crash, a lost connection or a lost local state at worst loads an object again, replacing its
+ * rows. Lines the database refuses are written as reject records (reason load_refused) to
+ * load-refused/<path> under the local dir; the rest of the object still loads.
+ */
+import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { UsageError } from '../errors.js';
+import type { Db } from '../state/db.js';
+import { publishedObjects, type ObjectRow, type RunRow } from '../state/queries.js';
+import { objectPaths } from '../keys/local-layout.js';
+import type { Logger } from '../log.js';
+import { columnsOf } from '../load/columns.js';
+import { parseLoadUrl, type LoadUrl } from '../load/url.js';
+import { refusalRecord } from '../load/table-name.js';
+import type { LoadTarget, ObjectLoad, ObjectToLoad } from '../load/target.js';
+
+/** Where and how to load: the URL may hold a password (never stored or shown). */
+export interface LoadSettings {
+  url: string;
+  table: string;
+  loadRejects: boolean;
+}
+
+/** What a load did, for the log and the tests. */
+export interface LoadFigures {
+  objects: number;
+  loaded: number;
+  skipped: number;
+  rows: number;
+  refused: number;
+  ms: number;
+}
+
+/** Objects read from the state per batch, and looked up in the ledger with one query. */
+const BATCH = 200;
+/** Waits before each new try after a lost connection: about a minute in all, then the run fails and can be resumed. */
+const BACKOFF_MS = [500, 1000, 2000, 4000, 8000, 16000, 30000];
+
+/** The parsed target, or a UsageError naming the problem (without the password). */
+export function checkLoadUrl(raw: string): LoadUrl {
+  const u = parseLoadUrl(raw);
+  if ('problem' in u) throw new UsageError(u.problem);
+  return u;
+}
+
+async function openTarget(u: LoadUrl, table: string): Promise<LoadTarget> {
+  // Imported here: a run without --load loads neither driver.
+  if (u.kind === 'duckdb') return (await import('../load/duckdb.js')).DuckDbTarget.open(u.path, table);
+  return (await import('../load/postgres.js')).PostgresTarget.open(u.url, table);
+}
+
+/** A failure that a new connection may cure (the server restarted, the network dropped). */
+function isTransient(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown };
+  const code = typeof e.code === 'string' ? e.code : '';
+  if (['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', '57P01', '57P02', '57P03', '53300'].includes(code) || code.startsWith('08')) return true;
+  return typeof e.message === 'string' && /Connection terminated|connection (is )?(closed|lost)|Client has encountered a connection error/i.test(e.message);
+}
+
+/** The object's name in rows and in the ledger, as its reject records name it. */
+function sourceNameOf(run: RunRow, row: ObjectRow, sourceIsFile: boolean): string {
+  if (run.kind === 's3') return `s3://${run.bucket}/${row.key}`;
+  return sourceIsFile ? run.source : join(run.source, row.key);
+}
+
+/** Writes (or clears) an object's load_refused records, atomically, beside its other outputs. */
+function writeRefusals(localDir: string, relPath: string, obj: ObjectToLoad, result: ObjectLoad): void {
+  const path = join(localDir, 'load-refused', relPath);
+  if (result.refused.length === 0) {
+    rmSync(path, { force: true });
+    return;
+  }
+  mkdirSync(dirname(path), { recursive: true });
+  const text = result.refused.map((f) => refusalRecord(obj.source, obj.etag, f.line, f.message, f.bytes) + '\n').join('');
+  writeFileSync(`${path}.partial`, text);
+  renameSync(`${path}.partial`, path);
+}
+
+/** Loads every published object of `run`'s target that the ledger does not already hold. */
+export async function loadPublished(db: Db, run: RunRow, settings: LoadSettings, log: Logger): Promise<LoadFigures> {
+  const u = checkLoadUrl(settings.url);
+  const started = Date.now();
+  const figures: LoadFigures = { objects: 0, loaded: 0, skipped: 0, rows: 0, refused: 0, ms: 0 };
+  const cols = columnsOf(run.schema_text);
+  const connect = async () => {
+    const t = await openTarget(u, settings.table);
+    try {
+      await t.prepare(cols, settings.loadRejects);
+    } catch (err) {
+      await t.close();
+      throw err;
+    }
+    return t;
+  };
+  log.info(`loading into ${settings.table} at ${u.shown}`);
+  let target: LoadTarget | undefined = await connect();
+  const sourceIsFile = run.kind === 'local' && existsSync(run.source) && statSync(run.source).isFile();
+  try {
+    for (let after = 0; ; ) {
+      const rows = publishedObjects(db, run.target, after, BATCH);
+      if (rows.length === 0) break;
+      after = rows[rows.length - 1].id;
+      const objs = rows.map((row) => {
+        const p = objectPaths(run.local_dir, row.rel_path);
+        const obj: ObjectToLoad = {
+          source: sourceNameOf(run, row, sourceIsFile),
+          etag: row.done_etag ?? row.etag,
+          rulesHash: row.done_schema_hash ?? run.schema_hash,
+          runId: row.last_run_id ?? run.id,
+          output: p.output,
+          errors: existsSync(p.errors) ? p.errors : undefined,
+        };
+        return { row, obj };
+      });
+      // Only a quick look to skip loaded objects in bulk: load() checks again in its transaction.
+      const ledger = await (target ?? (target = await connect())).ledger(objs.map((o) => o.obj.source)).catch((err: unknown) => {
+        if (isTransient(err)) return new Map();
+        throw err;
+      });
+      for (const { row, obj } of objs) {
+        figures.objects++;
+        const led = ledger.get(obj.source);
+        if ((led?.etag === obj.etag && led.rules_hash === obj.rulesHash) || !existsSync(obj.output)) {
+          figures.skipped++;
+          continue;
+        }
+        let result: ObjectLoad | undefined;
+        for (let attempt = 0; !result; attempt++) {
+          try {
+            target ??= await connect();
+            result = await target.load(obj);
+          } catch (err) {
+            if (!isTransient(err) || attempt >= BACKOFF_MS.length) throw err;
+            log.warn('lost the database connection; trying again', { object: row.key, wait_ms: BACKOFF_MS[attempt], error: (err as Error).message });
+            await target?.close().catch(() => {});
+            target = undefined;
+            await new Promise((r) => setTimeout(r, BACKOFF_MS[attempt]));
+          }
+        }
+        if (result.skipped) {
+          figures.skipped++;
+          continue;
+        }
+        figures.loaded++;
+        figures.rows += result.rows;
+        figures.refused += result.refused.length;
+        writeRefusals(run.local_dir, row.rel_path, obj, result);
+        if (result.refused.length) log.warn('lines refused by the database', { object: row.key, refused: result.refused.length, first: result.refused[0].message });
+        log.debug('loaded', { object: row.key, rows: result.rows });
+      }
+    }
+  } finally {
+    await target?.close().catch(() => {});
+  }
+  figures.ms = Date.now() - started;
+  const secs = figures.ms / 1000;
+  log.info(
+    `loaded ${figures.loaded} object(s), ${figures.rows} rows${figures.refused ? `, ${figures.refused} refused (see load-refused/)` : ''} into ${settings.table} in ${secs.toFixed(1)} s; ${figures.skipped} already loaded`,
+    { rows_per_s: secs > 0 ? Math.round(figures.rows / secs) : undefined },
+  );
+  return figures;
+}
