@@ -12,6 +12,7 @@ import { buildReport, writeReport } from '../report/build.js';
 import type { Logger } from '../log.js';
 import { announceRun, type AlertSettings } from '../alerts/after-run.js';
 import { startProgress } from '../progress.js';
+import type { Delivery } from '../stages/deliver.js';
 
 /** What a finished run returns to the CLI. */
 export interface RunOutcome {
@@ -49,7 +50,10 @@ export async function driveRun(db: Db, statePath: string, run: RunRow, log: Logg
     log,
     { quiet: log.level === 'warn' || log.level === 'error' },
   );
+  let delivery: Delivery | undefined;
   try {
+    // Checked before anything is downloaded: an unwritable destination stops the run at once (exit 3).
+    delivery = parseRunOptions(run.options).dest ? await (await import('../stages/deliver.js')).Delivery.open(db, run, log) : undefined;
     const result = await executeRun(db, statePath, run, client, {
       downloadedBytes: (n) => (downloaded += n),
       listed: (s) => {
@@ -57,7 +61,11 @@ export async function driveRun(db: Db, statePath: string, run: RunRow, log: Logg
         log.debug('listing', { objects: s.listed });
       },
       objectDownloaded: (row) => log.debug('downloaded', { object: row.key, bytes: row.size }),
-      objectCleaned: (key, r) => log.debug('cleaned', { object: key, lines: r.lines, valid: r.valid, rejected: r.rejected, blank: r.blank }),
+      objectCleaned: (key, r) => {
+        log.debug('cleaned', { object: key, lines: r.lines, valid: r.valid, rejected: r.rejected, blank: r.blank });
+        if (r.outcome === 'done') delivery?.cleaned(key);
+      },
+      listingDone: delivery && (() => delivery!.reconcile()),
       objectFailed: (key, error) => log.warn('object failed', { object: key, error }),
       objectGone: (key) => log.warn('object deleted from the source after listing', { object: key }),
     });
@@ -66,6 +74,7 @@ export async function driveRun(db: Db, statePath: string, run: RunRow, log: Logg
     let message = `run ${run.id} finished in ${secs} s`;
     stopProgress();
     const gate = applyGate(db, run, parseRunOptions(run.options));
+    await delivery?.finish();
     const failed = countFailed(db, run.id);
     if (failed > 0) {
       exitCode = ExitCode.objectsFailed;
@@ -81,6 +90,10 @@ export async function driveRun(db: Db, statePath: string, run: RunRow, log: Logg
     const report = buildReport(db, run.id);
     const reportPath = report ? writeReport(report) : null;
     if (reportPath) log.info(`report: ${reportPath}`);
+    if (delivery) {
+      const manifest = await delivery.publish(report);
+      log.info(`delivered to ${delivery.dest.uri}: manifest _manifests/run-${run.id}.json (${manifest.entries.length} file(s), ${manifest.meta.record_count} rows)`);
+    }
     await announceRun(db, run.id, alerts, log, reportPath);
     return { runId: run.id, exitCode, message, result, gate };
   } catch (err) {
@@ -92,6 +105,7 @@ export async function driveRun(db: Db, statePath: string, run: RunRow, log: Logg
   } finally {
     stopProgress();
     client?.destroy();
+    delivery?.close();
     active = undefined;
   }
 }

@@ -6,6 +6,7 @@ import { compileSelection, type Selection } from '../keys/select.js';
 import { resolveSource, type SourceSpec } from '../config.js';
 import type { Settings } from '../settings.js';
 import { resolveEndpoint } from '../s3/settings.js';
+import { parseDest, refuseDestInSource } from '../s3/dest.js';
 import { loadRules, type Rules } from '../validate/schema.js';
 import type { Logger } from '../log.js';
 
@@ -29,6 +30,11 @@ export function planRun(settings: Settings, log: Logger): RunPlan {
   const localDir = resolve(settings.localDir);
   if (src.kind === 'local') refuseLocalDirInSource(src.path, localDir, compileSelection(settings.filters));
   const endpoint = src.kind === 's3' ? (resolveEndpoint(settings.endpointUrl) ?? null) : null;
+  if (settings.dest) {
+    const dest = parseDest(settings.dest);
+    const sameStore = !settings.destEndpointUrl || resolveEndpoint(settings.destEndpointUrl) === endpoint;
+    if (src.kind === 's3' && sameStore) refuseDestInSource(dest, src);
+  }
   const source = src.kind === 's3' ? `s3://${src.bucket}/${src.prefix}` : src.path;
   return { src, rules, localDir, statePath: resolve(settings.state), endpoint, source, target: JSON.stringify([src.kind, endpoint ?? '', source, localDir]) };
 }
