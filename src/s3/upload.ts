@@ -17,7 +17,7 @@ import {
   UploadPartCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { CleanerError, S3UnavailableError } from '../errors.js';
+import { CleanerError, S3PermanentError, S3UnavailableError } from '../errors.js';
 import { classifyS3Error, errorStatus } from './errors.js';
 
 /** Where one object goes, and what it is called in messages. */
@@ -39,9 +39,8 @@ async function call<T>(what: string, t: Target, fn: () => Promise<T>): Promise<T
 
 /** A destination failure as a typed error: permanent (exit 3), or still failing after the SDK's retries. */
 export function destError(err: unknown, what: string): Error {
-  if (errorStatus(err).name === 'NoSuchBucket') {
-    return classifyS3Error(err, `${what}: the destination bucket does not exist; create it or fix --dest`);
-  }
+  // classifyS3Error's hint for it names the source's flags.
+  if (errorStatus(err).name === 'NoSuchBucket') return new S3PermanentError(`${what}: NoSuchBucket: the destination bucket does not exist; create it or fix --dest`);
   const e = classifyS3Error(err, what);
   if (e instanceof CleanerError) return e;
   if (isNoSuchUpload(err)) return e;
@@ -118,4 +117,17 @@ export async function deleteObject(client: S3Client, t: Target): Promise<void> {
 export async function anyUnder(client: S3Client, bucket: string, prefix: string): Promise<boolean> {
   const out = await call('listing', { bucket, key: prefix }, () => client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, MaxKeys: 1 })));
   return (out.KeyCount ?? out.Contents?.length ?? 0) > 0;
+}
+
+/**
+ * Writes and removes an empty object at `t`: the one way to learn before any work that the
+ * destination takes writes (a HEAD of the bucket does not show a missing PutObject permission).
+ */
+export async function probeWrite(client: S3Client, t: Target, what: string): Promise<void> {
+  try {
+    await client.send(new PutObjectCommand({ Bucket: t.bucket, Key: t.key, Body: Buffer.alloc(0), ContentLength: 0 }));
+    await client.send(new DeleteObjectCommand({ Bucket: t.bucket, Key: t.key }));
+  } catch (err) {
+    throw destError(err, what);
+  }
 }

@@ -30,7 +30,7 @@ import { parseRunOptions, type RunOptions } from '../settings.js';
 import { objectPaths } from '../keys/local-layout.js';
 import { makeClient } from '../s3/client.js';
 import { destKey, parseDest, type DestLocation } from '../s3/dest.js';
-import { abortUpload, anyUnder, deleteObject, headObject, putObject, type Target } from '../s3/upload.js';
+import { abortUpload, anyUnder, deleteObject, headObject, probeWrite, putObject, type Target } from '../s3/upload.js';
 import { deliverFile, partSizeFor } from './deliver-file.js';
 import { VERSION } from '../version.js';
 import { loaderManifest, type LoaderManifest } from './deliver-manifest.js';
@@ -69,10 +69,7 @@ export class Delivery {
     const dest = parseDest(opts.dest);
     const client = makeClient({ endpoint: opts.destEndpointUrl ?? run.endpoint, region: opts.destRegion ?? run.region });
     try {
-      // A HEAD of the bucket would not show a missing PutObject permission: write and remove a probe.
-      const probe = { bucket: dest.bucket, key: destKey(dest, '_runs', `.write-check-${run.id}`) };
-      await putObject(client, probe, Buffer.alloc(0), {});
-      await deleteObject(client, probe);
+      await probeWrite(client, { bucket: dest.bucket, key: destKey(dest, '_runs', `.write-check-${run.id}`) }, `cannot write to the destination ${dest.uri}`);
     } catch (err) {
       client.destroy();
       throw err;
