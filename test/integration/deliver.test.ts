@@ -164,6 +164,17 @@ describe('delivering to an S3 destination', () => {
     }
   });
 
+  test('--delete-local leaves nothing on the local disk once the destination copy is complete', async () => {
+    const t = await fresh();
+    const r = await runCli(args(t, '--delete-local'), { env: s3.env() });
+    assert.equal(r.code, 0, r.stderr);
+    for (const f of ['input', 'output', 'errors']) assert.deepEqual([...readTree(join(t.local, f)).keys()], [], `${f}/ is empty`);
+    assert.equal(folder(await bucketTree(t.bucket, 'clean/'), 'output').size, 13);
+    const again = await runCli(args(t, '--delete-local'), { env: s3.env() });
+    assert.equal(again.code, 0, again.stderr);
+    assert.deepEqual([...readTree(join(t.local, 'input')).keys()], [], 'the next run downloads nothing');
+  });
+
   test('AccessDenied on the destination stops the run before any download: exit 3, one line', async () => {
     const t = await fresh();
     const dest = await startWriteProxy(s3.endpoint);
