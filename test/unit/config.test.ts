@@ -63,6 +63,7 @@ describe('precedence: flag > environment > config file > default', () => {
       maxErrorRate: null,
       maxRejects: null,
       deleteInput: false,
+      deleteLocal: false,
       filters: [],
       notify: [],
       notifyOn: ['breach', 'failed'],
@@ -205,6 +206,11 @@ describe('what a run stores', () => {
       maxErrorRate: null,
       maxRejects: 4,
       deleteInput: false,
+      // The destination is kept (unlike the source, which has its own columns): resume delivers where the run began to.
+      dest: undefined,
+      destEndpointUrl: undefined,
+      destRegion: undefined,
+      deleteLocal: false,
       filters: [],
     });
     assert.doesNotMatch(JSON.stringify(runOptionsOf({ ...settings, notify: ['https://hooks.example/T/secret'], pushgateway: 'http://u:pw@gw:9091' })), /secret|pw@/);
