@@ -1,7 +1,8 @@
 /**
  * `npm run demo`: the main job on an embedded default. Starts a local S3 server (s3rver) on
  * loopback, uploads generated sample web events (plain and .gz, with some broken lines), runs
- * `cleaner run` against it exactly as a user would, then shows `cleaner status`.
+ * `cleaner run` against it exactly as a user would, delivering to a second bucket, then shows
+ * `cleaner status` and the loader manifest the run wrote at the destination.
  *
  *   npm run demo [-- --objects N --lines N --keep-server]
  */
@@ -25,12 +26,14 @@ const objects = Number(values.objects);
 const lines = Number(values.lines);
 const local = resolve(values.dir!);
 const bucket = 'demo-events';
+const destBucket = 'demo-warehouse';
 
 rmSync(local, { recursive: true, force: true });
 mkdirSync(local, { recursive: true });
 const s3 = await startS3();
 try {
   await s3.createBucket(bucket);
+  await s3.createBucket(destBucket);
   const entries: Array<[string, Buffer]> = [];
   let bytes = 0;
   for (let i = 0; i < objects; i++) {
@@ -46,12 +49,21 @@ try {
 
   const env = { ...process.env, ...s3.env(), AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
   const state = resolve(local, 'state.db');
-  const args = ['run', '--source', `s3://${bucket}/events/`, '--local-dir', local, '--state', state];
+  const args = ['run', '--source', `s3://${bucket}/events/`, '--local-dir', local, '--state', state, '--dest', `s3://${destBucket}/clean/`];
   console.log(`demo: cleaner ${args.join(' ')}\n`);
   const run = spawnSync(process.execPath, [CLI, ...args], { env, stdio: 'inherit' });
   console.log(`\ndemo: cleaner status --state ${state}\n`);
   spawnSync(process.execPath, [CLI, 'status', '--state', state], { env, stdio: 'inherit' });
   console.log(`demo: clean files in ${local}/output, reject records in ${local}/errors`);
+  const manifest = JSON.parse((await s3.get(destBucket, 'clean/_manifests/run-1.json').catch(() => Buffer.from('null'))).toString()) as {
+    entries: Array<{ url: string; meta: { content_length: number; record_count: number } }>;
+    meta: { record_count: number };
+  } | null;
+  if (manifest) {
+    console.log(`\ndemo: delivered to s3://${destBucket}/clean/; its loader manifest s3://${destBucket}/clean/_manifests/run-1.json names ${manifest.entries.length} files, ${manifest.meta.record_count} rows:`);
+    for (const e of manifest.entries.slice(0, 3)) console.log(`  ${e.url}  ${e.meta.content_length} bytes, ${e.meta.record_count} rows`);
+    if (manifest.entries.length > 3) console.log(`  ... (${manifest.entries.length - 3} more)`);
+  }
   process.exitCode = run.status ?? 1;
 } finally {
   await s3.stop();

@@ -130,6 +130,34 @@ const TABLE = [
     help: 'clean only the keys of shard I of N (0-based); else from JOB_COMPLETION_INDEX + CLEANER_SHARDS or AWS_BATCH_JOB_ARRAY_INDEX + AWS_BATCH_JOB_ARRAY_SIZE',
     stored: true,
   },
+  {
+    key: 'dest',
+    flag: '--dest',
+    arg: '<uri>',
+    env: 'CLEANER_DEST',
+    kind: 'string',
+    help: 'deliver output/, errors/ and quarantine/ to s3://BUCKET/PREFIX/, exactly once, with loader manifests under _manifests/',
+    stored: true,
+  },
+  {
+    key: 'destEndpointUrl',
+    flag: '--dest-endpoint-url',
+    arg: '<url>',
+    env: 'CLEANER_DEST_ENDPOINT_URL',
+    kind: 'string',
+    help: "the destination's S3-compatible endpoint (default: the source's)",
+    stored: true,
+  },
+  { key: 'destRegion', flag: '--dest-region', arg: '<region>', env: 'CLEANER_DEST_REGION', kind: 'string', help: "the destination's region (default: the source's)", stored: true },
+  {
+    key: 'deleteLocal',
+    flag: '--delete-local',
+    env: 'CLEANER_DELETE_LOCAL',
+    kind: 'bool',
+    default: false,
+    help: "with --dest: delete an object's local input and outputs once its destination copy is complete",
+    stored: true,
+  },
   { key: 'metricsFile', flag: '--metrics-file', arg: '<path>', env: 'CLEANER_METRICS_FILE', kind: 'path', help: "write the run's Prometheus metrics to this file (node_exporter textfile collector)" },
   { key: 'pushgateway', flag: '--pushgateway', arg: '<url>', env: 'CLEANER_PUSHGATEWAY', kind: 'string', help: "push the run's metrics to this Prometheus Pushgateway" },
   {
@@ -186,8 +214,12 @@ export type Settings = { [R in Extract<Row, { default: unknown }> as R['key']]: 
   [R in Exclude<Row, { default: unknown }> as R['key']]?: ValueOf<R>;
 };
 
-/** Options a run keeps in its `options` column, so resume uses the same. */
-export type RunOptions = { [R in Extract<Row, { stored: true }> as R['key']]: ValueOf<R> };
+type Stored = Extract<Row, { stored: true }>;
+
+/** Options a run keeps in its `options` column, so resume uses the same; those without a default may be absent. */
+export type RunOptions = { [R in Extract<Stored, { default: unknown }> as R['key']]: ValueOf<R> } & {
+  [R in Exclude<Stored, { default: unknown }> as R['key']]?: ValueOf<R>;
+};
 
 /** The run options every clean task carries to its worker. */
 export type TaskOptions = { [R in Extract<Row, { task: true }> as R['key']]: ValueOf<R> };

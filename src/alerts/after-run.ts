@@ -3,6 +3,7 @@
  * here can change the run's exit code or its outputs: every failure is logged and swallowed.
  */
 import { readFileSync } from 'node:fs';
+import { VERSION } from '../version.js';
 import type { Db } from '../state/db.js';
 import { getRun, lastSuccessfulRun } from '../state/queries.js';
 import { parseRunOptions } from '../settings.js';
@@ -28,7 +29,6 @@ export function alertSettingsOf(s: Pick<Settings, 'metricsFile' | 'pushgateway' 
   return { metricsFile: s.metricsFile, pushgateway: s.pushgateway, notify: s.notify, notifyOn: s.notifyOn as NotifyOn[] };
 }
 
-const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /** Whether any alert destination is set. */
 export function alertsWanted(a: AlertSettings | undefined): a is AlertSettings {

@@ -13,6 +13,7 @@ import type { Logger } from '../log.js';
 import { announceRun, type AlertSettings } from '../alerts/after-run.js';
 import { startProgress } from '../progress.js';
 import { loadPublished } from '../stages/load.js';
+import type { Delivery } from '../stages/deliver.js';
 
 /** What a finished run returns to the CLI. */
 export interface RunOutcome {
@@ -53,7 +54,10 @@ export async function driveRun(db: Db, statePath: string, run: RunRow, log: Logg
     log,
     { quiet: log.level === 'warn' || log.level === 'error' },
   );
+  let delivery: Delivery | undefined;
   try {
+    // Checked before anything is downloaded: an unwritable destination stops the run at once (exit 3).
+    delivery = parseRunOptions(run.options).dest ? await (await import('../stages/deliver.js')).Delivery.open(db, run, log) : undefined;
     const result = await executeRun(db, statePath, run, client, {
       downloadedBytes: (n) => (downloaded += n),
       listed: (s) => {
@@ -61,7 +65,11 @@ export async function driveRun(db: Db, statePath: string, run: RunRow, log: Logg
         log.debug('listing', { objects: s.listed });
       },
       objectDownloaded: (row) => log.debug('downloaded', { object: row.key, bytes: row.size }),
-      objectCleaned: (key, r) => log.debug('cleaned', { object: key, lines: r.lines, valid: r.valid, rejected: r.rejected, blank: r.blank }),
+      objectCleaned: (key, r) => {
+        log.debug('cleaned', { object: key, lines: r.lines, valid: r.valid, rejected: r.rejected, blank: r.blank });
+        if (r.outcome === 'done') delivery?.cleaned(key);
+      },
+      listingDone: delivery && (() => delivery!.reconcile()),
       objectFailed: (key, error) => log.warn('object failed', { object: key, error }),
       objectGone: (key) => log.warn('object deleted from the source after listing', { object: key }),
     });
@@ -71,6 +79,7 @@ export async function driveRun(db: Db, statePath: string, run: RunRow, log: Logg
     stopProgress();
     const options = parseRunOptions(run.options);
     const gate = applyGate(db, run, options);
+    await delivery?.finish();
     // After the gate, so quarantined output never reaches the database; a failed load fails the run, and resume loads the rest.
     if (loadUrl ?? options.load) await loadPublished(db, run, { url: (loadUrl ?? options.load)!, table: options.table, loadRejects: options.loadRejects }, log);
     const failed = countFailed(db, run.id);
@@ -88,6 +97,10 @@ export async function driveRun(db: Db, statePath: string, run: RunRow, log: Logg
     const report = buildReport(db, run.id);
     const reportPath = report ? writeReport(report) : null;
     if (reportPath) log.info(`report: ${reportPath}`);
+    if (delivery) {
+      const manifest = await delivery.publish(report);
+      log.info(`delivered to ${delivery.dest.uri}: manifest _manifests/run-${run.id}.json (${manifest.entries.length} file(s), ${manifest.meta.record_count} rows)`);
+    }
     await announceRun(db, run.id, alerts, log, reportPath);
     return { runId: run.id, exitCode, message, result, gate };
   } catch (err) {
@@ -99,6 +112,7 @@ export async function driveRun(db: Db, statePath: string, run: RunRow, log: Logg
   } finally {
     stopProgress();
     client?.destroy();
+    delivery?.close();
     active = undefined;
   }
 }

@@ -7,6 +7,7 @@ import { resolveSource, type SourceSpec } from '../config.js';
 import { DEFAULTS, type Settings } from '../settings.js';
 import { resolveShard, shardStatePath, type Shard } from '../keys/shard.js';
 import { resolveEndpoint } from '../s3/settings.js';
+import { parseDest, refuseDestInSource } from '../s3/dest.js';
 import { loadRules, type Rules } from '../validate/schema.js';
 import type { Logger } from '../log.js';
 
@@ -37,6 +38,11 @@ export function planRun(settings: Settings, log: Logger): RunPlan {
   // Shards on one machine (or one volume) each get their own state unless one was chosen.
   const state = shard && shard.count > 1 && settings.state === DEFAULTS.state ? shardStatePath(settings.state, shard) : settings.state;
   const endpoint = src.kind === 's3' ? (resolveEndpoint(settings.endpointUrl) ?? null) : null;
+  if (settings.dest) {
+    const dest = parseDest(settings.dest);
+    const sameStore = !settings.destEndpointUrl || resolveEndpoint(settings.destEndpointUrl) === endpoint;
+    if (src.kind === 's3' && sameStore) refuseDestInSource(dest, src);
+  }
   const source = src.kind === 's3' ? `s3://${src.bucket}/${src.prefix}` : src.path;
   return {
     src,

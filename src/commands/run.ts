@@ -1,4 +1,5 @@
 /** `cleaner run`: lists the source, then downloads and cleans whatever is not already done. */
+import { UsageError } from '../errors.js';
 import { resolve } from 'node:path';
 import { runOptionsOf, type Settings } from '../settings.js';
 import { resolveRegion } from '../s3/settings.js';
@@ -14,6 +15,8 @@ import { checkLoadUrl } from '../stages/load.js';
 export async function runCommand(settings: Settings, log: Logger): Promise<RunOutcome> {
   const { src, rules, localDir, statePath, endpoint, source, target, shard } = planRun(settings, log);
   if (settings.load) checkLoadUrl(settings.load);
+  // The load reads the local output files, which --delete-local removes as soon as they are delivered.
+  if (settings.load && settings.deleteLocal) throw new UsageError('--load and --delete-local: the load reads the local output files that --delete-local removes; drop one of them');
   const db = openState(statePath);
   try {
     acquireLock(db, statePath, 'run');

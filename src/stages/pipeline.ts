@@ -26,6 +26,8 @@ export interface PipelineEvents {
   objectCleaned?(key: string, r: CleanResult): void;
   objectGone?(key: string): void;
   objectFailed?(key: string, error: string): void;
+  /** Awaited once the listing is complete, before any download: may finish objects without downloading them (deliver.ts). */
+  listingDone?(): Promise<void>;
 }
 
 export interface PipelineResult {
@@ -43,6 +45,7 @@ export async function executeRun(db: Db, statePath: string, run: RunRow, client:
     result.manifest = run.kind === 's3' ? await manifestS3(db, run, client!, events.listed) : manifestLocal(db, run);
     events.listed?.(result.manifest);
   }
+  await events.listingDone?.();
 
   // Imported here: a run on local files never loads the AWS SDK (about 20 MB of the main thread).
   const { downloadObject, PART_BYTES } = run.kind === 's3' ? await import('./download.js') : ({} as typeof import('./download.js'));

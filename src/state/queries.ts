@@ -514,3 +514,237 @@ export function publishedObjects(db: Db, target: string, afterId: number, limit:
 export function latestDoneRun(db: Db): RunRow | undefined {
   return db.prepare("SELECT * FROM runs WHERE state = 'done' ORDER BY id DESC LIMIT 1").get() as RunRow | undefined;
 }
+
+// ---- Delivery to an S3 destination (--dest; migrations/0005_deliveries.sql) ----
+
+/** The kinds of file an object delivers: its main file (output/ or quarantine/) and its rejects. */
+export type DeliveryKind = 'output' | 'quarantine' | 'errors';
+
+export interface DeliveryRow {
+  object_id: number;
+  dest: string;
+  etag: string;
+  schema_hash: string;
+  quarantined: number;
+  state: 'uploading' | 'delivered';
+  how: 'uploaded' | 'found';
+  files: string;
+  run_id: number;
+  delivered_at: string | null;
+}
+
+export interface DeliveryFileRow {
+  object_id: number;
+  dest: string;
+  kind: DeliveryKind;
+  size: number;
+  part_size: number;
+  upload_id: string | null;
+  done: number;
+}
+
+/** The object's delivery to `dest`, if one was ever started. */
+export function getDelivery(db: Db, objectId: number, dest: string): DeliveryRow | undefined {
+  return db.prepare('SELECT * FROM deliveries WHERE object_id = ? AND dest = ?').get(objectId, dest) as DeliveryRow | undefined;
+}
+
+/**
+ * Objects the run has finished locally whose files are not at `dest` as they are now (never
+ * delivered, delivered from another version or placement, or delivery unfinished), in key order.
+ */
+export function objectsToDeliver(db: Db, runId: number, dest: string): ObjectRow[] {
+  return db
+    .prepare(
+      `SELECT o.* FROM objects o JOIN run_objects r ON r.object_id = o.id AND r.run_id = ?
+       LEFT JOIN deliveries d ON d.object_id = o.id AND d.dest = ?
+       WHERE o.state = 'done' AND r.outcome IN ('done', 'skipped')
+         AND (d.object_id IS NULL OR d.state != 'delivered' OR d.etag != o.done_etag OR d.schema_hash != o.done_schema_hash OR d.quarantined != o.quarantined)
+       ORDER BY o.key`,
+    )
+    .all(runId, dest) as ObjectRow[];
+}
+
+/**
+ * Starts (or restarts) delivering an object's current files to `dest`; returns the open multipart
+ * uploads of a superseded attempt, which the caller aborts. An attempt for the same version and
+ * placement is kept as it is, so its completed files and parts are not sent again.
+ */
+export function beginDelivery(db: Db, runId: number, o: ObjectRow, dest: string, files: Array<{ kind: DeliveryKind; size: number; partSize: number }>): DeliveryFileRow[] {
+  return db.transaction(() => {
+    const d = getDelivery(db, o.id, dest);
+    const same = d && d.state === 'uploading' && d.etag === o.done_etag && d.schema_hash === o.done_schema_hash && d.quarantined === o.quarantined;
+    if (same) {
+      db.prepare('UPDATE deliveries SET run_id = ? WHERE object_id = ? AND dest = ?').run(runId, o.id, dest);
+      return [];
+    }
+    const stale = db.prepare('SELECT * FROM delivery_files WHERE object_id = ? AND dest = ? AND upload_id IS NOT NULL').all(o.id, dest) as DeliveryFileRow[];
+    db.prepare('DELETE FROM delivery_files WHERE object_id = ? AND dest = ?').run(o.id, dest);
+    // `files` keeps what the destination held before, so stale files there can be removed.
+    db.prepare(
+      `INSERT INTO deliveries (object_id, dest, etag, schema_hash, quarantined, state, how, files, run_id)
+       VALUES (?, ?, ?, ?, ?, 'uploading', 'uploaded', '{}', ?)
+       ON CONFLICT (object_id, dest) DO UPDATE SET etag = excluded.etag, schema_hash = excluded.schema_hash,
+         quarantined = excluded.quarantined, state = 'uploading', how = 'uploaded', run_id = excluded.run_id, delivered_at = NULL`,
+    ).run(o.id, dest, o.done_etag, o.done_schema_hash, o.quarantined, runId);
+    const add = db.prepare('INSERT INTO delivery_files (object_id, dest, kind, size, part_size) VALUES (?, ?, ?, ?, ?)');
+    for (const f of files) add.run(o.id, dest, f.kind, f.size, f.partSize);
+    return stale;
+  }).immediate();
+}
+
+/** One file of a delivery in progress. */
+export function getDeliveryFile(db: Db, objectId: number, dest: string, kind: DeliveryKind): DeliveryFileRow {
+  const row = db.prepare('SELECT * FROM delivery_files WHERE object_id = ? AND dest = ? AND kind = ?').get(objectId, dest, kind) as DeliveryFileRow | undefined;
+  if (!row) throw new StateTransitionError(`no delivery of ${kind} for object ${objectId}`);
+  return row;
+}
+
+/** Records the multipart upload a file goes up in (null: none open, start another). Parts of an older one are dropped. */
+export function setDeliveryUpload(db: Db, objectId: number, dest: string, kind: DeliveryKind, uploadId: string | null): void {
+  db.transaction(() => {
+    db.prepare('DELETE FROM delivery_parts WHERE object_id = ? AND dest = ? AND kind = ?').run(objectId, dest, kind);
+    expectChange(
+      db.prepare('UPDATE delivery_files SET upload_id = ? WHERE object_id = ? AND dest = ? AND kind = ? AND done = 0').run(uploadId, objectId, dest, kind),
+      `set the upload of ${kind} of object ${objectId}`,
+    );
+  }).immediate();
+}
+
+/** The completed parts of a file's open multipart upload, by part number. */
+export function deliveryParts(db: Db, objectId: number, dest: string, kind: DeliveryKind): Map<number, string> {
+  const rows = db.prepare('SELECT part_number, etag FROM delivery_parts WHERE object_id = ? AND dest = ? AND kind = ? ORDER BY part_number').all(objectId, dest, kind) as Array<{
+    part_number: number;
+    etag: string;
+  }>;
+  return new Map(rows.map((r) => [r.part_number, r.etag]));
+}
+
+/** Commits one completed part of a multipart upload (the upload is still the file's). */
+export function recordDeliveryPart(db: Db, objectId: number, dest: string, kind: DeliveryKind, uploadId: string, partNumber: number, etag: string): void {
+  db.transaction(() => {
+    const f = getDeliveryFile(db, objectId, dest, kind);
+    if (f.upload_id !== uploadId) throw new StateTransitionError(`part ${partNumber} of ${kind} of object ${objectId}: upload ${uploadId} is not the file's`);
+    db.prepare('INSERT OR REPLACE INTO delivery_parts (object_id, dest, kind, part_number, etag) VALUES (?, ?, ?, ?, ?)').run(objectId, dest, kind, partNumber, etag);
+  }).immediate();
+}
+
+/** A file of a delivery is complete at the destination: its upload and parts are forgotten. */
+export function finishDeliveryFile(db: Db, objectId: number, dest: string, kind: DeliveryKind): void {
+  db.transaction(() => {
+    db.prepare('DELETE FROM delivery_parts WHERE object_id = ? AND dest = ? AND kind = ?').run(objectId, dest, kind);
+    expectChange(
+      db.prepare('UPDATE delivery_files SET done = 1, upload_id = NULL WHERE object_id = ? AND dest = ? AND kind = ? AND done = 0').run(objectId, dest, kind),
+      `finish delivering ${kind} of object ${objectId}`,
+    );
+  }).immediate();
+}
+
+/** Bytes of each file an object has at a destination. */
+export type DeliveredFiles = Partial<Record<DeliveryKind, number>>;
+
+/** uploading → delivered: every file is in place and the stale ones are removed; `files` are those present. */
+export function markDelivered(db: Db, objectId: number, dest: string, files: DeliveredFiles): void {
+  db.transaction(() => {
+    expectChange(
+      db
+        .prepare("UPDATE deliveries SET state = 'delivered', files = ?, delivered_at = ? WHERE object_id = ? AND dest = ? AND state = 'uploading'")
+        .run(JSON.stringify(files), now(), objectId, dest),
+      `mark object ${objectId} delivered`,
+    );
+    db.prepare('DELETE FROM delivery_files WHERE object_id = ? AND dest = ?').run(objectId, dest);
+  }).immediate();
+}
+
+/** A delivery given up: its open uploads (returned, for the caller to abort) and its progress are forgotten. */
+export function dropDelivery(db: Db, objectId: number, dest: string): DeliveryFileRow[] {
+  return db.transaction(() => {
+    const open = db.prepare('SELECT * FROM delivery_files WHERE object_id = ? AND dest = ? AND upload_id IS NOT NULL').all(objectId, dest) as DeliveryFileRow[];
+    db.prepare("DELETE FROM deliveries WHERE object_id = ? AND dest = ? AND state = 'uploading'").run(objectId, dest);
+    return open;
+  }).immediate();
+}
+
+/** Multipart uploads left open in the state for `dest` (a run that ends aborts them). */
+export function openDeliveryUploads(db: Db, runId: number, dest: string): DeliveryFileRow[] {
+  return db
+    .prepare(
+      `SELECT f.* FROM delivery_files f JOIN deliveries d ON d.object_id = f.object_id AND d.dest = f.dest
+       WHERE d.run_id = ? AND f.dest = ? AND f.upload_id IS NOT NULL`,
+    )
+    .all(runId, dest) as DeliveryFileRow[];
+}
+
+/** What the destination already holds of an object, as its output's metadata records it. */
+export interface FoundAtDest extends Pick<LineCounts, 'lines' | 'valid' | 'rejected' | 'blank'> {
+  quarantined: boolean;
+  files: DeliveredFiles;
+}
+
+/**
+ * listed → done without downloading: the destination already holds the object's files from the
+ * same ETag and rules (the state that knew it was lost). The run skips it as `delivered`.
+ */
+export function markFoundAtDest(db: Db, runId: number, o: ObjectRow, schemaHash: string, dest: string, f: FoundAtDest): void {
+  db.transaction(() => {
+    expectChange(
+      db
+        .prepare(
+          `UPDATE objects SET state = 'done', done_etag = etag, done_schema_hash = ?, clean_schema_hash = ?, lines = ?, valid = ?, rejected = ?,
+                  blank = ?, quarantined = ?, attempts = 0, error = NULL WHERE id = ? AND state = 'listed' AND downloaded_bytes = 0`,
+        )
+        .run(schemaHash, schemaHash, f.lines, f.valid, f.rejected, f.blank, f.quarantined ? 1 : 0, o.id),
+      `mark object ${o.id} found at the destination`,
+    );
+    db.prepare(
+      `INSERT INTO deliveries (object_id, dest, etag, schema_hash, quarantined, state, how, files, run_id, delivered_at)
+       VALUES (?, ?, ?, ?, ?, 'delivered', 'found', ?, ?, ?)
+       ON CONFLICT (object_id, dest) DO UPDATE SET etag = excluded.etag, schema_hash = excluded.schema_hash, quarantined = excluded.quarantined,
+         state = 'delivered', how = 'found', files = excluded.files, run_id = excluded.run_id, delivered_at = excluded.delivered_at`,
+    ).run(o.id, dest, o.etag, schemaHash, f.quarantined ? 1 : 0, JSON.stringify(f.files), runId, now());
+    expectChange(
+      db
+        .prepare(
+          `UPDATE run_objects SET action = 'skip', reason = 'delivered', outcome = 'skipped', lines = ?, valid = ?, rejected = ?, blank = ?, quarantined = ?
+           WHERE run_id = ? AND object_id = ? AND outcome IS NULL`,
+        )
+        .run(f.lines, f.valid, f.rejected, f.blank, f.quarantined ? 1 : 0, runId, o.id),
+      `skip object ${o.id} as delivered`,
+    );
+  }).immediate();
+}
+
+/** Listed objects of the run that no state has seen finished or started: candidates for a look at the destination. */
+export function objectsNeverStarted(db: Db, runId: number): ObjectRow[] {
+  return db
+    .prepare(
+      `SELECT o.* FROM objects o JOIN run_objects r ON r.object_id = o.id AND r.run_id = ?
+       WHERE r.action = 'process' AND r.outcome IS NULL AND o.last_run_id = ? AND o.state = 'listed'
+         AND o.done_etag IS NULL AND o.downloaded_bytes = 0
+       ORDER BY o.key`,
+    )
+    .all(runId, runId) as ObjectRow[];
+}
+
+/** One delivered file as a loader manifest lists it. */
+export interface DeliveredObject {
+  key: string;
+  rel_path: string;
+  how: 'uploaded' | 'found';
+  files: string;
+  quarantined: number;
+  valid: number;
+  rejected: number;
+  lines: number;
+  etag: string;
+}
+
+/** Objects delivered to `dest` by run `runId`, in key order. */
+export function deliveredByRun(db: Db, runId: number, dest: string): DeliveredObject[] {
+  return db
+    .prepare(
+      `SELECT o.key, o.rel_path, d.how, d.files, d.quarantined, o.valid, o.rejected, o.lines, d.etag
+       FROM deliveries d JOIN objects o ON o.id = d.object_id
+       WHERE d.run_id = ? AND d.dest = ? AND d.state = 'delivered' ORDER BY o.key`,
+    )
+    .all(runId, dest) as DeliveredObject[];
+}

@@ -1,0 +1,124 @@
+/**
+ * Puts one local file at its destination key exactly once, resumably: a small file in one PUT, a
+ * larger one as a multipart upload whose UploadId and completed parts are committed to SQLite as
+ * they finish, so a crash resumes the upload at the next part. The object appears whole or not at
+ * all (S3 shows a multipart object only once it is completed).
+ */
+import { open } from 'node:fs/promises';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { Db } from '../state/db.js';
+import { deliveryParts, finishDeliveryFile, getDeliveryFile, recordDeliveryPart, setDeliveryUpload, type DeliveryKind } from '../state/queries.js';
+import { abortUpload, completeUpload, createUpload, headObject, isNoSuchUpload, putObject, uploadPart, type Target } from '../s3/upload.js';
+
+const MIB = 1 << 20;
+/** S3's most parts in one upload. */
+const MAX_PARTS = 10_000;
+
+/**
+ * Files larger than this go up in parts of at least this size. 8 MiB, as the AWS CLI does: a part
+ * costs a request, and 8 MiB keeps one in flight per upload well inside the memory budget.
+ * CLEANER_DEST_PART_BYTES lowers it for tests (S3 itself wants 5 MiB or more, but for the last part).
+ */
+export function minPartBytes(): number {
+  return Number(process.env.CLEANER_DEST_PART_BYTES ?? 8 * MIB);
+}
+
+/** The part size for a file of `size` bytes: 0 for a single PUT, else whole MiB, within 10,000 parts. */
+export function partSizeFor(size: number): number {
+  const least = minPartBytes();
+  if (size <= least) return 0;
+  // A 5 TiB object (S3's largest) needs 525 MiB parts: still one buffer per upload.
+  return Math.max(least, Math.ceil(size / MAX_PARTS / MIB) * MIB);
+}
+
+/** What one file's delivery needs: the state row it is tracked by, the client, where it goes. */
+export interface FileDelivery {
+  db: Db;
+  client: S3Client;
+  objectId: number;
+  dest: string;
+  kind: DeliveryKind;
+  path: string;
+  target: Target;
+  meta: Record<string, string>;
+  /** Told after every part (or the single PUT) reaches the destination; tests count on it. */
+  onPart?: (bytes: number) => void;
+}
+
+/** Uploads the file unless the state says it is already complete at the destination. */
+export async function deliverFile(f: FileDelivery): Promise<void> {
+  const row = getDeliveryFile(f.db, f.objectId, f.dest, f.kind);
+  if (row.done) return;
+  const file = await open(f.path, 'r');
+  try {
+    const size = (await file.stat()).size;
+    if (size !== row.size) throw new Error(`${f.path} is ${size} bytes, ${row.size} when its delivery began: it changed under the upload`);
+    if (row.part_size === 0) {
+      const body = await readRange(file, 0, size);
+      await putObject(f.client, f.target, body, f.meta);
+      f.onPart?.(size);
+    } else {
+      await multipart(f, file, size, row.part_size, row.upload_id);
+    }
+  } finally {
+    await file.close();
+  }
+  finishDeliveryFile(f.db, f.objectId, f.dest, f.kind);
+}
+
+async function multipart(f: FileDelivery, file: import('node:fs/promises').FileHandle, size: number, partSize: number, openUpload: string | null): Promise<void> {
+  let uploadId = openUpload;
+  if (!uploadId) {
+    uploadId = await createUpload(f.client, f.target, f.meta);
+    setDeliveryUpload(f.db, f.objectId, f.dest, f.kind, uploadId);
+  }
+  const parts = deliveryParts(f.db, f.objectId, f.dest, f.kind);
+  const count = Math.ceil(size / partSize);
+  // Every part committed before a crash: the upload may have been completed too, and a store that
+  // forgets a completed upload may not answer NoSuchUpload (s3rver answers 500). Look first.
+  if (openUpload && parts.size === count && (await sameObjectThere(f, size))) return;
+  try {
+    // One part at a time: a crash loses at most the part in flight, and memory holds one part.
+    for (let n = 1; n <= count; n++) {
+      if (parts.has(n)) continue;
+      const start = (n - 1) * partSize;
+      const body = await readRange(file, start, Math.min(partSize, size - start));
+      const etag = await uploadPart(f.client, f.target, uploadId, n, body);
+      recordDeliveryPart(f.db, f.objectId, f.dest, f.kind, uploadId, n, etag);
+      parts.set(n, etag);
+      f.onPart?.(body.length);
+    }
+    await completeUpload(f.client, f.target, uploadId, parts);
+  } catch (err) {
+    if (!isNoSuchUpload(err)) {
+      // Giving up: the upload must not stay open (its parts are stored, and billed, until aborted).
+      await abortUpload(f.client, f.target, uploadId).catch(() => undefined);
+      setDeliveryUpload(f.db, f.objectId, f.dest, f.kind, null);
+      throw err;
+    }
+    // The upload is gone: completed just before a crash (the object is there), or aborted or
+    // expired by a lifecycle rule (start over). The object's metadata tells which.
+    if (await sameObjectThere(f, size)) return;
+    if (!openUpload) throw err; // a fresh upload vanished: not something starting over would fix
+    setDeliveryUpload(f.db, f.objectId, f.dest, f.kind, null);
+    await multipart(f, file, size, partSize, null);
+  }
+}
+
+/** Whether the destination already holds this very file (same size, same source version and rules). */
+async function sameObjectThere(f: FileDelivery, size: number): Promise<boolean> {
+  const there = await headObject(f.client, f.target);
+  if (!there || there.size !== size) return false;
+  return ['source-etag', 'rules-hash', 'lines'].every((k) => there.meta[k] === f.meta[k]);
+}
+
+async function readRange(file: import('node:fs/promises').FileHandle, start: number, length: number): Promise<Buffer> {
+  const buf = Buffer.allocUnsafe(length);
+  let got = 0;
+  while (got < length) {
+    const { bytesRead } = await file.read(buf, got, length - got, start + got);
+    if (bytesRead === 0) throw new Error(`short read at ${start + got}: the file shrank under the upload`);
+    got += bytesRead;
+  }
+  return buf;
+}

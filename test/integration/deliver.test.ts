@@ -1,0 +1,201 @@
+/**
+ * Delivery to an S3 destination (--dest) end to end: a real s3rver with a source and destination
+ * buckets, the real CLI, real SIGKILLs, and proxies that count and hold the requests on the way.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { startS3, type S3Server } from '../helpers/s3.js';
+import { generateEvents } from '../helpers/events.js';
+import { runCli, spawnCli } from '../helpers/cli.js';
+import { readTree } from '../helpers/tree.js';
+import { startFaultProxy } from '../helpers/fault-proxy.js';
+import { startWriteProxy, storedParts } from '../helpers/write-proxy.js';
+
+const SRC = 'deliver-src';
+// Parts of 1 MiB (the smallest cleaner makes) so a 5 MiB output goes up in 5 parts.
+const PART_ENV = { CLEANER_DEST_PART_BYTES: String(1 << 20) };
+let s3: S3Server;
+let dir: string;
+let dests = 0;
+
+/** Every object under `prefix` of `bucket`, by key below the prefix. */
+async function bucketTree(bucket: string, prefix = ''): Promise<Map<string, Buffer>> {
+  const out = new Map<string, Buffer>();
+  let token: string | undefined;
+  do {
+    const page = await s3.client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+    for (const o of page.Contents ?? []) out.set(o.Key!.slice(prefix.length), await s3.get(bucket, o.Key!));
+    token = page.NextContinuationToken;
+  } while (token);
+  return out;
+}
+
+/** The destination's files of one folder (output, errors, quarantine), by path below it. */
+function folder(tree: Map<string, Buffer>, name: string): Map<string, Buffer> {
+  return new Map([...tree].filter(([k]) => k.startsWith(`${name}/`)).map(([k, v]) => [k.slice(name.length + 1), v]));
+}
+
+/** A fresh destination bucket and local dir for one test. */
+async function fresh(): Promise<{ bucket: string; local: string; state: string }> {
+  const bucket = `deliver-dest-${++dests}`;
+  await s3.createBucket(bucket);
+  const local = join(dir, bucket);
+  return { bucket, local, state: join(local, 'state.db') };
+}
+
+function args(t: { bucket: string; local: string; state: string }, ...more: string[]): string[] {
+  return ['run', '--source', `s3://${SRC}/data/`, '--local-dir', t.local, '--state', t.state, '--dest', `s3://${t.bucket}/clean/`, ...more];
+}
+
+describe('delivering to an S3 destination', () => {
+  before(async () => {
+    s3 = await startS3();
+    await s3.createBucket(SRC);
+    dir = mkdtempSync(join(tmpdir(), 'cleaner-deliver-'));
+    const entries: Array<[string, Buffer]> = [];
+    for (let i = 0; i < 12; i++) entries.push([`data/day=${i % 3}/part-${i}.jsonl`, generateEvents({ seed: i + 1, lines: 40 + i, rejectRate: i % 4 === 0 ? 0 : 0.2 }).data]);
+    // About 5 MiB of valid lines: a multipart upload of 5 parts.
+    entries.push(['data/big/large.jsonl', generateEvents({ seed: 99, lines: 9_000, rejectRate: 0.01 }).data]);
+    await s3.putMany(SRC, entries);
+  });
+  after(async () => {
+    await s3?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('the destination holds the same bytes as the local files, with metadata and a loader manifest', async () => {
+    const t = await fresh();
+    const r = await runCli(args(t), { env: { ...s3.env(), ...PART_ENV } });
+    assert.equal(r.code, 0, r.stderr);
+    const tree = await bucketTree(t.bucket, 'clean/');
+    for (const f of ['output', 'errors']) assert.deepEqual(folder(tree, f), readTree(join(t.local, f)), `${f}/ at the destination equals the local ${f}/`);
+    assert.ok(folder(tree, 'errors').size > 0 && folder(tree, 'errors').size < 13, 'objects without rejects have no errors file');
+
+    const head = await s3.client.send(new HeadObjectCommand({ Bucket: t.bucket, Key: 'clean/output/big/large.jsonl' }));
+    assert.equal(head.Metadata?.['source-key'], encodeURIComponent('data/big/large.jsonl'));
+    assert.match(head.Metadata?.['rules-hash'] ?? '', /^[0-9a-f]{16,}$/);
+    assert.ok(Number(head.Metadata?.valid) > 8_800);
+
+    const manifest = JSON.parse(tree.get('_manifests/run-1.json')!.toString());
+    assert.equal(manifest.entries.length, 13);
+    for (const e of manifest.entries) {
+      assert.equal(e.mandatory, true);
+      const rel = e.url.replace(`s3://${t.bucket}/clean/output/`, '');
+      assert.equal(e.meta.content_length, readTree(join(t.local, 'output')).get(rel)!.length, e.url);
+    }
+    assert.equal(manifest.meta.record_count, manifest.entries.reduce((n: number, e: any) => n + e.meta.record_count, 0));
+    assert.ok(tree.has('_runs/1.json'), 'the run report is delivered');
+    assert.ok(![...tree.keys()].some((k) => k.includes('write-check')), 'the write probe is removed');
+  });
+
+  test('a SIGKILL inside a multipart upload, then resume: the file is complete and every part went up once', async () => {
+    const t = await fresh();
+    const proxy = await startWriteProxy(s3.endpoint);
+    try {
+      // Part 3 of the large output is never answered: the kill lands with parts 1 and 2 committed.
+      const held = proxy.hold((q) => q.method === 'PUT' && q.url.includes('large.jsonl') && /[?&]partNumber=3(&|$)/.test(q.url));
+      const child = spawnCli(args(t, '--dest-endpoint-url', proxy.endpoint), { env: { ...s3.env(), ...PART_ENV } });
+      const exited = new Promise((ok) => child.on('exit', ok));
+      await Promise.race([held, exited]);
+      child.kill('SIGKILL');
+      await exited;
+      assert.deepEqual(storedParts(proxy.log).map((p) => p.split(' ')[1]), ['1', '2'], 'killed with two parts stored');
+      proxy.clear();
+      const r = await runCli(['resume', '--state', t.state], { env: { ...s3.env(), ...PART_ENV } });
+      assert.equal(r.code, 0, r.stderr);
+      const parts = storedParts(proxy.log);
+      const size = readTree(join(t.local, 'output')).get('big/large.jsonl')!.length;
+      const all = Array.from({ length: Math.ceil(size / (1 << 20)) }, (_, i) => String(i + 1));
+      assert.ok(all.length >= 4, `${size} bytes make ${all.length} parts`);
+      assert.deepEqual(parts.map((p) => p.split(' ')[1]), all, 'each part stored once, in one upload');
+      assert.equal(new Set(parts.map((p) => p.split(' ')[0])).size, 1, 'the upload was resumed, not started again');
+      const tree = await bucketTree(t.bucket, 'clean/');
+      assert.deepEqual(folder(tree, 'output'), readTree(join(t.local, 'output')));
+      assert.ok(tree.has('_manifests/run-1.json'));
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  test('with the state and the local dir lost, a new run downloads nothing and re-uploads nothing', async () => {
+    const t = await fresh();
+    assert.equal((await runCli(args(t), { env: s3.env() })).code, 0);
+    const before = await bucketTree(t.bucket, 'clean/output/');
+    rmSync(t.local, { recursive: true, force: true });
+    const source = await startFaultProxy({ target: s3.endpoint });
+    const dest = await startWriteProxy(s3.endpoint);
+    try {
+      const r = await runCli(args(t, '--endpoint-url', source.endpoint, '--dest-endpoint-url', dest.endpoint), { env: s3.env() });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(source.requests.get, 0, 'no source object downloaded');
+      assert.deepEqual(dest.log.filter((q) => q.method === 'PUT' && q.url.includes('/output/')), [], 'no output uploaded again');
+      assert.deepEqual(await bucketTree(t.bucket, 'clean/output/'), before);
+      const manifest = JSON.parse((await s3.get(t.bucket, 'clean/_manifests/run-1.json')).toString());
+      assert.equal(manifest.entries.length, 0);
+      assert.equal(manifest.cleaner.already_delivered.length, 13);
+    } finally {
+      await source.stop();
+      await dest.stop();
+    }
+  });
+
+  test('a re-clean replaces the destination files, and a stale errors file goes', async () => {
+    const t = await fresh();
+    const key = 'data/day=1/part-1.jsonl';
+    const original = await s3.get(SRC, key);
+    try {
+      assert.equal((await runCli(args(t), { env: s3.env() })).code, 0);
+      assert.ok((await bucketTree(t.bucket, 'clean/errors/')).has('day=1/part-1.jsonl'));
+      // A new version of the object without rejects.
+      await s3.put(SRC, key, generateEvents({ seed: 1234, lines: 30, rejectRate: 0 }).data);
+      const r = await runCli(args(t), { env: s3.env() });
+      assert.equal(r.code, 0, r.stderr);
+      const tree = await bucketTree(t.bucket, 'clean/');
+      assert.ok(!folder(tree, 'errors').has('day=1/part-1.jsonl'), 'the stale errors file is removed');
+      assert.deepEqual(folder(tree, 'output').get('day=1/part-1.jsonl'), readTree(join(t.local, 'output')).get('day=1/part-1.jsonl'));
+      const manifest = JSON.parse(tree.get('_manifests/run-2.json')!.toString());
+      assert.deepEqual(manifest.entries.map((e: any) => e.url), [`s3://${t.bucket}/clean/output/day=1/part-1.jsonl`]);
+    } finally {
+      await s3.put(SRC, key, original);
+    }
+  });
+
+  test('--delete-local leaves nothing on the local disk once the destination copy is complete', async () => {
+    const t = await fresh();
+    const r = await runCli(args(t, '--delete-local'), { env: s3.env() });
+    assert.equal(r.code, 0, r.stderr);
+    for (const f of ['input', 'output', 'errors']) assert.deepEqual([...readTree(join(t.local, f)).keys()], [], `${f}/ is empty`);
+    assert.equal(folder(await bucketTree(t.bucket, 'clean/'), 'output').size, 13);
+    const again = await runCli(args(t, '--delete-local'), { env: s3.env() });
+    assert.equal(again.code, 0, again.stderr);
+    assert.deepEqual([...readTree(join(t.local, 'input')).keys()], [], 'the next run downloads nothing');
+  });
+
+  test('AccessDenied on the destination stops the run before any download: exit 3, one line', async () => {
+    const t = await fresh();
+    const dest = await startWriteProxy(s3.endpoint);
+    dest.deny((q) => q.method === 'PUT');
+    try {
+      const r = await runCli(args(t, '--dest-endpoint-url', dest.endpoint), { env: s3.env() });
+      assert.equal(r.code, 3, r.stderr);
+      const errors = r.stderr.trim().split('\n').filter((l) => l.includes('error'));
+      assert.equal(errors.length, 1, r.stderr);
+      assert.match(errors[0], /cleaner: error: cannot write to the destination s3:\/\/deliver-dest-\d+\/clean\/: AccessDenied/);
+      assert.deepEqual(readTree(join(t.local, 'input')), new Map(), 'nothing downloaded');
+    } finally {
+      await dest.stop();
+    }
+  });
+
+  test('a destination bucket that does not exist is refused at the start', async () => {
+    const t = await fresh();
+    const r = await runCli(['run', '--source', `s3://${SRC}/data/`, '--local-dir', t.local, '--state', t.state, '--dest', 's3://no-such-dest/x/'], { env: s3.env() });
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stderr, /does not exist/);
+    assert.deepEqual(readTree(join(t.local, 'input')), new Map(), 'nothing downloaded');
+  });
+});
