@@ -7,6 +7,7 @@
  *   npm run demo [-- --objects N --lines N --keep-server]
  */
 import { spawnSync } from 'node:child_process';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { mkdirSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -55,12 +56,14 @@ try {
   console.log(`\ndemo: cleaner status --state ${state}\n`);
   spawnSync(process.execPath, [CLI, 'status', '--state', state], { env, stdio: 'inherit' });
   console.log(`demo: clean files in ${local}/output, reject records in ${local}/errors`);
-  const manifest = JSON.parse((await s3.get(destBucket, 'clean/_manifests/run-1.json').catch(() => Buffer.from('null'))).toString()) as {
+  const listed = await s3.client.send(new ListObjectsV2Command({ Bucket: destBucket, Prefix: 'clean/_manifests/' }));
+  const manifestKey = listed.Contents?.[0]?.Key;
+  const manifest = JSON.parse(manifestKey ? (await s3.get(destBucket, manifestKey)).toString() : 'null') as {
     entries: Array<{ url: string; meta: { content_length: number; record_count: number } }>;
     meta: { record_count: number };
   } | null;
   if (manifest) {
-    console.log(`\ndemo: delivered to s3://${destBucket}/clean/; its loader manifest s3://${destBucket}/clean/_manifests/run-1.json names ${manifest.entries.length} files, ${manifest.meta.record_count} rows:`);
+    console.log(`\ndemo: delivered to s3://${destBucket}/clean/; its loader manifest s3://${destBucket}/${manifestKey} names ${manifest.entries.length} files, ${manifest.meta.record_count} rows:`);
     for (const e of manifest.entries.slice(0, 3)) console.log(`  ${e.url}  ${e.meta.content_length} bytes, ${e.meta.record_count} rows`);
     if (manifest.entries.length > 3) console.log(`  ... (${manifest.entries.length - 3} more)`);
   }

@@ -99,7 +99,7 @@ export async function driveRun(db: Db, statePath: string, run: RunRow, log: Logg
     if (reportPath) log.info(`report: ${reportPath}`);
     if (delivery) {
       const manifest = await delivery.publish(report);
-      log.info(`delivered to ${delivery.dest.uri}: manifest _manifests/run-${run.id}.json (${manifest.entries.length} file(s), ${manifest.meta.record_count} rows)`);
+      log.info(`delivered to ${delivery.dest.uri}: manifest ${delivery.manifestKey()} (${manifest.entries.length} file(s), ${manifest.meta.record_count} rows)`);
     }
     await announceRun(db, run.id, alerts, log, reportPath);
     return { runId: run.id, exitCode, message, result, gate };

@@ -1,6 +1,6 @@
 /**
  * What a warehouse loader reads, written after every file of the run is at the destination:
- * `_runs/<id>.json` (the run report), then `_manifests/run-<id>.json` last, so a loader polling
+ * `_runs/<name>.json` (the run report), then `_manifests/<name>.json` last, so a loader polling
  * `_manifests/` never sees a manifest naming a file that is not complete.
  *
  * The manifest is Redshift's COPY manifest, shaped as UNLOAD's `MANIFEST VERBOSE` writes it (which
@@ -12,6 +12,18 @@ import type { Db } from '../state/db.js';
 import { deliveredByRun, type DeliveredFiles, type DeliveredObject, type RunRow } from '../state/queries.js';
 import { destKey, type DestLocation } from '../s3/dest.js';
 import { VERSION } from '../version.js';
+import { parseRunOptions } from '../settings.js';
+
+/**
+ * A run's name at the destination: `20261130T104033123Z-run-7[-shard-2-of-4]`. Run ids alone
+ * repeat: a container on an empty disk starts at run 1 again, and every shard has its own state.
+ * The start time first makes names sort in the order the runs began.
+ */
+export function destRunName(run: RunRow): string {
+  const at = run.started_at.replace(/[-:.]/g, '');
+  const shard = parseRunOptions(run.options).shard;
+  return `${at}-run-${run.id}${shard ? `-shard-${shard.replace('/', '-of-')}` : ''}`;
+}
 
 /** One file in a manifest. */
 export interface ManifestEntry {

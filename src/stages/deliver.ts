@@ -33,7 +33,7 @@ import { destKey, parseDest, type DestLocation } from '../s3/dest.js';
 import { abortUpload, anyUnder, deleteObject, headObject, probeWrite, putObject, type Target } from '../s3/upload.js';
 import { deliverFile, partSizeFor } from './deliver-file.js';
 import { VERSION } from '../version.js';
-import { loaderManifest, type LoaderManifest } from './deliver-manifest.js';
+import { destRunName, loaderManifest, type LoaderManifest } from './deliver-manifest.js';
 import type { Logger } from '../log.js';
 
 const KINDS: readonly DeliveryKind[] = ['output', 'quarantine', 'errors'];
@@ -137,12 +137,18 @@ export class Delivery {
     await putObject(this.client, { bucket: this.dest.bucket, key: `${this.dest.prefix}${key}` }, Buffer.from(JSON.stringify(body, null, 2) + '\n'), {});
   }
 
-  /** Writes the run report to `_runs/<id>.json`, then the loader manifest to `_manifests/run-<id>.json`: last, so it names only complete files. */
+  /** Writes the run report to `_runs/<name>.json`, then the loader manifest to `_manifests/<name>.json`: last, so it names only complete files. */
   async publish(report: unknown): Promise<LoaderManifest> {
-    if (report !== undefined) await this.putJson(`_runs/${this.run.id}.json`, report);
+    const name = destRunName(this.run);
+    if (report !== undefined) await this.putJson(`_runs/${name}.json`, report);
     const manifest = loaderManifest(this.db, this.run, this.dest);
-    await this.putJson(`_manifests/run-${this.run.id}.json`, manifest);
+    await this.putJson(`_manifests/${name}.json`, manifest);
     return manifest;
+  }
+
+  /** Where the loader manifest of this run goes, below the destination prefix. */
+  manifestKey(): string {
+    return `_manifests/${destRunName(this.run)}.json`;
   }
 
   close(): void {

@@ -35,6 +35,13 @@ async function bucketTree(bucket: string, prefix = ''): Promise<Map<string, Buff
 }
 
 /** The destination's files of one folder (output, errors, quarantine), by path below it. */
+/** The one file of run `runId` in a destination folder (`_runs/` or `_manifests/`), named `<start time>-run-<id>.json`. */
+function only(tree: Map<string, Buffer>, dir: string, runId: number): Buffer {
+  const hits = [...tree.keys()].filter((k) => k.startsWith(dir) && new RegExp(`^\\d{8}T\\d{9}Z-run-${runId}\\.json$`).test(k.slice(dir.length)));
+  assert.equal(hits.length, 1, `one ${dir} file for run ${runId} among ${[...tree.keys()].filter((k) => k.startsWith(dir)).join(', ')}`);
+  return tree.get(hits[0])!;
+}
+
 function folder(tree: Map<string, Buffer>, name: string): Map<string, Buffer> {
   return new Map([...tree].filter(([k]) => k.startsWith(`${name}/`)).map(([k, v]) => [k.slice(name.length + 1), v]));
 }
@@ -80,7 +87,7 @@ describe('delivering to an S3 destination', () => {
     assert.match(head.Metadata?.['rules-hash'] ?? '', /^[0-9a-f]{16,}$/);
     assert.ok(Number(head.Metadata?.valid) > 8_800);
 
-    const manifest = JSON.parse(tree.get('_manifests/run-1.json')!.toString());
+    const manifest = JSON.parse(only(tree, '_manifests/', 1).toString());
     assert.equal(manifest.entries.length, 13);
     for (const e of manifest.entries) {
       assert.equal(e.mandatory, true);
@@ -88,7 +95,7 @@ describe('delivering to an S3 destination', () => {
       assert.equal(e.meta.content_length, readTree(join(t.local, 'output')).get(rel)!.length, e.url);
     }
     assert.equal(manifest.meta.record_count, manifest.entries.reduce((n: number, e: any) => n + e.meta.record_count, 0));
-    assert.ok(tree.has('_runs/1.json'), 'the run report is delivered');
+    assert.ok(only(tree, '_runs/', 1), 'the run report is delivered');
     assert.ok(![...tree.keys()].some((k) => k.includes('write-check')), 'the write probe is removed');
   });
 
@@ -115,7 +122,7 @@ describe('delivering to an S3 destination', () => {
       assert.equal(new Set(parts.map((p) => p.split(' ')[0])).size, 1, 'the upload was resumed, not started again');
       const tree = await bucketTree(t.bucket, 'clean/');
       assert.deepEqual(folder(tree, 'output'), readTree(join(t.local, 'output')));
-      assert.ok(tree.has('_manifests/run-1.json'));
+      assert.ok(only(tree, '_manifests/', 1));
     } finally {
       await proxy.stop();
     }
@@ -134,7 +141,7 @@ describe('delivering to an S3 destination', () => {
       assert.equal(source.requests.get, 0, 'no source object downloaded');
       assert.deepEqual(dest.log.filter((q) => q.method === 'PUT' && q.url.includes('/output/')), [], 'no output uploaded again');
       assert.deepEqual(await bucketTree(t.bucket, 'clean/output/'), before);
-      const manifest = JSON.parse((await s3.get(t.bucket, 'clean/_manifests/run-1.json')).toString());
+      const manifest = JSON.parse(only(await bucketTree(t.bucket, 'clean/'), '_manifests/', 1).toString());
       assert.equal(manifest.entries.length, 0);
       assert.equal(manifest.cleaner.already_delivered.length, 13);
     } finally {
@@ -157,7 +164,7 @@ describe('delivering to an S3 destination', () => {
       const tree = await bucketTree(t.bucket, 'clean/');
       assert.ok(!folder(tree, 'errors').has('day=1/part-1.jsonl'), 'the stale errors file is removed');
       assert.deepEqual(folder(tree, 'output').get('day=1/part-1.jsonl'), readTree(join(t.local, 'output')).get('day=1/part-1.jsonl'));
-      const manifest = JSON.parse(tree.get('_manifests/run-2.json')!.toString());
+      const manifest = JSON.parse(only(tree, '_manifests/', 2).toString());
       assert.deepEqual(manifest.entries.map((e: any) => e.url), [`s3://${t.bucket}/clean/output/day=1/part-1.jsonl`]);
     } finally {
       await s3.put(SRC, key, original);
