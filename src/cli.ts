@@ -62,7 +62,7 @@ function statePath(o: { state?: string; config?: string }): string {
 
 function addLogOptions(cmd: Command): Command {
   return cmd
-    .addOption(new Option('--log-format <format>', 'log format on stderr').choices(['text', 'json']).default('text'))
+    .addOption(new Option('--log-format <format>', 'log format on stderr').choices(['text', 'json']).default('text').env('CLEANER_LOG_FORMAT'))
     .option('-q, --quiet', 'only warnings and errors')
     .option('-v, --verbose', 'also per-object detail');
 }

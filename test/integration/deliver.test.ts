@@ -141,7 +141,11 @@ describe('delivering to an S3 destination', () => {
       assert.equal(source.requests.get, 0, 'no source object downloaded');
       assert.deepEqual(dest.log.filter((q) => q.method === 'PUT' && q.url.includes('/output/')), [], 'no output uploaded again');
       assert.deepEqual(await bucketTree(t.bucket, 'clean/output/'), before);
-      const manifest = JSON.parse(only(await bucketTree(t.bucket, 'clean/'), '_manifests/', 1).toString());
+      // Both states had a run 1: the new run's manifest sits beside the first one's, not over it.
+      const manifests = [...(await bucketTree(t.bucket, 'clean/_manifests/'))].sort(([a], [b]) => (a < b ? -1 : 1));
+      assert.equal(manifests.length, 2, manifests.map(([k]) => k).join(', '));
+      assert.ok(JSON.parse(manifests[0][1].toString()).entries.length > 0, "the first run's manifest is intact");
+      const manifest = JSON.parse(manifests[1][1].toString());
       assert.equal(manifest.entries.length, 0);
       assert.equal(manifest.cleaner.already_delivered.length, 13);
     } finally {
