@@ -3,7 +3,7 @@
  * line on stderr and their exit code; anything unexpected is an internal error (stack with DEBUG=1).
  */
 import { Command, Option } from 'commander';
-import { CleanerError, ExitCode } from './errors.js';
+import { CleanerError, ExitCode, UsageError } from './errors.js';
 import { resolveSettings, rewriteAliases } from './config.js';
 import { DEFAULTS, SETTINGS, type Declaration, type Settings } from './settings.js';
 import type { Filter } from './keys/select.js';
@@ -16,6 +16,8 @@ import { interruptActiveRun, type RunOutcome } from './commands/drive.js';
 import { reportCommand } from './commands/report.js';
 import { dryRunCommand, formatDryRun } from './commands/dry-run.js';
 import { formatVerdicts, validateCommand } from './commands/validate.js';
+// fleet.js loads the AWS SDK: imported only when --dest asks for it.
+import type { FleetView } from './commands/fleet.js';
 import { loadCommand } from './commands/load.js';
 
 /** A setting's flags (two for the filters), with its environment variable and default in the help text. */
@@ -52,6 +54,17 @@ function flagsOf(o: Record<string, unknown>): Record<string, unknown> {
 
 /** The settings that say where a run's outcome is announced; `run` and `resume` take them. */
 const ALERT_KEYS: Array<keyof Settings> = ['metricsFile', 'pushgateway', 'notify', 'notifyOn'];
+
+/** Where a job's shards deliver, and how to reach it: for `status --dest` and `gate`. */
+const DEST_KEYS: Array<keyof Settings> = ['dest', 'destEndpointUrl', 'destRegion', 'endpointUrl', 'region'];
+
+/** The fleet view of the destination the flags, environment or config name. */
+async function fleetOf(o: Record<string, unknown>): Promise<FleetView> {
+  const s = resolveSettings(o, { config: o.config as string | undefined, only: DEST_KEYS });
+  if (!s.dest) throw new UsageError('--dest: which destination? pass --dest s3://BUCKET/PREFIX/ or set CLEANER_DEST');
+  const { fleetView } = await import('./commands/fleet.js');
+  return fleetView(s.dest, { endpoint: s.destEndpointUrl ?? s.endpointUrl, region: s.destRegion ?? s.region });
+}
 
 const CONFIG_FLAG = ['--config <file>', 'config file (default ./cleaner.config.json when present) [env CLEANER_CONFIG]'] as const;
 
@@ -110,13 +123,34 @@ export function buildProgram(): Command {
   });
   program.addCommand(resume);
 
-  addSettings(program.command('status').description('where every run and object stands'), ['state'])
+  addSettings(program.command('status').description('where every run and object stands; with --dest, every shard of a job, from the destination alone'), ['state', ...DEST_KEYS])
     .option('--run <id>', 'show this run instead of the latest')
     .option('--json', 'stable JSON on stdout')
     .option(...CONFIG_FLAG)
-    .action((o) => {
+    .action(async (o) => {
+      // The fleet view only when --dest is given here: a CLEANER_DEST in the environment of a job must not hide the local state.
+      if (o.dest !== undefined) {
+        const view = await fleetOf(o);
+        const { formatFleet } = await import('./commands/fleet.js');
+        process.stdout.write(o.json ? JSON.stringify(view, null, 2) + '\n' : formatFleet(view));
+        return;
+      }
       const report = statusReport(statePath(o), runIdOf(o));
       process.stdout.write(o.json ? JSON.stringify(report, null, 2) + '\n' : formatStatus(report));
+    });
+
+  addSettings(
+    program.command('gate').description("the quality gate over every shard's latest run at the destination: exit 0 to load, 5 when breached, 4 when a shard is missing, failed or unfinished"),
+    [...DEST_KEYS, 'maxErrorRate', 'maxRejects'],
+  )
+    .option('--json', 'the view it judged, as JSON on stdout')
+    .option(...CONFIG_FLAG)
+    .action(async (o) => {
+      const view = await fleetOf(o);
+      if (o.json) process.stdout.write(JSON.stringify(view, null, 2) + '\n');
+      const s = resolveSettings(o, { config: o.config, only: ['maxErrorRate', 'maxRejects'] });
+      const { judgeFleet } = await import('./commands/fleet.js');
+      process.stderr.write(`cleaner: ${judgeFleet(view, s)}\n`);
     });
 
   const validate = addSettings(

@@ -16,6 +16,8 @@ export async function runCommand(settings: Settings, log: Logger): Promise<RunOu
   const { src, rules, localDir, statePath, endpoint, source, target, shard } = planRun(settings, log);
   if (settings.load) checkLoadUrl(settings.load);
   // The load reads the local output files, which --delete-local removes as soon as they are delivered.
+  // DuckDB has one writer: shards running at once would fail on its lock, or worse, wait on it.
+  if (settings.load?.startsWith('duckdb:') && shard && shard.count > 1) throw new UsageError(`--load ${settings.load} with --shard ${shard.index}/${shard.count}: DuckDB takes one writer at a time; load into PostgreSQL from shards, or run cleaner load once after the job`);
   if (settings.load && settings.deleteLocal) throw new UsageError('--load and --delete-local: the load reads the local output files that --delete-local removes; drop one of them');
   const db = openState(statePath);
   try {

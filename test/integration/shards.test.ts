@@ -12,6 +12,8 @@ import { generateEvents, gzip } from '../helpers/events.js';
 import { runCli, statusJson } from '../helpers/cli.js';
 import { diffTrees, readTree } from '../helpers/tree.js';
 import { shardOf } from '../../src/keys/shard.js';
+import { spawnCli } from '../helpers/cli.js';
+import { startFaultProxy } from '../helpers/fault-proxy.js';
 
 const BUCKET = 'shard-bucket';
 const N = 4;
@@ -89,5 +91,60 @@ describe('shards', () => {
     assert.equal(r.code, 0, r.stderr);
     const st = await statusJson(join(dir, 'idle.db'));
     assert.deepEqual([st.totals.objects, st.totals.objects_other_shards], [0, 1]);
+  });
+
+  test('4 shards deliver into one destination; status --dest and gate see the whole job; reruns on empty disks redo only what is unfinished', async () => {
+    await s3.createBucket('shard-dest');
+    const dest = 's3://shard-dest/clean/';
+    const shardRun = (i: number, tag: string, endpoint = s3.endpoint) =>
+      ['run', '--source', `s3://${BUCKET}/events/`, '--local-dir', join(dir, `${tag}-${i}`), '--state', join(dir, `${tag}-${i}.db`), '--shard', `${i}/${N}`, '--dest', dest, '--endpoint-url', endpoint];
+    const first = await Promise.all(Array.from({ length: N }, (_, i) => runCli(shardRun(i, 'd1'), { env: s3.env() })));
+    first.forEach((r, i) => assert.equal(r.code, 0, `shard ${i}: ${r.stderr}`));
+    const whole = readTree(join(dir, 'whole', 'output'));
+    const delivered = async () => {
+      const out = new Map<string, Buffer>();
+      for (const k of keys) {
+        const rel = k.slice('events/'.length);
+        const body = await s3.get('shard-dest', `clean/output/${rel}`).catch(() => undefined);
+        if (body) out.set(rel, body);
+      }
+      return out;
+    };
+    assert.deepEqual(diffTrees(whole, await delivered()), [], 'the destination holds exactly the single run\'s output');
+
+    const st = await runCli(['status', '--dest', dest, '--json'], { env: s3.env() });
+    assert.equal(st.code, 0, st.stderr);
+    const view = JSON.parse(st.stdout);
+    assert.deepEqual(view.shards.map((x: { shard: string }) => x.shard), ['0/4', '1/4', '2/4', '3/4']);
+    assert.deepEqual(view.missing, []);
+    assert.equal(view.totals.objects, keys.length);
+    const text = await runCli(['status', '--dest', dest], { env: s3.env() });
+    assert.match(text.stdout, /shard 3\/4 +run 1 done \(exit 0\)/);
+
+    const pass = await runCli(['gate', '--dest', dest, '--max-error-rate', '50%'], { env: s3.env() });
+    assert.equal(pass.code, 0, pass.stderr);
+    assert.match(pass.stderr, /quality gate passed over 4 shard\(s\)/);
+    const breach = await runCli(['gate', '--dest', dest, '--max-error-rate', '1%'], { env: s3.env() });
+    assert.equal(breach.code, 5, breach.stderr);
+    assert.match(breach.stderr, /quality gate breached over 4 shard\(s\): error rate .* is above 1\.00%/);
+
+    // Pods retried on empty disks: shard 1 is killed mid-run, then every shard runs again with no state.
+    const killed = spawnCli(shardRun(1, 'd2'), { env: s3.env() });
+    await new Promise((r) => setTimeout(r, 400));
+    killed.kill('SIGKILL');
+    await new Promise((r) => killed.once('close', r));
+    const proxy = await startFaultProxy({ target: s3.endpoint });
+    try {
+      const again = await Promise.all(Array.from({ length: N }, (_, i) => runCli(shardRun(i, 'd3', proxy.endpoint), { env: s3.env() })));
+      again.forEach((r, i) => assert.equal(r.code, 0, `shard ${i} again: ${r.stderr}`));
+      assert.equal(proxy.requests.get, 0, 'no source object downloaded again: all were complete at the destination');
+    } finally {
+      await proxy.stop();
+    }
+    assert.deepEqual(diffTrees(whole, await delivered()), [], 'still exactly the single run\'s output');
+
+    // A shard that never reports keeps the gate shut.
+    const missing = await runCli(['gate', '--dest', 's3://shard-dest/other/', '--max-error-rate', '50%'], { env: s3.env() });
+    assert.equal(missing.code, 4, missing.stderr);
   });
 });
