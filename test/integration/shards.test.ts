@@ -147,4 +147,11 @@ describe('shards', () => {
     const missing = await runCli(['gate', '--dest', 's3://shard-dest/other/', '--max-error-rate', '50%'], { env: s3.env() });
     assert.equal(missing.code, 4, missing.stderr);
   });
+
+  test('a DuckDB load is refused with more than one shard, before any work', async () => {
+    const r = await runCli(['run', '--source', `s3://${BUCKET}/events/`, '--local-dir', join(dir, 'duck'), '--state', join(dir, 'duck.db'), '--shard', '0/2', '--load', `duckdb:${join(dir, 'w.duckdb')}`], { env: s3.env() });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /DuckDB takes one writer at a time/);
+    assert.ok(!existsSync(join(dir, 'duck.db')));
+  });
 });
