@@ -41,7 +41,8 @@ export function planRun(settings: Settings, log: Logger): RunPlan {
   if (settings.dest) {
     const dest = parseDest(settings.dest);
     const sameStore = !settings.destEndpointUrl || resolveEndpoint(settings.destEndpointUrl) === endpoint;
-    if (src.kind === 's3' && sameStore) refuseDestInSource(dest, src);
+    const filters = compileSelection(settings.filters);
+    if (src.kind === 's3' && sameStore) refuseDestInSource(dest, src, (rel) => filters(rel, 1) !== undefined);
   }
   const source = src.kind === 's3' ? `s3://${src.bucket}/${src.prefix}` : src.path;
   return {

@@ -32,14 +32,22 @@ export const DEST_FOLDERS = ['output', 'quarantine', 'errors', '_manifests', '_r
  * Refuses a destination inside an S3 source: the next run would list the delivered files as
  * source and clean its own output again and again.
  */
-export function refuseDestInSource(dest: DestLocation, source: { bucket: string; prefix: string }): void {
+export function refuseDestInSource(dest: DestLocation, source: { bucket: string; prefix: string }, excluded: (relKey: string) => boolean = () => false): void {
   if (dest.bucket !== source.bucket) return;
   // A source prefix lists every key that starts with it, folder or not.
-  const overlaps = DEST_FOLDERS.some((f) => {
+  const overlapping = DEST_FOLDERS.filter((f) => {
     const k = `${dest.prefix}${f}/`;
     return k.startsWith(source.prefix) || source.prefix.startsWith(k);
   });
-  if (overlaps) {
-    throw new UsageError(`--dest ${dest.uri} overlaps the source s3://${source.bucket}/${source.prefix}: later runs would clean delivered files again; choose another prefix or bucket`);
+  // Allowed when the run's filters leave every delivered folder out (a probe key in each must be excluded).
+  const base = source.prefix.slice(0, source.prefix.lastIndexOf('/') + 1);
+  const listed = overlapping.filter((f) => {
+    const k = `${dest.prefix}${f}/part-0.jsonl`;
+    return !(k.startsWith(base) && excluded(k.slice(base.length)));
+  });
+  if (listed.length) {
+    const under = dest.prefix.startsWith(base) ? dest.prefix.slice(base.length) : '';
+    const how = under ? `choose another prefix or bucket, or exclude it with --exclude '${under}*'` : 'choose another prefix or bucket';
+    throw new UsageError(`--dest ${dest.uri} overlaps the source s3://${source.bucket}/${source.prefix}: later runs would clean delivered files again; ${how}`);
   }
 }

@@ -129,4 +129,22 @@ describe('choosing objects', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(listFiles(join(src, 'work', 'output')), ['a.jsonl'], 'the second run did not clean the first one\'s output');
   });
+
+  test('a destination inside the S3 source is refused before any work, unless excluded', async () => {
+    const local = join(dir, 'dest-inside');
+    const state = join(dir, 'dest-inside.db');
+    const base = ['run', '--source', `s3://${BUCKET}/events/`, '--local-dir', local, '--state', state, '--dest', `s3://${BUCKET}/events/clean/`];
+    const refused = await runCli(base, { env: s3.env() });
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(refused.stderr, /--dest s3:\/\/select-bucket\/events\/clean\/ overlaps the source .*--exclude 'clean\/\*'/);
+    assert.ok(!existsSync(state), 'nothing written');
+
+    for (let i = 0; i < 2; i++) {
+      const r = await runCli([...base, '--exclude', 'clean/*'], { env: s3.env() });
+      assert.equal(r.code, 0, r.stderr);
+    }
+    const st = await statusJson(state);
+    assert.equal(st.totals.objects, 4, 'the second run did not list its own deliveries as source');
+    assert.ok(st.totals.objects_excluded >= 4, 'they were excluded');
+  });
 });
