@@ -493,3 +493,88 @@ export function lastSuccessfulRun(db: Db, source: string): string | undefined {
 export function recordExclusions(db: Db, runId: number, n: { excluded: number; markers: number }): void {
   expectChange(db.prepare('UPDATE runs SET excluded = ?, markers = ? WHERE id = ?').run(n.excluded, n.markers, runId), `record exclusions of run ${runId}`);
 }
+
+// ---------------------------------------------------------------------------------------------
+// A real lake (issue 11): work and figures read in bounded batches, never a whole run at once.
+// Keyset pagination by object id: each batch is an index range scan (objects_run for work, the
+// run_objects primary key for figures), so a run of 1,000,000 objects costs as much per batch as
+// one of 1,000, and nothing holds a row per object for the whole run.
+
+/** Up to `limit` objects this run still has to process in `state`, with ids above `afterId`, in id order. */
+export function objectsBatch(db: Db, runId: number, state: ObjectStateName, afterId: number, limit: number): ObjectRow[] {
+  return db
+    .prepare(
+      `SELECT o.* FROM objects o JOIN run_objects r ON r.run_id = ? AND r.object_id = o.id
+       WHERE o.last_run_id = ? AND o.state = ? AND o.id > ? AND r.action = 'process' AND r.outcome IS NULL
+       ORDER BY o.id LIMIT ?`,
+    )
+    .all(runId, runId, state, afterId, limit) as ObjectRow[];
+}
+
+/** Bytes of the objects this run still has to process (listed by it, not yet finished). */
+export function bytesToProcess(db: Db, runId: number): number {
+  const row = db
+    .prepare(
+      `SELECT SUM(o.size) AS n FROM run_objects r JOIN objects o ON o.id = r.object_id
+       WHERE r.run_id = ? AND r.action = 'process' AND r.outcome IS NULL AND o.last_run_id = r.run_id`,
+    )
+    .get(runId) as { n: number | null };
+  return row.n ?? 0;
+}
+
+/** Which of a run's objects a page of figures holds. */
+export type FiguresFilter = 'all' | 'detailed' | 'cleaned';
+
+const FIGURES_WHERE: Record<FiguresFilter, string> = {
+  all: '',
+  // Everything but the objects skipped as unchanged: those are counted, not listed.
+  detailed: "AND NOT (r.action = 'skip' AND r.outcome = 'skipped')",
+  cleaned: "AND r.action = 'process' AND r.outcome = 'done'",
+};
+
+/** Up to `limit` of a run's objects with their figures (as runObjects), object ids above `afterId`, in id order. */
+export function runObjectsPage(db: Db, runId: number, afterId: number, limit: number, filter: FiguresFilter = 'all'): RunObjectFigures[] {
+  return db
+    .prepare(
+      `SELECT o.key, r.action, r.reason, r.outcome, o.state,
+              CASE WHEN r.outcome IS NULL AND o.last_run_id = r.run_id THEN o.lines ELSE r.lines END AS lines,
+              CASE WHEN r.outcome IS NULL AND o.last_run_id = r.run_id THEN o.valid ELSE r.valid END AS valid,
+              CASE WHEN r.outcome IS NULL AND o.last_run_id = r.run_id THEN o.rejected ELSE r.rejected END AS rejected,
+              CASE WHEN r.outcome IS NULL AND o.last_run_id = r.run_id THEN o.blank ELSE r.blank END AS blank,
+              CASE WHEN r.outcome IS NULL AND o.last_run_id = r.run_id THEN o.by_reason ELSE r.by_reason END AS by_reason,
+              CASE WHEN r.outcome IS NULL THEN o.size ELSE r.bytes END AS bytes,
+              CASE WHEN r.outcome IS NULL AND o.last_run_id = r.run_id THEN o.by_rule ELSE r.by_rule END AS by_rule,
+              CASE WHEN r.outcome IS NULL THEN o.quarantined ELSE r.quarantined END AS quarantined,
+              o.input_bytes, COALESCE(r.error, o.error) AS error, o.download_ms, o.clean_ms, o.rel_path, o.id AS object_id
+       FROM run_objects r JOIN objects o ON o.id = r.object_id
+       WHERE r.run_id = ? AND r.object_id > ? ${FIGURES_WHERE[filter]} ORDER BY r.object_id LIMIT ?`,
+    )
+    .all(runId, afterId, limit) as RunObjectFigures[];
+}
+
+/** Objects of a run skipped as unchanged (listed in no report: counted). */
+export function countSkippedUnchanged(db: Db, runId: number): number {
+  return (db.prepare("SELECT COUNT(*) AS n FROM run_objects WHERE run_id = ? AND action = 'skip' AND outcome = 'skipped'").get(runId) as { n: number }).n;
+}
+
+/** A run's objects with their figures, read `pageSize` at a time (no statement stays open between pages: callers may write). */
+export function* eachRunObject(db: Db, runId: number, filter: FiguresFilter = 'all', pageSize = 1000): Generator<RunObjectFigures> {
+  let after = 0;
+  for (;;) {
+    const page = runObjectsPage(db, runId, after, pageSize, filter);
+    yield* page;
+    if (page.length < pageSize) return;
+    after = page[page.length - 1].object_id;
+  }
+}
+
+/** Objects of a run still to process in `state`, read `pageSize` at a time in id order (callers may write between pages). */
+export function* eachObjectToDo(db: Db, runId: number, state: ObjectStateName, pageSize = 256): Generator<ObjectRow> {
+  let after = 0;
+  for (;;) {
+    const page = objectsBatch(db, runId, state, after, pageSize);
+    yield* page;
+    if (page.length < pageSize) return;
+    after = page[page.length - 1].id;
+  }
+}
