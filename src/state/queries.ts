@@ -59,6 +59,8 @@ export interface RunRow {
   /** Listed objects left out by the run's --include/--exclude filters, and as markers. */
   excluded: number;
   markers: number;
+  /** The last key of the last committed listing page (migration 0004), while the listing is not complete. */
+  listed_after: string | null;
 }
 
 export interface ObjectRow {
@@ -577,4 +579,15 @@ export function* eachObjectToDo(db: Db, runId: number, state: ObjectStateName, p
     if (page.length < pageSize) return;
     after = page[page.length - 1].id;
   }
+}
+
+/**
+ * Commits a listing page's place: the last key it held and the exclusion counts so far, in the
+ * page's own transaction, so a listing killed midway resumes after it. Changes no row when the run is gone.
+ */
+export function recordListingPage(db: Db, runId: number, lastKey: string, n: { excluded: number; markers: number }): void {
+  expectChange(
+    db.prepare('UPDATE runs SET listed_after = ?, excluded = ?, markers = ? WHERE id = ? AND listed = 0').run(lastKey, n.excluded, n.markers, runId),
+    `record the listing of run ${runId} up to ${lastKey}`,
+  );
 }
