@@ -8,7 +8,7 @@ import pLimit from 'p-limit';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { LocalIoError, S3PermanentError } from '../errors.js';
 import type { Db } from '../state/db.js';
-import { bytesToProcess, eachObjectToDo, getObject, markFailed, type ObjectRow, type RunRow } from '../state/queries.js';
+import { bytesToProcess, downloadAgain, eachObjectToDo, getObject, markFailed, type ObjectRow, type RunRow } from '../state/queries.js';
 import type { CleanResult, CleanTask } from './clean-file.js';
 import { manifestLocal, manifestS3, type ManifestSummary } from './manifest.js';
 import { objectPaths } from '../keys/local-layout.js';
@@ -108,6 +108,9 @@ export async function executeRun(db: Db, statePath: string, run: RunRow, client:
     return { feed, task, done: cleanWhileDownloading(db, pool, task, opts.threads, feed) };
   };
 
+  /** Whether a downloaded object's input copy is all there (it is not fsynced: a power loss can cut it short). */
+  const inputWhole = (row: ObjectRow): boolean => statSync(objectPaths(run.local_dir, row.rel_path).input, { throwIfNoEntry: false })?.size === row.size;
+
   // Ranged parts of every object share the connections, first object first (download-parts.ts).
   const parts = pLimit(opts.concurrency);
   const download = async (row: ObjectRow): Promise<void> => {
@@ -165,6 +168,10 @@ export async function executeRun(db: Db, statePath: string, run: RunRow, client:
     for (const state of ['publishing', 'cleaning', 'downloaded'] as const) {
       for (const row of eachObjectToDo(db, run.id, state)) {
         if (fatal) break;
+        if (state === 'downloaded' && run.kind === 's3' && !inputWhole(row)) {
+          downloadAgain(db, row.id);
+          continue;
+        }
         await cleans.slot();
         cleans.start(() => clean(row));
       }

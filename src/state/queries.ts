@@ -591,3 +591,8 @@ export function recordListingPage(db: Db, runId: number, lastKey: string, n: { e
     `record the listing of run ${runId} up to ${lastKey}`,
   );
 }
+
+/** downloaded → listed: the object's input copy is not whole (it is not fsynced; see download.ts), so fetch it again. */
+export function downloadAgain(db: Db, id: number): void {
+  expectChange(db.prepare("UPDATE objects SET state = 'listed', downloaded_bytes = 0 WHERE id = ? AND state = 'downloaded'").run(id), `download object ${id} again`);
+}
