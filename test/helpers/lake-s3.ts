@@ -22,6 +22,8 @@ export interface LakeOptions {
   rejectEvery?: number;
   /** A delay before each listing page is served, so a test can kill a run mid-listing. */
   pageDelayMs?: number;
+  /** Most keys per listing page, whatever the client asks (S3's is 1,000): more pages from fewer objects. */
+  pageSize?: number;
 }
 
 export interface Lake {
@@ -106,7 +108,7 @@ export async function startLake(opts: LakeOptions): Promise<Lake> {
     served.list++;
     if (lake.pageDelayMs > 0) await new Promise((r) => setTimeout(r, lake.pageDelayMs));
     const want = q.get('prefix') ?? '';
-    const max = Math.min(1000, Number(q.get('max-keys') ?? 1000));
+    const max = Math.min(opts.pageSize ?? 1000, Number(q.get('max-keys') ?? 1000));
     const token = q.get('continuation-token');
     const startAfter = q.get('start-after') ?? '';
     let from = firstAfter(want, true);

@@ -206,6 +206,7 @@ describe('what a run stores', () => {
       maxRejects: 4,
       deleteInput: false,
       filters: [],
+      startAfter: undefined,
     });
     assert.doesNotMatch(JSON.stringify(runOptionsOf({ ...settings, notify: ['https://hooks.example/T/secret'], pushgateway: 'http://u:pw@gw:9091' })), /secret|pw@/);
   });
