@@ -410,11 +410,8 @@ export interface RunObjectFigures {
   object_id: number;
 }
 
-/** Every object of a run with its figures for that run. */
-export function runObjects(db: Db, runId: number): RunObjectFigures[] {
-  return db
-    .prepare(
-      `SELECT o.key, r.action, r.reason, r.outcome, o.state,
+/** A run's objects with their figures for that run: frozen rows, or the live counters of objects still in flight. */
+const RUN_FIGURES = `SELECT o.key, r.action, r.reason, r.outcome, o.state,
               CASE WHEN r.outcome IS NULL AND o.last_run_id = r.run_id THEN o.lines ELSE r.lines END AS lines,
               CASE WHEN r.outcome IS NULL AND o.last_run_id = r.run_id THEN o.valid ELSE r.valid END AS valid,
               CASE WHEN r.outcome IS NULL AND o.last_run_id = r.run_id THEN o.rejected ELSE r.rejected END AS rejected,
@@ -424,9 +421,11 @@ export function runObjects(db: Db, runId: number): RunObjectFigures[] {
               CASE WHEN r.outcome IS NULL AND o.last_run_id = r.run_id THEN o.by_rule ELSE r.by_rule END AS by_rule,
               CASE WHEN r.outcome IS NULL THEN o.quarantined ELSE r.quarantined END AS quarantined,
               o.input_bytes, COALESCE(r.error, o.error) AS error, o.download_ms, o.clean_ms, o.rel_path, o.id AS object_id
-       FROM run_objects r JOIN objects o ON o.id = r.object_id WHERE r.run_id = ? ORDER BY o.key`,
-    )
-    .all(runId) as RunObjectFigures[];
+       FROM run_objects r JOIN objects o ON o.id = r.object_id`;
+
+/** Every object of a run with its figures for that run, in key order (all at once: eachRunObject reads a page at a time). */
+export function runObjects(db: Db, runId: number): RunObjectFigures[] {
+  return db.prepare(`${RUN_FIGURES} WHERE r.run_id = ? ORDER BY o.key`).all(runId) as RunObjectFigures[];
 }
 
 /** Objects of a run that ended failed, including those skipped because earlier attempts failed. */
@@ -537,20 +536,7 @@ const FIGURES_WHERE: Record<FiguresFilter, string> = {
 /** Up to `limit` of a run's objects with their figures (as runObjects), object ids above `afterId`, in id order. */
 export function runObjectsPage(db: Db, runId: number, afterId: number, limit: number, filter: FiguresFilter = 'all'): RunObjectFigures[] {
   return db
-    .prepare(
-      `SELECT o.key, r.action, r.reason, r.outcome, o.state,
-              CASE WHEN r.outcome IS NULL AND o.last_run_id = r.run_id THEN o.lines ELSE r.lines END AS lines,
-              CASE WHEN r.outcome IS NULL AND o.last_run_id = r.run_id THEN o.valid ELSE r.valid END AS valid,
-              CASE WHEN r.outcome IS NULL AND o.last_run_id = r.run_id THEN o.rejected ELSE r.rejected END AS rejected,
-              CASE WHEN r.outcome IS NULL AND o.last_run_id = r.run_id THEN o.blank ELSE r.blank END AS blank,
-              CASE WHEN r.outcome IS NULL AND o.last_run_id = r.run_id THEN o.by_reason ELSE r.by_reason END AS by_reason,
-              CASE WHEN r.outcome IS NULL THEN o.size ELSE r.bytes END AS bytes,
-              CASE WHEN r.outcome IS NULL AND o.last_run_id = r.run_id THEN o.by_rule ELSE r.by_rule END AS by_rule,
-              CASE WHEN r.outcome IS NULL THEN o.quarantined ELSE r.quarantined END AS quarantined,
-              o.input_bytes, COALESCE(r.error, o.error) AS error, o.download_ms, o.clean_ms, o.rel_path, o.id AS object_id
-       FROM run_objects r JOIN objects o ON o.id = r.object_id
-       WHERE r.run_id = ? AND r.object_id > ? ${FIGURES_WHERE[filter]} ORDER BY r.object_id LIMIT ?`,
-    )
+    .prepare(`${RUN_FIGURES} WHERE r.run_id = ? AND r.object_id > ? ${FIGURES_WHERE[filter]} ORDER BY r.object_id LIMIT ?`)
     .all(runId, afterId, limit) as RunObjectFigures[];
 }
 
