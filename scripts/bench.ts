@@ -8,6 +8,8 @@
  *                    [--link-mbps N]  (e2e through a proxy that serves each connection at N MB/s, as S3 does)
  *                    [--part-bytes N] (e2e: the size of ranged GETs; 0 fetches every object whole)
  *                    [--schema FILE]  (rules for cleaner and the baseline alike; default: the built-in ones)
+ *                    [--objects N]    (another bench: N tiny objects, first and incremental runs
+ *                                      next to `aws s3 sync`; see scripts/bench-objects.ts)
  *                    [--data DIR]     (these JSON-lines files instead of generated ones; counts are
  *                                      then checked against the baseline's, not the generator's)
  *
@@ -46,6 +48,12 @@ const GEN = new URL('./bench-gen.ts', import.meta.url).href;
 /** Lines per generated piece: about 1 MB, so a file overshoots its share of --size by at most that. */
 const PIECE_LINES = 2000;
 const BUCKET = 'bench';
+
+// `--objects N` is another bench (many tiny objects through a generated lake): scripts/bench-objects.ts.
+if (process.argv.slice(2).some((a) => a === '--objects' || a.startsWith('--objects='))) {
+  await (await import('./bench-objects.js')).benchObjects(process.argv.slice(2));
+  process.exit(0);
+}
 
 const { values } = parseArgs({
   options: {

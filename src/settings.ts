@@ -158,6 +158,15 @@ const TABLE = [
     help: "with --dest: delete an object's local input and outputs once its destination copy is complete",
     stored: true,
   },
+  {
+    key: 'startAfter',
+    flag: '--start-after',
+    arg: '<key>',
+    env: 'CLEANER_START_AFTER',
+    kind: 'string',
+    help: 'list only keys after this one (the full S3 key, or the path under a local source): a date-partitioned prefix then lists only recent days',
+    stored: true,
+  },
   { key: 'metricsFile', flag: '--metrics-file', arg: '<path>', env: 'CLEANER_METRICS_FILE', kind: 'path', help: "write the run's Prometheus metrics to this file (node_exporter textfile collector)" },
   { key: 'pushgateway', flag: '--pushgateway', arg: '<url>', env: 'CLEANER_PUSHGATEWAY', kind: 'string', help: "push the run's metrics to this Prometheus Pushgateway" },
   {

@@ -40,7 +40,7 @@ export async function announceRun(db: Db, runId: number, settings: AlertSettings
   if (!alertsWanted(settings)) return;
   let report: RunReport | undefined;
   try {
-    report = buildReport(db, runId);
+    report = buildReport(db, runId, { objects: false });
   } catch (err) {
     log.warn('alerts: cannot read the run from the state', { error: (err as Error).message });
   }

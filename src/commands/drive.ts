@@ -8,7 +8,7 @@ import { MAX_ATTEMPTS, runProgress, countFailed, finishRun, type RunRow } from '
 import { executeRun, type PipelineResult } from '../stages/pipeline.js';
 import { parseRunOptions } from '../settings.js';
 import { applyGate, type GateVerdict } from '../stages/gate.js';
-import { buildReport, writeReport } from '../report/build.js';
+import { writeRunReport } from '../report/build.js';
 import type { Logger } from '../log.js';
 import { announceRun, type AlertSettings } from '../alerts/after-run.js';
 import { startProgress } from '../progress.js';
@@ -94,11 +94,10 @@ export async function driveRun(db: Db, statePath: string, run: RunRow, log: Logg
       message = `run ${run.id} breached the quality gate: ${gate.reasons.join('; ')}; ${gate.quarantined.length} object(s) moved to ${run.local_dir}/quarantine/${failed > 0 ? `; ${failed} object(s) failed` : ''}`;
     }
     finishRun(db, run.id, 'done', exitCode, message);
-    const report = buildReport(db, run.id);
-    const reportPath = report ? writeReport(report) : null;
+    const reportPath = writeRunReport(db, run.id);
     if (reportPath) log.info(`report: ${reportPath}`);
     if (delivery) {
-      const manifest = await delivery.publish(report);
+      const manifest = await delivery.publish(reportPath);
       log.info(`delivered to ${delivery.dest.uri}: manifest ${delivery.manifestKey()} (${manifest.entries.length} file(s), ${manifest.meta.record_count} rows)`);
     }
     await announceRun(db, run.id, alerts, log, reportPath);

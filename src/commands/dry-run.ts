@@ -32,12 +32,13 @@ export async function dryRunCommand(settings: Settings, log: Logger): Promise<Dr
     entries.push({ key: o.key, size: o.size, action: reason === 'unchanged' || reason === 'failed_before' ? 'skip' : 'process', reason });
   };
   try {
-    if (src.kind === 'local') for (const o of listLocal(src.path, localDir)) decide(o, o.key);
-    else {
+    if (src.kind === 'local') {
+      for (const o of listLocal(src.path, localDir)) if (!settings.startAfter || o.key > settings.startAfter) decide(o, o.key);
+    } else {
       const [{ makeClient }, { listObjects }] = await Promise.all([import('../s3/client.js'), import('../s3/list.js')]);
       const client = makeClient({ endpoint, region: settings.region });
       try {
-        for await (const page of listObjects(client, src.bucket, src.prefix)) for (const o of page) decide(toListed(o, src.prefix), relativeKey(o.key, src.prefix));
+        for await (const page of listObjects(client, src.bucket, src.prefix, settings.startAfter)) for (const o of page) decide(toListed(o, src.prefix), relativeKey(o.key, src.prefix));
       } finally {
         client.destroy();
       }

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import { openState } from '../state/db.js';
-import { getRun, listRuns, runObjects, type RunRow } from '../state/queries.js';
+import { countSkippedUnchanged, eachRunObject, getRun, listRuns, type RunRow } from '../state/queries.js';
 import { emptySummary, summarize, type RunSummary, type Totals } from '../report/summary.js';
 
 /** The stable JSON shape of `cleaner status --json` (documented in README.md). */
@@ -44,7 +44,7 @@ export function statusReport(statePath: string, runId?: number): StatusReport {
       if (runId !== undefined) throw new UsageError(`no run ${runId} in ${path}`);
       return fromSummary(path, null, emptySummary(), []);
     }
-    return fromSummary(path, run, summarize(run, runObjects(db, run.id)), listRuns(db));
+    return fromSummary(path, run, summarize(run, eachRunObject(db, run.id, 'detailed'), Date.now(), countSkippedUnchanged(db, run.id)), listRuns(db));
   } finally {
     db.close();
   }
@@ -104,7 +104,7 @@ export function formatStatus(s: StatusReport): string {
   }
   if (r.message) lines.push(`message      ${r.message}`);
   for (const f of s.failed_objects.slice(0, 20)) lines.push(`  failed: ${f.key}: ${f.error}`);
-  if (s.failed_objects.length > 20) lines.push(`  ... and ${s.failed_objects.length - 20} more failed objects (see --json)`);
+  if (t.objects_failed > 20) lines.push(`  ... and ${n(t.objects_failed - 20)} more failed objects (see --json)`);
   if (s.runs.length > 1) lines.push(`other runs   ${s.runs.filter((x) => x.id !== r.id).slice(0, 5).map((x) => `${x.id} ${x.state}`).join(', ')}`);
   return lines.join('\n') + '\n';
 }

@@ -2,10 +2,10 @@
  * The run report: everything an operator wants to know about one run, as stable JSON. Written to
  * <local-dir>/reports/<run-id>.json at the end of every run, and rendered as HTML by `cleaner report`.
  */
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Db } from '../state/db.js';
-import { getRun, runObjects, type RuleFigures, type RunObjectFigures, type RunRow } from '../state/queries.js';
+import { countSkippedUnchanged, eachRunObject, getRun, type RuleFigures, type RunObjectFigures, type RunRow } from '../state/queries.js';
 import { summarize, type RunSummary, type Totals } from './summary.js';
 
 /** How many rules the report lists in full, and example lines per rule. */
@@ -53,29 +53,58 @@ export interface RunReport {
   gate: RunSummary['gate'];
 }
 
-/** Builds the report of run `runId` (default: the latest). */
-export function buildReport(db: Db, runId?: number): RunReport | undefined {
+/**
+ * Builds the report of run `runId` (default: the latest), its `objects` held in memory: for
+ * `cleaner report` and the alerts. `objects: false` leaves them out (the alerts need only figures).
+ */
+export function buildReport(db: Db, runId?: number, opts: { objects?: boolean } = {}): RunReport | undefined {
   const run = getRun(db, runId);
   if (!run) return undefined;
-  return fromRows(run, runObjects(db, run.id));
+  const head = reportHead(db, run);
+  return { ...head, objects: opts.objects === false ? [] : [...reportObjects(db, run.id)] };
 }
 
-function fromRows(run: RunRow, rows: RunObjectFigures[]): RunReport {
-  const summary = summarize(run, rows);
+/** The report without its objects, from one pass over the run's rows in pages. */
+function reportHead(db: Db, run: RunRow): Omit<RunReport, 'objects'> {
   const rules = new Map<string, RuleSummary>();
-  const objects: ObjectFigures[] = [];
-  for (const o of rows) {
-    const processed = o.action === 'process';
-    if (processed) {
-      for (const [rule, f] of Object.entries(JSON.parse(o.by_rule) as RuleFigures)) {
-        const r = rules.get(rule) ?? { rule, count: 0, examples: [] };
-        r.count += f.count;
-        for (const e of f.examples) if (r.examples.length < EXAMPLES) r.examples.push({ key: o.key, line: e.line, offset: e.offset });
-        rules.set(rule, r);
+  // The rules are gathered in the same pass the summary makes.
+  function* withRules(rows: Iterable<RunObjectFigures>): Generator<RunObjectFigures> {
+    for (const o of rows) {
+      if (o.action === 'process') {
+        for (const [rule, f] of Object.entries(JSON.parse(o.by_rule) as RuleFigures)) {
+          const r = rules.get(rule) ?? { rule, count: 0, examples: [] };
+          r.count += f.count;
+          for (const e of f.examples) if (r.examples.length < EXAMPLES) r.examples.push({ key: o.key, line: e.line, offset: e.offset });
+          rules.set(rule, r);
+        }
       }
+      yield o;
     }
+  }
+  const summary = summarize(run, withRules(eachRunObject(db, run.id, 'detailed')), Date.now(), countSkippedUnchanged(db, run.id));
+  return {
+    report_version: 1,
+    generated_at: new Date().toISOString(),
+    run: { id: run.id, state: run.state, source: run.source, local_dir: run.local_dir, rules: run.schema_origin, started_at: run.started_at, finished_at: run.finished_at, exit_code: run.exit_code, message: run.message },
+    totals: { ...summary.totals, error_rate: summary.error_rate },
+    rejected_by_reason: summary.rejected_by_reason,
+    rejected_by_rule: [...rules.values()].sort((a, b) => b.count - a.count || (a.rule < b.rule ? -1 : 1)).slice(0, TOP_RULES),
+    durations_s: summary.durations_s,
+    throughput: summary.throughput,
+    gate: summary.gate,
+  };
+}
+
+/**
+ * The report's objects: every object the run processed, and those it skipped because they failed
+ * before. Objects skipped as unchanged are only counted (totals.objects_skipped): a run over a
+ * lake of a million objects that changes nothing would otherwise list a million.
+ */
+function* reportObjects(db: Db, runId: number): Generator<ObjectFigures> {
+  for (const o of eachRunObject(db, runId, 'detailed')) {
+    const processed = o.action === 'process';
     const nonBlank = o.valid + o.rejected;
-    objects.push({
+    yield {
       key: o.key,
       state: o.state,
       outcome: o.outcome,
@@ -92,28 +121,40 @@ function fromRows(run: RunRow, rows: RunObjectFigures[]): RunReport {
       quarantined: o.quarantined === 1,
       error: o.error,
       rejected_by_reason: processed ? (JSON.parse(o.by_reason) as Record<string, number>) : {},
-    });
+    };
   }
-  return {
-    report_version: 1,
-    generated_at: new Date().toISOString(),
-    run: { id: run.id, state: run.state, source: run.source, local_dir: run.local_dir, rules: run.schema_origin, started_at: run.started_at, finished_at: run.finished_at, exit_code: run.exit_code, message: run.message },
-    totals: { ...summary.totals, error_rate: summary.error_rate },
-    rejected_by_reason: summary.rejected_by_reason,
-    rejected_by_rule: [...rules.values()].sort((a, b) => b.count - a.count || (a.rule < b.rule ? -1 : 1)).slice(0, TOP_RULES),
-    objects,
-    durations_s: summary.durations_s,
-    throughput: summary.throughput,
-    gate: summary.gate,
-  };
 }
 
-/** Writes the report to <local-dir>/reports/<run-id>.json (atomically) and returns its path. */
-export function writeReport(report: RunReport): string {
-  const dir = join(report.run.local_dir, 'reports');
+/**
+ * Writes the report of run `runId` to <local-dir>/reports/<run-id>.json (atomically) and returns
+ * its path, or null when there is no such run. Objects are streamed to the file one line each,
+ * read from the state a page at a time: memory stays flat however many objects the run processed.
+ */
+export function writeRunReport(db: Db, runId: number): string | null {
+  const run = getRun(db, runId);
+  if (!run) return null;
+  const head = reportHead(db, run);
+  const dir = join(run.local_dir, 'reports');
   mkdirSync(dir, { recursive: true });
-  const path = join(dir, `${report.run.id}.json`);
-  writeFileSync(path + '.tmp', JSON.stringify(report, null, 2) + '\n');
+  const path = join(dir, `${run.id}.json`);
+  const fd = openSync(path + '.tmp', 'w');
+  try {
+    // The head as before, then "objects" last: the same JSON, with each object on one line.
+    const text = JSON.stringify(head, null, 2);
+    let pending = text.slice(0, text.length - 2) + ',\n  "objects": [';
+    let first = true;
+    for (const o of reportObjects(db, run.id)) {
+      pending += (first ? '\n    ' : ',\n    ') + JSON.stringify(o);
+      first = false;
+      if (pending.length >= 1 << 16) {
+        writeSync(fd, pending);
+        pending = '';
+      }
+    }
+    writeSync(fd, pending + (first ? ']\n}\n' : '\n  ]\n}\n'));
+  } finally {
+    closeSync(fd);
+  }
   renameSync(path + '.tmp', path);
   return path;
 }

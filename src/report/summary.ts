@@ -37,12 +37,16 @@ export interface RunSummary {
   rejected_by_reason: Record<string, number>;
   /** Rejected over non-blank lines. */
   error_rate: number;
+  /** The first FAILED_LISTED failed objects (totals.objects_failed counts them all; the state holds each). */
   failed_objects: Array<{ key: string; error: string | null }>;
   /** Wall clock from start to finish (to now while running); download and clean summed over objects. */
   durations_s: { elapsed: number; download: number; clean: number };
   throughput: { mb_per_s: number; lines_per_s: number };
   gate: GateVerdict | null;
 }
+
+/** Failed objects a summary names: a run where everything failed must not hold a row per object. */
+export const FAILED_LISTED = 1000;
 
 /** Object states at which the object's input is fully on disk. */
 const DOWNLOADED = new Set(['downloaded', 'cleaning', 'publishing', 'done']);
@@ -70,7 +74,9 @@ export function emptySummary(): RunSummary {
 }
 
 /**
- * Summarizes `run` from its objects' rows. `now` ends the elapsed time of a run still going.
+ * Summarizes `run` from its objects' rows, read once in order (a stream of pages, never held).
+ * `skippedUnchanged` counts objects skipped as unchanged that `rows` leaves out (they add nothing
+ * but their count). `now` ends the elapsed time of a run still going.
  *
  * Throughput is the rate at which this run finished cleaning input: the bytes (and lines) of the
  * objects it cleaned to the end, over the run's wall-clock time. Objects skipped as unchanged cost
@@ -78,9 +84,10 @@ export function emptySummary(): RunSummary {
  * would credit the run with work it did not finish. (Until this summary, `status` used this rule and
  * the report counted every processed object, so the two disagreed whenever an object failed.)
  */
-export function summarize(run: RunRow, rows: RunObjectFigures[], now = Date.now()): RunSummary {
+export function summarize(run: RunRow, rows: Iterable<RunObjectFigures>, now = Date.now(), skippedUnchanged = 0): RunSummary {
   const s = emptySummary();
   const t = s.totals;
+  t.objects = t.objects_skipped = t.objects_done = s.stages.listed = skippedUnchanged;
   t.objects_excluded = run.excluded ?? 0;
   t.objects_markers = run.markers ?? 0;
   t.objects_other_shards = run.other_shards ?? 0;
@@ -96,7 +103,7 @@ export function summarize(run: RunRow, rows: RunObjectFigures[], now = Date.now(
     if (v === 'failed') {
       t.objects_failed++;
       s.stages.failed++;
-      s.failed_objects.push({ key: o.key, error: o.error });
+      if (s.failed_objects.length < FAILED_LISTED) s.failed_objects.push({ key: o.key, error: o.error });
     } else if (v === 'gone') t.objects_gone++;
     else if (v === 'skipped') {
       t.objects_skipped++;

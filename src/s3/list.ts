@@ -9,10 +9,13 @@ export interface S3Listing {
   size: number;
 }
 
-/** Yields every object under `prefix` (one page at a time, so memory stays flat), folder markers excluded. */
-export async function* listObjects(client: S3Client, bucket: string, prefix: string): AsyncGenerator<S3Listing[]> {
+/**
+ * Yields every object under `prefix` (one page at a time, so memory stays flat), folder markers
+ * excluded; with `startAfter`, only the keys after it.
+ */
+export async function* listObjects(client: S3Client, bucket: string, prefix: string, startAfter?: string): AsyncGenerator<S3Listing[]> {
   try {
-    for await (const page of paginateListObjectsV2({ client, pageSize: 1000 }, { Bucket: bucket, Prefix: prefix })) {
+    for await (const page of paginateListObjectsV2({ client, pageSize: 1000 }, { Bucket: bucket, Prefix: prefix, StartAfter: startAfter || undefined })) {
       const out: S3Listing[] = [];
       for (const o of page.Contents ?? []) {
         if (!o.Key) continue;

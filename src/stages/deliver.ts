@@ -9,7 +9,7 @@
  * gate has judged the run (a run-level breach moves every output to quarantine/, and a loader must
  * never have seen it in output/).
  */
-import { existsSync, rmSync, statSync } from 'node:fs';
+import { existsSync, rmSync, statSync, readFileSync } from 'node:fs';
 import pLimit from 'p-limit';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Db } from '../state/db.js';
@@ -138,9 +138,10 @@ export class Delivery {
   }
 
   /** Writes the run report to `_runs/<name>.json`, then the loader manifest to `_manifests/<name>.json`: last, so it names only complete files. */
-  async publish(report: unknown): Promise<LoaderManifest> {
+  async publish(reportPath: string | null): Promise<LoaderManifest> {
     const name = destRunName(this.run);
-    if (report !== undefined) await this.putJson(`_runs/${name}.json`, report);
+    // The report as written locally (its objects listed a page at a time), byte for byte.
+    if (reportPath) await putObject(this.client, { bucket: this.dest.bucket, key: `${this.dest.prefix}_runs/${name}.json` }, readFileSync(reportPath), {});
     const manifest = loaderManifest(this.db, this.run, this.dest);
     await this.putJson(`_manifests/${name}.json`, manifest);
     return manifest;

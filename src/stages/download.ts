@@ -4,14 +4,13 @@
  * by the ETag (If-Match), so bytes of two versions of an object never mix.
  */
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { closeSync, constants, fsyncSync, ftruncateSync, mkdirSync, openSync, rmSync, fstatSync } from 'node:fs';
+import { closeSync, constants, ftruncateSync, mkdirSync, openSync, renameSync, rmSync, fstatSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { LimitFunction } from 'p-limit';
 import type { Db } from '../state/db.js';
 import { finishDownload, getObject, markGone, recordDownloadProgress, restartDownload, setObjectSize, startDownload, type RunRow } from '../state/queries.js';
 import { objectPaths } from '../keys/local-layout.js';
-import { renameDurably } from '../sinks/fsync-dir.js';
 import { headObject, sameEtag, streamBody } from './download-body.js';
 import { Breaks, DownloadFailed, getFailure } from './download-retry.js';
 import { fetchInParts, ObjectChanged, ObjectGone, PART_BYTES, RangesIgnored } from './download-parts.js';
@@ -150,11 +149,15 @@ export async function downloadObject(db: Db, run: RunRow, client: S3Client, obje
       await breaks.retry('broke', broken);
     }
     if (have !== row.size) throw new DownloadFailed(`downloaded ${have} bytes, expected ${row.size}`);
-    fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
-  renameDurably(paths.partialInput, paths.input);
+  // No fsync, of the file or of its folder: an input copy can be fetched again. A SIGKILL leaves
+  // the page cache intact; after a power loss, the pipeline finds a 'downloaded' object whose
+  // input is not whole and downloads it again (pipeline.ts). Two fsyncs an object were most of
+  // the cost of a tiny one.
+  mkdirSync(dirname(paths.input), { recursive: true });
+  renameSync(paths.partialInput, paths.input);
   finishDownload(db, objectId, row.size, Date.now() - started);
   return 'downloaded';
 }

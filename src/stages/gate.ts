@@ -9,7 +9,7 @@
  */
 import { existsSync } from 'node:fs';
 import type { Db } from '../state/db.js';
-import { markQuarantined, runObjects, setRunGate, type RunRow } from '../state/queries.js';
+import { eachRunObject, markQuarantined, setRunGate, type RunRow } from '../state/queries.js';
 import { objectPaths } from '../keys/local-layout.js';
 import { renameDurably } from '../sinks/fsync-dir.js';
 
@@ -29,10 +29,10 @@ export interface GateVerdict {
 /** Judges the run against its limits and quarantines what breaches; undefined when no gate is set. */
 export function applyGate(db: Db, run: RunRow, limits: { maxErrorRate: number | null; maxRejects: number | null }): GateVerdict | undefined {
   if (limits.maxErrorRate === null && limits.maxRejects === null) return undefined;
-  const objs = runObjects(db, run.id).filter((o) => o.action === 'process' && o.outcome === 'done');
+  // Two passes over the cleaned objects, a page at a time: the totals decide, then each object is judged.
   let valid = 0;
   let rejected = 0;
-  for (const o of objs) {
+  for (const o of eachRunObject(db, run.id, 'cleaned')) {
     valid += o.valid;
     rejected += o.rejected;
   }
@@ -46,7 +46,7 @@ export function applyGate(db: Db, run: RunRow, limits: { maxErrorRate: number | 
   }
   const runBreached = reasons.length > 0;
   const quarantined: GateVerdict['quarantined'] = [];
-  for (const o of objs) {
+  for (const o of eachRunObject(db, run.id, 'cleaned')) {
     const nonBlank = o.valid + o.rejected;
     const r = nonBlank > 0 ? o.rejected / nonBlank : 0;
     if (runBreached && !o.quarantined) {
@@ -57,6 +57,8 @@ export function applyGate(db: Db, run: RunRow, limits: { maxErrorRate: number | 
     }
     if (o.quarantined) quarantined.push({ key: o.key, error_rate: r, rejected: o.rejected });
   }
+  // Pages come in object id order (first listed first); the verdict names objects in key order.
+  quarantined.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   if (!runBreached && quarantined.length > 0) {
     reasons.push(`${quarantined.length} object(s) above --max-error-rate ${pct(limits.maxErrorRate ?? 0)}`);
   }

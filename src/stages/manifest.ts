@@ -7,7 +7,7 @@ import { join, relative, resolve, sep } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { encodeRelPath, relativeKey } from '../keys/local-path.js';
 import type { Db } from '../state/db.js';
-import { markListed, recordExclusions, recordListed, type ListedObject, type ListingReason, type ObjectRow, type RunRow } from '../state/queries.js';
+import { markListed, recordExclusions, recordListed, recordListingPage, type ListedObject, type ListingReason, type ObjectRow, type RunRow } from '../state/queries.js';
 import { objectPaths } from '../keys/local-layout.js';
 import { compileSelection, type Selection, type Exclusion } from '../keys/select.js';
 import { parseRunOptions } from '../settings.js';
@@ -31,23 +31,31 @@ function emptySummary(): ManifestSummary {
   return { listed: 0, new: 0, changed: 0, schema_changed: 0, unfinished: 0, retry: 0, unchanged: 0, failed_before: 0, excluded: 0, marker: 0, shard: 0 };
 }
 
-/** Lists an S3 prefix into the run. */
+/**
+ * Lists an S3 prefix into the run, a page per transaction. A listing that was interrupted goes on
+ * after its last committed page (runs.listed_after), with the exclusions it had counted.
+ */
 export async function manifestS3(db: Db, run: RunRow, client: S3Client, onPage?: (s: ManifestSummary) => void): Promise<ManifestSummary> {
   const summary = emptySummary();
+  summary.excluded = run.excluded ?? 0;
+  summary.marker = run.markers ?? 0;
+  summary.shard = run.other_shards ?? 0;
   const inputComplete = (row: ObjectRow) => {
     const p = objectPaths(run.local_dir, row.rel_path).input;
     return existsSync(p) && statSync(p).size === row.size;
   };
   const select = runSelection(run);
   const prefix = run.prefix ?? '';
+  const from = laterKey(parseRunOptions(run.options).startAfter, run.listed_after);
   const { listObjects } = await import('../s3/list.js');
-  for await (const page of listObjects(client, run.bucket!, prefix)) {
-    const record = db.transaction((objs: ListedObject[]) => {
-      for (const o of objs) {
-        const excluded = select(relativeKey(o.key, prefix), o.size, o.key);
-        summary[excluded ?? recordListed(db, run.id, run.target, run.schema_hash, o, 'listed', inputComplete)]++;
-      }
-    });
+  const record = db.transaction((objs: ListedObject[]) => {
+    for (const o of objs) {
+      const excluded = select(relativeKey(o.key, prefix), o.size, o.key);
+      summary[excluded ?? recordListed(db, run.id, run.target, run.schema_hash, o, 'listed', inputComplete)]++;
+    }
+    if (objs.length) recordListingPage(db, run.id, objs[objs.length - 1].key, { excluded: summary.excluded, markers: summary.marker, otherShards: summary.shard });
+  });
+  for await (const page of listObjects(client, run.bucket!, prefix, from)) {
     record.immediate(page.map((o) => toListed(o, prefix)));
     summary.listed += page.length;
     onPage?.(summary);
@@ -56,10 +64,18 @@ export async function manifestS3(db: Db, run: RunRow, client: S3Client, onPage?:
   return summary;
 }
 
+/** The later of two optional keys (where a listing starts). */
+function laterKey(a: string | null | undefined, b: string | null | undefined): string | undefined {
+  if (!a) return b ?? undefined;
+  if (!b) return a;
+  return a > b ? a : b;
+}
+
 /** Lists a local directory (recursively, regular files only) into the run; no download stage. */
 export function manifestLocal(db: Db, run: RunRow): ManifestSummary {
   const summary = emptySummary();
-  const files = listLocal(run.source, run.local_dir);
+  const startAfter = parseRunOptions(run.options).startAfter;
+  const files = listLocal(run.source, run.local_dir).filter((o) => !startAfter || o.key > startAfter);
   const select = runSelection(run);
   db.transaction(() => {
     for (const o of files) summary[select(o.key, o.size) ?? recordListed(db, run.id, run.target, run.schema_hash, o, 'downloaded', () => true)]++;

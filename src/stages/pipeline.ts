@@ -8,7 +8,7 @@ import pLimit from 'p-limit';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { LocalIoError, S3PermanentError } from '../errors.js';
 import type { Db } from '../state/db.js';
-import { getObject, markFailed, objectsInStates, type ObjectRow, type RunRow } from '../state/queries.js';
+import { bytesToProcess, downloadAgain, eachObjectToDo, getObject, markFailed, type ObjectRow, type RunRow } from '../state/queries.js';
 import type { CleanResult, CleanTask } from './clean-file.js';
 import { manifestLocal, manifestS3, type ManifestSummary } from './manifest.js';
 import { objectPaths } from '../keys/local-layout.js';
@@ -17,6 +17,7 @@ import { pathClash } from './path-clash.js';
 import { cleanRanged, cleanWhileDownloading, shouldSplit } from './clean-ranged.js';
 import { InputFeed } from './input-feed.js';
 import { parseRunOptions, taskOptionsOf } from '../settings.js';
+import { Bounded } from './bounded.js';
 
 /** What the pipeline tells the outside while it works (progress bars, logs). */
 export interface PipelineEvents {
@@ -110,7 +111,9 @@ export async function executeRun(db: Db, statePath: string, run: RunRow, client:
     return { feed, task, done: cleanWhileDownloading(db, pool, task, opts.threads, feed) };
   };
 
-  const limit = pLimit(opts.concurrency);
+  /** Whether a downloaded object's input copy is all there (it is not fsynced: a power loss can cut it short). */
+  const inputWhole = (row: ObjectRow): boolean => statSync(objectPaths(run.local_dir, row.rel_path).input, { throwIfNoEntry: false })?.size === row.size;
+
   // Ranged parts of every object share the connections, first object first (download-parts.ts).
   const parts = pLimit(opts.concurrency);
   const download = async (row: ObjectRow): Promise<void> => {
@@ -149,24 +152,45 @@ export async function executeRun(db: Db, statePath: string, run: RunRow, client:
     events.objectDownloaded?.(row);
     if (alongside) {
       alongside.feed.finish();
-      const early = alongside.done.then((r) => (r ? cleaned(row, alongside.task, r) : clean(getObject(db, row.id))));
-      void cleans.push(early);
+      cleans.start(() => alongside.done.then((r) => (r ? cleaned(row, alongside.task, r) : clean(getObject(db, row.id)))));
       return;
     }
     // Do not hold the download slot while the object waits for a clean thread.
-    void cleans.push(clean(row));
+    cleans.start(() => clean(row));
   };
 
-  const cleans: Promise<void>[] = [];
-  const toClean = objectsInStates(db, run.id, ['downloaded', 'cleaning', 'publishing']);
-  const toDownload = objectsInStates(db, run.id, ['listed', 'downloading']);
-  const runBytes = [...toClean, ...toDownload].reduce((n, row) => n + row.size, 0);
+  // Work is read from the state a batch at a time and held only while in flight: at most
+  // `concurrency` downloads, and a few cleans per thread queued (more would only hold rows and
+  // promises; fewer would leave a thread idle between tasks). Cleans first: what a crash left
+  // downloaded (or all of a local run) is finished before new downloads queue behind it.
+  const stop = (err: unknown) => void (fatal ??= err as Error);
+  const cleans = new Bounded(opts.threads * 4, stop);
+  const downloads = new Bounded(opts.concurrency, stop);
+  const runBytes = bytesToProcess(db, run.id);
   try {
-    for (const row of toClean) cleans.push(clean(row));
-    const downloads = toDownload.map((row) => limit(() => download(row)));
-    await Promise.all(downloads);
-    // cleans grows while downloads finish; every push happened before the downloads resolved.
-    await Promise.all(cleans);
+    for (const state of ['publishing', 'cleaning', 'downloaded'] as const) {
+      for (const row of eachObjectToDo(db, run.id, state)) {
+        if (fatal) break;
+        if (state === 'downloaded' && run.kind === 's3' && !inputWhole(row)) {
+          downloadAgain(db, row.id);
+          continue;
+        }
+        await cleans.slot();
+        cleans.start(() => clean(row));
+      }
+    }
+    for (const state of ['downloading', 'listed'] as const) {
+      for (const row of eachObjectToDo(db, run.id, state)) {
+        if (fatal) break;
+        // Downloads wait for a clean slot too: objects downloaded faster than they are cleaned would pile up.
+        await cleans.slot();
+        await downloads.slot();
+        downloads.start(() => download(row));
+      }
+    }
+    await downloads.drain();
+    // Cleans are started by downloads as they finish: all started once the downloads are drained.
+    await cleans.drain();
   } finally {
     await pool.destroy();
   }

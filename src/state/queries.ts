@@ -60,6 +60,8 @@ export interface RunRow {
   excluded: number;
   markers: number;
   other_shards: number;
+  /** The last key of the last committed listing page (migration 0004), while the listing is not complete. */
+  listed_after: string | null;
 }
 
 export interface ObjectRow {
@@ -409,11 +411,8 @@ export interface RunObjectFigures {
   object_id: number;
 }
 
-/** Every object of a run with its figures for that run. */
-export function runObjects(db: Db, runId: number): RunObjectFigures[] {
-  return db
-    .prepare(
-      `SELECT o.key, r.action, r.reason, r.outcome, o.state,
+/** A run's objects with their figures for that run: frozen rows, or the live counters of objects still in flight. */
+const RUN_FIGURES = `SELECT o.key, r.action, r.reason, r.outcome, o.state,
               CASE WHEN r.outcome IS NULL AND o.last_run_id = r.run_id THEN o.lines ELSE r.lines END AS lines,
               CASE WHEN r.outcome IS NULL AND o.last_run_id = r.run_id THEN o.valid ELSE r.valid END AS valid,
               CASE WHEN r.outcome IS NULL AND o.last_run_id = r.run_id THEN o.rejected ELSE r.rejected END AS rejected,
@@ -423,9 +422,11 @@ export function runObjects(db: Db, runId: number): RunObjectFigures[] {
               CASE WHEN r.outcome IS NULL AND o.last_run_id = r.run_id THEN o.by_rule ELSE r.by_rule END AS by_rule,
               CASE WHEN r.outcome IS NULL THEN o.quarantined ELSE r.quarantined END AS quarantined,
               o.input_bytes, COALESCE(r.error, o.error) AS error, o.download_ms, o.clean_ms, o.rel_path, o.id AS object_id
-       FROM run_objects r JOIN objects o ON o.id = r.object_id WHERE r.run_id = ? ORDER BY o.key`,
-    )
-    .all(runId) as RunObjectFigures[];
+       FROM run_objects r JOIN objects o ON o.id = r.object_id`;
+
+/** Every object of a run with its figures for that run, in key order (all at once: eachRunObject reads a page at a time). */
+export function runObjects(db: Db, runId: number): RunObjectFigures[] {
+  return db.prepare(`${RUN_FIGURES} WHERE r.run_id = ? ORDER BY o.key`).all(runId) as RunObjectFigures[];
 }
 
 /** Objects of a run that ended failed, including those skipped because earlier attempts failed. */
@@ -747,4 +748,92 @@ export function deliveredByRun(db: Db, runId: number, dest: string): DeliveredOb
        WHERE d.run_id = ? AND d.dest = ? AND d.state = 'delivered' ORDER BY o.key`,
     )
     .all(runId, dest) as DeliveredObject[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// A real lake (issue 11): work and figures read in bounded batches, never a whole run at once.
+// Keyset pagination by object id: each batch is an index range scan (objects_run for work, the
+// run_objects primary key for figures), so a run of 1,000,000 objects costs as much per batch as
+// one of 1,000, and nothing holds a row per object for the whole run.
+
+/** Up to `limit` objects this run still has to process in `state`, with ids above `afterId`, in id order. */
+export function objectsBatch(db: Db, runId: number, state: ObjectStateName, afterId: number, limit: number): ObjectRow[] {
+  return db
+    .prepare(
+      `SELECT o.* FROM objects o JOIN run_objects r ON r.run_id = ? AND r.object_id = o.id
+       WHERE o.last_run_id = ? AND o.state = ? AND o.id > ? AND r.action = 'process' AND r.outcome IS NULL
+       ORDER BY o.id LIMIT ?`,
+    )
+    .all(runId, runId, state, afterId, limit) as ObjectRow[];
+}
+
+/** Bytes of the objects this run still has to process (listed by it, not yet finished). */
+export function bytesToProcess(db: Db, runId: number): number {
+  const row = db
+    .prepare(
+      `SELECT SUM(o.size) AS n FROM run_objects r JOIN objects o ON o.id = r.object_id
+       WHERE r.run_id = ? AND r.action = 'process' AND r.outcome IS NULL AND o.last_run_id = r.run_id`,
+    )
+    .get(runId) as { n: number | null };
+  return row.n ?? 0;
+}
+
+/** Which of a run's objects a page of figures holds. */
+export type FiguresFilter = 'all' | 'detailed' | 'cleaned';
+
+const FIGURES_WHERE: Record<FiguresFilter, string> = {
+  all: '',
+  // Everything but the objects skipped as unchanged: those are counted, not listed.
+  detailed: "AND NOT (r.action = 'skip' AND r.outcome = 'skipped')",
+  cleaned: "AND r.action = 'process' AND r.outcome = 'done'",
+};
+
+/** Up to `limit` of a run's objects with their figures (as runObjects), object ids above `afterId`, in id order. */
+export function runObjectsPage(db: Db, runId: number, afterId: number, limit: number, filter: FiguresFilter = 'all'): RunObjectFigures[] {
+  return db
+    .prepare(`${RUN_FIGURES} WHERE r.run_id = ? AND r.object_id > ? ${FIGURES_WHERE[filter]} ORDER BY r.object_id LIMIT ?`)
+    .all(runId, afterId, limit) as RunObjectFigures[];
+}
+
+/** Objects of a run skipped as unchanged (listed in no report: counted). */
+export function countSkippedUnchanged(db: Db, runId: number): number {
+  return (db.prepare("SELECT COUNT(*) AS n FROM run_objects WHERE run_id = ? AND action = 'skip' AND outcome = 'skipped'").get(runId) as { n: number }).n;
+}
+
+/** A run's objects with their figures, read `pageSize` at a time (no statement stays open between pages: callers may write). */
+export function* eachRunObject(db: Db, runId: number, filter: FiguresFilter = 'all', pageSize = 1000): Generator<RunObjectFigures> {
+  let after = 0;
+  for (;;) {
+    const page = runObjectsPage(db, runId, after, pageSize, filter);
+    yield* page;
+    if (page.length < pageSize) return;
+    after = page[page.length - 1].object_id;
+  }
+}
+
+/** Objects of a run still to process in `state`, read `pageSize` at a time in id order (callers may write between pages). */
+export function* eachObjectToDo(db: Db, runId: number, state: ObjectStateName, pageSize = 256): Generator<ObjectRow> {
+  let after = 0;
+  for (;;) {
+    const page = objectsBatch(db, runId, state, after, pageSize);
+    yield* page;
+    if (page.length < pageSize) return;
+    after = page[page.length - 1].id;
+  }
+}
+
+/**
+ * Commits a listing page's place: the last key it held and the exclusion counts so far, in the
+ * page's own transaction, so a listing killed midway resumes after it. Changes no row when the run is gone.
+ */
+export function recordListingPage(db: Db, runId: number, lastKey: string, n: { excluded: number; markers: number; otherShards: number }): void {
+  expectChange(
+    db.prepare('UPDATE runs SET listed_after = ?, excluded = ?, markers = ?, other_shards = ? WHERE id = ? AND listed = 0').run(lastKey, n.excluded, n.markers, n.otherShards, runId),
+    `record the listing of run ${runId} up to ${lastKey}`,
+  );
+}
+
+/** downloaded → listed: the object's input copy is not whole (it is not fsynced; see download.ts), so fetch it again. */
+export function downloadAgain(db: Db, id: number): void {
+  expectChange(db.prepare("UPDATE objects SET state = 'listed', downloaded_bytes = 0 WHERE id = ? AND state = 'downloaded'").run(id), `download object ${id} again`);
 }

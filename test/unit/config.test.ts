@@ -218,6 +218,7 @@ describe('what a run stores', () => {
       load: undefined,
       table: 'events',
       loadRejects: false,
+      startAfter: undefined,
     });
     assert.doesNotMatch(JSON.stringify(runOptionsOf({ ...settings, notify: ['https://hooks.example/T/secret'], pushgateway: 'http://u:pw@gw:9091' })), /secret|pw@/);
     // --load is stored (resume loads where the run did) but without its password.

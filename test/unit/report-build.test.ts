@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildReport, writeReport } from '../../src/report/build.js';
+import { buildReport, writeRunReport } from '../../src/report/build.js';
 import { statusReport } from '../../src/commands/status.js';
 import { addObject, endRun, startRun, tempState } from '../helpers/run-state.js';
 
@@ -36,9 +36,8 @@ describe('run report', () => {
       objects: 4, objects_done: 2, objects_skipped: 1, objects_failed: 1, objects_gone: 1, objects_pending: 0, objects_quarantined: 0, objects_excluded: 0, objects_markers: 0, objects_other_shards: 0,
       lines: 112, valid: 100, rejected: 10, blank: 2, bytes: 6000, error_rate: 10 / 110,
     });
-    const old = r.objects.find((o) => o.key === 'old.jsonl')!;
-    assert.equal(old.action, 'skip');
-    assert.equal(old.lines, 0, "a skipped object's lines belong to the run that cleaned it");
+    assert.equal(r.objects.find((o) => o.key === 'old.jsonl'), undefined, 'an object skipped as unchanged is counted, not listed');
+    assert.deepEqual(r.objects.map((o) => o.key).sort(), ['a.jsonl', 'b.jsonl', 'c.jsonl']);
     assert.equal(buildReport(s.db, first.id)!.totals.valid, 50, 'an earlier run keeps its own figures');
   });
 
@@ -95,15 +94,38 @@ describe('run report', () => {
     assert.equal(buildReport(s.db, 99), undefined);
   });
 
-  test('writeReport puts <local-dir>/reports/<run-id>.json in place whole, leaving no temporary file', () => {
+  test('writeRunReport puts <local-dir>/reports/<run-id>.json in place whole, the same report buildReport makes, leaving no temporary file', () => {
     const run = startRun(s.db, s.localDir);
     addObject(s.db, run, { key: 'a.jsonl', size: 10, valid: 1 });
+    addObject(s.db, run, { key: 'b.jsonl', size: 20, valid: 3, rejected: 1, end: 'failed' });
     endRun(s.db, run, 1);
-    const report = buildReport(s.db)!;
-    const path = writeReport(report);
+    const path = writeRunReport(s.db, run.id)!;
     assert.equal(path, join(s.localDir, 'reports', `${run.id}.json`));
-    assert.deepEqual(JSON.parse(readFileSync(path, 'utf8')), report);
+    const { generated_at, ...written } = JSON.parse(readFileSync(path, 'utf8'));
+    const { generated_at: _, ...built } = buildReport(s.db)!;
+    assert.ok(generated_at);
+    assert.deepEqual(written, JSON.parse(JSON.stringify(built)));
     assert.deepEqual(readdirSync(join(s.localDir, 'reports')), [`${run.id}.json`]);
     assert.ok(!existsSync(path + '.tmp'));
+    assert.equal(writeRunReport(s.db, 99), null, 'no such run');
+  });
+
+  test('a run that skips thousands of unchanged objects counts them and lists none', () => {
+    const first = startRun(s.db, s.localDir);
+    for (let i = 0; i < 2500; i++) addObject(s.db, first, { key: `k${i}.jsonl`, size: 10, valid: 1 });
+    endRun(s.db, first, 1);
+    const run = startRun(s.db, s.localDir);
+    for (let i = 0; i < 2500; i++) addObject(s.db, run, { key: `k${i}.jsonl`, size: 10 });
+    addObject(s.db, run, { key: 'new.jsonl', size: 10, valid: 2 });
+    endRun(s.db, run, 1);
+    const r = JSON.parse(readFileSync(writeRunReport(s.db, run.id)!, 'utf8'));
+    assert.equal(r.totals.objects, 2501);
+    assert.equal(r.totals.objects_skipped, 2500);
+    assert.equal(r.totals.objects_done, 2501);
+    assert.deepEqual(r.objects.map((o: { key: string }) => o.key), ['new.jsonl']);
+    assert.equal(statusReport(join(s.dir, 'state.db'), run.id).totals.objects_skipped, 2500, 'status counts the same');
+    const old = JSON.parse(readFileSync(writeRunReport(s.db, first.id)!, 'utf8'));
+    assert.equal(old.objects.length, 2500, 'a run that cleaned them lists each, streamed a page at a time');
+    assert.equal(old.totals.valid, 2500);
   });
 });
