@@ -14,7 +14,7 @@
  * -1 (REJECT: ajv rejects it, provided the bytes turn out to be JSON) or -2 (UNSURE).
  */
 import equalModule from 'ajv/dist/runtime/equal.js';
-import { QUOTE, scanned, scanNumber, scanString, scanWord, skipString, skipValue, skipWs, TRUE, FALSE, NULL } from './json-scan.js';
+import { forgetObjects, knownKeys, objectDistinct, QUOTE, scanned, scanNumber, scanString, scanWord, skipString, skipValue, skipWs, TRUE, FALSE, NULL } from './json-scan.js';
 
 const equal = ((equalModule as any).default ?? equalModule) as (a: unknown, b: unknown) => boolean;
 
@@ -229,6 +229,10 @@ export class Emitter {
     const has = (k: number) => (small ? `(mask & ${1 << k}) !== 0` : `seen[${k}] === 1`);
     const s: string[] = ['const start = i;', 'i = skipWs(b, start + 1, end);', small ? 'let mask = 0;' : `const seen = new Uint8Array(${n});`];
     s.push('let names, r, ve, k, count = 0;', '// A REJECT stands only once the whole object is read: a repeated key could replace the value.', 'let failed = false;');
+    if (required.length > 0) {
+      // Another branch already read this object: a missing required key settles it without reading it again.
+      s.push(`{\nconst ks = knownKeys(start);\nif (ks !== undefined && !(${required.map((k) => `ks.has(${this.konst(keys[k].name)})`).join(' && ')})) return -1;\n}`);
+    }
     s.push('if (i < end && b[i] === 0x7d) i++;', 'else for (;;) {');
     s.push('if (i >= end || b[i] !== 0x22) return -2;', 'const kf = i + 1;', 'i = scanString(b, kf, end);', 'if (i < 0) return -2;', 'const kt = i - 1;');
     if (n > 0 || keySensitive) s.push('if (scanned.hadEscape) return -2;');
@@ -275,6 +279,8 @@ export class Emitter {
       s.push('}');
     }
     if (additional !== undefined) s.push(`if (!matched && !failed) {\nr = ${additional}(b, i, end);\n${merge}\n}`);
+    // With no repeated key, the failed member's value is the one JSON.parse keeps: REJECT now.
+    s.push('if (failed && objectDistinct(b, start, end) >= 0) return -1;');
     s.push('}');
     s.push('i = ve >= 0 ? ve : b[i] === 0x22 ? skipString(b, i + 1, end) : skipValue(b, i, end);', 'if (i < 0) return -2;', 'i = skipWs(b, i, end);', 'if (i >= end) return -2;');
     s.push('if (b[i] === 0x2c) { i = skipWs(b, i + 1, end); continue; }', 'if (b[i] === 0x7d) { i++; break; }', 'return -2;', '}');
@@ -323,7 +329,7 @@ export class Emitter {
 
   /** Builds every function defined, and returns the one named `root`. */
   build(root: Name): Check {
-    const runtime: Record<string, unknown> = { scanString, skipString, scanNumber, scanWord, skipValue, skipWs, scanned, TRUE, FALSE, NULL, isOneOf, enumHas, allDistinct, QUOTE };
+    const runtime: Record<string, unknown> = { knownKeys, objectDistinct, scanString, skipString, scanNumber, scanWord, skipValue, skipWs, scanned, TRUE, FALSE, NULL, isOneOf, enumHas, allDistinct, QUOTE };
     const params = [...Object.keys(runtime), ...this.consts.map((_, x) => `k${x}`)];
     const source = [
       "'use strict';",
@@ -334,12 +340,12 @@ export class Emitter {
       ...this.fns,
       `return { root: ${root}, st };`,
     ].join('\n');
-    if (process.env.CLEANER_DUMP_FAST_PATH) console.error(source);
     // eslint-disable-next-line @typescript-eslint/no-implied-eval
     const made = new Function(...params, source)(...Object.values(runtime), ...this.consts) as { root: Check; st: { n: number } };
     const { root: check, st } = made;
     return (b, i, end) => {
       st.n = 0;
+      forgetObjects();
       return check(b, i, end);
     };
   }

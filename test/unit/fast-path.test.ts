@@ -191,3 +191,29 @@ test(`fuzz: random objects under several schemas (${RUNS} runs)`, () => {
   );
   assert.ok(accepted > 0);
 });
+
+test('a oneOf branch that rejects a member early is not fooled by a repeated key, and a known object fails a branch on a missing required key', () => {
+  const rules = compileRules('t', JSON.stringify({
+    oneOf: [
+      { type: 'object', required: ['kind', 'a'], properties: { kind: { const: 'a' }, a: { type: 'integer' } } },
+      { type: 'object', required: ['kind', 'b'], properties: { kind: { const: 'b' }, b: { type: 'integer' } } },
+      { type: 'object', required: ['c'], additionalProperties: false, properties: { c: { type: 'object', required: ['x'] } } },
+    ],
+  }));
+  const lines = [
+    ['{"kind":"a","a":1}', true],
+    ['{"kind":"b","b":1}', true],
+    ['{"c":{"x":1}}', true],
+    // JSON.parse keeps the last "kind": branch a passes, though its first "kind" failed it.
+    ['{"kind":"b","a":1,"b":2,"kind":"a"}', true],
+    ['{"kind":"a","kind":"b","b":2}', true],
+    ['{"c":{"y":1}}', false],
+    ['{"kind":"c","a":1,"b":1}', false],
+  ] as const;
+  for (const [line, valid] of lines) {
+    const buf = Buffer.from(line);
+    assert.equal(exact(rules, buf), valid ? 'valid' : 'schema', line);
+    sound(rules, buf);
+  }
+  assert.equal(rules.fastAccept!(Buffer.from(lines[0][0]), 0, lines[0][0].length), true, 'the shortcut takes a plain valid line');
+});
