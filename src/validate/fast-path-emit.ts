@@ -14,7 +14,7 @@
  * -1 (REJECT: ajv rejects it, provided the bytes turn out to be JSON) or -2 (UNSURE).
  */
 import equalModule from 'ajv/dist/runtime/equal.js';
-import { forgetObjects, knownKeys, objectDistinct, QUOTE, scanned, scanNumber, scanString, scanWord, skipString, skipValue, skipWs, TRUE, FALSE, NULL } from './json-scan.js';
+import { forgetObjects, knownKeys, objectDistinct, QUOTE, scanned, scanNumber, scanString, scanWord, skipValue, skipWs, TRUE, FALSE, NULL } from './json-scan.js';
 
 const equal = ((equalModule as any).default ?? equalModule) as (a: unknown, b: unknown) => boolean;
 
@@ -282,7 +282,7 @@ export class Emitter {
     // With no repeated key, the failed member's value is the one JSON.parse keeps: REJECT now.
     s.push('if (failed && objectDistinct(b, start, end) >= 0) return -1;');
     s.push('}');
-    s.push('i = ve >= 0 ? ve : b[i] === 0x22 ? skipString(b, i + 1, end) : skipValue(b, i, end);', 'if (i < 0) return -2;', 'i = skipWs(b, i, end);', 'if (i >= end) return -2;');
+    s.push('i = ve >= 0 ? ve : b[i] === 0x22 ? scanString(b, i + 1, end) : skipValue(b, i, end);', 'if (i < 0) return -2;', 'i = skipWs(b, i, end);', 'if (i >= end) return -2;');
     s.push('if (b[i] === 0x2c) { i = skipWs(b, i + 1, end); continue; }', 'if (b[i] === 0x7d) { i++; break; }', 'return -2;', '}');
     s.push('if (failed) return -1;');
     if (required.length > 0) {
@@ -329,7 +329,7 @@ export class Emitter {
 
   /** Builds every function defined, and returns the one named `root`. */
   build(root: Name): Check {
-    const runtime: Record<string, unknown> = { knownKeys, objectDistinct, scanString, skipString, scanNumber, scanWord, skipValue, skipWs, scanned, TRUE, FALSE, NULL, isOneOf, enumHas, allDistinct, QUOTE };
+    const runtime: Record<string, unknown> = { knownKeys, objectDistinct, scanString, scanNumber, scanWord, skipValue, skipWs, scanned, TRUE, FALSE, NULL, isOneOf, enumHas, allDistinct, QUOTE };
     const params = [...Object.keys(runtime), ...this.consts.map((_, x) => `k${x}`)];
     const source = [
       "'use strict';",

@@ -52,29 +52,6 @@ export function scanString(b: Buffer, i: number, end: number): number {
   }
 }
 
-/**
- * scanString without noting escapes, for values nobody looks into (a string member the rules do
- * not name is skipped with this directly, without skipValue's dispatch).
- */
-export function skipString(b: Buffer, i: number, end: number): number {
-  for (;;) {
-    let c = 0;
-    while (i < end) {
-      c = b[i];
-      if (c < 0x20 || c === QUOTE || c === BACKSLASH) break;
-      i++;
-    }
-    if (i >= end) return -1;
-    if (c === QUOTE) return i + 1;
-    if (c !== BACKSLASH) return -1;
-    if (i + 1 >= end || ESCAPABLE[b[i + 1]] === 0) return -1;
-    if (b[i + 1] === 0x75) {
-      if (i + 5 >= end || !HEX[b[i + 2]] || !HEX[b[i + 3]] || !HEX[b[i + 4]] || !HEX[b[i + 5]]) return -1;
-      i += 6;
-    } else i += 2;
-  }
-}
-
 /** Index after the JSON number starting at `i`, or -1. */
 export function scanNumber(b: Buffer, i: number, end: number): number {
   const from = i;
@@ -132,7 +109,7 @@ export function skipValue(b: Buffer, i: number, end: number): number {
     if (i >= end) return -1;
     let c = b[i];
     if (c === QUOTE) {
-      i = skipString(b, i + 1, end);
+      i = scanString(b, i + 1, end);
     } else if (c === 0x7b || c === 0x5b) {
       const close = c === 0x7b ? 0x7d : 0x5d;
       i = skipWs(b, i + 1, end);
@@ -181,7 +158,7 @@ export function skipValue(b: Buffer, i: number, end: number): number {
 /** At a key (`i` on its opening quote): index after the key and its ':', or -1. */
 function objectKey(b: Buffer, i: number, end: number): number {
   if (i >= end || b[i] !== QUOTE) return -1;
-  i = skipString(b, i + 1, end);
+  i = scanString(b, i + 1, end);
   if (i < 0) return -1;
   i = skipWs(b, i, end);
   if (i >= end || b[i] !== 0x3a) return -1;
