@@ -125,7 +125,9 @@ export class Emitter {
 
   /** A recursive `$ref`: counts its depth, so a schema that refers to itself without descending ends. */
   recursive(name: Name, target: Name): void {
-    this.define(`if (++st.n > ${MAX_NESTING}) { st.n--; return -2; }\nconst r = ${target}(b, i, end);\nst.n--;\nreturn r;`, name);
+    // Past the limit the whole line is unsure (st.deep), not only this value: ajv itself may run out
+    // of stack there, and that is a reject, which an `anyOf` sibling must not turn into an accept.
+    this.define(`if (++st.n > ${MAX_NESTING}) { st.n--; st.deep = true; return -2; }\nconst r = ${target}(b, i, end);\nst.n--;\nreturn r;`, name);
   }
 
   /** A plain alias: `name` does what `target` does. */
@@ -333,7 +335,7 @@ export class Emitter {
     const params = [...Object.keys(runtime), ...this.consts.map((_, x) => `k${x}`)];
     const source = [
       "'use strict';",
-      'const st = { n: 0 };',
+      'const st = { n: 0, deep: false };',
       'function anyV(b, i, end) { const e = skipValue(b, i, end); return e < 0 ? -2 : e; }',
       'function neverV() { return -1; }',
       'function unsureV() { return -2; }',
@@ -341,12 +343,14 @@ export class Emitter {
       `return { root: ${root}, st };`,
     ].join('\n');
     // eslint-disable-next-line @typescript-eslint/no-implied-eval
-    const made = new Function(...params, source)(...Object.values(runtime), ...this.consts) as { root: Check; st: { n: number } };
+    const made = new Function(...params, source)(...Object.values(runtime), ...this.consts) as { root: Check; st: { n: number; deep: boolean } };
     const { root: check, st } = made;
     return (b, i, end) => {
       st.n = 0;
+      st.deep = false;
       forgetObjects();
-      return check(b, i, end);
+      const r = check(b, i, end);
+      return st.deep ? -2 : r;
     };
   }
 }

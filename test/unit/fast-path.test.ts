@@ -217,3 +217,16 @@ test('a oneOf branch that rejects a member early is not fooled by a repeated key
   }
   assert.equal(rules.fastAccept!(Buffer.from(lines[0][0]), 0, lines[0][0].length), true, 'the shortcut takes a plain valid line');
 });
+
+test('a $ref that recurses without end makes the whole line unsure: an anyOf sibling cannot turn it into an accept (ajv runs out of stack there)', () => {
+  // Both found by `npm run fuzz` (combinators and refs families).
+  const schemas = [
+    { $schema: 'http://json-schema.org/draft-07/schema#', type: 'object', anyOf: [{ $ref: '#' }, { enum: [{}] }] },
+    { $schema: 'https://json-schema.org/draft/2020-12/schema', type: 'object', $ref: '#/$defs/d1', $defs: { d1: { anyOf: [{ $ref: '#/$defs/d2' }, {}] }, d2: { anyOf: [{ $ref: '#/$defs/d2' }, {}] } } },
+  ];
+  for (const s of schemas) {
+    const rules = compileRules('t', JSON.stringify(s));
+    const buf = Buffer.from('{}');
+    if (rules.fastAccept) sound(rules, buf);
+  }
+});
