@@ -105,6 +105,8 @@ export class Emitter {
   private fns: string[] = [];
   private consts: unknown[] = [];
   private next = 0;
+  /** Whether some `$ref` recurses: see anyOf. */
+  private hasRecursive = false;
 
   /** A value the generated code refers to, by name. */
   konst(v: unknown): string {
@@ -125,6 +127,7 @@ export class Emitter {
 
   /** A recursive `$ref`: counts its depth, so a schema that refers to itself without descending ends. */
   recursive(name: Name, target: Name): void {
+    this.hasRecursive = true;
     // Past the limit the whole line is unsure (st.deep), not only this value: ajv itself may run out
     // of stack there, and that is a reject, which an `anyOf` sibling must not turn into an accept.
     this.define(`if (++st.n > ${MAX_NESTING}) { st.n--; st.deep = true; return -2; }\nconst r = ${target}(b, i, end);\nst.n--;\nreturn r;`, name);
@@ -144,9 +147,12 @@ export class Emitter {
   }
 
   anyOf(subs: Name[]): Name {
-    const body = ['let r, res = -1;'];
-    for (const s of subs) body.push(`r = ${s}(b, i, end);\nif (r >= 0) return r;\nif (r === -2) res = -2;`);
-    body.push('return res;');
+    // ajv (2019-09 and 2020-12, which track evaluated properties) tries every branch even after one
+    // passes, so with a recursive $ref in the schema a later branch may overflow its stack (a reject):
+    // then every branch is tried here too, and st.deep tells.
+    const body = ['let r, res = -1, e = -1;'];
+    for (const s of subs) body.push(`r = ${s}(b, i, end);\nif (r >= 0) {\nif (!allBranches) return r;\nif (e < 0) e = r;\n}\nelse if (r === -2) res = -2;`);
+    body.push('return e >= 0 ? e : res;');
     return this.define(body.join('\n'));
   }
 
@@ -336,6 +342,7 @@ export class Emitter {
     const source = [
       "'use strict';",
       'const st = { n: 0, deep: false };',
+      `const allBranches = ${this.hasRecursive};`,
       'function anyV(b, i, end) { const e = skipValue(b, i, end); return e < 0 ? -2 : e; }',
       'function neverV() { return -1; }',
       'function unsureV() { return -2; }',

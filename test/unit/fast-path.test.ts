@@ -230,3 +230,9 @@ test('a $ref that recurses without end makes the whole line unsure: an anyOf sib
     if (rules.fastAccept) sound(rules, buf);
   }
 });
+
+test('an anyOf whose later branch recurses without end is not accepted early: ajv (2020-12) tries that branch too and runs out of stack', () => {
+  // Found by `npm run fuzz` (arrays family).
+  const rules = compileRules('t', JSON.stringify({ $schema: 'https://json-schema.org/draft/2020-12/schema', type: 'object', properties: { a: { anyOf: [{ type: 'number' }, { $ref: '#/definitions/d1' }] } }, definitions: { d1: { not: { $ref: '#/definitions/d1' } } } }));
+  for (const line of ['{}', '{"a":0}']) sound(rules, Buffer.from(line));
+});
