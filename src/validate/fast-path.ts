@@ -73,6 +73,9 @@ const UNDERSTOOD: Record<Draft, Set<string>> = {
 
 /** Builds the shortcut for a schema, or returns undefined when it would never accept anything. */
 export function compileFastAccept(schema: unknown, formats: Record<string, FormatDef | undefined>, options: FastPathOptions = { draft: 'draft-07', isKeyword: () => true }): FastAccept | undefined {
+  // A $ref cycle that never moves into the data recurses until ajv's stack runs out, a reject whose
+  // timing depends on the order ajv tries keywords and branches: no fast path can match that.
+  if (loopsInPlace(schema)) return undefined;
   const emit = new Emitter();
   const c = new Compiler(schema, formats, options, emit);
   const root = c.compile(schema, true);
@@ -376,6 +379,64 @@ class Compiler {
     }
     return spec;
   }
+}
+
+/** Keywords whose subschemas apply to the same value (not to a member or an item of it). */
+const IN_PLACE_LISTS = ['allOf', 'anyOf', 'oneOf'];
+const IN_PLACE_ONE = ['not', 'if', 'then', 'else'];
+const IN_PLACE_MAPS = ['dependentSchemas', 'dependencies'];
+
+/**
+ * Whether following `$ref`s and the keywords that apply to the same value can come back to a `$ref`
+ * already being followed: a schema that recurses without reading further into the data. A `$ref`
+ * that is not a "#" or "#/…" pointer counts as such a loop (it cannot be followed here).
+ */
+function loopsInPlace(root: unknown): boolean {
+  const resolve = (ref: string): unknown => {
+    let at: unknown = root;
+    if (ref === '#') return at;
+    for (const raw of ref.slice(2).split('/')) {
+      let key: string;
+      try {
+        key = decodeURIComponent(raw).replace(/~1/g, '/').replace(/~0/g, '~');
+      } catch {
+        return undefined;
+      }
+      if (at === null || typeof at !== 'object' || !Object.hasOwn(at, key)) return undefined;
+      at = (at as Record<string, unknown>)[key];
+    }
+    return at;
+  };
+  const state = new Map<string, 'open' | 'done'>();
+  let loops = false;
+  const visitSchema = (s: unknown): void => {
+    if (loops || s === null || typeof s !== 'object' || Array.isArray(s)) return;
+    const o = s as Record<string, unknown>;
+    if (o.$ref !== undefined) visitRef(o.$ref);
+    for (const k of IN_PLACE_LISTS) if (Array.isArray(o[k])) for (const x of o[k] as unknown[]) visitSchema(x);
+    for (const k of IN_PLACE_ONE) visitSchema(o[k]);
+    for (const k of IN_PLACE_MAPS) if (o[k] !== null && typeof o[k] === 'object') for (const x of Object.values(o[k] as object)) visitSchema(x);
+  };
+  const visitRef = (ref: unknown): void => {
+    if (typeof ref !== 'string' || (ref !== '#' && !ref.startsWith('#/'))) {
+      loops = true;
+      return;
+    }
+    const seen = state.get(ref);
+    if (seen === 'open') loops = true;
+    if (seen !== undefined) return;
+    state.set(ref, 'open');
+    visitSchema(resolve(ref));
+    state.set(ref, 'done');
+  };
+  // Every subschema of the document, wherever it sits, may be where a line's check starts.
+  const walk = (x: unknown): void => {
+    if (loops || x === null || typeof x !== 'object') return;
+    if (!Array.isArray(x)) visitSchema(x);
+    for (const v of Object.values(x as object)) walk(v);
+  };
+  walk(root);
+  return loops;
 }
 
 /** Thrown inside the compiler when a subschema must be left to ajv. */
