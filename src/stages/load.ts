@@ -7,6 +7,7 @@
  */
 import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { UsageError } from '../errors.js';
 import type { Db } from '../state/db.js';
 import { publishedObjects, type ObjectRow, type RunRow } from '../state/queries.js';
@@ -66,7 +67,7 @@ function sourceNameOf(run: RunRow, row: ObjectRow, sourceIsFile: boolean): strin
   return sourceIsFile ? run.source : join(run.source, row.key);
 }
 
-/** Writes (or clears) an object's load_refused records, atomically, beside its other outputs. */
+/** Writes (or clears) an object's load_refused records, atomically, beside its other outputs (gzip for a .gz object, as its errors/ are). */
 function writeRefusals(localDir: string, relPath: string, obj: ObjectToLoad, result: ObjectLoad): void {
   const path = join(localDir, 'load-refused', relPath);
   if (result.refused.length === 0) {
@@ -75,7 +76,7 @@ function writeRefusals(localDir: string, relPath: string, obj: ObjectToLoad, res
   }
   mkdirSync(dirname(path), { recursive: true });
   const text = result.refused.map((f) => refusalRecord(obj.source, obj.etag, f.line, f.message, f.bytes) + '\n').join('');
-  writeFileSync(`${path}.partial`, text);
+  writeFileSync(`${path}.partial`, obj.gz ? gzipSync(text) : text);
   renameSync(`${path}.partial`, path);
 }
 
@@ -112,6 +113,7 @@ export async function loadPublished(db: Db, run: RunRow, settings: LoadSettings,
           runId: row.last_run_id ?? run.id,
           output: p.output,
           errors: existsSync(p.errors) ? p.errors : undefined,
+          gz: row.gz === 1,
         };
         return { row, obj };
       });
