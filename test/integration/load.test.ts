@@ -39,6 +39,29 @@ async function pgCounts(table: string): Promise<{ bySource: Record<string, numbe
   return { bySource: Object.fromEntries(rows.map((r) => [r.s, Number(r.n)])), dups: Number(d.n) };
 }
 
+/**
+ * Waits until a COPY into `table` is running after at least one object was committed, then calls
+ * `act` (kill the loader, stop the server). False when the child ended first.
+ */
+async function whileCopying(child: { exitCode: number | null }, table: string, act: () => void): Promise<boolean> {
+  for (let i = 0; i < 600 && child.exitCode === null; i++) {
+    const [a] = await pg!.query<{ copying: string; loaded: string }>(
+      `SELECT (SELECT count(*) FROM pg_stat_activity WHERE query LIKE $1 AND state = 'active') AS copying,
+              (SELECT count(*) FROM pg_tables WHERE tablename = 'cleaner_loads') AS loaded`,
+      [`COPY%${table}%`],
+    );
+    if (Number(a.copying) > 0) {
+      const [l] = Number(a.loaded) ? await pg!.query<{ n: string }>('SELECT count(*) AS n FROM cleaner_loads WHERE table_name = $1', [table]) : [{ n: '0' }];
+      if (Number(l.n) >= 1) {
+        act();
+        return true;
+      }
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return false;
+}
+
 describe('loads into PostgreSQL', { skip: skipPg }, () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'cleaner-load-'));
@@ -78,23 +101,7 @@ describe('loads into PostgreSQL', { skip: skipPg }, () => {
     let stderr = '';
     child.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr += s));
     const exited = new Promise((r) => child.on('close', r));
-    // Kill while a COPY is running, after at least one object was committed.
-    let killed = false;
-    for (let i = 0; i < 600 && child.exitCode === null; i++) {
-      const [a] = await pg!.query<{ copying: string; loaded: string }>(
-        `SELECT (SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY%kill_events%' AND state = 'active') AS copying,
-                (SELECT count(*) FROM pg_tables WHERE tablename = 'cleaner_loads') AS loaded`,
-      );
-      if (Number(a.copying) > 0) {
-        const [l] = Number(a.loaded) ? await pg!.query<{ n: string }>("SELECT count(*) AS n FROM cleaner_loads WHERE table_name = 'kill_events'") : [{ n: '0' }];
-        if (Number(l.n) >= 1) {
-          child.kill('SIGKILL');
-          killed = true;
-          break;
-        }
-      }
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    const killed = await whileCopying(child, 'kill_events', () => child.kill('SIGKILL'));
     await exited;
     assert.ok(killed, `the run ended before a COPY could be killed: ${stderr}`);
     const partial = await pgCounts('kill_events');
@@ -108,6 +115,28 @@ describe('loads into PostgreSQL', { skip: skipPg }, () => {
       assert.equal(readFileSync(f).includes(pg!.password), false, `the password is in ${f}`);
     }
     assert.equal(stderr.includes(pg!.password) || r.stderr.includes(pg!.password), false, 'the password is in a log');
+  });
+
+  test('PostgreSQL stopped during a COPY and started again: the run retries with backoff and loads every object exactly once', async () => {
+    const data = [1, 2, 3, 4].map((i) => generateEvents({ seed: 450 + i, lines: 3000 }).data);
+    const src = source('restart', Object.fromEntries(data.map((d, i) => [`f${i}.jsonl`, d])));
+    const state = join(dir, 'restart', 'state.db');
+    const child = spawnCli(['run', '--source', src, '--local-dir', join(dir, 'restart', 'work'), '--state', state, '--load', pg!.url, '--table', 'restart_events', '--threads', '1']);
+    let stderr = '';
+    child.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    const exited = new Promise<number | null>((r) => child.on('close', r));
+    const stopped = await whileCopying(child, 'restart_events', () => pg!.stop());
+    assert.ok(stopped, `the run ended before the server could be stopped: ${stderr}`);
+    // Down long enough that the first try (after 0.5 s) finds nobody listening.
+    await new Promise((r) => setTimeout(r, 800));
+    pg!.start();
+    const code = await exited;
+    assert.equal(code, 0, stderr);
+    assert.match(stderr, /lost the database connection; trying again/);
+    const want = Object.fromEntries(data.map((d, i) => [join(src, `f${i}.jsonl`), expectedFor(d).valid]));
+    assert.deepEqual(await pgCounts('restart_events'), { bySource: want, dups: 0 });
+    const ledger = await pg!.query<{ rows: string }>("SELECT rows FROM cleaner_loads WHERE table_name = 'restart_events' ORDER BY source");
+    assert.deepEqual(ledger.map((l) => Number(l.rows)), Object.values(want));
   });
 
   test('a changed object replaces its rows', async () => {
