@@ -268,5 +268,9 @@ describe('loads into DuckDB', () => {
     assert.deepEqual(recs.map((x) => [x.output_line, x.reason]), [[2, 'load_refused']]);
     assert.match(recs[0].message, /INT64|out of range/);
     assert.match(recs[0].message, /column id/);
+    // status counts them beside the rules' rejects.
+    const st = await runCli(['status', '--json', '--state', join(ddir, 'state2.db')]);
+    assert.equal(JSON.parse(st.stdout).load_refused, 1);
+    assert.match((await runCli(['status', '--state', join(ddir, 'state2.db')])).stdout, /load +1 valid line\(s\) refused by the database/);
   });
 });
