@@ -10,6 +10,7 @@
  *                    [--schema FILE]  (rules for cleaner and the baseline alike; default: the built-in ones)
  *                    [--objects N]    (another bench: N tiny objects, first and incremental runs
  *                                      next to `aws s3 sync`; see scripts/bench-objects.ts)
+ *                    [--load]         (another bench: `cleaner load` next to `psql \copy`; see scripts/bench-load.ts)
  *                    [--data DIR]     (these JSON-lines files instead of generated ones; counts are
  *                                      then checked against the baseline's, not the generator's)
  *
@@ -52,6 +53,11 @@ const BUCKET = 'bench';
 // `--objects N` is another bench (many tiny objects through a generated lake): scripts/bench-objects.ts.
 if (process.argv.slice(2).some((a) => a === '--objects' || a.startsWith('--objects='))) {
   await (await import('./bench-objects.js')).benchObjects(process.argv.slice(2));
+  process.exit(0);
+}
+// `--load` is another bench (`cleaner load` next to `psql \copy`): scripts/bench-load.ts.
+if (process.argv.slice(2).includes('--load')) {
+  await (await import('./bench-load.js')).benchLoad(process.argv.slice(2).filter((a) => a !== '--load'));
   process.exit(0);
 }
 

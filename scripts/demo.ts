@@ -1,13 +1,15 @@
 /**
  * `npm run demo`: the main job on an embedded default. Starts a local S3 server (s3rver) on
  * loopback, uploads generated sample web events (plain and .gz, with some broken lines), runs
- * `cleaner run` against it exactly as a user would, delivering to a second bucket, then shows
- * `cleaner status` and the loader manifest the run wrote at the destination.
+ * `cleaner run` against it exactly as a user would, delivering to a second bucket and loading into
+ * an embedded DuckDB file (demo-work/warehouse.duckdb), then shows `cleaner status`, the loader
+ * manifest the run wrote at the destination, and a query over the loaded table.
  *
  *   npm run demo [-- --objects N --lines N --keep-server]
  */
 import { spawnSync } from 'node:child_process';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { mkdirSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -50,7 +52,8 @@ try {
 
   const env = { ...process.env, ...s3.env(), AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
   const state = resolve(local, 'state.db');
-  const args = ['run', '--source', `s3://${bucket}/events/`, '--local-dir', local, '--state', state, '--dest', `s3://${destBucket}/clean/`];
+  const warehouse = resolve(local, 'warehouse.duckdb');
+  const args = ['run', '--source', `s3://${bucket}/events/`, '--local-dir', local, '--state', state, '--dest', `s3://${destBucket}/clean/`, '--load', `duckdb:${warehouse}`];
   console.log(`demo: cleaner ${args.join(' ')}\n`);
   const run = spawnSync(process.execPath, [CLI, ...args], { env, stdio: 'inherit' });
   console.log(`\ndemo: cleaner status --state ${state}\n`);
@@ -67,7 +70,25 @@ try {
     for (const e of manifest.entries.slice(0, 3)) console.log(`  ${e.url}  ${e.meta.content_length} bytes, ${e.meta.record_count} rows`);
     if (manifest.entries.length > 3) console.log(`  ... (${manifest.entries.length - 3} more)`);
   }
+  if (run.status === 0) await showWarehouse(warehouse);
   process.exitCode = run.status ?? 1;
 } finally {
   await s3.stop();
+}
+
+/** Reads the loaded table back: events per type and day, as an analyst's first query would. */
+async function showWarehouse(file: string): Promise<void> {
+  const sql = `SELECT event_type ->> '$' AS event_type, CAST("timestamp" AS DATE) AS day, count(*) AS events FROM events GROUP BY ALL ORDER BY day, events DESC`;
+  const instance = await DuckDBInstance.create(file);
+  const c = await instance.connect();
+  try {
+    const rows = (await c.runAndReadAll(sql)).getRows();
+    const [[total, objects]] = (await c.runAndReadAll('SELECT count(*), count(DISTINCT _source) FROM events')).getRows();
+    console.log(`\ndemo: loaded ${total} rows from ${objects} objects into ${file} (table events, ledger cleaner_loads); ${sql}:`);
+    console.log(`  ${'day'.padEnd(10)}  ${'event_type'.padEnd(14)}  events`);
+    for (const [type, day, n] of rows) console.log(`  ${String(day).padEnd(10)}  ${String(type).padEnd(14)}  ${String(n).padStart(6)}`);
+  } finally {
+    c.closeSync();
+    instance.closeSync();
+  }
 }

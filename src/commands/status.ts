@@ -5,6 +5,7 @@ import { UsageError } from '../errors.js';
 import { openState } from '../state/db.js';
 import { countSkippedUnchanged, eachRunObject, getRun, listRuns, type RunRow } from '../state/queries.js';
 import { emptySummary, summarize, type RunSummary, type Totals } from '../report/summary.js';
+import { countLoadRefused } from '../stages/load.js';
 
 /** The stable JSON shape of `cleaner status --json` (documented in README.md). */
 export interface StatusReport {
@@ -31,6 +32,8 @@ export interface StatusReport {
   runs: Array<{ id: number; state: string; source: string; started_at: string; exit_code: number | null }>;
   /** The quality gate's settings and verdict, or null when the run had no gate. */
   gate: RunSummary['gate'];
+  /** Valid lines the database refused (reason load_refused) in the latest load of each object of the run's local dir. */
+  load_refused: number;
 }
 
 /** Builds the status of run `runId` (default: the latest) from the state at `statePath`. */
@@ -44,13 +47,14 @@ export function statusReport(statePath: string, runId?: number): StatusReport {
       if (runId !== undefined) throw new UsageError(`no run ${runId} in ${path}`);
       return fromSummary(path, null, emptySummary(), []);
     }
-    return fromSummary(path, run, summarize(run, eachRunObject(db, run.id, 'detailed'), Date.now(), countSkippedUnchanged(db, run.id)), listRuns(db));
+    const s = summarize(run, eachRunObject(db, run.id, 'detailed'), Date.now(), countSkippedUnchanged(db, run.id));
+    return fromSummary(path, run, s, listRuns(db), countLoadRefused(run.local_dir));
   } finally {
     db.close();
   }
 }
 
-function fromSummary(path: string, run: RunRow | null, s: RunSummary, runs: RunRow[]): StatusReport {
+function fromSummary(path: string, run: RunRow | null, s: RunSummary, runs: RunRow[], loadRefused = 0): StatusReport {
   return {
     state_path: path,
     run: run && {
@@ -73,6 +77,7 @@ function fromSummary(path: string, run: RunRow | null, s: RunSummary, runs: RunR
     failed_objects: s.failed_objects,
     runs: runs.map((r) => ({ id: r.id, state: r.state, source: r.source, started_at: r.started_at, exit_code: r.exit_code })),
     gate: s.gate,
+    load_refused: loadRefused,
   };
 }
 
@@ -97,6 +102,7 @@ export function formatStatus(s: StatusReport): string {
   if (reasons.length) lines.push(`rejected     ${reasons.map(([k, v]) => `${k} ${n(v)}`).join(', ')}`);
   lines.push(`error rate   ${(s.error_rate * 100).toFixed(2)}% of non-blank lines`);
   lines.push(`bytes        ${n(t.bytes)} (${s.throughput_mb_s} MB/s)`);
+  if (s.load_refused) lines.push(`load         ${n(s.load_refused)} valid line(s) refused by the database (reason load_refused): see ${r.local_dir}/load-refused/`);
   if (s.gate) {
     const limits = [s.gate.max_error_rate !== null ? `max error rate ${(s.gate.max_error_rate * 100).toFixed(2)}%` : '', s.gate.max_rejects !== null ? `max rejects ${s.gate.max_rejects}` : ''].filter(Boolean).join(', ');
     lines.push(`gate         ${s.gate.breached ? 'BREACHED' : 'passed'} (${limits})${s.gate.breached ? ': ' + s.gate.reasons.join('; ') : ''}`);

@@ -1,5 +1,6 @@
 /** Reads a published output file as numbered lines (without their "\n"), a chunk at a time. */
 import { createReadStream } from 'node:fs';
+import { createGunzip } from 'node:zlib';
 
 /** One line of an output file; `no` counts from 1. */
 export interface NumberedLine {
@@ -7,11 +8,16 @@ export interface NumberedLine {
   bytes: Buffer;
 }
 
-/** The lines numbered `from` onwards (earlier ones are read but not yielded). */
-export async function* readLines(path: string, from = 1): AsyncGenerator<NumberedLine> {
+/**
+ * The lines numbered `from` onwards (earlier ones are read but not yielded). A gzip object's
+ * outputs are gzip (a member per written batch), so `gz` decompresses them first.
+ */
+export async function* readLines(path: string, from = 1, gz = false): AsyncGenerator<NumberedLine> {
   let no = 0;
   let rest: Buffer | undefined;
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+  const file = createReadStream(path, { highWaterMark: 1 << 20 });
+  const bytes = gz ? file.pipe(createGunzip({ chunkSize: 1 << 20 })) : file;
+  for await (const chunk of bytes as AsyncIterable<Buffer>) {
     const buf = rest ? Buffer.concat([rest, chunk]) : chunk;
     let start = 0;
     for (let nl = buf.indexOf(0x0a, start); nl >= 0; nl = buf.indexOf(0x0a, start)) {

@@ -172,7 +172,7 @@ export class PostgresTarget implements LoadTarget {
       async function* chunks(): AsyncGenerator<Buffer> {
         let parts: Buffer[] = [];
         let size = 0;
-        for await (const l of readLines(obj.output, from)) {
+        for await (const l of readLines(obj.output, from, obj.gz)) {
           if (l.no >= to) {
             stopped?.(Buffer.from(l.bytes));
             break;
@@ -228,7 +228,7 @@ export class PostgresTarget implements LoadTarget {
     };
     const errors = obj.errors;
     async function* chunks(): AsyncGenerator<Buffer> {
-      if (errors) for await (const l of readLines(errors)) if (l.bytes.length) yield row(l.bytes.toString('utf8'));
+      if (errors) for await (const l of readLines(errors, 1, obj.gz)) if (l.bytes.length) yield row(l.bytes.toString('utf8'));
       for (const f of refused) yield row(refusalRecord(obj.source, obj.etag, f.line, f.message, f.bytes));
     }
     await pipeline(Readable.from(chunks()), c.query(copyFrom(`COPY ${this.names.rejects} (${REJECT_COLUMNS.map(quoteIdent).join(', ')}) FROM STDIN`)));

@@ -12,6 +12,8 @@ export interface ObjectToLoad {
   output: string;
   /** The published reject records, loaded into `<table>_rejects` when asked. */
   errors?: string;
+  /** Whether both files are gzip (a .gz object's outputs are). */
+  gz: boolean;
 }
 
 /** A line of the output the database would not store, with its message. */

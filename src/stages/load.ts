@@ -5,8 +5,9 @@
  * rows. Lines the database refuses are written as reject records (reason load_refused) to
  * load-refused/<path> under the local dir; the rest of the object still loads.
  */
-import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { UsageError } from '../errors.js';
 import type { Db } from '../state/db.js';
 import { publishedObjects, type ObjectRow, type RunRow } from '../state/queries.js';
@@ -66,7 +67,7 @@ function sourceNameOf(run: RunRow, row: ObjectRow, sourceIsFile: boolean): strin
   return sourceIsFile ? run.source : join(run.source, row.key);
 }
 
-/** Writes (or clears) an object's load_refused records, atomically, beside its other outputs. */
+/** Writes (or clears) an object's load_refused records, atomically, beside its other outputs (gzip for a .gz object, as its errors/ are). */
 function writeRefusals(localDir: string, relPath: string, obj: ObjectToLoad, result: ObjectLoad): void {
   const path = join(localDir, 'load-refused', relPath);
   if (result.refused.length === 0) {
@@ -75,8 +76,26 @@ function writeRefusals(localDir: string, relPath: string, obj: ObjectToLoad, res
   }
   mkdirSync(dirname(path), { recursive: true });
   const text = result.refused.map((f) => refusalRecord(obj.source, obj.etag, f.line, f.message, f.bytes) + '\n').join('');
-  writeFileSync(`${path}.partial`, text);
+  writeFileSync(`${path}.partial`, obj.gz ? gzipSync(text) : text);
   renameSync(`${path}.partial`, path);
+}
+
+/**
+ * The lines the database refused in the latest load of each object under `localDir`: one reject
+ * record a line in its load-refused/ files (rewritten, or removed, by every load of the object).
+ */
+export function countLoadRefused(localDir: string): number {
+  const root = join(localDir, 'load-refused');
+  if (!existsSync(root)) return 0;
+  let n = 0;
+  for (const rel of readdirSync(root, { recursive: true, encoding: 'utf8' })) {
+    const path = join(root, rel);
+    if (rel.endsWith('.partial') || !statSync(path).isFile()) continue;
+    const body = readFileSync(path);
+    const text = body[0] === 0x1f && body[1] === 0x8b ? gunzipSync(body) : body;
+    for (let i = text.indexOf(0x0a); i >= 0; i = text.indexOf(0x0a, i + 1)) n++;
+  }
+  return n;
 }
 
 /** Loads every published object of `run`'s target that the ledger does not already hold. */
@@ -112,6 +131,7 @@ export async function loadPublished(db: Db, run: RunRow, settings: LoadSettings,
           runId: row.last_run_id ?? run.id,
           output: p.output,
           errors: existsSync(p.errors) ? p.errors : undefined,
+          gz: row.gz === 1,
         };
         return { row, obj };
       });

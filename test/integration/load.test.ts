@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { runCli, spawnCli } from '../helpers/cli.js';
-import { generateEvents } from '../helpers/events.js';
+import { generateEvents, gzip } from '../helpers/events.js';
 import { expectedFor } from '../helpers/oracle.js';
 import { postgresMissing, startPostgres, type Postgres } from '../helpers/postgres.js';
 
@@ -37,6 +37,29 @@ async function pgCounts(table: string): Promise<{ bySource: Record<string, numbe
   const rows = await pg!.query<{ s: string; n: string }>(`SELECT _source AS s, count(*) AS n FROM ${table} GROUP BY 1`);
   const [d] = await pg!.query<{ n: string }>(`SELECT count(*) - count(DISTINCT (_source, _line)) AS n FROM ${table}`);
   return { bySource: Object.fromEntries(rows.map((r) => [r.s, Number(r.n)])), dups: Number(d.n) };
+}
+
+/**
+ * Waits until a COPY into `table` is running after at least one object was committed, then calls
+ * `act` (kill the loader, stop the server). False when the child ended first.
+ */
+async function whileCopying(child: { exitCode: number | null }, table: string, act: () => void): Promise<boolean> {
+  for (let i = 0; i < 600 && child.exitCode === null; i++) {
+    const [a] = await pg!.query<{ copying: string; loaded: string }>(
+      `SELECT (SELECT count(*) FROM pg_stat_activity WHERE query LIKE $1 AND state = 'active') AS copying,
+              (SELECT count(*) FROM pg_tables WHERE tablename = 'cleaner_loads') AS loaded`,
+      [`COPY%${table}%`],
+    );
+    if (Number(a.copying) > 0) {
+      const [l] = Number(a.loaded) ? await pg!.query<{ n: string }>('SELECT count(*) AS n FROM cleaner_loads WHERE table_name = $1', [table]) : [{ n: '0' }];
+      if (Number(l.n) >= 1) {
+        act();
+        return true;
+      }
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return false;
 }
 
 describe('loads into PostgreSQL', { skip: skipPg }, () => {
@@ -78,23 +101,7 @@ describe('loads into PostgreSQL', { skip: skipPg }, () => {
     let stderr = '';
     child.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr += s));
     const exited = new Promise((r) => child.on('close', r));
-    // Kill while a COPY is running, after at least one object was committed.
-    let killed = false;
-    for (let i = 0; i < 600 && child.exitCode === null; i++) {
-      const [a] = await pg!.query<{ copying: string; loaded: string }>(
-        `SELECT (SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY%kill_events%' AND state = 'active') AS copying,
-                (SELECT count(*) FROM pg_tables WHERE tablename = 'cleaner_loads') AS loaded`,
-      );
-      if (Number(a.copying) > 0) {
-        const [l] = Number(a.loaded) ? await pg!.query<{ n: string }>("SELECT count(*) AS n FROM cleaner_loads WHERE table_name = 'kill_events'") : [{ n: '0' }];
-        if (Number(l.n) >= 1) {
-          child.kill('SIGKILL');
-          killed = true;
-          break;
-        }
-      }
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    const killed = await whileCopying(child, 'kill_events', () => child.kill('SIGKILL'));
     await exited;
     assert.ok(killed, `the run ended before a COPY could be killed: ${stderr}`);
     const partial = await pgCounts('kill_events');
@@ -108,6 +115,28 @@ describe('loads into PostgreSQL', { skip: skipPg }, () => {
       assert.equal(readFileSync(f).includes(pg!.password), false, `the password is in ${f}`);
     }
     assert.equal(stderr.includes(pg!.password) || r.stderr.includes(pg!.password), false, 'the password is in a log');
+  });
+
+  test('PostgreSQL stopped during a COPY and started again: the run retries with backoff and loads every object exactly once', async () => {
+    const data = [1, 2, 3, 4].map((i) => generateEvents({ seed: 450 + i, lines: 3000 }).data);
+    const src = source('restart', Object.fromEntries(data.map((d, i) => [`f${i}.jsonl`, d])));
+    const state = join(dir, 'restart', 'state.db');
+    const child = spawnCli(['run', '--source', src, '--local-dir', join(dir, 'restart', 'work'), '--state', state, '--load', pg!.url, '--table', 'restart_events', '--threads', '1']);
+    let stderr = '';
+    child.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    const exited = new Promise<number | null>((r) => child.on('close', r));
+    const stopped = await whileCopying(child, 'restart_events', () => pg!.stop());
+    assert.ok(stopped, `the run ended before the server could be stopped: ${stderr}`);
+    // Down long enough that the first try (after 0.5 s) finds nobody listening.
+    await new Promise((r) => setTimeout(r, 800));
+    pg!.start();
+    const code = await exited;
+    assert.equal(code, 0, stderr);
+    assert.match(stderr, /lost the database connection; trying again/);
+    const want = Object.fromEntries(data.map((d, i) => [join(src, `f${i}.jsonl`), expectedFor(d).valid]));
+    assert.deepEqual(await pgCounts('restart_events'), { bySource: want, dups: 0 });
+    const ledger = await pg!.query<{ rows: string }>("SELECT rows FROM cleaner_loads WHERE table_name = 'restart_events' ORDER BY source");
+    assert.deepEqual(ledger.map((l) => Number(l.rows)), Object.values(want));
   });
 
   test('a changed object replaces its rows', async () => {
@@ -187,24 +216,36 @@ describe('loads into DuckDB', () => {
     }
   }
 
-  test('every valid line is loaded once into a DuckDB file; a changed object replaces its rows', async () => {
+  test('every valid line (of plain and .gz objects) is loaded once into a DuckDB file, with its typed columns; a changed object replaces its rows', async () => {
     const src = join(ddir, 'src');
     mkdirSync(src);
     const a = generateEvents({ seed: 701, lines: 800 }).data;
     const b = generateEvents({ seed: 702, lines: 900 }).data;
+    const c = generateEvents({ seed: 704, lines: 700 }).data;
     writeFileSync(join(src, 'a.jsonl'), a);
     writeFileSync(join(src, 'b.jsonl'), b);
+    // A .gz object's outputs are gzip: loaded as their lines, not refused as bytes.
+    writeFileSync(join(src, 'c.jsonl.gz'), gzip(c));
     const file = join(ddir, 'warehouse.duckdb');
     const args = ['run', '--source', src, '--local-dir', join(ddir, 'work'), '--state', join(ddir, 'state.db'), '--load', `duckdb:${file}`];
-    assert.equal((await runCli(args)).code, 0);
+    const first = await runCli(args);
+    assert.equal(first.code, 0, first.stderr);
+    assert.doesNotMatch(first.stderr, /refused/);
     const count = async () => Object.fromEntries((await query(file, 'SELECT _source, count(*) FROM events GROUP BY 1')).map(([s, n]) => [s, Number(n)]));
-    assert.deepEqual(await count(), { [join(src, 'a.jsonl')]: expectedFor(a).valid, [join(src, 'b.jsonl')]: expectedFor(b).valid });
+    const cWant = { [join(src, 'c.jsonl.gz')]: expectedFor(c).valid };
+    assert.deepEqual(await count(), { [join(src, 'a.jsonl')]: expectedFor(a).valid, [join(src, 'b.jsonl')]: expectedFor(b).valid, ...cWant });
+    const [[typed]] = await query(
+      file,
+      `SELECT count(*) FROM events WHERE CAST(event_id AS VARCHAR) = (data->>'event_id') AND session_id IS NOT NULL AND "timestamp" IS NOT NULL
+         AND CAST(event_type AS VARCHAR) = CAST((data->'event_type') AS VARCHAR)`,
+    );
+    assert.equal(Number(typed), expectedFor(a).valid + expectedFor(b).valid + expectedFor(c).valid);
     const a2 = generateEvents({ seed: 703, lines: 400 }).data;
     writeFileSync(join(src, 'a.jsonl'), a2);
     const r = await runCli(args);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /loaded 1 object\(s\).*1 already loaded/);
-    assert.deepEqual(await count(), { [join(src, 'a.jsonl')]: expectedFor(a2).valid, [join(src, 'b.jsonl')]: expectedFor(b).valid });
+    assert.match(r.stderr, /loaded 1 object\(s\).*2 already loaded/);
+    assert.deepEqual(await count(), { [join(src, 'a.jsonl')]: expectedFor(a2).valid, [join(src, 'b.jsonl')]: expectedFor(b).valid, ...cWant });
     const [[dups]] = await query(file, 'SELECT count(*) - count(DISTINCT (_source, _line)) FROM events');
     assert.equal(Number(dups), 0);
   });
@@ -212,16 +253,24 @@ describe('loads into DuckDB', () => {
   test('a value DuckDB cannot store becomes a load_refused reject', async () => {
     const src = join(ddir, 'src2');
     mkdirSync(src);
-    writeFileSync(join(src, 'n.jsonl'), '{"id": 1}\n{"id": 99999999999999999999}\n{"id": 3}\n');
-    writeFileSync(join(ddir, 'rules.json'), JSON.stringify({ type: 'object', properties: { id: { type: 'integer' } } }));
+    writeFileSync(join(src, 'n.jsonl'), '{"id": 1, "tag": null}\n{"id": 99999999999999999999}\n{"id": 3.0, "tag": {"a": [1]}, "at": "2024-05-01T10:00:00Z"}\n{"id": 4, "at": "0000-01-01T00:00:00Z"}\n');
+    writeFileSync(join(ddir, 'rules.json'), JSON.stringify({ type: 'object', properties: { id: { type: 'integer' }, tag: {}, 'a/b~c': { type: 'integer' }, at: { type: 'string', format: 'date-time' } } }));
     const file = join(ddir, 'n.duckdb');
     const work = join(ddir, 'work2');
     const r = await runCli(['run', '--source', src, '--local-dir', work, '--state', join(ddir, 'state2.db'), '--schema', join(ddir, 'rules.json'), '--load', `duckdb:${file}`]);
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual((await query(file, 'SELECT id FROM events ORDER BY id')).map(([x]) => Number(x)), [1, 3]);
-    const [rec] = readFileSync(join(work, 'load-refused', 'n.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    assert.equal(rec.output_line, 2);
-    assert.equal(rec.reason, 'load_refused');
-    assert.match(rec.message, /INT64|out of range/);
+    // JSON null is SQL NULL; 3.0 is the integer 3; any JSON goes into a JSON column; DuckDB stores year 0.
+    assert.deepEqual(
+      (await query(file, 'SELECT id, CAST(tag AS VARCHAR), CAST("at" AS VARCHAR) IS NOT NULL FROM events ORDER BY id')).map(([x, t, at]) => [Number(x), t, at]),
+      [[1, null, false], [3, '{"a":[1]}', true], [4, null, true]],
+    );
+    const recs = readFileSync(join(work, 'load-refused', 'n.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(recs.map((x) => [x.output_line, x.reason]), [[2, 'load_refused']]);
+    assert.match(recs[0].message, /INT64|out of range/);
+    assert.match(recs[0].message, /column id/);
+    // status counts them beside the rules' rejects.
+    const st = await runCli(['status', '--json', '--state', join(ddir, 'state2.db')]);
+    assert.equal(JSON.parse(st.stdout).load_refused, 1);
+    assert.match((await runCli(['status', '--state', join(ddir, 'state2.db')])).stdout, /load +1 valid line\(s\) refused by the database/);
   });
 });

@@ -1,0 +1,166 @@
+/**
+ * `npm run bench -- --load`: load throughput of `cleaner load` next to `psql \copy` of the same
+ * output files into a table of the same shape, against one PostgreSQL server started here (Debian's
+ * postgresql package, as the tests use; fsync off for both), in one run. Also `cleaner load` into
+ * a DuckDB file, which has no anchor.
+ *
+ *   npm run bench -- --load [--files 8] [--lines 50000] [--runs 1] [--seed 1] [--dir /tmp/cleaner-bench-load]
+ *                           [--cli path/to/bin/cleaner.js]
+ *
+ * 1. Generates --files files of --lines web events (test/helpers/events.ts, about 4% rejects) and
+ *    cleans them once with `cleaner run` (not measured): the output files are what both load.
+ * 2. Measures, each as its own child process, --runs times (interleaved, tables emptied between):
+ *    - cleaner: `cleaner load --state … --load postgres://… --table bench_cleaner` (typed columns
+ *      read out of every line, `data` jsonb, provenance, ledger; a transaction per object);
+ *    - psql:    `psql -f` with one `\copy bench_psql (data) FROM 'file' (FORMAT csv, …)` per output
+ *      file (each line whole into `data` jsonb, the typed columns left NULL; a transaction per file).
+ *      bench_psql is created LIKE bench_cleaner (same columns and indexes);
+ *    - duckdb:  `cleaner load --load duckdb:…`.
+ *    Peak RSS is the loading process's (VmHWM polled in /proc), not the server's.
+ * 3. Checks that every table holds as many rows as there are valid lines.
+ *
+ * It prints figures; it never asserts a time.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { CLI, cliEnv } from '../test/helpers/cli.js';
+import { generateEvents } from '../test/helpers/events.js';
+import { postgresMissing, startPostgres, type Postgres } from '../test/helpers/postgres.js';
+
+interface Figures {
+  seconds: number;
+  /** Highest VmHWM seen, bytes. */
+  peakRss: number;
+  /** User + system CPU seconds, from the last /proc reading before the exit. */
+  cpu: number;
+}
+
+/** Runs `cmd args…`, polling its /proc entry for its memory high-water mark and CPU time. */
+async function measure(what: string, cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<Figures> {
+  const started = performance.now();
+  const child = spawn(cmd, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr = (stderr + s).slice(-8000)));
+  const tick = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
+  let peakRss = 0;
+  let cpu = NaN;
+  const read = () => {
+    try {
+      const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+      peakRss = Math.max(peakRss, Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024);
+      // Fields 14 and 15 of stat (after the parenthesised name) are utime and stime in ticks.
+      const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      cpu = (Number(f[11]) + Number(f[12])) / tick;
+    } catch {
+      // exited between readings
+    }
+  };
+  const poll = setInterval(read, 10);
+  const code = await new Promise<number | null>((res, rej) => child.on('error', rej).on('exit', (c) => (read(), res(c))));
+  clearInterval(poll);
+  if (code !== 0) throw new Error(`${what} exited ${code}:\n${stderr}`);
+  return { seconds: (performance.now() - started) / 1000, peakRss, cpu };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** Runs the load bench with the command-line arguments after `--load`. */
+export async function benchLoad(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      files: { type: 'string', default: '8' },
+      lines: { type: 'string', default: '50000' },
+      runs: { type: 'string', default: '1' },
+      seed: { type: 'string', default: '1' },
+      dir: { type: 'string', default: '/tmp/cleaner-bench-load' },
+      cli: { type: 'string' },
+    },
+  });
+  const [files, lines, runs, seed] = (['files', 'lines', 'runs', 'seed'] as const).map((k) => {
+    const n = Number(values[k]);
+    if (!Number.isInteger(n) || n < (k === 'seed' ? 0 : 1)) throw new Error(`--${k}: expected a positive integer, got ${values[k]}`);
+    return n;
+  });
+  const why = postgresMissing();
+  if (why) throw new Error(`the load bench needs a PostgreSQL server: ${why}`);
+  const psql = ['/usr/bin/psql', ...readdirSync('/usr/lib/postgresql').map((v) => `/usr/lib/postgresql/${v}/bin/psql`)].find((p) => existsSync(p));
+  if (!psql) throw new Error('psql not found: install it with `apt-get install postgresql-client`');
+  const cli = values.cli === undefined ? CLI : resolve(values.cli);
+  const dir = resolve(values.dir!);
+  const src = join(dir, `data-${files}x${lines}-s${seed}`);
+  const work = join(dir, 'work');
+  const state = join(dir, 'state.db');
+  const say = (s: string) => process.stderr.write(`bench-load: ${s}\n`);
+
+  let valid = 0;
+  const validFile = `${src}.valid`;
+  if (!existsSync(validFile)) {
+    rmSync(src, { recursive: true, force: true });
+    mkdirSync(src, { recursive: true });
+    for (let i = 0; i < files; i++) {
+      const ev = generateEvents({ seed: seed * 1000 + i, lines });
+      writeFileSync(join(src, `part-${String(i).padStart(4, '0')}.jsonl`), ev.data);
+      valid += ev.valid;
+    }
+    writeFileSync(validFile, String(valid));
+  }
+  valid = Number(readFileSync(validFile, 'utf8'));
+  rmSync(work, { recursive: true, force: true });
+  rmSync(state, { force: true });
+  const cleaned = spawnSync(process.execPath, [cli, 'run', '--source', src, '--local-dir', work, '--state', state, '-q'], { env: cliEnv(), encoding: 'utf8' });
+  if (cleaned.status !== 0) throw new Error(`cleaner run exited ${cleaned.status}:\n${cleaned.stderr}`);
+  const outputs = readdirSync(join(work, 'output'), { recursive: true, encoding: 'utf8' })
+    .map((f) => join(work, 'output', f))
+    .filter((f) => statSync(f).isFile())
+    .sort();
+  const bytes = outputs.reduce((a, f) => a + statSync(f).size, 0);
+  say(`${outputs.length} output files, ${valid} valid lines, ${(bytes / 1e6).toFixed(1)} MB (from ${files} x ${lines} generated lines, seed ${seed})`);
+
+  const pg: Postgres = await startPostgres();
+  try {
+    const env = cliEnv({ PGPASSWORD: pg.password });
+    const url = `postgres://cleaner@127.0.0.1:${pg.port}/cleaner`;
+    const duck = join(dir, 'bench.duckdb');
+    // cleaner creates bench_cleaner; psql's table is its twin, created after the first load.
+    const script = join(dir, 'copy.psql');
+    writeFileSync(script, outputs.map((f) => `\\copy bench_psql (data) FROM '${f.replace(/'/g, "''")}' WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')\n`).join(''));
+    const results: Record<'cleaner' | 'psql' | 'duckdb', Figures[]> = { cleaner: [], psql: [], duckdb: [] };
+    for (let r = 0; r < runs; r++) {
+      await pg.query("DELETE FROM cleaner_loads WHERE table_name = 'bench_cleaner'").catch(() => {});
+      await pg.query('DROP TABLE IF EXISTS bench_cleaner');
+      rmSync(duck, { force: true });
+      results.cleaner.push(await measure('cleaner load', process.execPath, [cli, 'load', '--state', state, '--load', url, '--table', 'bench_cleaner', '-q'], env));
+      await pg.query('DROP TABLE IF EXISTS bench_psql');
+      await pg.query('CREATE TABLE bench_psql (LIKE bench_cleaner INCLUDING ALL)');
+      results.psql.push(await measure('psql \\copy', psql, ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', url, '-f', script], env));
+      results.duckdb.push(await measure('cleaner load duckdb', process.execPath, [cli, 'load', '--state', state, '--load', `duckdb:${duck}`, '-q'], env));
+      say(`run ${r + 1}/${runs} done`);
+    }
+    for (const t of ['bench_cleaner', 'bench_psql']) {
+      const [c] = await pg.query<{ n: string }>(`SELECT count(*) AS n FROM ${t}`);
+      if (Number(c.n) !== valid) throw new Error(`${t} holds ${c.n} rows, expected ${valid}`);
+    }
+    const [ver] = await pg.query<{ v: string }>("SELECT current_setting('server_version') AS v");
+    console.log(`load bench: ${valid} rows, ${(bytes / 1e6).toFixed(1)} MB in ${outputs.length} files; PostgreSQL ${ver.v} on loopback (fsync off);`);
+    console.log(`${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, load average ${loadavg()[0].toFixed(1)}; median of ${runs} run(s)\n`);
+    console.log(`${'what'.padEnd(34)} ${'seconds'.padStart(8)} ${'rows/s'.padStart(9)} ${'MB/s'.padStart(7)} ${'cpu s'.padStart(7)} ${'peak RSS'.padStart(9)}`);
+    const row = (label: string, fs: Figures[]) => {
+      const s = median(fs.map((f) => f.seconds));
+      console.log(
+        `${label.padEnd(34)} ${s.toFixed(2).padStart(8)} ${Math.round(valid / s).toString().padStart(9)} ${(bytes / 1e6 / s).toFixed(1).padStart(7)} ${median(fs.map((f) => f.cpu)).toFixed(2).padStart(7)} ${`${(median(fs.map((f) => f.peakRss)) / 2 ** 20).toFixed(0)} MiB`.padStart(9)}`,
+      );
+      return s;
+    };
+    const c = row('cleaner load (PostgreSQL)', results.cleaner);
+    const p = row('psql \\copy (data column only)', results.psql);
+    row('cleaner load (DuckDB)', results.duckdb);
+    console.log(`\ncleaner load / psql \\copy throughput: ${(p / c).toFixed(2)}x (the issue asks for at least 0.8x)`);
+  } finally {
+    pg.destroy();
+  }
+}
