@@ -77,6 +77,7 @@ async function multipart(f: FileDelivery, file: import('node:fs/promises').FileH
   // Every part committed before a crash: the upload may have been completed too, and a store that
   // forgets a completed upload may not answer NoSuchUpload (s3rver answers 500). Look first.
   if (openUpload && parts.size === count && (await sameObjectThere(f, size))) return;
+  let completing = false;
   try {
     // One part at a time: a crash loses at most the part in flight, and memory holds one part.
     for (let n = 1; n <= count; n++) {
@@ -88,8 +89,12 @@ async function multipart(f: FileDelivery, file: import('node:fs/promises').FileH
       parts.set(n, etag);
       f.onPart?.(body.length);
     }
+    completing = true;
     await completeUpload(f.client, f.target, uploadId, parts);
   } catch (err) {
+    // A completion whose answer was lost (a reset) is retried by the SDK on an upload that is no
+    // longer open: S3 answers NoSuchUpload, s3rver 500 every time. The object tells if it happened.
+    if (completing && !isNoSuchUpload(err) && (await sameObjectThere(f, size))) return;
     if (!isNoSuchUpload(err)) {
       // Giving up: the upload must not stay open (its parts are stored, and billed, until aborted).
       await abortUpload(f.client, f.target, uploadId).catch(() => undefined);

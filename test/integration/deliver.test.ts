@@ -12,7 +12,7 @@ import { startS3, type S3Server } from '../helpers/s3.js';
 import { generateEvents } from '../helpers/events.js';
 import { runCli, spawnCli } from '../helpers/cli.js';
 import { readTree } from '../helpers/tree.js';
-import { startFaultProxy } from '../helpers/fault-proxy.js';
+import { startFaultProxy, WRITE_FAULT_KINDS } from '../helpers/fault-proxy.js';
 import { startWriteProxy, storedParts } from '../helpers/write-proxy.js';
 
 const SRC = 'deliver-src';
@@ -184,6 +184,55 @@ describe('delivering to an S3 destination', () => {
     const again = await runCli(args(t, '--delete-local'), { env: s3.env() });
     assert.equal(again.code, 0, again.stderr);
     assert.deepEqual([...readTree(join(t.local, 'input')).keys()], [], 'the next run downloads nothing');
+  });
+
+  test('faults at 10% on the destination (PUTs, parts, completions, HEADs, listings) are retried: the destination is what a fault-free run makes', async () => {
+    const clean = await fresh();
+    assert.equal((await runCli(args(clean), { env: { ...s3.env(), ...PART_ENV } })).code, 0);
+    const t = await fresh();
+    // Stalls need the client's idle timeout to end them: 1.5 s, not the minute a real run waits.
+    const proxy = await startFaultProxy({ target: s3.endpoint, rate: 0.1, seed: 7, kinds: ['503', '500', 'reset-before', 'stall'], writes: WRITE_FAULT_KINDS });
+    // And, for sure, writes that happened though the client never heard: the upload's start, a part, its completion.
+    const large = (url: string) => url.includes('/output/big/large.jsonl?');
+    proxy.breakWrites((url) => large(url) && url.includes('uploads'), 'reset-after', 1);
+    proxy.breakWrites((url) => large(url) && url.includes('partNumber=2&'), 'reset-after', 1);
+    proxy.breakWrites((url) => large(url) && /[?&]uploadId=/.test(url) && !url.includes('partNumber'), 'reset-after', 1);
+    try {
+      const r = await runCli(args(t, '--dest-endpoint-url', proxy.endpoint), { env: { ...s3.env(), ...PART_ENV, CLEANER_S3_IDLE_TIMEOUT_MS: '1500' } });
+      assert.equal(r.code, 0, r.stderr);
+      const writeFaults = proxy.log.filter((f) => f.method !== 'HEAD' && f.method !== 'GET');
+      assert.equal(proxy.injected['reset-after'], 3);
+      assert.ok(writeFaults.length >= 6, `faults on writes: ${JSON.stringify(proxy.log)}`);
+      const [want, got] = [await bucketTree(clean.bucket, 'clean/'), await bucketTree(t.bucket, 'clean/')];
+      for (const f of ['output', 'errors', 'quarantine']) assert.deepEqual(folder(got, f), folder(want, f), `${f}/ is the same`);
+      const entries = (tree: Map<string, Buffer>, runId: number, bucket: string) => JSON.parse(only(tree, '_manifests/', runId).toString().replaceAll(bucket, 'B')).entries;
+      assert.deepEqual(entries(got, 1, t.bucket), entries(want, 1, clean.bucket), 'the same manifest entries');
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  test('a delivery that keeps failing ends the run resumably, and resume finishes it', async () => {
+    const t = await fresh();
+    const proxy = await startFaultProxy({ target: s3.endpoint });
+    proxy.breakWrites((url) => url.includes('/output/big/'), '503');
+    try {
+      const env = { ...s3.env(), ...PART_ENV, CLEANER_S3_MAX_ATTEMPTS: '2' };
+      const r = await runCli(args(t, '--dest-endpoint-url', proxy.endpoint), { env });
+      assert.notEqual(r.code, 0, 'the run fails');
+      assert.match(r.stderr, /output\/big\/large\.jsonl failed after retries: Please reduce your request rate.*cleaner resume/);
+      const partial = await bucketTree(t.bucket, 'clean/');
+      assert.ok(!partial.has('output/big/large.jsonl'), 'the failed file is not there');
+      assert.ok(![...partial.keys()].some((k) => k.startsWith('_manifests/')), 'no manifest for an unfinished delivery');
+      proxy.clearWrites();
+      const again = await runCli(['resume', '--state', t.state], { env });
+      assert.equal(again.code, 0, again.stderr);
+      const tree = await bucketTree(t.bucket, 'clean/');
+      for (const f of ['output', 'errors']) assert.deepEqual(folder(tree, f), readTree(join(t.local, f)), `${f}/ is complete`);
+      assert.equal(JSON.parse(only(tree, '_manifests/', 1).toString()).entries.length, 13);
+    } finally {
+      await proxy.stop();
+    }
   });
 
   test('AccessDenied on the destination stops the run before any download: exit 3, one line', async () => {
