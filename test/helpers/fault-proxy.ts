@@ -60,8 +60,10 @@ export interface FaultProxyOptions {
    * as some S3-compatible stores do.
    */
   ifMatch?: 'enforce' | 'ignore';
-  /** Break object writes as well, at the same `rate`, with these kinds; default none (writes are forwarded). */
+  /** Break object writes as well, at `writeRate`, with these kinds; default none (writes are forwarded). */
   writes?: readonly WriteFaultKind[];
+  /** Share of object writes broken with `writes`; default `rate`. */
+  writeRate?: number;
 }
 
 /** What kind of request the proxy saw. */
@@ -208,7 +210,7 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
   function breakWrite(req: IncomingMessage, res: ServerResponse): Promise<void> | void {
     const planned = brokenWrites.find((b) => b.left > 0 && b.match(req.url ?? ''));
     if (planned) planned.left--;
-    const kind = planned?.kind ?? (writeKinds.length > 0 && rand() < rate ? nextWriteKind() : undefined);
+    const kind = planned?.kind ?? (writeKinds.length > 0 && rand() < (opts.writeRate ?? rate) ? nextWriteKind() : undefined);
     if (!kind) return forward(req, res, undefined);
     record(kind, req);
     switch (kind) {
