@@ -117,6 +117,34 @@ async function sameObjectThere(f: FileDelivery, size: number): Promise<boolean> 
   return ['source-etag', 'rules-hash', 'lines'].every((k) => there.meta[k] === f.meta[k]);
 }
 
+/**
+ * Puts a local file at `t` whole, not resumably: one PUT, or parts one at a time past the part
+ * size, so memory holds one part whatever the file's size. For files written again whole when a
+ * run resumes (the run report, the loader manifest). An upload that fails is aborted.
+ */
+export async function putFile(client: S3Client, t: Target, path: string): Promise<void> {
+  const file = await open(path, 'r');
+  try {
+    const size = (await file.stat()).size;
+    const partSize = partSizeFor(size);
+    if (partSize === 0) return await putObject(client, t, await readRange(file, 0, size), {});
+    const uploadId = await createUpload(client, t, {});
+    try {
+      const parts = new Map<number, string>();
+      for (let n = 1; (n - 1) * partSize < size; n++) {
+        const start = (n - 1) * partSize;
+        parts.set(n, await uploadPart(client, t, uploadId, n, await readRange(file, start, Math.min(partSize, size - start))));
+      }
+      await completeUpload(client, t, uploadId, parts);
+    } catch (err) {
+      await abortUpload(client, t, uploadId).catch(() => undefined);
+      throw err;
+    }
+  } finally {
+    await file.close();
+  }
+}
+
 async function readRange(file: import('node:fs/promises').FileHandle, start: number, length: number): Promise<Buffer> {
   const buf = Buffer.allocUnsafe(length);
   let got = 0;

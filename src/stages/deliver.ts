@@ -9,7 +9,8 @@
  * gate has judged the run (a run-level breach moves every output to quarantine/, and a loader must
  * never have seen it in output/).
  */
-import { existsSync, rmSync, statSync, readFileSync } from 'node:fs';
+import { existsSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import pLimit from 'p-limit';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Db } from '../state/db.js';
@@ -30,10 +31,10 @@ import { parseRunOptions, type RunOptions } from '../settings.js';
 import { objectPaths } from '../keys/local-layout.js';
 import { makeClient } from '../s3/client.js';
 import { destKey, parseDest, type DestLocation } from '../s3/dest.js';
-import { abortUpload, anyUnder, deleteObject, headObject, probeWrite, putObject, type Target } from '../s3/upload.js';
-import { deliverFile, partSizeFor } from './deliver-file.js';
+import { abortUpload, anyUnder, deleteObject, headObject, probeWrite, type Target } from '../s3/upload.js';
+import { deliverFile, partSizeFor, putFile } from './deliver-file.js';
 import { VERSION } from '../version.js';
-import { destRunName, loaderManifest, type LoaderManifest } from './deliver-manifest.js';
+import { destRunName, writeLoaderManifest, type ManifestFigures } from './deliver-manifest.js';
 import type { Logger } from '../log.js';
 
 const KINDS: readonly DeliveryKind[] = ['output', 'quarantine', 'errors'];
@@ -132,19 +133,21 @@ export class Delivery {
     if (failed) throw failed.reason;
   }
 
-  /** Writes `body` as JSON at `<dest>/<key>` in one PUT. */
-  private async putJson(key: string, body: unknown): Promise<void> {
-    await putObject(this.client, { bucket: this.dest.bucket, key: `${this.dest.prefix}${key}` }, Buffer.from(JSON.stringify(body, null, 2) + '\n'), {});
-  }
-
   /** Writes the run report to `_runs/<name>.json`, then the loader manifest to `_manifests/<name>.json`: last, so it names only complete files. */
-  async publish(reportPath: string | null): Promise<LoaderManifest> {
+  async publish(reportPath: string | null): Promise<ManifestFigures> {
     const name = destRunName(this.run);
+    const at = (key: string): Target => ({ bucket: this.dest.bucket, key: `${this.dest.prefix}${key}` });
     // The report as written locally (its objects listed a page at a time), byte for byte.
-    if (reportPath) await putObject(this.client, { bucket: this.dest.bucket, key: `${this.dest.prefix}_runs/${name}.json` }, readFileSync(reportPath), {});
-    const manifest = loaderManifest(this.db, this.run, this.dest);
-    await this.putJson(`_manifests/${name}.json`, manifest);
-    return manifest;
+    if (reportPath) await putFile(this.client, at(`_runs/${name}.json`), reportPath);
+    // Both grow with the run's objects: written to disk and sent from there, never held whole.
+    const local = join(this.run.local_dir, `.manifest-${name}.json`);
+    try {
+      const figures = writeLoaderManifest(this.db, this.run, this.dest, local);
+      await putFile(this.client, at(this.manifestKey()), local);
+      return figures;
+    } finally {
+      rmSync(local, { force: true });
+    }
   }
 
   /** Where the loader manifest of this run goes, below the destination prefix. */

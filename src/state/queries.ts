@@ -739,17 +739,6 @@ export interface DeliveredObject {
   etag: string;
 }
 
-/** Objects delivered to `dest` by run `runId`, in key order. */
-export function deliveredByRun(db: Db, runId: number, dest: string): DeliveredObject[] {
-  return db
-    .prepare(
-      `SELECT o.key, o.rel_path, d.how, d.files, d.quarantined, o.valid, o.rejected, o.lines, d.etag
-       FROM deliveries d JOIN objects o ON o.id = d.object_id
-       WHERE d.run_id = ? AND d.dest = ? AND d.state = 'delivered' ORDER BY o.key`,
-    )
-    .all(runId, dest) as DeliveredObject[];
-}
-
 // ---------------------------------------------------------------------------------------------
 // A real lake (issue 11): work and figures read in bounded batches, never a whole run at once.
 // Keyset pagination by object id: each batch is an index range scan (objects_run for work, the
@@ -836,4 +825,18 @@ export function recordListingPage(db: Db, runId: number, lastKey: string, n: { e
 /** downloaded → listed: the object's input copy is not whole (it is not fsynced; see download.ts), so fetch it again. */
 export function downloadAgain(db: Db, id: number): void {
   expectChange(db.prepare("UPDATE objects SET state = 'listed', downloaded_bytes = 0 WHERE id = ? AND state = 'downloaded'").run(id), `download object ${id} again`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Delivery at scale (issue 12): the loader manifest read a row at a time.
+
+/** Objects delivered to `dest` by run `runId`, in key order, one at a time (no other statement may run on `db` meanwhile). */
+export function eachDeliveredByRun(db: Db, runId: number, dest: string): IterableIterator<DeliveredObject> {
+  return db
+    .prepare(
+      `SELECT o.key, o.rel_path, d.how, d.files, d.quarantined, o.valid, o.rejected, o.lines, d.etag
+       FROM deliveries d JOIN objects o ON o.id = d.object_id
+       WHERE d.run_id = ? AND d.dest = ? AND d.state = 'delivered' ORDER BY o.key`,
+    )
+    .iterate(runId, dest) as IterableIterator<DeliveredObject>;
 }

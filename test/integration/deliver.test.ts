@@ -99,6 +99,23 @@ describe('delivering to an S3 destination', () => {
     assert.ok(![...tree.keys()].some((k) => k.includes('write-check')), 'the write probe is removed');
   });
 
+  test('a loader manifest and report larger than a part go up whole as multipart uploads', async () => {
+    const t = await fresh();
+    // Past 1 KiB a file goes up as a multipart upload: the manifest and the report too.
+    const r = await runCli(args(t), { env: { ...s3.env(), CLEANER_DEST_PART_BYTES: '1024' } });
+    assert.equal(r.code, 0, r.stderr);
+    const tree = await bucketTree(t.bucket, 'clean/');
+    assert.deepEqual(folder(tree, 'output'), readTree(join(t.local, 'output')));
+    const manifest = only(tree, '_manifests/', 1);
+    assert.ok(manifest.length > 2 * 1024, `${manifest.length} bytes`);
+    const m = JSON.parse(manifest.toString());
+    assert.equal(m.entries.length, 13);
+    assert.equal(m.cleaner.errors.length, folder(tree, 'errors').size);
+    assert.deepEqual(Object.keys(m.cleaner), ['run_id', 'source', 'rules_hash', 'version', 'errors', 'quarantined', 'already_delivered']);
+    assert.ok(JSON.parse(only(tree, '_runs/', 1).toString()), 'the report is whole');
+    assert.ok(![...readTree(t.local).keys()].some((k) => k.includes('.manifest-')), 'no local manifest left behind');
+  });
+
   test('a SIGKILL inside a multipart upload, then resume: the file is complete and every part went up once', async () => {
     const t = await fresh();
     const proxy = await startWriteProxy(s3.endpoint);
