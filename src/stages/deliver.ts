@@ -20,8 +20,8 @@ import {
   getDelivery,
   markDelivered,
   markFoundAtDest,
-  objectsNeverStarted,
-  objectsToDeliver,
+  objectsNeverStartedBatch,
+  objectsToDeliverBatch,
   type DeliveredFiles,
   type DeliveryKind,
   type ObjectRow,
@@ -38,6 +38,19 @@ import { destRunName, writeLoaderManifest, type ManifestFigures } from './delive
 import type { Logger } from '../log.js';
 
 const KINDS: readonly DeliveryKind[] = ['output', 'quarantine', 'errors'];
+/** Objects read from the state at a time: memory stays flat in the number of objects. */
+const BATCH = 500;
+
+/** Calls `each` on every row `batch(afterId)` pages through (by object id), a page at a time, at most `limit` at once; settles all, then throws the first failure. */
+async function inBatches<T extends { id: number }>(batch: (afterId: number) => T[], limit: ReturnType<typeof pLimit>, each: (row: T) => Promise<void>): Promise<void> {
+  let failure: { err: unknown } | undefined;
+  for (let rows = batch(0); rows.length > 0; rows = batch(rows[rows.length - 1].id)) {
+    const results = await Promise.allSettled(rows.map((row) => limit(() => each(row))));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) failure ??= { err: failed.reason };
+  }
+  if (failure) throw failure.err;
+}
 
 /** A run's delivery to its destination: opened (and checked) before the run downloads anything. */
 export class Delivery {
@@ -100,8 +113,8 @@ export class Delivery {
    * no delivered files, else up to two HEADs per such object.
    */
   async reconcile(): Promise<void> {
-    const candidates = objectsNeverStarted(this.db, this.run.id);
-    if (candidates.length === 0) return;
+    const batch = (afterId: number) => objectsNeverStartedBatch(this.db, this.run.id, afterId, BATCH);
+    if (batch(0).length === 0) return;
     const pre = this.dest.prefix;
     this.destHasFiles = (await anyUnder(this.client, this.dest.bucket, `${pre}output/`)) || (await anyUnder(this.client, this.dest.bucket, `${pre}quarantine/`));
     if (!this.destHasFiles) return;
@@ -119,7 +132,7 @@ export class Delivery {
         return;
       }
     };
-    await Promise.all(candidates.map((row) => this.limit(() => look(row))));
+    await inBatches(batch, this.limit, look);
     if (found > 0) this.log.info(`${found} object(s) already at ${this.dest.uri} from the same ETag and rules: not downloaded again`);
   }
 
@@ -127,10 +140,7 @@ export class Delivery {
   async finish(): Promise<void> {
     while (this.pending.size > 0) await Promise.all([...this.pending]);
     if (this.failure) throw this.failure;
-    const rows = objectsToDeliver(this.db, this.run.id, this.dest.uri);
-    const results = await Promise.allSettled(rows.map((row) => this.limit(() => this.deliverObject(row))));
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) throw failed.reason;
+    await inBatches((afterId) => objectsToDeliverBatch(this.db, this.run.id, this.dest.uri, afterId, BATCH), this.limit, (row) => this.deliverObject(row));
   }
 
   /** Writes the run report to `_runs/<name>.json`, then the loader manifest to `_manifests/<name>.json`: last, so it names only complete files. */
