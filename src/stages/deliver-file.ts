@@ -1,10 +1,11 @@
 /**
  * Puts one local file at its destination key exactly once, resumably: a small file in one PUT, a
  * larger one as a multipart upload whose UploadId and completed parts are committed to SQLite as
- * they finish, so a crash resumes the upload at the next part. The object appears whole or not at
+ * they finish (several at a time), so a crash resumes the upload with the parts not yet committed. The object appears whole or not at
  * all (S3 shows a multipart object only once it is completed).
  */
 import { open } from 'node:fs/promises';
+import pLimit from 'p-limit';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Db } from '../state/db.js';
 import { deliveryParts, finishDeliveryFile, getDeliveryFile, recordDeliveryPart, setDeliveryUpload, type DeliveryKind } from '../state/queries.js';
@@ -16,7 +17,7 @@ const MAX_PARTS = 10_000;
 
 /**
  * Files larger than this go up in parts of at least this size. 8 MiB, as the AWS CLI does: a part
- * costs a request, and 8 MiB keeps one in flight per upload well inside the memory budget.
+ * costs a request, and 8 MiB keeps the parts in flight (PART_SLOTS) well inside the memory budget.
  * CLEANER_DEST_PART_BYTES lowers it for tests (S3 itself wants 5 MiB or more, but for the last part).
  */
 export function minPartBytes(): number {
@@ -29,6 +30,19 @@ export function partSizeFor(size: number): number {
   if (size <= least) return 0;
   // A 5 TiB object (S3's largest) needs 525 MiB parts: still one buffer per upload.
   return Math.max(least, Math.ceil(size / MAX_PARTS / MIB) * MIB);
+}
+
+/**
+ * Part buffers (and single-PUT bodies) in memory at once, across every file this process delivers:
+ * 4 × 8 MiB = 32 MiB, whether one large file goes up 4 parts at a time or 8 objects are delivered
+ * at once (each held 8 MiB before, 64 MiB in all, on top of the downloads' buffers).
+ */
+const PART_SLOTS = 4;
+const partSlots = pLimit(PART_SLOTS);
+
+/** Reads `length` bytes at `start` and passes them to `send`, within the process-wide budget of part buffers. */
+function withPart<T>(file: import('node:fs/promises').FileHandle, start: number, length: number, send: (body: Buffer) => Promise<T>): Promise<T> {
+  return partSlots(async () => send(await readRange(file, start, length)));
 }
 
 /** What one file's delivery needs: the state row it is tracked by, the client, where it goes. */
@@ -54,8 +68,7 @@ export async function deliverFile(f: FileDelivery): Promise<void> {
     const size = (await file.stat()).size;
     if (size !== row.size) throw new Error(`${f.path} is ${size} bytes, ${row.size} when its delivery began: it changed under the upload`);
     if (row.part_size === 0) {
-      const body = await readRange(file, 0, size);
-      await putObject(f.client, f.target, body, f.meta);
+      await withPart(file, 0, size, (body) => putObject(f.client, f.target, body, f.meta));
       f.onPart?.(size);
     } else {
       await multipart(f, file, size, row.part_size, row.upload_id);
@@ -79,16 +92,23 @@ async function multipart(f: FileDelivery, file: import('node:fs/promises').FileH
   if (openUpload && parts.size === count && (await sameObjectThere(f, size))) return;
   let completing = false;
   try {
-    // One part at a time: a crash loses at most the part in flight, and memory holds one part.
-    for (let n = 1; n <= count; n++) {
-      if (parts.has(n)) continue;
+    // Parts go up PART_SLOTS at a time (fewer when other files hold slots), each committed as it
+    // completes, in any order: a crash loses at most the parts in flight.
+    const todo = Array.from({ length: count }, (_, i) => i + 1).filter((n) => !parts.has(n));
+    let failed = false;
+    const one = async (n: number) => {
+      if (failed) return; // after a failure, start no more parts
       const start = (n - 1) * partSize;
-      const body = await readRange(file, start, Math.min(partSize, size - start));
-      const etag = await uploadPart(f.client, f.target, uploadId, n, body);
+      const length = Math.min(partSize, size - start);
+      const etag = await withPart(file, start, length, (body) => uploadPart(f.client, f.target, uploadId, n, body));
       recordDeliveryPart(f.db, f.objectId, f.dest, f.kind, uploadId, n, etag);
       parts.set(n, etag);
-      f.onPart?.(body.length);
-    }
+      f.onPart?.(length);
+    };
+    // Every part settles before a failure is acted on: an abort must not race parts still in flight.
+    const results = await Promise.allSettled(todo.map((n) => one(n).catch((err) => ((failed = true), Promise.reject(err)))));
+    const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failure) throw failure.reason;
     completing = true;
     await completeUpload(f.client, f.target, uploadId, parts);
   } catch (err) {
@@ -127,13 +147,13 @@ export async function putFile(client: S3Client, t: Target, path: string): Promis
   try {
     const size = (await file.stat()).size;
     const partSize = partSizeFor(size);
-    if (partSize === 0) return await putObject(client, t, await readRange(file, 0, size), {});
+    if (partSize === 0) return await withPart(file, 0, size, (body) => putObject(client, t, body, {}));
     const uploadId = await createUpload(client, t, {});
     try {
       const parts = new Map<number, string>();
       for (let n = 1; (n - 1) * partSize < size; n++) {
         const start = (n - 1) * partSize;
-        parts.set(n, await uploadPart(client, t, uploadId, n, await readRange(file, start, Math.min(partSize, size - start))));
+        parts.set(n, await withPart(file, start, Math.min(partSize, size - start), (body) => uploadPart(client, t, uploadId, n, body)));
       }
       await completeUpload(client, t, uploadId, parts);
     } catch (err) {
