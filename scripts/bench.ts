@@ -7,6 +7,8 @@
  *                    [--cli path/to/bin/cleaner.js]   (another build of cleaner, e.g. an older commit's)
  *                    [--link-mbps N]  (e2e through a proxy that serves each connection at N MB/s, as S3 does)
  *                    [--part-bytes N] (e2e: the size of ranged GETs; 0 fetches every object whole)
+ *                    [--dest]         (e2e also delivers to a destination bucket on the same s3rver:
+ *                                      download, clean and upload in one peak RSS)
  *                    [--schema FILE]  (rules for cleaner and the baseline alike; default: the built-in ones)
  *                    [--objects N]    (another bench: N tiny objects, first and incremental runs
  *                                      next to `aws s3 sync`; see scripts/bench-objects.ts)
@@ -49,6 +51,7 @@ const GEN = new URL('./bench-gen.ts', import.meta.url).href;
 /** Lines per generated piece: about 1 MB, so a file overshoots its share of --size by at most that. */
 const PIECE_LINES = 2000;
 const BUCKET = 'bench';
+const DEST_BUCKET = 'bench-dest';
 
 // `--objects N` is another bench (many tiny objects through a generated lake): scripts/bench-objects.ts.
 if (process.argv.slice(2).some((a) => a === '--objects' || a.startsWith('--objects='))) {
@@ -72,6 +75,7 @@ const { values } = parseArgs({
     'skip-e2e': { type: 'boolean', default: false },
     'link-mbps': { type: 'string' },
     'part-bytes': { type: 'string' },
+    dest: { type: 'boolean', default: false },
     'skip-baseline': { type: 'boolean', default: false },
     'data-only': { type: 'boolean', default: false },
     dir: { type: 'string', default: '/tmp/cleaner-bench' },
@@ -324,6 +328,7 @@ async function runCleaner(what: string, source: string, work: string, extraEnv: 
 async function startServer(ds: DataSet): Promise<S3Server> {
   const s3 = await startS3({ dir: join(dir, 's3rver') });
   await s3.createBucket(BUCKET);
+  if (values.dest) await s3.createBucket(DEST_BUCKET);
   const started = Date.now();
   for (const f of ds.files) {
     const body = createReadStream(join(ds.source, f.name), { highWaterMark: 1 << 20 });
@@ -456,7 +461,7 @@ const loadBefore = loadavg()[0];
 const rows: Row[] = [];
 const baseline: Row = { what: 'baseline (readline + JSON.parse + ajv, 1 thread)', seconds: [], rss: [], cpu: [] };
 const clean: Row = { what: `cleaner, clean only (local files, ${threads} threads)`, seconds: [], rss: [], cpu: [] };
-const e2e: Row = { what: `cleaner, end to end from s3rver (${threads} threads)`, seconds: [], rss: [], cpu: [] };
+const e2e: Row = { what: `cleaner, end to end from s3rver${values.dest ? ' and back to it (--dest)' : ''} (${threads} threads)`, seconds: [], rss: [], cpu: [] };
 if (!values['skip-baseline']) rows.push(baseline);
 rows.push(clean);
 if (!values['skip-e2e']) rows.push(e2e);
@@ -502,7 +507,7 @@ try {
       // 0 fetches every object whole (download-parts.ts).
       if (partBytes !== undefined) env.CLEANER_PART_BYTES = String(partBytes);
       const serverBefore = processCpu(s3.pid);
-      const e = await runCleaner('e2e', `s3://${BUCKET}/events/`, w, env, ['--endpoint-url', link?.endpoint ?? s3.endpoint]);
+      const e = await runCleaner('e2e', `s3://${BUCKET}/events/`, w, env, ['--endpoint-url', link?.endpoint ?? s3.endpoint, ...(values.dest ? ['--dest', `s3://${DEST_BUCKET}/clean/`, '--dest-endpoint-url', s3.endpoint] : [])]);
       serverCpu.push(processCpu(s3.pid) - serverBefore);
       e2e.seconds.push(e.seconds);
       e2e.rss.push(e.peakRss);

@@ -1,10 +1,12 @@
 /**
  * Puts one local file at its destination key exactly once, resumably: a small file in one PUT, a
  * larger one as a multipart upload whose UploadId and completed parts are committed to SQLite as
- * they finish, so a crash resumes the upload at the next part. The object appears whole or not at
+ * they finish (several at a time), so a crash resumes the upload with the parts not yet committed. The object appears whole or not at
  * all (S3 shows a multipart object only once it is completed).
  */
 import { open } from 'node:fs/promises';
+import pLimit from 'p-limit';
+import { giveBuffer, takeBuffer } from '../sinks/buffer-pool.js';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Db } from '../state/db.js';
 import { deliveryParts, finishDeliveryFile, getDeliveryFile, recordDeliveryPart, setDeliveryUpload, type DeliveryKind } from '../state/queries.js';
@@ -16,7 +18,7 @@ const MAX_PARTS = 10_000;
 
 /**
  * Files larger than this go up in parts of at least this size. 8 MiB, as the AWS CLI does: a part
- * costs a request, and 8 MiB keeps one in flight per upload well inside the memory budget.
+ * costs a request, and 8 MiB keeps the parts in flight (PART_SLOTS) well inside the memory budget.
  * CLEANER_DEST_PART_BYTES lowers it for tests (S3 itself wants 5 MiB or more, but for the last part).
  */
 export function minPartBytes(): number {
@@ -29,6 +31,36 @@ export function partSizeFor(size: number): number {
   if (size <= least) return 0;
   // A 5 TiB object (S3's largest) needs 525 MiB parts: still one buffer per upload.
   return Math.max(least, Math.ceil(size / MAX_PARTS / MIB) * MIB);
+}
+
+/**
+ * Bodies of 1 MiB or more (parts, large single PUTs) in memory at once, across every file this
+ * process delivers: 2 × 8 MiB, whether one large file goes up 2 parts at a time or 8 large objects
+ * are delivered at once (each held a fresh 8 MiB before). Measured with `npm run bench -- --size
+ * 1GB --files 8 --runs 1 --skip-baseline --dest` (downloads and cleans overlap the deliveries):
+ * peak RSS 202 MB with 1 slot, 212 MB with 2, 228 MB with 4. Smaller bodies do not wait for a slot.
+ */
+const PART_SLOTS = 2;
+const partSlots = pLimit(PART_SLOTS);
+
+/**
+ * Reads `length` bytes at `start` and passes them to `send`, within the process-wide budget of
+ * part buffers. Buffers of `capacity` (the part size) are reused: a fresh 8 MiB buffer a part left
+ * the old ones to a garbage collection that came late. `npm run bench -- --size 1GB --files 1
+ * --runs 1 --skip-baseline --dest`: 216 MB peak RSS with fresh buffers, 4 parts in flight; 186 MB
+ * reused (192 MB one part at a time, fresh, before parts went up in parallel).
+ */
+function withPart<T>(file: import('node:fs/promises').FileHandle, start: number, length: number, capacity: number, send: (body: Buffer) => Promise<T>): Promise<T> {
+  // Small bodies are cheap garbage, and a lake of small files must not go up one at a time.
+  if (length < MIB) return readInto(file, Buffer.allocUnsafe(length), start).then(send);
+  return partSlots(async () => {
+    const buf = takeBuffer(capacity);
+    try {
+      return await send(await readInto(file, buf.subarray(0, length), start));
+    } finally {
+      giveBuffer(buf);
+    }
+  });
 }
 
 /** What one file's delivery needs: the state row it is tracked by, the client, where it goes. */
@@ -54,8 +86,7 @@ export async function deliverFile(f: FileDelivery): Promise<void> {
     const size = (await file.stat()).size;
     if (size !== row.size) throw new Error(`${f.path} is ${size} bytes, ${row.size} when its delivery began: it changed under the upload`);
     if (row.part_size === 0) {
-      const body = await readRange(file, 0, size);
-      await putObject(f.client, f.target, body, f.meta);
+      await withPart(file, 0, size, minPartBytes(), (body) => putObject(f.client, f.target, body, f.meta));
       f.onPart?.(size);
     } else {
       await multipart(f, file, size, row.part_size, row.upload_id);
@@ -77,19 +108,31 @@ async function multipart(f: FileDelivery, file: import('node:fs/promises').FileH
   // Every part committed before a crash: the upload may have been completed too, and a store that
   // forgets a completed upload may not answer NoSuchUpload (s3rver answers 500). Look first.
   if (openUpload && parts.size === count && (await sameObjectThere(f, size))) return;
+  let completing = false;
   try {
-    // One part at a time: a crash loses at most the part in flight, and memory holds one part.
-    for (let n = 1; n <= count; n++) {
-      if (parts.has(n)) continue;
+    // Parts go up PART_SLOTS at a time (fewer when other files hold slots), each committed as it
+    // completes, in any order: a crash loses at most the parts in flight.
+    const todo = Array.from({ length: count }, (_, i) => i + 1).filter((n) => !parts.has(n));
+    let failed = false;
+    const one = async (n: number) => {
+      if (failed) return; // after a failure, start no more parts
       const start = (n - 1) * partSize;
-      const body = await readRange(file, start, Math.min(partSize, size - start));
-      const etag = await uploadPart(f.client, f.target, uploadId, n, body);
+      const length = Math.min(partSize, size - start);
+      const etag = await withPart(file, start, length, partSize, (body) => uploadPart(f.client, f.target, uploadId, n, body));
       recordDeliveryPart(f.db, f.objectId, f.dest, f.kind, uploadId, n, etag);
       parts.set(n, etag);
-      f.onPart?.(body.length);
-    }
+      f.onPart?.(length);
+    };
+    // Every part settles before a failure is acted on: an abort must not race parts still in flight.
+    const results = await Promise.allSettled(todo.map((n) => one(n).catch((err) => ((failed = true), Promise.reject(err)))));
+    const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failure) throw failure.reason;
+    completing = true;
     await completeUpload(f.client, f.target, uploadId, parts);
   } catch (err) {
+    // A completion whose answer was lost (a reset) is retried by the SDK on an upload that is no
+    // longer open: S3 answers NoSuchUpload, s3rver 500 every time. The object tells if it happened.
+    if (completing && !isNoSuchUpload(err) && (await sameObjectThere(f, size))) return;
     if (!isNoSuchUpload(err)) {
       // Giving up: the upload must not stay open (its parts are stored, and billed, until aborted).
       await abortUpload(f.client, f.target, uploadId).catch(() => undefined);
@@ -112,8 +155,37 @@ async function sameObjectThere(f: FileDelivery, size: number): Promise<boolean> 
   return ['source-etag', 'rules-hash', 'lines'].every((k) => there.meta[k] === f.meta[k]);
 }
 
-async function readRange(file: import('node:fs/promises').FileHandle, start: number, length: number): Promise<Buffer> {
-  const buf = Buffer.allocUnsafe(length);
+/**
+ * Puts a local file at `t` whole, not resumably: one PUT, or parts one at a time past the part
+ * size, so memory holds one part whatever the file's size. For files written again whole when a
+ * run resumes (the run report, the loader manifest). An upload that fails is aborted.
+ */
+export async function putFile(client: S3Client, t: Target, path: string): Promise<void> {
+  const file = await open(path, 'r');
+  try {
+    const size = (await file.stat()).size;
+    const partSize = partSizeFor(size);
+    if (partSize === 0) return await withPart(file, 0, size, minPartBytes(), (body) => putObject(client, t, body, {}));
+    const uploadId = await createUpload(client, t, {});
+    try {
+      const parts = new Map<number, string>();
+      for (let n = 1; (n - 1) * partSize < size; n++) {
+        const start = (n - 1) * partSize;
+        parts.set(n, await withPart(file, start, Math.min(partSize, size - start), partSize, (body) => uploadPart(client, t, uploadId, n, body)));
+      }
+      await completeUpload(client, t, uploadId, parts);
+    } catch (err) {
+      await abortUpload(client, t, uploadId).catch(() => undefined);
+      throw err;
+    }
+  } finally {
+    await file.close();
+  }
+}
+
+/** Fills `buf` from the file at `start`. */
+async function readInto(file: import('node:fs/promises').FileHandle, buf: Buffer, start: number): Promise<Buffer> {
+  const length = buf.length;
   let got = 0;
   while (got < length) {
     const { bytesRead } = await file.read(buf, got, length - got, start + got);

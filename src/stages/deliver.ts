@@ -9,7 +9,8 @@
  * gate has judged the run (a run-level breach moves every output to quarantine/, and a loader must
  * never have seen it in output/).
  */
-import { existsSync, rmSync, statSync, readFileSync } from 'node:fs';
+import { existsSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import pLimit from 'p-limit';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Db } from '../state/db.js';
@@ -19,8 +20,8 @@ import {
   getDelivery,
   markDelivered,
   markFoundAtDest,
-  objectsNeverStarted,
-  objectsToDeliver,
+  objectsNeverStartedBatch,
+  objectsToDeliverBatch,
   type DeliveredFiles,
   type DeliveryKind,
   type ObjectRow,
@@ -30,13 +31,26 @@ import { parseRunOptions, type RunOptions } from '../settings.js';
 import { objectPaths } from '../keys/local-layout.js';
 import { makeClient } from '../s3/client.js';
 import { destKey, parseDest, type DestLocation } from '../s3/dest.js';
-import { abortUpload, anyUnder, deleteObject, headObject, probeWrite, putObject, type Target } from '../s3/upload.js';
-import { deliverFile, partSizeFor } from './deliver-file.js';
+import { abortUpload, anyUnder, deleteObject, headObject, probeWrite, type Target } from '../s3/upload.js';
+import { deliverFile, partSizeFor, putFile } from './deliver-file.js';
 import { VERSION } from '../version.js';
-import { destRunName, loaderManifest, type LoaderManifest } from './deliver-manifest.js';
+import { destRunName, writeLoaderManifest, type ManifestFigures } from './deliver-manifest.js';
 import type { Logger } from '../log.js';
 
 const KINDS: readonly DeliveryKind[] = ['output', 'quarantine', 'errors'];
+/** Objects read from the state at a time: memory stays flat in the number of objects. */
+const BATCH = 500;
+
+/** Calls `each` on every row `batch(afterId)` pages through (by object id), a page at a time, at most `limit` at once; settles all, then throws the first failure. */
+async function inBatches<T extends { id: number }>(batch: (afterId: number) => T[], limit: ReturnType<typeof pLimit>, each: (row: T) => Promise<void>): Promise<void> {
+  let failure: { err: unknown } | undefined;
+  for (let rows = batch(0); rows.length > 0; rows = batch(rows[rows.length - 1].id)) {
+    const results = await Promise.allSettled(rows.map((row) => limit(() => each(row))));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) failure ??= { err: failed.reason };
+  }
+  if (failure) throw failure.err;
+}
 
 /** A run's delivery to its destination: opened (and checked) before the run downloads anything. */
 export class Delivery {
@@ -99,8 +113,8 @@ export class Delivery {
    * no delivered files, else up to two HEADs per such object.
    */
   async reconcile(): Promise<void> {
-    const candidates = objectsNeverStarted(this.db, this.run.id);
-    if (candidates.length === 0) return;
+    const batch = (afterId: number) => objectsNeverStartedBatch(this.db, this.run.id, afterId, BATCH);
+    if (batch(0).length === 0) return;
     const pre = this.dest.prefix;
     this.destHasFiles = (await anyUnder(this.client, this.dest.bucket, `${pre}output/`)) || (await anyUnder(this.client, this.dest.bucket, `${pre}quarantine/`));
     if (!this.destHasFiles) return;
@@ -118,7 +132,7 @@ export class Delivery {
         return;
       }
     };
-    await Promise.all(candidates.map((row) => this.limit(() => look(row))));
+    await inBatches(batch, this.limit, look);
     if (found > 0) this.log.info(`${found} object(s) already at ${this.dest.uri} from the same ETag and rules: not downloaded again`);
   }
 
@@ -126,25 +140,24 @@ export class Delivery {
   async finish(): Promise<void> {
     while (this.pending.size > 0) await Promise.all([...this.pending]);
     if (this.failure) throw this.failure;
-    const rows = objectsToDeliver(this.db, this.run.id, this.dest.uri);
-    const results = await Promise.allSettled(rows.map((row) => this.limit(() => this.deliverObject(row))));
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) throw failed.reason;
-  }
-
-  /** Writes `body` as JSON at `<dest>/<key>` in one PUT. */
-  private async putJson(key: string, body: unknown): Promise<void> {
-    await putObject(this.client, { bucket: this.dest.bucket, key: `${this.dest.prefix}${key}` }, Buffer.from(JSON.stringify(body, null, 2) + '\n'), {});
+    await inBatches((afterId) => objectsToDeliverBatch(this.db, this.run.id, this.dest.uri, afterId, BATCH), this.limit, (row) => this.deliverObject(row));
   }
 
   /** Writes the run report to `_runs/<name>.json`, then the loader manifest to `_manifests/<name>.json`: last, so it names only complete files. */
-  async publish(reportPath: string | null): Promise<LoaderManifest> {
+  async publish(reportPath: string | null): Promise<ManifestFigures> {
     const name = destRunName(this.run);
+    const at = (key: string): Target => ({ bucket: this.dest.bucket, key: `${this.dest.prefix}${key}` });
     // The report as written locally (its objects listed a page at a time), byte for byte.
-    if (reportPath) await putObject(this.client, { bucket: this.dest.bucket, key: `${this.dest.prefix}_runs/${name}.json` }, readFileSync(reportPath), {});
-    const manifest = loaderManifest(this.db, this.run, this.dest);
-    await this.putJson(`_manifests/${name}.json`, manifest);
-    return manifest;
+    if (reportPath) await putFile(this.client, at(`_runs/${name}.json`), reportPath);
+    // Both grow with the run's objects: written to disk and sent from there, never held whole.
+    const local = join(this.run.local_dir, `.manifest-${name}.json`);
+    try {
+      const figures = writeLoaderManifest(this.db, this.run, this.dest, local);
+      await putFile(this.client, at(this.manifestKey()), local);
+      return figures;
+    } finally {
+      rmSync(local, { force: true });
+    }
   }
 
   /** Where the loader manifest of this run goes, below the destination prefix. */

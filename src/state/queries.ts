@@ -550,22 +550,6 @@ export function getDelivery(db: Db, objectId: number, dest: string): DeliveryRow
 }
 
 /**
- * Objects the run has finished locally whose files are not at `dest` as they are now (never
- * delivered, delivered from another version or placement, or delivery unfinished), in key order.
- */
-export function objectsToDeliver(db: Db, runId: number, dest: string): ObjectRow[] {
-  return db
-    .prepare(
-      `SELECT o.* FROM objects o JOIN run_objects r ON r.object_id = o.id AND r.run_id = ?
-       LEFT JOIN deliveries d ON d.object_id = o.id AND d.dest = ?
-       WHERE o.state = 'done' AND r.outcome IN ('done', 'skipped')
-         AND (d.object_id IS NULL OR d.state != 'delivered' OR d.etag != o.done_etag OR d.schema_hash != o.done_schema_hash OR d.quarantined != o.quarantined)
-       ORDER BY o.key`,
-    )
-    .all(runId, dest) as ObjectRow[];
-}
-
-/**
  * Starts (or restarts) delivering an object's current files to `dest`; returns the open multipart
  * uploads of a superseded attempt, which the caller aborts. An attempt for the same version and
  * placement is kept as it is, so its completed files and parts are not sent again.
@@ -714,18 +698,6 @@ export function markFoundAtDest(db: Db, runId: number, o: ObjectRow, schemaHash:
   }).immediate();
 }
 
-/** Listed objects of the run that no state has seen finished or started: candidates for a look at the destination. */
-export function objectsNeverStarted(db: Db, runId: number): ObjectRow[] {
-  return db
-    .prepare(
-      `SELECT o.* FROM objects o JOIN run_objects r ON r.object_id = o.id AND r.run_id = ?
-       WHERE r.action = 'process' AND r.outcome IS NULL AND o.last_run_id = ? AND o.state = 'listed'
-         AND o.done_etag IS NULL AND o.downloaded_bytes = 0
-       ORDER BY o.key`,
-    )
-    .all(runId, runId) as ObjectRow[];
-}
-
 /** One delivered file as a loader manifest lists it. */
 export interface DeliveredObject {
   key: string;
@@ -737,17 +709,6 @@ export interface DeliveredObject {
   rejected: number;
   lines: number;
   etag: string;
-}
-
-/** Objects delivered to `dest` by run `runId`, in key order. */
-export function deliveredByRun(db: Db, runId: number, dest: string): DeliveredObject[] {
-  return db
-    .prepare(
-      `SELECT o.key, o.rel_path, d.how, d.files, d.quarantined, o.valid, o.rejected, o.lines, d.etag
-       FROM deliveries d JOIN objects o ON o.id = d.object_id
-       WHERE d.run_id = ? AND d.dest = ? AND d.state = 'delivered' ORDER BY o.key`,
-    )
-    .all(runId, dest) as DeliveredObject[];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -836,4 +797,47 @@ export function recordListingPage(db: Db, runId: number, lastKey: string, n: { e
 /** downloaded → listed: the object's input copy is not whole (it is not fsynced; see download.ts), so fetch it again. */
 export function downloadAgain(db: Db, id: number): void {
   expectChange(db.prepare("UPDATE objects SET state = 'listed', downloaded_bytes = 0 WHERE id = ? AND state = 'downloaded'").run(id), `download object ${id} again`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Delivery at scale (issue 12): the loader manifest read a row at a time.
+
+/** Objects delivered to `dest` by run `runId`, in key order, one at a time (no other statement may run on `db` meanwhile). */
+export function eachDeliveredByRun(db: Db, runId: number, dest: string): IterableIterator<DeliveredObject> {
+  return db
+    .prepare(
+      `SELECT o.key, o.rel_path, d.how, d.files, d.quarantined, o.valid, o.rejected, o.lines, d.etag
+       FROM deliveries d JOIN objects o ON o.id = d.object_id
+       WHERE d.run_id = ? AND d.dest = ? AND d.state = 'delivered' ORDER BY o.key`,
+    )
+    .iterate(runId, dest) as IterableIterator<DeliveredObject>;
+}
+
+/**
+ * Up to `limit` finished objects of run `runId` whose current files are not yet at `dest` (never
+ * delivered, or delivered from another version or placement), with ids above `afterId`, in id
+ * order: a run of millions is delivered a batch at a time.
+ */
+export function objectsToDeliverBatch(db: Db, runId: number, dest: string, afterId: number, limit: number): ObjectRow[] {
+  return db
+    .prepare(
+      `SELECT o.* FROM run_objects r JOIN objects o ON o.id = r.object_id
+       LEFT JOIN deliveries d ON d.object_id = o.id AND d.dest = ?
+       WHERE r.run_id = ? AND r.object_id > ? AND o.state = 'done' AND r.outcome IN ('done', 'skipped')
+         AND (d.object_id IS NULL OR d.state != 'delivered' OR d.etag != o.done_etag OR d.schema_hash != o.done_schema_hash OR d.quarantined != o.quarantined)
+       ORDER BY r.object_id LIMIT ?`,
+    )
+    .all(dest, runId, afterId, limit) as ObjectRow[];
+}
+
+/** Up to `limit` objects run `runId` lists that no run ever started (nothing downloaded, never cleaned), ids above `afterId`, in id order. */
+export function objectsNeverStartedBatch(db: Db, runId: number, afterId: number, limit: number): ObjectRow[] {
+  return db
+    .prepare(
+      `SELECT o.* FROM run_objects r JOIN objects o ON o.id = r.object_id
+       WHERE r.run_id = ? AND r.object_id > ? AND r.action = 'process' AND r.outcome IS NULL AND o.last_run_id = ? AND o.state = 'listed'
+         AND o.done_etag IS NULL AND o.downloaded_bytes = 0
+       ORDER BY r.object_id LIMIT ?`,
+    )
+    .all(runId, afterId, runId, limit) as ObjectRow[];
 }

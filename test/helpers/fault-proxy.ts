@@ -3,8 +3,9 @@
  * some of the requests that pass through it, the way S3 and the network do: throttling, server
  * errors, connections reset before or during a body, bodies cut short, bodies that stop arriving.
  *
- * Only reads are broken: GET and HEAD of objects, and listings. Everything else (bucket creation,
- * uploads) is forwarded untouched, though tests do their setup against s3rver directly anyway.
+ * By default only reads are broken: GET and HEAD of objects, and listings. With `writes`, object
+ * PUTs, POSTs and DELETEs (single and multipart uploads, their completion, deletes) are broken too,
+ * the ways a write fails (WRITE_FAULT_KINDS). Bucket-level calls are always forwarded untouched.
  * Requests are forwarded with every header unchanged, Host included, so SigV4 signatures made for
  * the proxy's address still verify behind it (`verifyCredentials` checks exactly that).
  */
@@ -27,6 +28,18 @@ export const FAULT_KINDS = ['503', '500', 'reset-before', 'reset-during', 'short
  */
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
+/** Every fault the proxy can inject into a write (with `writes`). */
+export const WRITE_FAULT_KINDS = ['503', '500', 'reset-before', 'reset-after', 'slow', 'stall'] as const;
+/**
+ * - `503`, `500`: as for reads; the server never sees the request.
+ * - `reset-before`: the connection is reset before the request reaches the server.
+ * - `reset-after`: the server did the write (stored the part, completed the upload); the client's
+ *   connection is reset instead of getting the answer, so its retry repeats a write that happened.
+ * - `slow`: the request body reaches the server slowly (32 KiB every 10 ms), then all is well.
+ * - `stall`: the request is taken in and never answered, until the client's idle timeout.
+ */
+export type WriteFaultKind = (typeof WRITE_FAULT_KINDS)[number];
+
 export interface FaultProxyOptions {
   /** The real server behind the proxy, `http://127.0.0.1:<port>`. */
   target: string;
@@ -47,25 +60,33 @@ export interface FaultProxyOptions {
    * as some S3-compatible stores do.
    */
   ifMatch?: 'enforce' | 'ignore';
+  /** Break object writes as well, at `writeRate`, with these kinds; default none (writes are forwarded). */
+  writes?: readonly WriteFaultKind[];
+  /** Share of object writes broken with `writes`; default `rate`. */
+  writeRate?: number;
 }
 
 /** What kind of request the proxy saw. */
-export type Operation = 'list' | 'get' | 'head' | 'other';
+export type Operation = 'list' | 'get' | 'head' | 'write' | 'other';
 
 /** A running proxy; `stop()` closes it and every connection it holds. */
 export interface FaultProxy {
   /** Where to point the client (`--endpoint-url`, AWS_ENDPOINT_URL_S3): `http://127.0.0.1:<port>`. */
   endpoint: string;
   /** Faults injected so far, by kind (live). Hook actions are not counted. */
-  injected: Record<FaultKind, number>;
+  injected: Record<FaultKind | WriteFaultKind, number>;
   /** Requests seen so far, by operation (live). */
   requests: Record<Operation, number>;
   /** Every fault injected, in order: for messages when an assertion fails. */
-  log: Array<{ kind: FaultKind; method: string; url: string }>;
+  log: Array<{ kind: FaultKind | WriteFaultKind; method: string; url: string }>;
   /** Changes the fault rate from now on. */
   setRate(rate: number): void;
   /** The next requests of operation `op` get these faults, one each in order, before any random one. */
-  breakNext(op: Exclude<Operation, 'other'>, kinds: FaultKind[]): void;
+  breakNext(op: Exclude<Operation, 'other' | 'write'>, kinds: FaultKind[]): void;
+  /** The next `times` object writes (default: all) whose path and query match `match` get fault `kind`; `clearWrites()` ends it. */
+  breakWrites(match: (url: string) => boolean, kind: WriteFaultKind, times?: number): void;
+  /** Ends every breakWrites. */
+  clearWrites(): void;
   /** Every GET and HEAD of `key` is answered 403 AccessDenied from now on. */
   deny(bucket: string, key: string): void;
   /**
@@ -91,29 +112,35 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
   const rand = mulberry32(opts.seed ?? 1);
   let rate = opts.rate ?? 0;
   const ifMatch = opts.ifMatch ?? 'enforce';
-  const injected = Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>;
-  const requests: Record<Operation, number> = { list: 0, get: 0, head: 0, other: 0 };
+  const writeKinds = [...(opts.writes ?? [])];
+  const injected = Object.fromEntries([...FAULT_KINDS, ...WRITE_FAULT_KINDS].map((k) => [k, 0])) as FaultProxy['injected'];
+  const requests: Record<Operation, number> = { list: 0, get: 0, head: 0, write: 0, other: 0 };
   const log: FaultProxy['log'] = [];
   const denied = new Set<string>();
   const listingActions: Array<() => Promise<void>> = [];
   const getActions = new Map<string, () => Promise<void>>();
-  const planned: Record<Operation, FaultKind[]> = { list: [], get: [], head: [], other: [] };
+  const planned: Record<Exclude<Operation, 'write'>, FaultKind[]> = { list: [], get: [], head: [], other: [] };
+  let brokenWrites: Array<{ match: (url: string) => boolean; kind: WriteFaultKind; left: number }> = [];
   const sockets = new Set<Socket>();
 
   // Kinds come from a shuffled bag, refilled when empty: every kind is drawn equally often, so a
   // run with a few dozen faults sees each kind several times, where independent draws might skip one.
-  let bag: FaultKind[] = [];
-  const nextKind = (): FaultKind => {
-    if (bag.length === 0) {
-      bag = [...kinds];
-      for (let i = bag.length - 1; i > 0; i--) {
-        const j = Math.floor(rand() * (i + 1));
-        [bag[i], bag[j]] = [bag[j], bag[i]];
+  const bagOf = <K>(all: K[]) => {
+    let bag: K[] = [];
+    return (): K => {
+      if (bag.length === 0) {
+        bag = [...all];
+        for (let i = bag.length - 1; i > 0; i--) {
+          const j = Math.floor(rand() * (i + 1));
+          [bag[i], bag[j]] = [bag[j], bag[i]];
+        }
       }
-    }
-    return bag.pop()!;
+      return bag.pop()!;
+    };
   };
-  const record = (kind: FaultKind, req: IncomingMessage) => {
+  const nextKind = bagOf(kinds);
+  const nextWriteKind = bagOf(writeKinds);
+  const record = (kind: FaultKind | WriteFaultKind, req: IncomingMessage) => {
     injected[kind]++;
     log.push({ kind, method: req.method ?? '', url: req.url ?? '' });
   };
@@ -138,6 +165,7 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
       return sendError(res, req, 403, 'SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided. Check your key and signing method.');
     }
     if (op === 'other') return forward(req, res, undefined);
+    if (op === 'write') return breakWrite(req, res);
     const objectId = `${bucket}/${key}`;
     if (op !== 'list' && denied.has(objectId)) return sendError(res, req, 403, 'AccessDenied', 'Access Denied');
 
@@ -175,6 +203,35 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
         const at = rand();
         return forward(req, res, (up) => breakBody(req, res, up, kind, at, undefined, true));
       }
+    }
+  }
+
+  /** Forwards an object write, or breaks it the way the next planned or drawn write fault says. */
+  function breakWrite(req: IncomingMessage, res: ServerResponse): Promise<void> | void {
+    const planned = brokenWrites.find((b) => b.left > 0 && b.match(req.url ?? ''));
+    if (planned) planned.left--;
+    const kind = planned?.kind ?? (writeKinds.length > 0 && rand() < (opts.writeRate ?? rate) ? nextWriteKind() : undefined);
+    if (!kind) return forward(req, res, undefined);
+    record(kind, req);
+    switch (kind) {
+      case '503':
+        req.resume();
+        return sendError(res, req, 503, 'SlowDown', 'Please reduce your request rate.');
+      case '500':
+        req.resume();
+        return sendError(res, req, 500, 'InternalError', 'We encountered an internal error. Please try again.');
+      case 'reset-before':
+        return reset(req.socket);
+      case 'reset-after':
+        return forward(req, res, async (up) => {
+          await readAll(up);
+          reset(req.socket);
+        });
+      case 'slow':
+        return forward(req, res, undefined, true);
+      case 'stall':
+        req.resume();
+        return; // Never answered: the client's own timeout has to end it.
     }
   }
 
@@ -217,7 +274,7 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
    * Forwards `req` upstream with its headers unchanged; `onResponse` takes over the upstream response,
    * else it is streamed back as is. Enforces If-Match when asked to.
    */
-  function forward(req: IncomingMessage, res: ServerResponse, onResponse: ((up: IncomingMessage) => Promise<void>) | undefined): Promise<void> {
+  function forward(req: IncomingMessage, res: ServerResponse, onResponse: ((up: IncomingMessage) => Promise<void>) | undefined, slowBody = false): Promise<void> {
     return new Promise((resolve, reject) => {
       const upReq = httpRequest(
         { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers, agent: false },
@@ -251,7 +308,8 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
       });
       // The client went away (it gave up on a stall, say): stop talking to the server for it.
       res.on('close', () => upReq.destroy());
-      req.pipe(upReq);
+      if (slowBody) trickle(req, upReq).catch(() => upReq.destroy());
+      else req.pipe(upReq);
     });
   }
 
@@ -272,6 +330,12 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
     },
     breakNext(op, list) {
       planned[op].push(...list);
+    },
+    breakWrites(match, kind, times = Infinity) {
+      brokenWrites.push({ match, kind, left: times });
+    },
+    clearWrites() {
+      brokenWrites = [];
     },
     deny(bucket, key) {
       denied.add(`${bucket}/${key}`);
@@ -306,7 +370,7 @@ function classify(req: IncomingMessage): { op: Operation; bucket: string; key: s
     const sub = [...url.searchParams.keys()].some((k) => !['list-type', 'prefix', 'delimiter', 'max-keys', 'continuation-token', 'start-after', 'marker', 'encoding-type', 'fetch-owner', 'x-id'].includes(k));
     return { op: method === 'GET' && !sub ? 'list' : 'other', bucket, key };
   }
-  const op = method === 'GET' ? 'get' : method === 'HEAD' ? 'head' : 'other';
+  const op = method === 'GET' ? 'get' : method === 'HEAD' ? 'head' : ['PUT', 'POST', 'DELETE'].includes(method) ? 'write' : 'other';
   return { op, bucket, key };
 }
 
@@ -338,6 +402,17 @@ function write(res: ServerResponse, chunk: Buffer): Promise<void> {
       res.once('close', resolve);
     }
   });
+}
+
+/** Copies a request body to `to` 32 KiB every 10 ms (about 3 MB/s), as a slow uplink sends it. */
+async function trickle(from: IncomingMessage, to: NodeJS.WritableStream): Promise<void> {
+  for await (const chunk of from as AsyncIterable<Buffer>) {
+    for (let at = 0; at < chunk.length; at += 32 * 1024) {
+      to.write(chunk.subarray(at, at + 32 * 1024));
+      await new Promise((ok) => setTimeout(ok, 10));
+    }
+  }
+  to.end();
 }
 
 async function readAll(stream: IncomingMessage): Promise<Buffer> {
