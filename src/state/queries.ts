@@ -837,3 +837,45 @@ export function recordListingPage(db: Db, runId: number, lastKey: string, n: { e
 export function downloadAgain(db: Db, id: number): void {
   expectChange(db.prepare("UPDATE objects SET state = 'listed', downloaded_bytes = 0 WHERE id = ? AND state = 'downloaded'").run(id), `download object ${id} again`);
 }
+
+// Group commit of small objects (stages/small-batch.ts): many objects' transitions in one
+// transaction, so one fsync of the WAL stands for all of them.
+
+/** What a small object's download and clean came to, for publishSmallObjects. */
+export interface SmallObjectCleaned {
+  id: number;
+  size: number;
+  downloadMs: number;
+  cleanMs: number;
+  schemaHash: string;
+  cp: Checkpoint;
+}
+
+/**
+ * listed (or downloading) → publishing for each object, in one transaction: downloaded and cleaned
+ * whole, its outputs fsynced before this call. From here on, resume only renames (as markPublishing).
+ */
+export function publishSmallObjects(db: Db, objects: SmallObjectCleaned[]): void {
+  const stmt = db.prepare(
+    `UPDATE objects SET state = 'publishing', downloaded_bytes = ?, download_ms = download_ms + ?, clean_schema_hash = ?,
+            clean_offset = ?, input_bytes = ?, out_len = ?, err_len = ?, lines = ?, valid = ?, rejected = ?, blank = ?,
+            by_reason = ?, by_rule = ?, clean_ms = clean_ms + ?
+     WHERE id = ? AND state IN ('listed', 'downloading')`,
+  );
+  db.transaction(() => {
+    for (const o of objects) {
+      const cp = o.cp;
+      expectChange(
+        stmt.run(o.size, o.downloadMs, o.schemaHash, cp.offset, cp.offset, cp.outLen, cp.errLen, cp.lines, cp.valid, cp.rejected, cp.blank, JSON.stringify(cp.byReason), JSON.stringify(cp.byRule), o.cleanMs, o.id),
+        `publish small object ${o.id}`,
+      );
+    }
+  }).immediate();
+}
+
+/** publishing → done for each object (as markDone), in one transaction. */
+export function markDoneMany(db: Db, runId: number, objects: Array<{ id: number; quarantined: boolean }>): void {
+  db.transaction(() => {
+    for (const o of objects) markDone(db, runId, o.id, o.quarantined);
+  }).immediate();
+}
