@@ -8,7 +8,7 @@ import pLimit from 'p-limit';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { LocalIoError, S3PermanentError } from '../errors.js';
 import type { Db } from '../state/db.js';
-import { bytesToProcess, downloadAgain, eachObjectToDo, getObject, markFailed, type ObjectRow, type RunRow } from '../state/queries.js';
+import { bytesToProcess, cacheStatements, downloadAgain, eachObjectToDo, getObject, markFailed, type ObjectRow, type RunRow } from '../state/queries.js';
 import type { CleanResult, CleanTask } from './clean-file.js';
 import { manifestLocal, manifestS3, type ManifestSummary } from './manifest.js';
 import { objectPaths } from '../keys/local-layout.js';
@@ -42,6 +42,7 @@ export interface PipelineResult {
 /** Executes (or continues) `run` until every object it lists is done, failed or gone. */
 export async function executeRun(db: Db, statePath: string, run: RunRow, client: S3Client | undefined, events: PipelineEvents = {}): Promise<PipelineResult> {
   const opts = parseRunOptions(run.options);
+  cacheStatements(db);
   const result: PipelineResult = { failed: 0, gone: 0, done: 0 };
   if (!run.listed) {
     result.manifest = run.kind === 's3' ? await manifestS3(db, run, client!, events.listed) : manifestLocal(db, run);

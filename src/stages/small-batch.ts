@@ -1,6 +1,6 @@
 /**
  * Group commit for small objects: each is cleaned from memory on the main thread as its GET ends,
- * its files written at once, and many such objects become durable together: their partial outputs
+ * its files written on the thread pool, and many such objects become durable together: their partial outputs
  * fsynced in parallel, one transaction marks them all publishing, their renames made durable with
  * one fsync per folder, and one more transaction marks them all done. Per object that saves five
  * commits (each an fsync of the WAL), a folder fsync and a worker round trip, which were most of
@@ -10,15 +10,13 @@
  * 'listed' and is simply downloaded again (its partial files are cut back to the committed length,
  * zero); from that commit on its outputs are on disk, and resume only renames (clean-file.ts publish).
  */
-import { closeSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { mkdir, open, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Db } from '../state/db.js';
 import { markDoneMany, markFailed, publishSmallObjects, type ObjectRow, type SmallObjectCleaned } from '../state/queries.js';
 import { objectPaths, type ObjectPaths } from '../keys/local-layout.js';
 import type { CleanResult, CleanTask } from './clean-file.js';
-import { cleanBytes } from './clean-memory.js';
-import { fsyncAsync } from './download-body.js';
+import { cleanBytes, type CleanedBytes } from './clean-memory.js';
 import { pathClash } from './path-clash.js';
 
 /** Objects of at most this many bytes take the small path: a GET read into memory, cleaned on the main thread. */
@@ -34,7 +32,12 @@ interface Ready {
   row: ObjectRow;
   paths: ObjectPaths;
   quarantine: boolean;
-  fds: number[];
+  /**
+   * The object's files, written on the thread pool (the main thread, which also runs the GETs,
+   * spent most of its time in open(2) when it wrote them itself): the partial outputs, open for
+   * the group's fsync.
+   */
+  files: Promise<FileHandle[]>;
   cleaned: SmallObjectCleaned;
   result: CleanResult;
 }
@@ -53,7 +56,7 @@ export class SmallObjects {
   private committing: Promise<void> = Promise.resolve();
   private busy = false;
   /** Folders made during this run: a small object costs no mkdir once its folder exists. */
-  private readonly made = new Set<string>();
+  private readonly made = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly db: Db,
@@ -76,30 +79,16 @@ export class SmallObjects {
     while (this.pending.length >= GROUP) await this.committing;
     const started = Date.now();
     const paths = objectPaths(this.localDir, row.rel_path);
-    const fds: number[] = [];
-    try {
-      if (this.keepInput) {
-        // Not fsynced, as download.ts: an input copy can be fetched again.
-        this.mkdir(paths.input);
-        writeFileSync(paths.input, body);
-      } else rmSync(paths.input, { force: true });
-      const c = cleanBytes(task, row, body);
-      const nonBlank = c.counts.valid + c.counts.rejected;
-      const quarantine = task.maxErrorRate !== null && nonBlank > 0 && c.counts.rejected / nonBlank > task.maxErrorRate;
-      fds.push(this.write(paths.partialOutput, c.out));
-      if (c.errs.length > 0) fds.push(this.write(paths.partialErrors, c.errs));
-      const cp = { ...c.counts, offset: body.length, outLen: c.out.length, errLen: c.errs.length };
-      const cleanMs = Date.now() - started;
-      const result: CleanResult = { objectId: row.id, outcome: 'done', lines: cp.lines, valid: cp.valid, rejected: cp.rejected, blank: cp.blank, bytes: body.length };
-      this.pending.push({ row, paths, quarantine, fds, result, cleaned: { id: row.id, size: body.length, downloadMs, cleanMs, schemaHash: c.rulesHash, cp } });
-    } catch (err) {
-      for (const fd of fds) closeSync(fd);
-      const why = pathClash(err);
-      if (!why) throw err;
-      markFailed(this.db, this.runId, row.id, why);
-      this.events.failed(row, why);
-      return;
-    }
+    const c = cleanBytes(task, row, body);
+    const nonBlank = c.counts.valid + c.counts.rejected;
+    const quarantine = task.maxErrorRate !== null && nonBlank > 0 && c.counts.rejected / nonBlank > task.maxErrorRate;
+    const files = this.writeFiles(paths, body, c);
+    // Its failure is met when the group is committed.
+    files.catch(() => {});
+    const cp = { ...c.counts, offset: body.length, outLen: c.out.length, errLen: c.errs.length };
+    const cleanMs = Date.now() - started;
+    const result: CleanResult = { objectId: row.id, outcome: 'done', lines: cp.lines, valid: cp.valid, rejected: cp.rejected, blank: cp.blank, bytes: body.length };
+    this.pending.push({ row, paths, quarantine, files, result, cleaned: { id: row.id, size: body.length, downloadMs, cleanMs, schemaHash: c.rulesHash, cp } });
     this.kick();
   }
 
@@ -117,10 +106,7 @@ export class SmallObjects {
     this.busy = true;
     const group = this.pending.splice(0, GROUP);
     this.committing = this.commit(group)
-      .catch((err: Error) => {
-        for (const r of group) for (const fd of r.fds.splice(0)) closeSync(fd);
-        this.events.fatal(err);
-      })
+      .catch((err: Error) => this.events.fatal(err))
       .finally(() => {
         this.busy = false;
         this.kick();
@@ -128,61 +114,101 @@ export class SmallObjects {
   }
 
   private async commit(group: Ready[]): Promise<void> {
-    await Promise.all(group.flatMap((r) => r.fds.map((fd) => fsyncAsync(fd))));
-    for (const r of group) for (const fd of r.fds.splice(0)) closeSync(fd);
-    publishSmallObjects(this.db, group.map((r) => r.cleaned));
+    const written = await Promise.allSettled(group.map((r) => r.files));
+    const handles = written.flatMap((w) => (w.status === 'fulfilled' ? w.value : []));
+    const ok: Ready[] = [];
+    try {
+      group.forEach((r, i) => {
+        const w = written[i];
+        if (w.status === 'fulfilled') return void ok.push(r);
+        this.clash(r, w.reason);
+      });
+      await Promise.all(handles.map((h) => h.sync()));
+    } finally {
+      await Promise.all(handles.map((h) => h.close()));
+    }
+    if (ok.length === 0) return;
+    publishSmallObjects(this.db, ok.map((r) => r.cleaned));
     // From here on as clean-file.ts publish(), but each folder is fsynced once for the whole group.
     const folders = new Set<string>();
-    const published: Ready[] = [];
-    for (const r of group) {
-      const { paths } = r;
-      try {
-        const out = r.quarantine ? paths.quarantine : paths.output;
-        this.mkdir(out);
-        renameSync(paths.partialOutput, out);
-        folders.add(dirname(out));
-        rmSync(r.quarantine ? paths.output : paths.quarantine, { force: true });
-        if (r.cleaned.cp.errLen > 0) {
-          this.mkdir(paths.errors);
-          renameSync(paths.partialErrors, paths.errors);
-          folders.add(dirname(paths.errors));
-        } else {
-          rmSync(paths.partialErrors, { force: true });
-          rmSync(paths.errors, { force: true });
-        }
-        published.push(r);
-      } catch (err) {
-        const why = pathClash(err);
-        if (!why) throw err;
-        markFailed(this.db, this.runId, r.row.id, why);
-        this.events.failed(r.row, why);
-      }
-    }
+    const moved = await Promise.allSettled(ok.map((r) => this.publish(r, folders)));
+    const published = ok.filter((r, i) => {
+      const m = moved[i];
+      if (m.status === 'rejected') this.clash(r, m.reason);
+      return m.status === 'fulfilled';
+    });
     await Promise.all([...folders].map(fsyncFolder));
     markDoneMany(this.db, this.runId, published.map((r) => ({ id: r.row.id, quarantined: r.quarantine })));
     for (const r of published) this.events.done(r.row, r.result);
   }
 
-  /** Opens `path` afresh and writes `bytes` to it; returns the descriptor, left open for the group's fsync. */
-  private write(path: string, bytes: Uint8Array): number {
-    this.mkdir(path);
-    const fd = openSync(path, 'w');
+  /** Fails the object when `err` is a path clash (the group goes on); throws it otherwise (the run stops). */
+  private clash(r: Ready, err: unknown): void {
+    const why = pathClash(err);
+    if (!why) throw err;
+    markFailed(this.db, this.runId, r.row.id, why);
+    this.events.failed(r.row, why);
+  }
+
+  /** Writes the object's input copy (when kept) and partial outputs; resolves with the partial outputs, open. */
+  private async writeFiles(paths: ObjectPaths, body: Buffer, c: CleanedBytes): Promise<FileHandle[]> {
+    const created = await Promise.allSettled([
+      this.create(paths.partialOutput, c.out),
+      c.errs.length > 0 ? this.create(paths.partialErrors, c.errs) : undefined,
+      // Not fsynced, as download.ts: an input copy can be fetched again.
+      this.keepInput ? this.mkdir(paths.input).then(() => writeFile(paths.input, body)) : rm(paths.input, { force: true }),
+    ]);
+    const handles = created.flatMap((w) => (w.status === 'fulfilled' && w.value ? [w.value] : []));
+    const failed = created.find((w) => w.status === 'rejected');
+    if (failed) {
+      await Promise.all(handles.map((h) => h.close()));
+      throw failed.reason;
+    }
+    return handles;
+  }
+
+  /** Creates (or empties) `path` and writes `bytes` to it; resolves with it open, for the group's fsync. */
+  private async create(path: string, bytes: Uint8Array): Promise<FileHandle> {
+    await this.mkdir(path);
+    const fh = await open(path, 'w');
     try {
-      let off = 0;
-      while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+      if (bytes.length > 0) await fh.writeFile(bytes);
     } catch (err) {
-      closeSync(fd);
+      await fh.close();
       throw err;
     }
-    return fd;
+    return fh;
+  }
+
+  /** Moves the object's partial outputs into place, noting the folders whose entries changed. */
+  private async publish(r: Ready, folders: Set<string>): Promise<void> {
+    const { paths } = r;
+    const out = r.quarantine ? paths.quarantine : paths.output;
+    await this.mkdir(out);
+    await rename(paths.partialOutput, out);
+    folders.add(dirname(out));
+    await rm(r.quarantine ? paths.output : paths.quarantine, { force: true });
+    if (r.cleaned.cp.errLen > 0) {
+      await this.mkdir(paths.errors);
+      await rename(paths.partialErrors, paths.errors);
+      folders.add(dirname(paths.errors));
+    } else {
+      await rm(paths.partialErrors, { force: true });
+      await rm(paths.errors, { force: true });
+    }
   }
 
   /** Makes the folder of `path`, once per run. */
-  private mkdir(path: string): void {
+  private mkdir(path: string): Promise<unknown> {
     const dir = dirname(path);
-    if (this.made.has(dir)) return;
-    mkdirSync(dir, { recursive: true });
-    this.made.add(dir);
+    let made = this.made.get(dir);
+    if (!made) {
+      made = mkdir(dir, { recursive: true });
+      // A failure is the caller's; a later object tries again.
+      made.catch(() => this.made.delete(dir));
+      this.made.set(dir, made);
+    }
+    return made;
   }
 }
 
