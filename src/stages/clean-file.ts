@@ -9,7 +9,7 @@ import { LineSplitter } from '../lines/splitter.js';
 import type { Redactor } from '../validate/reject.js';
 import { compileRules, type Rules } from '../validate/schema.js';
 import { openState, type Db } from '../state/db.js';
-import { getObject, markDone, markFailed, startClean, type ObjectRow } from '../state/queries.js';
+import { cacheStatements, getObject, markDone, markFailed, startClean, type ObjectRow } from '../state/queries.js';
 import { objectPaths, type ObjectPaths } from '../keys/local-layout.js';
 import { renameDurably } from '../sinks/fsync-dir.js';
 import { makeRedactor } from '../validate/redact.js';
@@ -57,6 +57,7 @@ function stateFor(path: string): Db {
   if (!db || dbPath !== path) {
     db?.close();
     db = openState(path, { migrate: false });
+    cacheStatements(db);
     dbPath = path;
   }
   return db;

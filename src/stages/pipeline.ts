@@ -8,7 +8,7 @@ import pLimit from 'p-limit';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { LocalIoError, S3PermanentError } from '../errors.js';
 import type { Db } from '../state/db.js';
-import { bytesToProcess, downloadAgain, eachObjectToDo, getObject, markFailed, type ObjectRow, type RunRow } from '../state/queries.js';
+import { bytesToProcess, cacheStatements, downloadAgain, eachObjectToDo, getObject, markFailed, type ObjectRow, type RunRow } from '../state/queries.js';
 import type { CleanResult, CleanTask } from './clean-file.js';
 import { manifestLocal, manifestS3, type ManifestSummary } from './manifest.js';
 import { objectPaths } from '../keys/local-layout.js';
@@ -18,6 +18,7 @@ import { cleanRanged, cleanWhileDownloading, shouldSplit } from './clean-ranged.
 import { InputFeed } from './input-feed.js';
 import { parseRunOptions, taskOptionsOf } from '../settings.js';
 import { Bounded } from './bounded.js';
+import { SmallObjects } from './small-batch.js';
 
 /** What the pipeline tells the outside while it works (progress bars, logs). */
 export interface PipelineEvents {
@@ -41,6 +42,7 @@ export interface PipelineResult {
 /** Executes (or continues) `run` until every object it lists is done, failed or gone. */
 export async function executeRun(db: Db, statePath: string, run: RunRow, client: S3Client | undefined, events: PipelineEvents = {}): Promise<PipelineResult> {
   const opts = parseRunOptions(run.options);
+  cacheStatements(db);
   const result: PipelineResult = { failed: 0, gone: 0, done: 0 };
   if (!run.listed) {
     result.manifest = run.kind === 's3' ? await manifestS3(db, run, client!, events.listed) : manifestLocal(db, run);
@@ -50,7 +52,11 @@ export async function executeRun(db: Db, statePath: string, run: RunRow, client:
 
   // Imported here: a run on local files never loads the AWS SDK (about 20 MB of the main thread).
   const { downloadObject, PART_BYTES } = run.kind === 's3' ? await import('./download.js') : ({} as typeof import('./download.js'));
-  const pool = openCleanPool(opts.threads);
+  const { fetchSmall } = run.kind === 's3' ? await import('./download-small.js') : ({} as typeof import('./download-small.js'));
+  // Opened on first use: a run of small objects only (cleaned on this thread) starts no worker,
+  // each of which has its own V8 heap, rules and state connection.
+  let openedPool: ReturnType<typeof openCleanPool> | undefined;
+  const pool = () => (openedPool ??= openCleanPool(opts.threads));
   const sourceIsFile = run.kind === 'local' && statSync(run.source).isFile();
   let fatal: Error | undefined;
 
@@ -96,7 +102,7 @@ export async function executeRun(db: Db, statePath: string, run: RunRow, client:
     if (fatal) return;
     const task = taskFor(row);
     // A large plain object that would leave threads idle is cleaned in blocks by all of them.
-    const r = shouldSplit(row, opts.threads, runBytes) ? await cleanRanged(db, pool, task, opts.threads) : await pool.run(task);
+    const r = shouldSplit(row, opts.threads, runBytes) ? await cleanRanged(db, pool(), task, opts.threads) : await pool().run(task);
     cleaned(row, task, r);
   };
 
@@ -108,16 +114,46 @@ export async function executeRun(db: Db, statePath: string, run: RunRow, client:
     if (!shouldSplit(row, opts.threads, runBytes) || row.size - row.downloaded_bytes <= PART_BYTES) return undefined;
     const feed = new InputFeed();
     const task = taskFor(row);
-    return { feed, task, done: cleanWhileDownloading(db, pool, task, opts.threads, feed) };
+    return { feed, task, done: cleanWhileDownloading(db, pool(), task, opts.threads, feed) };
   };
 
   /** Whether a downloaded object's input copy is all there (it is not fsynced: a power loss can cut it short). */
   const inputWhole = (row: ObjectRow): boolean => statSync(objectPaths(run.local_dir, row.rel_path).input, { throwIfNoEntry: false })?.size === row.size;
 
+  // Small objects are cleaned from memory as their GET ends and committed a group at a time.
+  const small = new SmallObjects(db, run.id, run.local_dir, !opts.deleteInput, {
+    done: (row, r) => {
+      result.done++;
+      events.objectCleaned?.(row.key, r);
+    },
+    failed: (row, why) => failed(row, why, false),
+    fatal: (err) => void (fatal ??= asFatal(err)),
+  });
+  const asFatal = (err: Error): Error => {
+    const e = err as NodeJS.ErrnoException;
+    return isLocalIo(e) ? localFailure({ error: e.message, code: e.code }, run.local_dir) : err;
+  };
+  /** Takes `row` the small way; false when it must take the usual one (its GET was not the happy case). */
+  const downloadSmall = async (row: ObjectRow): Promise<boolean> => {
+    const started = Date.now();
+    const body = await fetchSmall(client!, run, row);
+    if (fatal) return true;
+    if (!body) return false;
+    events.downloadedBytes?.(body.length);
+    events.objectDownloaded?.(row);
+    try {
+      await small.add(row, body, taskFor(row), Date.now() - started);
+    } catch (err) {
+      fatal ??= asFatal(err as Error);
+    }
+    return true;
+  };
+
   // Ranged parts of every object share the connections, first object first (download-parts.ts).
   const parts = pLimit(opts.concurrency);
   const download = async (row: ObjectRow): Promise<void> => {
     if (fatal) return;
+    if (SmallObjects.fits(row) && (await downloadSmall(row))) return;
     const alongside = cleanAlongside(row);
     // The download will not be cleaned alongside after all: stop that clean before going on.
     const dropAlongside = async () => {
@@ -189,10 +225,11 @@ export async function executeRun(db: Db, statePath: string, run: RunRow, client:
       }
     }
     await downloads.drain();
+    await small.drain();
     // Cleans are started by downloads as they finish: all started once the downloads are drained.
     await cleans.drain();
   } finally {
-    await pool.destroy();
+    await openedPool?.destroy();
   }
   if (fatal) throw fatal;
   return result;
