@@ -162,7 +162,7 @@ describe('S3 faults lose nothing and duplicate nothing', () => {
     const r = await runCli(runArgs(prefix, local), { env: envVia(p), timeoutMs: 60_000 });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(p.requests.list, 6, 'five broken listings, then one that worked');
-    assert.deepEqual(p.injected, { '503': 1, '500': 1, 'reset-before': 0, 'reset-during': 1, 'short-body': 1, stall: 1 });
+    assert.deepEqual(p.injected, { '503': 1, '500': 1, 'reset-before': 0, 'reset-during': 1, 'short-body': 1, stall: 1, 'reset-after': 0, slow: 0 }, 'the write-only faults (reset-after, slow) never touch a listing');
     assert.equal((await statusJson(join(local, 'state.db'))).totals.objects_done, 3);
   });
 
