@@ -150,19 +150,23 @@ export class SmallObjects {
     this.events.failed(r.row, why);
   }
 
-  /** Writes the object's input copy (when kept) and partial outputs; resolves with the partial outputs, open. */
+  /**
+   * Writes the object's partial outputs, then its input copy (when kept); resolves with the partial
+   * outputs, open. One after the other, partial output first: of two keys that clash ("a" and
+   * "a/b"), the one that makes its partial output first wins every path, and only the other fails.
+   * Written side by side, each could win one folder and both would fail.
+   */
   private async writeFiles(paths: ObjectPaths, body: Buffer, c: CleanedBytes): Promise<FileHandle[]> {
-    const created = await Promise.allSettled([
-      this.create(paths.partialOutput, c.out),
-      c.errs.length > 0 ? this.create(paths.partialErrors, c.errs) : undefined,
+    const handles: FileHandle[] = [];
+    try {
+      handles.push(await this.create(paths.partialOutput, c.out));
+      if (c.errs.length > 0) handles.push(await this.create(paths.partialErrors, c.errs));
       // Not fsynced, as download.ts: an input copy can be fetched again.
-      this.keepInput ? this.mkdir(paths.input).then(() => writeFile(paths.input, body)) : rm(paths.input, { force: true }),
-    ]);
-    const handles = created.flatMap((w) => (w.status === 'fulfilled' && w.value ? [w.value] : []));
-    const failed = created.find((w) => w.status === 'rejected');
-    if (failed) {
+      if (this.keepInput) await this.mkdir(paths.input).then(() => writeFile(paths.input, body));
+      else await rm(paths.input, { force: true });
+    } catch (err) {
       await Promise.all(handles.map((h) => h.close()));
-      throw failed.reason;
+      throw err;
     }
     return handles;
   }
