@@ -128,20 +128,48 @@ describe('shards', () => {
     assert.equal(breach.code, 5, breach.stderr);
     assert.match(breach.stderr, /quality gate breached over 4 shard\(s\): error rate .* is above 1\.00%/);
 
-    // Pods retried on empty disks: shard 1 is killed mid-run, then every shard runs again with no state.
-    const killed = spawnCli(shardRun(1, 'd2'), { env: s3.env() });
-    await new Promise((r) => setTimeout(r, 400));
-    killed.kill('SIGKILL');
-    await new Promise((r) => killed.once('close', r));
+    // Pods retried on empty disks: every shard of a new job (into another prefix) is SIGKILLed at a
+    // random instant, rerun with an empty local dir and no state until it finishes; then the whole
+    // job once more, where nothing is left to download.
+    const dest2 = 's3://shard-dest/again/';
+    const run2 = (i: number, tag: string, endpoint = s3.endpoint) => [...shardRun(i, tag, endpoint).slice(0, -4), '--dest', dest2, '--endpoint-url', endpoint];
+    let seed = 7;
+    const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    await Promise.all(
+      Array.from({ length: N }, async (_, i) => {
+        for (let attempt = 0; ; attempt++) {
+          const tag = `k${attempt}`;
+          if (attempt < 2) {
+            const child = spawnCli(run2(i, tag), { env: s3.env() });
+            const closed = new Promise<number | null>((r) => child.once('close', (code) => r(code)));
+            const timer = setTimeout(() => child.kill('SIGKILL'), 100 + rand() * 900);
+            const code = await closed;
+            clearTimeout(timer);
+            if (code === 0) return;
+            continue;
+          }
+          const r = await runCli(run2(i, tag), { env: s3.env() });
+          assert.equal(r.code, 0, `shard ${i} after kills: ${r.stderr}`);
+          return;
+        }
+      }),
+    );
+    const delivered2 = new Map<string, Buffer>();
+    for (const k of keys) {
+      const rel = k.slice('events/'.length);
+      const body = await s3.get('shard-dest', `again/output/${rel}`).catch(() => undefined);
+      if (body) delivered2.set(rel, body);
+    }
+    assert.deepEqual(diffTrees(whole, delivered2), [], 'after kills and reruns on empty disks, exactly the single run\'s output');
     const proxy = await startFaultProxy({ target: s3.endpoint });
     try {
-      const again = await Promise.all(Array.from({ length: N }, (_, i) => runCli(shardRun(i, 'd3', proxy.endpoint), { env: s3.env() })));
+      const again = await Promise.all(Array.from({ length: N }, (_, i) => runCli(run2(i, 'final', proxy.endpoint), { env: s3.env() })));
       again.forEach((r, i) => assert.equal(r.code, 0, `shard ${i} again: ${r.stderr}`));
       assert.equal(proxy.requests.get, 0, 'no source object downloaded again: all were complete at the destination');
     } finally {
       await proxy.stop();
     }
-    assert.deepEqual(diffTrees(whole, await delivered()), [], 'still exactly the single run\'s output');
+    assert.deepEqual(diffTrees(whole, await delivered()), [], 'the first job\'s destination is untouched');
 
     // A shard that never reports keeps the gate shut.
     const missing = await runCli(['gate', '--dest', 's3://shard-dest/other/', '--max-error-rate', '50%'], { env: s3.env() });
