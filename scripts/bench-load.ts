@@ -21,50 +21,15 @@
  *
  * It prints figures; it never asserts a time.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { measure, type Measured } from './measure.js';
 import { CLI, cliEnv } from '../test/helpers/cli.js';
 import { generateEvents } from '../test/helpers/events.js';
 import { postgresMissing, startPostgres, type Postgres } from '../test/helpers/postgres.js';
-
-interface Figures {
-  seconds: number;
-  /** Highest VmHWM seen, bytes. */
-  peakRss: number;
-  /** User + system CPU seconds, from the last /proc reading before the exit. */
-  cpu: number;
-}
-
-/** Runs `cmd args…`, polling its /proc entry for its memory high-water mark and CPU time. */
-async function measure(what: string, cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<Figures> {
-  const started = performance.now();
-  const child = spawn(cmd, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr = (stderr + s).slice(-8000)));
-  const tick = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
-  let peakRss = 0;
-  let cpu = NaN;
-  const read = () => {
-    try {
-      const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
-      peakRss = Math.max(peakRss, Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024);
-      // Fields 14 and 15 of stat (after the parenthesised name) are utime and stime in ticks.
-      const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      cpu = (Number(f[11]) + Number(f[12])) / tick;
-    } catch {
-      // exited between readings
-    }
-  };
-  const poll = setInterval(read, 10);
-  const code = await new Promise<number | null>((res, rej) => child.on('error', rej).on('exit', (c) => (read(), res(c))));
-  clearInterval(poll);
-  if (code !== 0) throw new Error(`${what} exited ${code}:\n${stderr}`);
-  return { seconds: (performance.now() - started) / 1000, peakRss, cpu };
-}
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -129,7 +94,7 @@ export async function benchLoad(argv: string[]): Promise<void> {
     // cleaner creates bench_cleaner; psql's table is its twin, created after the first load.
     const script = join(dir, 'copy.psql');
     writeFileSync(script, outputs.map((f) => `\\copy bench_psql (data) FROM '${f.replace(/'/g, "''")}' WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')\n`).join(''));
-    const results: Record<'cleaner' | 'psql' | 'duckdb', Figures[]> = { cleaner: [], psql: [], duckdb: [] };
+    const results: Record<'cleaner' | 'psql' | 'duckdb', Measured[]> = { cleaner: [], psql: [], duckdb: [] };
     for (let r = 0; r < runs; r++) {
       await pg.query("DELETE FROM cleaner_loads WHERE table_name = 'bench_cleaner'").catch(() => {});
       await pg.query('DROP TABLE IF EXISTS bench_cleaner');
@@ -149,7 +114,7 @@ export async function benchLoad(argv: string[]): Promise<void> {
     console.log(`load bench: ${valid} rows, ${(bytes / 1e6).toFixed(1)} MB in ${outputs.length} files; PostgreSQL ${ver.v} on loopback (fsync off);`);
     console.log(`${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, load average ${loadavg()[0].toFixed(1)}; median of ${runs} run(s)\n`);
     console.log(`${'what'.padEnd(34)} ${'seconds'.padStart(8)} ${'rows/s'.padStart(9)} ${'MB/s'.padStart(7)} ${'cpu s'.padStart(7)} ${'peak RSS'.padStart(9)}`);
-    const row = (label: string, fs: Figures[]) => {
+    const row = (label: string, fs: Measured[]) => {
       const s = median(fs.map((f) => f.seconds));
       console.log(
         `${label.padEnd(34)} ${s.toFixed(2).padStart(8)} ${Math.round(valid / s).toString().padStart(9)} ${(bytes / 1e6 / s).toFixed(1).padStart(7)} ${median(fs.map((f) => f.cpu)).toFixed(2).padStart(7)} ${`${(median(fs.map((f) => f.peakRss)) / 2 ** 20).toFixed(0)} MiB`.padStart(9)}`,

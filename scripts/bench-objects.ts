@@ -13,57 +13,14 @@
  * The AWS CLI is installed with apt-get when absent and possible; otherwise the bench says so.
  * It prints figures; it never asserts a time.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { measure, type Measured } from './measure.js';
 import { startLake } from '../test/helpers/lake-s3.js';
 import { CLI, cliEnv } from '../test/helpers/cli.js';
-
-interface Measured {
-  seconds: number;
-  peakRss: number;
-  stdout: string;
-}
-
-const TIME = ['/usr/bin/time', '/bin/time'].find((p) => existsSync(p));
-
-/** Runs `cmd args…` to completion, timing it and taking its peak RSS; fails on a non-zero exit. */
-async function measure(what: string, cmd: string, args: string[], env: NodeJS.ProcessEnv, rssFile: string): Promise<Measured> {
-  const argv = TIME ? ['-f', '%M', '-o', rssFile, cmd, ...args] : args;
-  const started = performance.now();
-  const child = spawn(TIME ?? cmd, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout = (stdout + s).slice(-20000)));
-  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr = (stderr + s).slice(-8000)));
-  let hwm = 0;
-  const poll = TIME
-    ? undefined
-    : setInterval(() => {
-        try {
-          const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-          if (m) hwm = Math.max(hwm, Number(m[1]) * 1024);
-        } catch {
-          // exited between polls
-        }
-      }, 20);
-  const code = await new Promise<number | null>((res, rej) => {
-    child.on('error', rej);
-    child.on('close', (c) => res(c));
-  });
-  const seconds = (performance.now() - started) / 1000;
-  if (poll) clearInterval(poll);
-  if (code !== 0) throw new Error(`${what} exited ${code}:\n${stderr}`);
-  let peakRss = hwm;
-  if (TIME) {
-    const lines = readFileSync(rssFile, 'utf8').trim().split('\n');
-    peakRss = Number(lines[lines.length - 1]) * 1024;
-    rmSync(rssFile, { force: true });
-  }
-  return { seconds, peakRss, stdout };
-}
 
 /** The AWS CLI, installed with apt-get when absent (and we may); undefined with the reason when it cannot be. */
 function awsCli(): { path?: string; why?: string } {
@@ -96,7 +53,6 @@ export async function benchObjects(argv: string[]): Promise<void> {
   const cli = values.cli ? resolve(values.cli) : CLI;
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  const rssFile = join(dir, '.rss');
 
   const lake = await startLake({ count: n });
   const env = cliEnv(lake.env()) as Record<string, string>;
@@ -112,13 +68,13 @@ export async function benchObjects(argv: string[]): Promise<void> {
   };
   try {
     process.stderr.write(`lake of ${n.toLocaleString('en-US')} objects on ${lake.endpoint}; cleaner ${cli}\n`);
-    const first = await measure('first run', process.execPath, runArgs, env, rssFile);
+    const first = await measure('first run', process.execPath, runArgs, env);
     let t = status().totals;
     if (t.objects_done !== n || t.objects_failed !== 0) throw new Error(`first run: ${JSON.stringify(t)}`);
     row('cleaner, first run', n, first);
 
     lake.count = n + added;
-    const inc = await measure('incremental run', process.execPath, runArgs, env, rssFile);
+    const inc = await measure('incremental run', process.execPath, runArgs, env);
     t = status().totals;
     if (t.objects_done !== n + added || t.objects_skipped !== n) throw new Error(`incremental run: ${JSON.stringify(t)}`);
     row(`cleaner, incremental (+${added})`, n + added, inc);
@@ -135,7 +91,6 @@ export async function benchObjects(argv: string[]): Promise<void> {
         aws.path,
         ['s3', 'sync', `s3://${lake.bucket}/${lake.prefix}`, join(dir, 'aws'), '--endpoint-url', lake.endpoint, '--only-show-errors', '--no-progress'],
         { ...env, AWS_CONFIG_FILE: cfg, AWS_ENDPOINT_URL_S3: '' },
-        rssFile,
       );
       row('aws s3 sync (download only)', n, sync);
     } else anchorNote = `anchor: no \`aws s3 sync\` figures: ${aws.why}`;

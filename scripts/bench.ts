@@ -37,6 +37,7 @@ import { closeSync, createReadStream, existsSync, mkdirSync, openSync, readdirSy
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { measure, type Measured } from './measure.js';
 import { fileURLToPath } from 'node:url';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { Piscina } from 'piscina';
@@ -213,60 +214,10 @@ async function givenData(source: string): Promise<DataSet> {
 // ---------------------------------------------------------------------------------------------
 // Measuring a child process
 
-interface Measured {
-  seconds: number;
-  /** Peak resident set of the whole process (all its threads), bytes. */
-  peakRss: number;
-  /** User + system CPU seconds of the process (all threads); NaN when unknown. */
-  cpu: number;
-  stdout: string;
-}
-
-const TIME = ['/usr/bin/time', '/bin/time'].find((p) => existsSync(p));
-
-/** Runs `node args…` to completion; times it and takes its peak RSS. Fails on a non-zero exit. */
-async function measure(what: string, args: string[], env: NodeJS.ProcessEnv): Promise<Measured> {
+/** Runs `node args…` to completion; times it and takes its peak RSS (scripts/measure.ts). Fails on a non-zero exit. */
+async function measureNode(what: string, args: string[], env: NodeJS.ProcessEnv): Promise<Measured> {
   await syncDisks();
-  const rssFile = join(dir, `.rss-${process.pid}`);
-  const cmd = TIME ? TIME : process.execPath;
-  const argv = TIME ? ['-f', '%M %U %S', '-o', rssFile, process.execPath, ...args] : args;
-  const started = performance.now();
-  const child = spawn(cmd, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr = (stderr + s).slice(-8000)));
-  // Without /usr/bin/time: VmHWM is the process's high-water mark, so the last reading before it
-  // exits is (to within one poll) its peak; worker threads share the process and count too.
-  let hwm = 0;
-  const poll = TIME
-    ? undefined
-    : setInterval(() => {
-        try {
-          const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-          if (m) hwm = Math.max(hwm, Number(m[1]) * 1024);
-        } catch {
-          // exited between polls
-        }
-      }, 20);
-  const code = await new Promise<number | null>((res, rej) => {
-    child.on('error', rej);
-    child.on('close', (c) => res(c));
-  });
-  const seconds = (performance.now() - started) / 1000;
-  if (poll) clearInterval(poll);
-  if (code !== 0) throw new Error(`${what} exited ${code}:\n${stderr}`);
-  let peakRss = hwm;
-  let cpu = NaN;
-  if (TIME) {
-    // GNU time prints "Command exited with non-zero status" lines before the figures on failure.
-    const lines = readFileSync(rssFile, 'utf8').trim().split('\n');
-    const [kb, user, sys] = lines[lines.length - 1].split(' ').map(Number);
-    peakRss = kb * 1024;
-    cpu = user + sys;
-    rmSync(rssFile, { force: true });
-  }
-  return { seconds, peakRss, cpu, stdout };
+  return measure(what, process.execPath, args, env);
 }
 
 /** Writes back what earlier steps left dirty, so it is not flushed inside the next measurement. */
@@ -305,7 +256,7 @@ async function baselineCommand(): Promise<string[]> {
 
 async function runBaseline(ds: DataSet, out: string, cmd: string[]): Promise<Measured & { counts: Counts }> {
   rmSync(out, { recursive: true, force: true });
-  const m = await measure('baseline', [...cmd, ds.source, out, ...(schemaFile ? [schemaFile] : [])], { ...process.env, NODE_OPTIONS: '' });
+  const m = await measureNode('baseline', [...cmd, ds.source, out, ...(schemaFile ? [schemaFile] : [])], { ...process.env, NODE_OPTIONS: '' });
   return { ...m, counts: JSON.parse(m.stdout) as Counts };
 }
 
@@ -314,7 +265,7 @@ async function runCleaner(what: string, source: string, work: string, extraEnv: 
   mkdirSync(work, { recursive: true });
   const state = join(work, 'state.db');
   const args = [cli, 'run', '--source', source, '--local-dir', work, '--state', state, '--threads', String(threads), '-q', ...(schemaFile ? ['--schema', schemaFile] : []), ...extraArgs];
-  const m = await measure(what, args, cliEnv(extraEnv));
+  const m = await measureNode(what, args, cliEnv(extraEnv));
   const st = await new Promise<string>((res, rej) => {
     const c = spawn(process.execPath, [cli, 'status', '--json', '--state', state], { env: cliEnv(), stdio: ['ignore', 'pipe', 'inherit'] });
     let s = '';
