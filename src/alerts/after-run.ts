@@ -2,14 +2,12 @@
  * Tells the outside how a run ended: the metrics file, the Pushgateway, the webhooks. Nothing
  * here can change the run's exit code or its outputs: every failure is logged and swallowed.
  */
-import { readFileSync } from 'node:fs';
 import { VERSION } from '../version.js';
 import type { Db } from '../state/db.js';
 import { getRun, lastSuccessfulRun } from '../state/queries.js';
-import { parseRunOptions } from '../settings.js';
 import { buildReport, type RunReport } from '../report/build.js';
 import type { Logger } from '../log.js';
-import type { Settings } from '../settings.js';
+import { parseRunOptions, type Settings } from '../settings.js';
 import { exposition, runMetrics, type RunFigures } from './metrics.js';
 import { writeMetricsFile } from './metrics-file.js';
 import { pushMetrics } from './pushgateway.js';
@@ -28,7 +26,6 @@ export interface AlertSettings {
 export function alertSettingsOf(s: Pick<Settings, 'metricsFile' | 'pushgateway' | 'notify' | 'notifyOn'>): AlertSettings {
   return { metricsFile: s.metricsFile, pushgateway: s.pushgateway, notify: s.notify, notifyOn: s.notifyOn as NotifyOn[] };
 }
-
 
 /** Whether any alert destination is set. */
 export function alertsWanted(a: AlertSettings | undefined): a is AlertSettings {

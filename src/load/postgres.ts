@@ -60,7 +60,6 @@ function refusedLine(err: unknown): { line: number; message: string } | undefine
 }
 
 export class PostgresTarget implements LoadTarget {
-  private cols: readonly Column[] = [];
   private copySql = '';
   private withRejects = false;
   private extract: (line: Buffer) => Array<string | null> = () => [];
@@ -85,7 +84,6 @@ export class PostgresTarget implements LoadTarget {
   async prepare(cols: readonly Column[], withRejects: boolean): Promise<void> {
     const n = this.names;
     const all = [...cols, ...FIXED];
-    this.cols = cols;
     this.withRejects = withRejects;
     this.extract = makeExtractor(cols);
     this.copySql = `COPY ${n.table} (${all.map((c) => quoteIdent(c.name)).join(', ')}) FROM STDIN`;
