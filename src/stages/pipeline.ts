@@ -172,7 +172,7 @@ export async function executeRun(db: Db, statePath: string, run: RunRow, client:
       const e = err as NodeJS.ErrnoException;
       const clash = pathClash(e);
       if (!clash && isLocalIo(e)) {
-        fatal ??= localFailure({ error: e.message, code: e.code }, run.local_dir);
+        fatal ??= asFatal(e);
         return;
       }
       // DownloadFailed, a path clash, or another problem of this object alone.
