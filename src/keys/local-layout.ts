@@ -28,3 +28,17 @@ export function objectPaths(localDir: string, relPath: string): ObjectPaths {
     partialErrors: join(localDir, '.cleaner', 'partial', 'errors', relPath),
   };
 }
+
+/**
+ * The file an object is cleaned from, and how reject records and loaded rows name it: for an S3
+ * source its download under the local dir and its s3:// URL; for a local source the file itself.
+ */
+export function objectSource(
+  run: { kind: 's3' | 'local'; bucket: string | null; source: string; local_dir: string },
+  row: { key: string; rel_path: string },
+  sourceIsFile: boolean,
+): { inputPath: string; sourceName: string } {
+  if (run.kind === 's3') return { inputPath: objectPaths(run.local_dir, row.rel_path).input, sourceName: `s3://${run.bucket}/${row.key}` };
+  const file = sourceIsFile ? run.source : join(run.source, row.key);
+  return { inputPath: file, sourceName: file };
+}

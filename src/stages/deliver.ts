@@ -19,6 +19,7 @@ import {
   findObject,
   getDelivery,
   markDelivered,
+  keysetPages,
   markFoundAtDest,
   objectsNeverStartedBatch,
   objectsToDeliverBatch,
@@ -44,7 +45,7 @@ const BATCH = 500;
 /** Calls `each` on every row `batch(afterId)` pages through (by object id), a page at a time, at most `limit` at once; settles all, then throws the first failure. */
 async function inBatches<T extends { id: number }>(batch: (afterId: number) => T[], limit: ReturnType<typeof pLimit>, each: (row: T) => Promise<void>): Promise<void> {
   let failure: { err: unknown } | undefined;
-  for (let rows = batch(0); rows.length > 0; rows = batch(rows[rows.length - 1].id)) {
+  for (const rows of keysetPages(batch, (row) => row.id)) {
     const results = await Promise.allSettled(rows.map((row) => limit(() => each(row))));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) failure ??= { err: failed.reason };

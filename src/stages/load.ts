@@ -10,8 +10,8 @@ import { dirname, join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { UsageError } from '../errors.js';
 import type { Db } from '../state/db.js';
-import { publishedObjects, type ObjectRow, type RunRow } from '../state/queries.js';
-import { objectPaths } from '../keys/local-layout.js';
+import { keysetPages, publishedObjects, type RunRow } from '../state/queries.js';
+import { objectPaths, objectSource } from '../keys/local-layout.js';
 import type { Logger } from '../log.js';
 import { columnsOf } from '../load/columns.js';
 import { parseLoadUrl, type LoadUrl } from '../load/url.js';
@@ -59,12 +59,6 @@ function isTransient(err: unknown): boolean {
   const code = typeof e.code === 'string' ? e.code : '';
   if (['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', '57P01', '57P02', '57P03', '53300'].includes(code) || code.startsWith('08')) return true;
   return typeof e.message === 'string' && /Connection terminated|connection (is )?(closed|lost)|Client has encountered a connection error/i.test(e.message);
-}
-
-/** The object's name in rows and in the ledger, as its reject records name it. */
-function sourceNameOf(run: RunRow, row: ObjectRow, sourceIsFile: boolean): string {
-  if (run.kind === 's3') return `s3://${run.bucket}/${row.key}`;
-  return sourceIsFile ? run.source : join(run.source, row.key);
 }
 
 /** Writes (or clears) an object's load_refused records, atomically, beside its other outputs (gzip for a .gz object, as its errors/ are). */
@@ -118,14 +112,11 @@ export async function loadPublished(db: Db, run: RunRow, settings: LoadSettings,
   let target: LoadTarget | undefined = await connect();
   const sourceIsFile = run.kind === 'local' && existsSync(run.source) && statSync(run.source).isFile();
   try {
-    for (let after = 0; ; ) {
-      const rows = publishedObjects(db, run.target, after, BATCH);
-      if (rows.length === 0) break;
-      after = rows[rows.length - 1].id;
+    for (const rows of keysetPages((after) => publishedObjects(db, run.target, after, BATCH), (row) => row.id)) {
       const objs = rows.map((row) => {
         const p = objectPaths(run.local_dir, row.rel_path);
         const obj: ObjectToLoad = {
-          source: sourceNameOf(run, row, sourceIsFile),
+          source: objectSource(run, row, sourceIsFile).sourceName,
           etag: row.done_etag ?? row.etag,
           rulesHash: row.done_schema_hash ?? run.schema_hash,
           runId: row.last_run_id ?? run.id,

@@ -3,7 +3,7 @@
  * overlapped: each object is handed to the clean pool as soon as its download finishes.
  */
 import { accessSync, constants, existsSync, rmSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import pLimit from 'p-limit';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { LocalIoError, S3PermanentError } from '../errors.js';
@@ -11,7 +11,7 @@ import type { Db } from '../state/db.js';
 import { bytesToProcess, cacheStatements, downloadAgain, eachObjectToDo, getObject, markFailed, type ObjectRow, type RunRow } from '../state/queries.js';
 import type { CleanResult, CleanTask } from './clean-file.js';
 import { manifestLocal, manifestS3, type ManifestSummary } from './manifest.js';
-import { objectPaths } from '../keys/local-layout.js';
+import { objectPaths, objectSource } from '../keys/local-layout.js';
 import { openCleanPool } from './clean-pool.js';
 import { pathClash } from './path-clash.js';
 import { cleanRanged, cleanWhileDownloading, shouldSplit } from './clean-ranged.js';
@@ -60,18 +60,11 @@ export async function executeRun(db: Db, statePath: string, run: RunRow, client:
   const sourceIsFile = run.kind === 'local' && statSync(run.source).isFile();
   let fatal: Error | undefined;
 
-  /** The file an object is cleaned from, and how its reject records name it: the local file itself, or the download of an S3 object. */
-  const inputOf = (row: ObjectRow): Pick<CleanTask, 'inputPath' | 'sourceName'> => {
-    if (run.kind === 's3') return { inputPath: objectPaths(run.local_dir, row.rel_path).input, sourceName: `s3://${run.bucket}/${row.key}` };
-    const file = sourceIsFile ? run.source : join(run.source, row.key);
-    return { inputPath: file, sourceName: file };
-  };
-
   const taskFor = (row: ObjectRow): CleanTask => ({
     statePath,
     runId: run.id,
     objectId: row.id,
-    ...inputOf(row),
+    ...objectSource(run, row, sourceIsFile),
     localDir: run.local_dir,
     schemaText: run.schema_text,
     schemaOrigin: run.schema_origin,

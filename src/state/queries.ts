@@ -761,26 +761,29 @@ export function countSkippedUnchanged(db: Db, runId: number): number {
   return (db.prepare("SELECT COUNT(*) AS n FROM run_objects WHERE run_id = ? AND action = 'skip' AND outcome = 'skipped'").get(runId) as { n: number }).n;
 }
 
+/**
+ * Pages of rows by keyset: `page(after)` returns rows with ids above `after`, in id order. The
+ * next page is read only when the caller asks for it, so no statement stays open between pages
+ * and callers may write meanwhile. With `pageSize`, a short page is known to be the last.
+ */
+export function* keysetPages<T>(page: (after: number) => T[], idOf: (row: T) => number, pageSize?: number): Generator<T[]> {
+  for (let after = 0; ; ) {
+    const rows = page(after);
+    if (rows.length === 0) return;
+    yield rows;
+    if (pageSize !== undefined && rows.length < pageSize) return;
+    after = idOf(rows[rows.length - 1]);
+  }
+}
+
 /** A run's objects with their figures, read `pageSize` at a time (no statement stays open between pages: callers may write). */
 export function* eachRunObject(db: Db, runId: number, filter: FiguresFilter = 'all', pageSize = 1000): Generator<RunObjectFigures> {
-  let after = 0;
-  for (;;) {
-    const page = runObjectsPage(db, runId, after, pageSize, filter);
-    yield* page;
-    if (page.length < pageSize) return;
-    after = page[page.length - 1].object_id;
-  }
+  for (const page of keysetPages((after) => runObjectsPage(db, runId, after, pageSize, filter), (r) => r.object_id, pageSize)) yield* page;
 }
 
 /** Objects of a run still to process in `state`, read `pageSize` at a time in id order (callers may write between pages). */
 export function* eachObjectToDo(db: Db, runId: number, state: ObjectStateName, pageSize = 256): Generator<ObjectRow> {
-  let after = 0;
-  for (;;) {
-    const page = objectsBatch(db, runId, state, after, pageSize);
-    yield* page;
-    if (page.length < pageSize) return;
-    after = page[page.length - 1].id;
-  }
+  for (const page of keysetPages((after) => objectsBatch(db, runId, state, after, pageSize), (r) => r.id, pageSize)) yield* page;
 }
 
 /**
