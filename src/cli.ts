@@ -11,7 +11,7 @@ import { alertSettingsOf } from './alerts/after-run.js';
 import { makeLogger, type LogFormat, type Logger } from './log.js';
 import { runCommand } from './commands/run.js';
 import { resumeCommand } from './commands/resume.js';
-import { formatStatus, statusReport } from './commands/status.js';
+import { formatObjects, formatStatus, statusObjects, statusReport } from './commands/status.js';
 import { interruptActiveRun, type RunOutcome } from './commands/drive.js';
 import { reportCommand } from './commands/report.js';
 import { dryRunCommand, formatDryRun } from './commands/dry-run.js';
@@ -19,6 +19,7 @@ import { formatVerdicts, validateCommand } from './commands/validate.js';
 // fleet.js loads the AWS SDK: imported only when --dest asks for it.
 import type { FleetView } from './commands/fleet.js';
 import { loadCommand } from './commands/load.js';
+import { formatPrune, pruneCommand } from './commands/prune.js';
 
 /** A setting's flags (two for the filters), with its environment variable and default in the help text. */
 function settingOptions(d: Declaration): Option[] {
@@ -126,6 +127,9 @@ export function buildProgram(): Command {
   addSettings(program.command('status').description('where every run and object stands; with --dest, every shard of a job, from the destination alone'), ['state', ...DEST_KEYS])
     .option('--run <id>', 'show this run instead of the latest')
     .option('--json', 'stable JSON on stdout')
+    .option('--objects', "the run's objects, a page at a time in key order, instead of its summary")
+    .option('--limit <n>', 'with --objects: objects per page (default 1000, at most 10000)')
+    .option('--after <key>', "with --objects: start after this key (the previous page's `next`)")
     .option(...CONFIG_FLAG)
     .action(async (o) => {
       // The fleet view only when --dest is given here: a CLEANER_DEST in the environment of a job must not hide the local state.
@@ -133,6 +137,11 @@ export function buildProgram(): Command {
         const view = await fleetOf(o);
         const { formatFleet } = await import('./commands/fleet.js');
         process.stdout.write(o.json ? JSON.stringify(view, null, 2) + '\n' : formatFleet(view));
+        return;
+      }
+      if (o.objects) {
+        const page = statusObjects(statePath(o), { runId: runIdOf(o), after: o.after, limit: o.limit !== undefined ? Number(o.limit) : undefined });
+        process.stdout.write(o.json ? JSON.stringify(page, null, 2) + '\n' : formatObjects(page));
         return;
       }
       const report = statusReport(statePath(o), runIdOf(o));
@@ -179,6 +188,14 @@ export function buildProgram(): Command {
       const { report, htmlPath } = reportCommand({ state: statePath(o), runId: runIdOf(o), html: o.html });
       if (htmlPath) process.stderr.write(`cleaner: report written to ${htmlPath}\n`);
       else process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+    });
+
+  addSettings(program.command('prune').description("forget old runs' per-object rows and report files (what incremental runs need of each object stays); then VACUUM"), ['state'])
+    .option('--older-than <age>', 'prune runs that finished longer ago than this, e.g. 90d, 12h, 2w; never the latest run, an unfinished one, or one a delivery still needs [env CLEANER_PRUNE_OLDER_THAN]')
+    .option(...CONFIG_FLAG)
+    .action((o) => {
+      const s = resolveSettings({ state: o.state, pruneOlderThan: o.olderThan }, { config: o.config, only: ['state', 'pruneOlderThan'] });
+      process.stdout.write(formatPrune(pruneCommand({ state: s.state, olderThan: s.pruneOlderThan })));
     });
 
   const load = addSettings(

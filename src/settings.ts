@@ -167,6 +167,14 @@ const TABLE = [
     help: 'list only keys after this one (the full S3 key, or the path under a local source): a date-partitioned prefix then lists only recent days',
     stored: true,
   },
+  {
+    key: 'pruneOlderThan',
+    flag: '--prune-older-than',
+    arg: '<age>',
+    env: 'CLEANER_PRUNE_OLDER_THAN',
+    kind: 'string',
+    help: "after the run, prune runs that finished longer ago than this age (e.g. 90d): as cleaner prune --older-than",
+  },
   { key: 'metricsFile', flag: '--metrics-file', arg: '<path>', env: 'CLEANER_METRICS_FILE', kind: 'path', help: "write the run's Prometheus metrics to this file (node_exporter textfile collector)" },
   { key: 'pushgateway', flag: '--pushgateway', arg: '<url>', env: 'CLEANER_PUSHGATEWAY', kind: 'string', help: "push the run's metrics to this Prometheus Pushgateway" },
   {

@@ -3,13 +3,14 @@ import { UsageError } from '../errors.js';
 import { resolve } from 'node:path';
 import { runOptionsOf, type Settings } from '../settings.js';
 import { resolveRegion } from '../s3/settings.js';
-import { acquireLock, openState, releaseLock } from '../state/db.js';
+import { acquireLock, openState, releaseLock, type Db } from '../state/db.js';
 import { createRun, getRun, supersedeUnfinished } from '../state/queries.js';
 import type { Logger } from '../log.js';
 import { alertSettingsOf } from '../alerts/after-run.js';
 import { driveRun, type RunOutcome } from './drive.js';
 import { planRun } from './plan.js';
 import { checkLoadUrl } from '../stages/load.js';
+import { formatPrune, parseAge, pruneState } from './prune.js';
 
 /** Starts a new run with `settings`; refuses bad input before anything is written. */
 export async function runCommand(settings: Settings, log: Logger): Promise<RunOutcome> {
@@ -19,6 +20,7 @@ export async function runCommand(settings: Settings, log: Logger): Promise<RunOu
   // DuckDB has one writer: shards running at once would fail on its lock, or worse, wait on it.
   if (settings.load?.startsWith('duckdb:') && shard && shard.count > 1) throw new UsageError(`--load ${settings.load} with --shard ${shard.index}/${shard.count}: DuckDB takes one writer at a time; load into PostgreSQL from shards, or run cleaner load once after the job`);
   if (settings.load && settings.deleteLocal) throw new UsageError('--load and --delete-local: the load reads the local output files that --delete-local removes; drop one of them');
+  const pruneMs = settings.pruneOlderThan !== undefined ? parseAge(settings.pruneOlderThan, '--prune-older-than') : undefined;
   const db = openState(statePath);
   try {
     acquireLock(db, statePath, 'run');
@@ -40,11 +42,25 @@ export async function runCommand(settings: Settings, log: Logger): Promise<RunOu
       });
       supersedeUnfinished(db, target, runId);
       log.info(`run ${runId}: ${source} -> ${localDir}`, { rules: rules.origin });
-      return await driveRun(db, statePath, getRun(db, runId)!, log, alertSettingsOf(settings), settings.load);
+      const outcome = await driveRun(db, statePath, getRun(db, runId)!, log, alertSettingsOf(settings), settings.load);
+      if (pruneMs !== undefined) pruneAfterRun(db, pruneMs, log);
+      return outcome;
     } finally {
       releaseLock(db);
     }
   } finally {
     db.close();
+  }
+}
+
+/**
+ * --prune-older-than: prunes once the run has ended, however it ended (the run just made is the
+ * latest and is never pruned). A failed prune is a warning: the run's outcome stands.
+ */
+function pruneAfterRun(db: Db, olderThanMs: number, log: Logger): void {
+  try {
+    log.info(formatPrune(pruneState(db, olderThanMs)).trimEnd());
+  } catch (err) {
+    log.warn(`prune after the run failed: ${(err as Error).message}; try cleaner prune`);
   }
 }

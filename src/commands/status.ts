@@ -3,7 +3,8 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import { openState } from '../state/db.js';
-import { countSkippedUnchanged, eachRunObject, getRun, listRuns, type RunRow } from '../state/queries.js';
+import { countSkippedUnchanged, eachRunObject, getRun, listRuns, runObjectsByKey, type RunRow } from '../state/queries.js';
+import { objectFigures, type ObjectFigures } from '../report/build.js';
 import { emptySummary, summarize, type RunSummary, type Totals } from '../report/summary.js';
 import { countLoadRefused } from '../stages/load.js';
 
@@ -52,6 +53,51 @@ export function statusReport(statePath: string, runId?: number): StatusReport {
   } finally {
     db.close();
   }
+}
+
+/** One page of `cleaner status --objects`: a run's objects in key order, and where the next page starts. */
+export interface ObjectsPage {
+  state_path: string;
+  run: number | null;
+  objects: ObjectFigures[];
+  /** Pass as --after for the next page; null on the last page. */
+  next: string | null;
+}
+
+/** Most objects one page holds: a page is held in memory whole. */
+export const MAX_PAGE = 10_000;
+
+/**
+ * Up to `limit` objects of run `runId` (default: the latest) with keys after `after`, every
+ * object the run listed (those skipped as unchanged too), read straight from the state.
+ */
+export function statusObjects(statePath: string, opts: { runId?: number; after?: string; limit?: number } = {}): ObjectsPage {
+  const path = resolve(statePath);
+  const limit = opts.limit ?? 1000;
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) throw new UsageError(`--limit: expected a whole number from 1 to ${MAX_PAGE}, got ${opts.limit}`);
+  if (!existsSync(path)) return { state_path: path, run: null, objects: [], next: null };
+  const db = openState(path, { readonly: true });
+  try {
+    const run = getRun(db, opts.runId);
+    if (!run) {
+      if (opts.runId !== undefined) throw new UsageError(`no run ${opts.runId} in ${path}`);
+      return { state_path: path, run: null, objects: [], next: null };
+    }
+    // One row more than asked tells whether another page follows.
+    const rows = runObjectsByKey(db, run.id, run.target, opts.after ?? '', limit + 1);
+    const objects = rows.slice(0, limit).map(objectFigures);
+    return { state_path: path, run: run.id, objects, next: rows.length > limit ? objects[objects.length - 1].key : null };
+  } finally {
+    db.close();
+  }
+}
+
+/** A page of objects as text: one line each, then how to get the next page. */
+export function formatObjects(p: ObjectsPage): string {
+  if (p.run === null) return `no runs yet in ${p.state_path}\n`;
+  const lines = p.objects.map((o) => `${(o.outcome ?? o.state).padEnd(8)}  ${String(o.lines).padStart(9)} lines  ${String(o.rejected).padStart(9)} rejected  ${o.key}`);
+  if (p.next !== null) lines.push(`more: cleaner status --objects --run ${p.run} --after ${JSON.stringify(p.next)}`);
+  return lines.join('\n') + '\n';
 }
 
 function fromSummary(path: string, run: RunRow | null, s: RunSummary, runs: RunRow[], loadRefused = 0): StatusReport {

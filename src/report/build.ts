@@ -101,28 +101,31 @@ function reportHead(db: Db, run: RunRow): Omit<RunReport, 'objects'> {
  * lake of a million objects that changes nothing would otherwise list a million.
  */
 function* reportObjects(db: Db, runId: number): Generator<ObjectFigures> {
-  for (const o of eachRunObject(db, runId, 'detailed')) {
-    const processed = o.action === 'process';
-    const nonBlank = o.valid + o.rejected;
-    yield {
-      key: o.key,
-      state: o.state,
-      outcome: o.outcome,
-      action: o.action,
-      reason: o.reason,
-      lines: processed ? o.lines : 0,
-      valid: processed ? o.valid : 0,
-      rejected: processed ? o.rejected : 0,
-      blank: processed ? o.blank : 0,
-      error_rate: processed && nonBlank > 0 ? o.rejected / nonBlank : 0,
-      bytes: o.bytes,
-      download_ms: processed ? o.download_ms : 0,
-      clean_ms: processed ? o.clean_ms : 0,
-      quarantined: o.quarantined === 1,
-      error: o.error,
-      rejected_by_reason: processed ? (JSON.parse(o.by_reason) as Record<string, number>) : {},
-    };
-  }
+  for (const o of eachRunObject(db, runId, 'detailed')) yield objectFigures(o);
+}
+
+/** An object's figures for its run as reports and `status --objects` show them (a skipped object's are its earlier run's: zero here). */
+export function objectFigures(o: RunObjectFigures): ObjectFigures {
+  const processed = o.action === 'process';
+  const nonBlank = o.valid + o.rejected;
+  return {
+    key: o.key,
+    state: o.state,
+    outcome: o.outcome,
+    action: o.action,
+    reason: o.reason,
+    lines: processed ? o.lines : 0,
+    valid: processed ? o.valid : 0,
+    rejected: processed ? o.rejected : 0,
+    blank: processed ? o.blank : 0,
+    error_rate: processed && nonBlank > 0 ? o.rejected / nonBlank : 0,
+    bytes: o.bytes,
+    download_ms: processed ? o.download_ms : 0,
+    clean_ms: processed ? o.clean_ms : 0,
+    quarantined: o.quarantined === 1,
+    error: o.error,
+    rejected_by_reason: processed ? (JSON.parse(o.by_reason) as Record<string, number>) : {},
+  };
 }
 
 /**

@@ -913,3 +913,72 @@ export function cacheStatements(db: Db): void {
     return stmt;
   }) as Db['prepare'];
 }
+
+// ---------------------------------------------------------------------------------------------
+// Pruning and paging (issue 11): years of runs over a lake keep the state small, and per-object
+// detail is read a page at a time.
+
+/** A run old enough to prune, and whether a delivery still names it (its row then stays). */
+export interface PrunableRun {
+  id: number;
+  local_dir: string;
+  /** 1 when a delivery row references the run (deliveries.run_id): its `runs` row stays, its per-run rows go. */
+  delivered: number;
+}
+
+/**
+ * Runs that finished done before `cutoff` (ISO time) and that nothing still needs: never the
+ * latest run of a target, nor its latest done run (`cleaner load` loads it by default), nor a run
+ * that is not done (it may be resumed), nor one a delivery in progress belongs to. Runs already
+ * pruned whose row stays for a delivery (no per-run rows left) are left out.
+ */
+export function prunableRuns(db: Db, cutoff: string): PrunableRun[] {
+  return db
+    .prepare(
+      `SELECT r.id, r.local_dir, EXISTS (SELECT 1 FROM deliveries d WHERE d.run_id = r.id) AS delivered
+       FROM runs r
+       WHERE r.state = 'done' AND COALESCE(r.finished_at, r.started_at) < ?
+         AND r.id NOT IN (SELECT MAX(id) FROM runs GROUP BY target)
+         AND r.id NOT IN (SELECT MAX(id) FROM runs WHERE state = 'done' GROUP BY target)
+         AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.run_id = r.id AND d.state = 'uploading')
+         AND (EXISTS (SELECT 1 FROM run_objects x WHERE x.run_id = r.id) OR NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.run_id = r.id))
+       ORDER BY r.id`,
+    )
+    .all(cutoff) as PrunableRun[];
+}
+
+/**
+ * Drops a done run's per-object rows (run_objects) and, unless a delivery references it, the run
+ * itself; objects it last touched forget it (last_run_id NULL): what later runs need of an object
+ * (key, ETag, rules hash, state) lives in `objects` and stays. Returns the rows deleted.
+ */
+export function pruneRun(db: Db, id: number, keepRunRow: boolean): number {
+  return db.transaction(() => {
+    const rows = db.prepare('DELETE FROM run_objects WHERE run_id = ?').run(id).changes;
+    db.prepare('UPDATE objects SET last_run_id = NULL WHERE last_run_id = ?').run(id);
+    if (keepRunRow) return rows;
+    expectChange(db.prepare("DELETE FROM runs WHERE id = ? AND state = 'done'").run(id), `prune run ${id}`);
+    return rows + 1;
+  }).immediate();
+}
+
+/** Bytes the database takes: its pages, the WAL's committed ones included. */
+export function databaseBytes(db: Db): number {
+  return (db.pragma('page_count', { simple: true }) as number) * (db.pragma('page_size', { simple: true }) as number);
+}
+
+/** Rebuilds the database file without its free pages, and empties the WAL into it. */
+export function compactDatabase(db: Db): void {
+  db.exec('VACUUM');
+  db.pragma('wal_checkpoint(TRUNCATE)');
+}
+
+/**
+ * Up to `limit` of a run's objects with their figures, keys after `afterKey`, in key order. Read
+ * along the (target, key) index, so each page costs its own rows whatever the run's size.
+ */
+export function runObjectsByKey(db: Db, runId: number, target: string, afterKey: string, limit: number): RunObjectFigures[] {
+  return db
+    .prepare(`${RUN_FIGURES} WHERE o.target = ? AND o.key > ? AND r.run_id = ? ORDER BY o.key LIMIT ?`)
+    .all(target, afterKey, runId, limit) as RunObjectFigures[];
+}
