@@ -14,7 +14,7 @@ import { resumeCommand } from './commands/resume.js';
 import { formatObjects, formatStatus, statusObjects, statusReport } from './commands/status.js';
 import { interruptActiveRun, type RunOutcome } from './commands/drive.js';
 import { reportCommand } from './commands/report.js';
-import { dryRunCommand, formatDryRun } from './commands/dry-run.js';
+import { dryRunCommand, formatDryRunEntries, formatDryRunTotals } from './commands/dry-run.js';
 import { formatVerdicts, validateCommand } from './commands/validate.js';
 // fleet.js loads the AWS SDK: imported only when --dest asks for it.
 import type { FleetView } from './commands/fleet.js';
@@ -104,7 +104,8 @@ export function buildProgram(): Command {
     // commander names each option by its table key (--local-dir: localDir), so the flags pass as they are.
     const settings = resolveSettings(flagsOf(o), { config: o.config });
     if (o.dryRun) {
-      process.stdout.write(formatDryRun(await dryRunCommand(settings, log)));
+      const totals = await dryRunCommand(settings, log, (page) => writeOut(formatDryRunEntries(page)));
+      await writeOut(formatDryRunTotals(totals));
       return;
     }
     endWith(await runCommand(settings, log), log);
@@ -184,10 +185,9 @@ export function buildProgram(): Command {
     .option('--run <id>', 'report this run instead of the latest')
     .option('--html <file>', 'write the report as an HTML page to this file')
     .option(...CONFIG_FLAG)
-    .action((o) => {
-      const { report, htmlPath } = reportCommand({ state: statePath(o), runId: runIdOf(o), html: o.html });
+    .action(async (o) => {
+      const { htmlPath } = await reportCommand({ state: statePath(o), runId: runIdOf(o), html: o.html }, writeOut);
       if (htmlPath) process.stderr.write(`cleaner: report written to ${htmlPath}\n`);
-      else process.stdout.write(JSON.stringify(report, null, 2) + '\n');
     });
 
   addSettings(program.command('prune').description("forget old runs' per-object rows and report files (what incremental runs need of each object stays); then VACUUM"), ['state'])
@@ -212,6 +212,12 @@ export function buildProgram(): Command {
   program.addCommand(load);
 
   return program;
+}
+
+/** Writes to stdout, waiting for it to drain when its buffer is full (output of millions of lines must not pile up in memory). */
+function writeOut(text: string): Promise<void> | void {
+  if (!text || process.stdout.write(text)) return;
+  return new Promise((done) => process.stdout.once('drain', done));
 }
 
 /** A finished run's last line, and its exit code for the process. */

@@ -1,6 +1,8 @@
 /**
  * `cleaner run --dry-run`: lists what a run would download and clean, and why (new, changed,
- * schema_changed, unfinished, retry), and what it would skip, without writing anything.
+ * schema_changed, unfinished, retry), and what it would skip, without writing anything. Each
+ * object's line is handed on as it is decided and only the totals are kept: a lake of millions of
+ * keys costs the memory of one listing page.
  */
 import { existsSync } from 'node:fs';
 import type { Settings } from '../settings.js';
@@ -20,25 +22,48 @@ export interface DryRunEntry {
   reason: ListingReason | Exclusion;
 }
 
-/** Decides, for every object of the source, what `run` would do; writes nothing. */
-export async function dryRunCommand(settings: Settings, log: Logger): Promise<DryRunEntry[]> {
+/** What the dry run came to over all objects. */
+export interface DryRunTotals {
+  process: number;
+  skip: number;
+  /** Bytes of the objects it would clean. */
+  bytes: number;
+  /** Left out by a filter or as markers (counted in `skip`). */
+  excluded: number;
+  /** Belonging to other shards (counted in `skip`). */
+  otherShards: number;
+}
+
+/**
+ * Decides, for every object of the source, what `run` would do, and hands each decision to `emit`
+ * a listing page at a time (awaited: the caller may wait for its output to drain); writes nothing.
+ */
+export async function dryRunCommand(settings: Settings, log: Logger, emit: (page: DryRunEntry[]) => void | Promise<void>): Promise<DryRunTotals> {
   const { src, rules, localDir, statePath, endpoint, target, select } = planRun(settings, log);
   const db: Db | undefined = existsSync(statePath) ? openState(statePath, { readonly: true }) : undefined;
-  const entries: DryRunEntry[] = [];
-  const decide = (o: ListedObject, relKey: string) => {
+  const totals: DryRunTotals = { process: 0, skip: 0, bytes: 0, excluded: 0, otherShards: 0 };
+  const decide = (o: ListedObject, relKey: string): DryRunEntry => {
     const excluded = select(relKey, o.size, o.key);
-    if (excluded) return void entries.push({ key: o.key, size: o.size, action: 'skip', reason: excluded });
-    const reason = decideListing(db ? findObject(db, target, o.key) : undefined, o, rules.hash);
-    entries.push({ key: o.key, size: o.size, action: reason === 'unchanged' || reason === 'failed_before' ? 'skip' : 'process', reason });
+    const reason = excluded ?? decideListing(db ? findObject(db, target, o.key) : undefined, o, rules.hash);
+    const action = excluded || reason === 'unchanged' || reason === 'failed_before' ? 'skip' : 'process';
+    totals[action]++;
+    if (action === 'process') totals.bytes += o.size;
+    if (reason === 'excluded' || reason === 'marker') totals.excluded++;
+    if (reason === 'shard') totals.otherShards++;
+    return { key: o.key, size: o.size, action, reason };
   };
   try {
     if (src.kind === 'local') {
-      for (const o of listLocal(src.path, localDir)) if (!settings.startAfter || o.key > settings.startAfter) decide(o, o.key);
+      const page: DryRunEntry[] = [];
+      for (const o of listLocal(src.path, localDir)) if (!settings.startAfter || o.key > settings.startAfter) page.push(decide(o, o.key));
+      await emit(page);
     } else {
       const [{ makeClient }, { listObjects }] = await Promise.all([import('../s3/client.js'), import('../s3/list.js')]);
       const client = makeClient({ endpoint, region: settings.region });
       try {
-        for await (const page of listObjects(client, src.bucket, src.prefix, settings.startAfter)) for (const o of page) decide(toListed(o, src.prefix), relativeKey(o.key, src.prefix));
+        for await (const page of listObjects(client, src.bucket, src.prefix, settings.startAfter)) {
+          await emit(page.map((o) => decide(toListed(o, src.prefix), relativeKey(o.key, src.prefix))));
+        }
       } finally {
         client.destroy();
       }
@@ -46,19 +71,16 @@ export async function dryRunCommand(settings: Settings, log: Logger): Promise<Dr
   } finally {
     db?.close();
   }
-  return entries;
+  return totals;
 }
 
-/** The dry run as text: one line per object, then a summary. */
-export function formatDryRun(entries: DryRunEntry[]): string {
+/** Dry-run entries as text, one line per object. */
+export function formatDryRunEntries(entries: DryRunEntry[]): string {
   const why = (e: DryRunEntry) => (e.reason === 'marker' ? 'excluded (marker)' : e.reason === 'shard' ? 'other shard' : e.reason);
-  const lines = entries.map((e) => `${e.action === 'process' ? 'would clean' : 'would skip '}  ${why(e).padEnd(17)}  ${String(e.size).padStart(12)}  ${e.key}`);
-  const count = (a: string) => entries.filter((e) => e.action === a).length;
-  const left = entries.filter((e) => e.reason === 'excluded' || e.reason === 'marker').length;
-  const others = entries.filter((e) => e.reason === 'shard').length;
-  const bytes = entries.filter((e) => e.action === 'process').reduce((n, e) => n + e.size, 0);
-  lines.push(
-    `dry run: ${count('process')} object(s) to clean (${bytes.toLocaleString('en-US')} bytes), ${count('skip')} to skip${left ? ` (${left} excluded)` : ''}${others ? `, ${others} in other shards` : ''}; nothing was written`,
-  );
-  return lines.join('\n') + '\n';
+  return entries.map((e) => `${e.action === 'process' ? 'would clean' : 'would skip '}  ${why(e).padEnd(17)}  ${String(e.size).padStart(12)}  ${e.key}\n`).join('');
+}
+
+/** The dry run's last line: what it came to. */
+export function formatDryRunTotals(t: DryRunTotals): string {
+  return `dry run: ${t.process} object(s) to clean (${t.bytes.toLocaleString('en-US')} bytes), ${t.skip} to skip${t.excluded ? ` (${t.excluded} excluded)` : ''}${t.otherShards ? `, ${t.otherShards} in other shards` : ''}; nothing was written\n`;
 }

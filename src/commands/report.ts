@@ -3,27 +3,39 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import { openState } from '../state/db.js';
-import { buildReport, type RunReport } from '../report/build.js';
+import { getRun } from '../state/queries.js';
+import { buildPageReport, reportJson } from '../report/build.js';
 import { renderHtml } from '../report/html.js';
 
-/** Builds the report of run `runId` (default latest); writes HTML to `html` when given. */
-export function reportCommand(opts: { state: string; runId?: number; html?: string }): { report: RunReport; htmlPath?: string } {
+/**
+ * Hands the JSON report of run `runId` (default latest) to `write` in chunks, as the state is read
+ * a page at a time (`write` is awaited, so output can drain); or, with `html`, writes the page
+ * there (the worst objects and every figure) and returns its path.
+ */
+export async function reportCommand(opts: { state: string; runId?: number; html?: string }, write: (chunk: string) => void | Promise<void>): Promise<{ htmlPath?: string }> {
   const statePath = resolve(opts.state);
   if (!existsSync(statePath)) throw new UsageError(`no state at ${statePath}: nothing to report (pass --state)`);
   const db = openState(statePath, { readonly: true });
-  let report: RunReport | undefined;
+  const missing = () => new UsageError(opts.runId !== undefined ? `no run ${opts.runId} in ${statePath}` : `no runs yet in ${statePath}`);
+  let html: string;
   try {
-    report = buildReport(db, opts.runId);
+    if (!opts.html) {
+      const run = getRun(db, opts.runId);
+      if (!run) throw missing();
+      for (const chunk of reportJson(db, run, true)) await write(chunk);
+      return {};
+    }
+    const page = buildPageReport(db, opts.runId);
+    if (!page) throw missing();
+    html = renderHtml(page.report, page.objectsInRun);
   } finally {
     db.close();
   }
-  if (!report) throw new UsageError(opts.runId !== undefined ? `no run ${opts.runId} in ${statePath}` : `no runs yet in ${statePath}`);
-  if (!opts.html) return { report };
   const htmlPath = resolve(opts.html);
   try {
-    writeFileSync(htmlPath, renderHtml(report));
+    writeFileSync(htmlPath, html);
   } catch (err) {
     throw new UsageError(`cannot write ${htmlPath}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
-  return { report, htmlPath };
+  return { htmlPath };
 }

@@ -129,35 +129,79 @@ export function objectFigures(o: RunObjectFigures): ObjectFigures {
 }
 
 /**
+ * The report of `run` as JSON text, in chunks of about 64 kB: the head, then "objects" last, read
+ * from the state a page at a time, so memory stays flat however many objects the run processed.
+ * `pretty` lays each object out as JSON.stringify(report, null, 2) does; else one object a line.
+ */
+export function* reportJson(db: Db, run: RunRow, pretty: boolean): Generator<string> {
+  const text = JSON.stringify(reportHead(db, run), null, 2);
+  let pending = text.slice(0, text.length - 2) + ',\n  "objects": [';
+  let first = true;
+  for (const o of reportObjects(db, run.id)) {
+    pending += (first ? '\n    ' : ',\n    ') + (pretty ? JSON.stringify(o, null, 2).replaceAll('\n', '\n    ') : JSON.stringify(o));
+    first = false;
+    if (pending.length >= 1 << 16) {
+      yield pending;
+      pending = '';
+    }
+  }
+  yield pending + (first ? ']\n}\n' : '\n  ]\n}\n');
+}
+
+/**
  * Writes the report of run `runId` to <local-dir>/reports/<run-id>.json (atomically) and returns
- * its path, or null when there is no such run. Objects are streamed to the file one line each,
- * read from the state a page at a time: memory stays flat however many objects the run processed.
+ * its path, or null when there is no such run. Objects are one line each.
  */
 export function writeRunReport(db: Db, runId: number): string | null {
   const run = getRun(db, runId);
   if (!run) return null;
-  const head = reportHead(db, run);
   const dir = join(run.local_dir, 'reports');
   mkdirSync(dir, { recursive: true });
   const path = join(dir, `${run.id}.json`);
   const fd = openSync(path + '.tmp', 'w');
   try {
-    // The head as before, then "objects" last: the same JSON, with each object on one line.
-    const text = JSON.stringify(head, null, 2);
-    let pending = text.slice(0, text.length - 2) + ',\n  "objects": [';
-    let first = true;
-    for (const o of reportObjects(db, run.id)) {
-      pending += (first ? '\n    ' : ',\n    ') + JSON.stringify(o);
-      first = false;
-      if (pending.length >= 1 << 16) {
-        writeSync(fd, pending);
-        pending = '';
-      }
-    }
-    writeSync(fd, pending + (first ? ']\n}\n' : '\n  ]\n}\n'));
+    for (const chunk of reportJson(db, run, false)) writeSync(fd, chunk);
   } finally {
     closeSync(fd);
   }
   renameSync(path + '.tmp', path);
   return path;
+}
+
+/** Objects the HTML page lists: the worst first; 2,000 rows keep a page of a million-object run at about 1 MB. */
+export const PAGE_OBJECTS = 2000;
+
+/**
+ * The report for the HTML page: every figure, but only the `limit` worst objects (failed or gone
+ * first, then quarantined, then by error rate and rejects), picked in one pass over the run's
+ * rows holding at most twice `limit`. `objectsInRun` counts the objects the full report lists.
+ * A run with no more than `limit` objects keeps all of them, in the full report's order.
+ */
+export function buildPageReport(db: Db, runId?: number, limit = PAGE_OBJECTS): { report: RunReport; objectsInRun: number } | undefined {
+  const run = getRun(db, runId);
+  if (!run) return undefined;
+  const head = reportHead(db, run);
+  let kept: ObjectFigures[] = [];
+  let objectsInRun = 0;
+  let truncated = false;
+  for (const o of reportObjects(db, run.id)) {
+    objectsInRun++;
+    kept.push(o);
+    if (kept.length >= 2 * limit) {
+      kept = kept.sort(worstFirst).slice(0, limit);
+      truncated = true;
+    }
+  }
+  if (truncated || kept.length > limit) kept = kept.sort(worstFirst).slice(0, limit);
+  return { report: { ...head, objects: kept }, objectsInRun };
+}
+
+/** How bad an object's outcome is: lower is worse. */
+function badness(o: ObjectFigures): number {
+  if (o.outcome === 'failed' || o.outcome === 'gone' || (o.error && o.outcome !== 'done')) return 0;
+  return o.quarantined ? 1 : o.rejected > 0 ? 2 : 3;
+}
+
+function worstFirst(a: ObjectFigures, b: ObjectFigures): number {
+  return badness(a) - badness(b) || b.error_rate - a.error_rate || b.rejected - a.rejected || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 }

@@ -36,8 +36,11 @@ function pageAssets(): { script: string; css: string } {
   return assets;
 }
 
-/** The report as a complete HTML document that needs no network to open. */
-export function renderHtml(report: RunReport): string {
+/**
+ * The report as a complete HTML document that needs no network to open. `objectsInRun` counts the
+ * run's objects when `report.objects` holds only the worst of them (build.ts buildPageReport).
+ */
+export function renderHtml(report: RunReport, objectsInRun = report.objects.length): string {
   const { script, css } = pageAssets();
   const scriptHash = createHash('sha256').update(script).digest('base64');
   const csp = `default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-${scriptHash}'; img-src data:; base-uri 'none'; form-action 'none'`;
@@ -61,7 +64,7 @@ ${runDetails(report)}
 ${figures(report)}
 <section class="panel" id="error-rates">
 <h2>Error rate per object</h2>
-${errorRateChart(report)}
+${errorRateChart(report, objectsInRun)}
 </section>
 <section class="panel" id="rules">
 <h2>Top failing rules</h2>
@@ -70,8 +73,8 @@ ${ruleChart(report.rejected_by_rule, report.totals.rejected)}
 </section>
 ${failedObjects(report.objects)}
 <section class="panel" id="objects">
-<h2>Objects <span class="count">${fmtInt(report.objects.length)}</span></h2>
-${objectsTable(report.objects)}
+<h2>Objects <span class="count">${fmtInt(objectsInRun)}</span></h2>
+${objectsInRun > report.objects.length ? `<p class="muted">The ${fmtInt(report.objects.length)} worst (failed or gone, quarantined, then by error rate) of ${fmtInt(objectsInRun)} objects; every object: <code>cleaner status --objects --json --run ${num(report.run.id)}</code> or the JSON report.</p>\n` : ''}${objectsTable(report.objects)}
 </section>
 <section class="panel" id="examples">
 <h2>Example rejected lines</h2>
@@ -214,19 +217,23 @@ interface Bar {
   hot?: boolean;
 }
 
-function errorRateChart(r: RunReport): string {
+function errorRateChart(r: RunReport, objectsInRun: number): string {
   const withRejects = r.objects.filter((o) => o.rejected > 0).sort((a, b) => b.error_rate - a.error_rate || cmp(a.key, b.key));
   if (!withRejects.length) {
-    return `<p class="empty">No rejects: ${r.objects.length ? `all ${fmtInt(r.objects.length)} objects cleaned without a rejected line.` : 'this run has no objects.'}</p>`;
+    return `<p class="empty">No rejects: ${objectsInRun ? `all ${fmtInt(objectsInRun)} objects cleaned without a rejected line.` : 'this run has no objects.'}</p>`;
   }
   const limit = r.gate?.max_error_rate ?? null;
   const shown = withRejects.slice(0, CHART_OBJECTS);
+  // Of a run larger than the page's objects, only the worst are known here: no counts of the rest.
+  const partial = objectsInRun > r.objects.length;
   const clean = r.objects.length - withRejects.length;
   const notes = [
-    withRejects.length > shown.length
-      ? `The ${fmtInt(shown.length)} highest of ${fmtInt(withRejects.length)} objects with rejected lines; the table below has them all.`
-      : `All ${fmtInt(withRejects.length)} objects with rejected lines.`,
-    clean > 0 ? `${fmtInt(clean)} object${clean === 1 ? '' : 's'} with no rejected line not drawn.` : '',
+    partial
+      ? `The ${fmtInt(shown.length)} highest error rates of the run's ${fmtInt(objectsInRun)} objects.`
+      : withRejects.length > shown.length
+        ? `The ${fmtInt(shown.length)} highest of ${fmtInt(withRejects.length)} objects with rejected lines; the table below has them all.`
+        : `All ${fmtInt(withRejects.length)} objects with rejected lines.`,
+    clean > 0 && !partial ? `${fmtInt(clean)} object${clean === 1 ? '' : 's'} with no rejected line not drawn.` : '',
     limit !== null ? `Red bars are above the gate's max error rate of ${fmtPct(limit)}, or quarantined.` : '',
   ].filter(Boolean);
   const bars: Bar[] = shown.map((o) => ({
