@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import assert from 'node:assert/strict';
 
 export const CLI = fileURLToPath(new URL('../../bin/cleaner.js', import.meta.url));
 
@@ -54,4 +55,21 @@ export async function statusJson(state: string): Promise<any> {
   const r = await runCli(['status', '--json', '--state', state]);
   if (r.code !== 0) throw new Error(`status failed (${r.code}): ${r.stderr}`);
   return JSON.parse(r.stdout);
+}
+
+/** Starts the CLI and SIGKILLs it once `ready()` holds (polled); fails if it ends first. */
+export async function killWhen(argv: string[], env: Record<string, string>, ready: () => boolean): Promise<void> {
+  const child = spawnCli(argv, { env });
+  let stderr = '';
+  child.stderr!.on('data', (s) => (stderr += s));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  for (;;) {
+    const done = await Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 5))]);
+    if (done) assert.fail(`cleaner ended (exit ${await exited}) before it could be killed: ${stderr}`);
+    if (ready()) {
+      child.kill('SIGKILL');
+      await exited;
+      return;
+    }
+  }
 }

@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLake, type Lake } from '../helpers/lake-s3.js';
-import { runCli, spawnCli, statusJson } from '../helpers/cli.js';
+import { killWhen, runCli, statusJson } from '../helpers/cli.js';
 
 const N = Number(process.env.CLEANER_LAKE_OBJECTS ?? 500);
 const TIMEOUT = Math.max(300_000, N * 20);
@@ -69,23 +69,6 @@ function expectedLines(lake: Lake, from: number, to: number) {
     rejected += lake.expected(i).rejected;
   }
   return { valid, rejected, lines: valid + rejected };
-}
-
-/** Starts the CLI and SIGKILLs it once `ready()` holds (polled); fails if it ends first. */
-async function killWhen(argv: string[], env: Record<string, string>, ready: () => boolean): Promise<void> {
-  const child = spawnCli(argv, { env });
-  let stderr = '';
-  child.stderr!.on('data', (s) => (stderr += s));
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  for (;;) {
-    const done = await Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 5))]);
-    if (done) assert.fail(`cleaner ended (exit ${await exited}) before it could be killed: ${stderr}`);
-    if (ready()) {
-      child.kill('SIGKILL');
-      await exited;
-      return;
-    }
-  }
 }
 
 describe(`a lake of ${N.toLocaleString('en-US')} small objects`, () => {
