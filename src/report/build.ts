@@ -183,16 +183,20 @@ export function buildPageReport(db: Db, runId?: number, limit = PAGE_OBJECTS): {
   const head = reportHead(db, run);
   let kept: ObjectFigures[] = [];
   let objectsInRun = 0;
-  let truncated = false;
+  // The best of the objects kept once they were cut to `limit`: anything no worse cannot make the page.
+  let cut: ObjectFigures | undefined;
   for (const o of reportObjects(db, run.id)) {
     objectsInRun++;
+    // Dropped at once, an object dies young: kept objects that are cut later would pile up in V8's
+    // old space until a full collection (a run of 200,000 peaked 45 MB higher than one of 100,000).
+    if (cut && worstFirst(o, cut) >= 0) continue;
     kept.push(o);
     if (kept.length >= 2 * limit) {
       kept = kept.sort(worstFirst).slice(0, limit);
-      truncated = true;
+      cut = kept[limit - 1];
     }
   }
-  if (truncated || kept.length > limit) kept = kept.sort(worstFirst).slice(0, limit);
+  if (cut || kept.length > limit) kept = kept.sort(worstFirst).slice(0, limit);
   return { report: { ...head, objects: kept }, objectsInRun };
 }
 
