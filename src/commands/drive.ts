@@ -91,7 +91,7 @@ export async function driveRun(db: Db, statePath: string, run: RunRow, log: Logg
     if (gate?.breached) {
       exitCode = ExitCode.gateBreached;
       for (const q of gate.quarantined) log.warn('quarantined', { object: q.key, error_rate: Number(q.error_rate.toFixed(4)), rejected: q.rejected });
-      message = `run ${run.id} breached the quality gate: ${gate.reasons.join('; ')}; ${gate.quarantined.length} object(s) moved to ${run.local_dir}/quarantine/${failed > 0 ? `; ${failed} object(s) failed` : ''}`;
+      message = `run ${run.id} breached the quality gate: ${gate.reasons.join('; ')}; ${gate.quarantined_total ?? gate.quarantined.length} object(s) moved to ${run.local_dir}/quarantine/${failed > 0 ? `; ${failed} object(s) failed` : ''}`;
     }
     finishRun(db, run.id, 'done', exitCode, message);
     const reportPath = writeRunReport(db, run.id);

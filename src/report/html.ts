@@ -118,11 +118,12 @@ function gateBanner(r: RunReport): string {
   }
   const q = [...g.quarantined].sort((a, b) => b.error_rate - a.error_rate);
   const rows = q.slice(0, LISTED).map((o) => `<tr><td class="key">${keyHtml(o.key)}</td><td class="num">${fmtPct(o.error_rate)}</td><td class="num">${fmtInt(o.rejected)}</td></tr>`).join('');
-  const more = q.length > LISTED ? `<p class="muted">… and ${fmtInt(q.length - LISTED)} more: choose “quarantined” in the objects table.</p>` : '';
+  const total = g.quarantined_total ?? q.length;
+  const more = total > Math.min(LISTED, q.length) ? `<p class="muted">… and ${fmtInt(total - Math.min(LISTED, q.length))} more: choose “quarantined” in the objects table.</p>` : '';
   return `<section class="gate breached" id="gate" role="alert">
 <div class="gate-head"><span class="gate-icon" aria-hidden="true">!</span><div><strong>Quality gate breached</strong><div class="muted">${esc(limits)}</div></div></div>
 <ul class="reasons">${g.reasons.map((x) => `<li>${esc(display(x))}</li>`).join('')}</ul>
-${q.length ? `<h3>Quarantined objects <span class="count">${fmtInt(q.length)}</span></h3>
+${q.length ? `<h3>Quarantined objects <span class="count">${fmtInt(total)}</span></h3>
 <p class="muted">Their output is in quarantine/, not output/.</p>
 <table class="compact"><thead><tr><th>key</th><th class="num">error rate</th><th class="num">rejected</th></tr></thead><tbody>${rows}</tbody></table>${more}` : ''}
 </section>`;

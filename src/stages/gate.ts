@@ -22,12 +22,17 @@ export interface GateVerdict {
   reasons: string[];
   error_rate: number;
   rejected: number;
-  /** Objects whose output is in quarantine/, with their error rates. */
+  /** Objects whose output is in quarantine/, with their error rates: the first QUARANTINED_LISTED in key order. */
   quarantined: Array<{ key: string; error_rate: number; rejected: number }>;
+  /** How many objects are in quarantine/ (absent from verdicts stored before it was added: then `quarantined` lists all). */
+  quarantined_total?: number;
 }
 
+/** Quarantined objects a verdict names: it is stored with the run and read whole by status and the report. */
+export const QUARANTINED_LISTED = 1000;
+
 /** Judges the run against its limits and quarantines what breaches; undefined when no gate is set. */
-export function applyGate(db: Db, run: RunRow, limits: { maxErrorRate: number | null; maxRejects: number | null }): GateVerdict | undefined {
+export function applyGate(db: Db, run: RunRow, limits: { maxErrorRate: number | null; maxRejects: number | null }, listed = QUARANTINED_LISTED): GateVerdict | undefined {
   if (limits.maxErrorRate === null && limits.maxRejects === null) return undefined;
   // Two passes over the cleaned objects, a page at a time: the totals decide, then each object is judged.
   let valid = 0;
@@ -45,7 +50,9 @@ export function applyGate(db: Db, run: RunRow, limits: { maxErrorRate: number | 
     reasons.push(`run rejected ${rejected} lines, more than --max-rejects ${limits.maxRejects}`);
   }
   const runBreached = reasons.length > 0;
-  const quarantined: GateVerdict['quarantined'] = [];
+  let quarantined: GateVerdict['quarantined'] = [];
+  let total = 0;
+  const byKey = (a: { key: string }, b: { key: string }) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
   for (const o of eachRunObject(db, run.id, 'cleaned')) {
     const nonBlank = o.valid + o.rejected;
     const r = nonBlank > 0 ? o.rejected / nonBlank : 0;
@@ -55,12 +62,15 @@ export function applyGate(db: Db, run: RunRow, limits: { maxErrorRate: number | 
       markQuarantined(db, run.id, o.object_id);
       o.quarantined = 1;
     }
-    if (o.quarantined) quarantined.push({ key: o.key, error_rate: r, rejected: o.rejected });
+    if (!o.quarantined) continue;
+    total++;
+    quarantined.push({ key: o.key, error_rate: r, rejected: o.rejected });
+    // Pages come in object id order (first listed first); the verdict names the first objects in key order.
+    if (quarantined.length >= 2 * listed) quarantined = quarantined.sort(byKey).slice(0, listed);
   }
-  // Pages come in object id order (first listed first); the verdict names objects in key order.
-  quarantined.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  if (!runBreached && quarantined.length > 0) {
-    reasons.push(`${quarantined.length} object(s) above --max-error-rate ${pct(limits.maxErrorRate ?? 0)}`);
+  quarantined = quarantined.sort(byKey).slice(0, listed);
+  if (!runBreached && total > 0) {
+    reasons.push(`${total} object(s) above --max-error-rate ${pct(limits.maxErrorRate ?? 0)}`);
   }
   const verdict: GateVerdict = {
     max_error_rate: limits.maxErrorRate,
@@ -70,6 +80,7 @@ export function applyGate(db: Db, run: RunRow, limits: { maxErrorRate: number | 
     error_rate: rate,
     rejected,
     quarantined,
+    quarantined_total: total,
   };
   setRunGate(db, run.id, verdict);
   return verdict;

@@ -48,6 +48,15 @@ describe('quality gate', () => {
     assert.ok(runObjects(s.db, run.id).every((o) => o.quarantined === 1), 'each object is marked quarantined for this run');
   });
 
+  test('a breach over many objects names only the first of them in key order, and counts them all', () => {
+    const run = startRun(s.db, s.localDir);
+    for (const key of ['e.jsonl', 'c.jsonl', 'a.jsonl', 'd.jsonl', 'b.jsonl']) addObject(s.db, run, { key, size: 10, valid: 1, rejected: 1, output: 'x\n' });
+    const v = applyGate(s.db, run, { maxErrorRate: 0.1, maxRejects: null }, 2)!;
+    assert.deepEqual(v.quarantined.map((q) => q.key), ['a.jsonl', 'b.jsonl']);
+    assert.equal(v.quarantined_total, 5);
+    assert.ok(runObjects(s.db, run.id).every((o) => o.quarantined === 1), 'every object is quarantined, named or not');
+  });
+
   test('--max-rejects is a most: equal passes, one more breaches', () => {
     const run = startRun(s.db, s.localDir);
     addObject(s.db, run, { key: 'a.jsonl', size: 10, valid: 95, rejected: 5, output: 'a\n' });
