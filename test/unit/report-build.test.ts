@@ -7,7 +7,8 @@ import { afterEach, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildReport, writeRunReport } from '../../src/report/build.js';
+import { buildPageReport, buildReport, writeRunReport } from '../../src/report/build.js';
+import { renderHtml } from '../../src/report/html.js';
 import { statusReport } from '../../src/commands/status.js';
 import { addObject, endRun, startRun, tempState } from '../helpers/run-state.js';
 
@@ -18,6 +19,22 @@ describe('run report', () => {
     s = tempState('report-build');
   });
   afterEach(() => s.close());
+
+  test('the HTML page of a run larger than its limit lists the worst objects (failed first, then by error rate) and counts them all', () => {
+    const run = startRun(s.db, s.localDir);
+    addObject(s.db, run, { key: 'clean-1.jsonl', size: 10, valid: 10 });
+    addObject(s.db, run, { key: 'some.jsonl', size: 10, valid: 9, rejected: 1 });
+    addObject(s.db, run, { key: 'clean-2.jsonl', size: 10, valid: 10 });
+    addObject(s.db, run, { key: 'broken.jsonl', size: 10, end: 'failed' });
+    addObject(s.db, run, { key: 'worst.jsonl', size: 10, valid: 1, rejected: 9 });
+    endRun(s.db, run, 1);
+    const page = buildPageReport(s.db, run.id, 2)!;
+    assert.equal(page.objectsInRun, 5);
+    assert.deepEqual(page.report.objects.map((o) => o.key), ['broken.jsonl', 'worst.jsonl']);
+    assert.equal(page.report.totals.objects, 5, 'totals are of the whole run');
+    assert.match(renderHtml(page.report, page.objectsInRun), /The 2 worst \(failed or gone, quarantined, then by error rate\) of 5 objects/);
+    assert.deepEqual(buildPageReport(s.db, run.id, 5)!.report.objects, buildReport(s.db, run.id)!.objects, 'within the limit: every object, in the report order');
+  });
 
   test('counts objects by what became of them, and lines only of the objects the run processed', () => {
     const first = startRun(s.db, s.localDir);
