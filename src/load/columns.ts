@@ -3,7 +3,7 @@
  * as `data`, and where each row came from. Also reads those properties out of a line's bytes
  * without building the event (json-scan.ts), so a number keeps its exact digits.
  */
-import { QUOTE, scanString, skipValue, skipWs } from '../validate/json-scan.js';
+import { QUOTE, scanString, scanned, skipValue, skipWs } from '../validate/json-scan.js';
 
 /** The kinds a column can be; each target spells them in its own SQL. */
 export type ColumnKind = 'uuid' | 'timestamptz' | 'date' | 'bigint' | 'double' | 'boolean' | 'json' | 'text';
@@ -90,41 +90,49 @@ export function quoteIdent(name: string): string {
 }
 
 /**
- * The values of the typed columns in one line, as the text each database parses: a string's
- * contents, a number's own digits, true/false, JSON text for the rest; null for absent or JSON
- * null. A line that is not a JSON object gives nulls (its event is still in `data`).
+ * Where the typed columns' values are in one line: for column k, its JSON value is bytes
+ * [spans[2k], spans[2k+1]), or -1 when the property is absent (a key given twice: its last value,
+ * as jsonb keeps). A line that is not a JSON object gives all -1 (its event is still in `data`).
+ * Undefined when the scanner cannot say (deeper than it goes, or not JSON): use fallbackCells then.
+ * The spans array is reused by the next call.
+ * Keys are matched on their bytes; only a key with an escape is decoded.
  */
-export function makeExtractor(cols: readonly Column[]): (line: Buffer) => Array<string | null> {
+export function makeValueFinder(cols: readonly Column[]): (line: Buffer) => Int32Array | undefined {
   const index = new Map(cols.map((c, i) => [c.name, i]));
+  // A key's bytes read as latin1 (one char a byte): a cheap exact key for the bytes between its quotes.
+  const byBytes = new Map(cols.map((c, i) => [Buffer.from(c.name).toString('latin1'), i]));
+  const spans = new Int32Array(cols.length * 2);
   return (b) => {
-    const out: Array<string | null> = new Array(cols.length).fill(null);
+    spans.fill(-1);
     const end = b.length;
     let i = skipWs(b, 0, end);
-    if (b[i] !== 0x7b) return out;
+    if (b[i] !== 0x7b) return spans;
     i = skipWs(b, i + 1, end);
-    if (b[i] === 0x7d) return out;
+    if (b[i] === 0x7d) return spans;
     for (;;) {
-      if (b[i] !== QUOTE) return fallback(b, cols);
+      if (b[i] !== QUOTE) return undefined;
       const keyEnd = scanString(b, i + 1, end);
-      if (keyEnd < 0) return fallback(b, cols);
-      const key = JSON.parse(b.toString('utf8', i, keyEnd)) as string;
+      if (keyEnd < 0) return undefined;
+      const at = scanned.hadEscape ? index.get(JSON.parse(b.toString('utf8', i, keyEnd)) as string) : byBytes.get(b.toString('latin1', i + 1, keyEnd - 1));
       i = skipWs(b, keyEnd, end);
-      if (b[i] !== 0x3a) return fallback(b, cols);
+      if (b[i] !== 0x3a) return undefined;
       const from = skipWs(b, i + 1, end);
       const to = skipValue(b, from, end);
-      if (to < 0) return fallback(b, cols);
-      const at = index.get(key);
-      if (at !== undefined) out[at] = cellText(cols[at].kind, b.toString('utf8', from, to));
+      if (to < 0) return undefined;
+      if (at !== undefined) {
+        spans[2 * at] = from;
+        spans[2 * at + 1] = to;
+      }
       i = skipWs(b, to, end);
       if (b[i] === 0x2c) i = skipWs(b, i + 1, end);
-      else if (b[i] === 0x7d) return out;
-      else return fallback(b, cols);
+      else if (b[i] === 0x7d) return spans;
+      else return undefined;
     }
   };
 }
 
 /** One value's text for its column, from its JSON text. */
-function cellText(kind: ColumnKind, json: string): string | null {
+export function cellText(kind: ColumnKind, json: string): string | null {
   if (json === 'null') return null;
   const c = json.charCodeAt(0);
   if (kind === 'json') return json;
@@ -138,8 +146,8 @@ function cellText(kind: ColumnKind, json: string): string | null {
   return json;
 }
 
-/** Deeper than the scanner goes (or its number limit): the values from JSON.parse instead. */
-function fallback(b: Buffer, cols: readonly Column[]): Array<string | null> {
+/** The typed columns' text (as cellText gives it) from JSON.parse, for a line makeValueFinder cannot read. */
+export function fallbackCells(b: Buffer, cols: readonly Column[]): Array<string | null> {
   let v: unknown;
   try {
     v = JSON.parse(b.toString('utf8'));
