@@ -13,8 +13,13 @@
  *    - cleaner: `cleaner load --state … --load postgres://… --table bench_cleaner` (typed columns
  *      read out of every line, `data` jsonb, provenance, ledger; a transaction per object);
  *    - psql:    `psql -f` with one `\copy bench_psql (data) FROM 'file' (FORMAT csv, …)` per output
- *      file (each line whole into `data` jsonb, the typed columns left NULL; a transaction per file).
- *      bench_psql is created LIKE bench_cleaner (same columns and indexes);
+ *      file (each line whole into `data` jsonb; a transaction per file). psql cannot fill the typed
+ *      columns or the provenance (they are read out of each line), so they stay NULL: this is the
+ *      anchor the issue names, and it does less work than cleaner. bench_psql is created LIKE
+ *      bench_cleaner (same columns and indexes);
+ *    - psql + SQL: the same rows as cleaner's, from psql alone: `\copy` each file into a staging
+ *      table (data jsonb, numbered), then one INSERT … SELECT fills the typed columns from `data`
+ *      (`->>` and a cast; `->` for json) and the provenance, a transaction per file;
  *    - duckdb:  `cleaner load --load duckdb:…`.
  *    Peak RSS is the loading process's (VmHWM polled in /proc), not the server's.
  * 3. Checks that every table holds as many rows as there are valid lines.
@@ -94,7 +99,8 @@ export async function benchLoad(argv: string[]): Promise<void> {
     // cleaner creates bench_cleaner; psql's table is its twin, created after the first load.
     const script = join(dir, 'copy.psql');
     writeFileSync(script, outputs.map((f) => `\\copy bench_psql (data) FROM '${f.replace(/'/g, "''")}' WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')\n`).join(''));
-    const results: Record<'cleaner' | 'psql' | 'duckdb', Measured[]> = { cleaner: [], psql: [], duckdb: [] };
+    const results: Record<'cleaner' | 'psql' | 'psqlSql' | 'duckdb', Measured[]> = { cleaner: [], psql: [], psqlSql: [], duckdb: [] };
+    let sqlScript = '';
     for (let r = 0; r < runs; r++) {
       await pg.query("DELETE FROM cleaner_loads WHERE table_name = 'bench_cleaner'").catch(() => {});
       await pg.query('DROP TABLE IF EXISTS bench_cleaner');
@@ -103,10 +109,14 @@ export async function benchLoad(argv: string[]): Promise<void> {
       await pg.query('DROP TABLE IF EXISTS bench_psql');
       await pg.query('CREATE TABLE bench_psql (LIKE bench_cleaner INCLUDING ALL)');
       results.psql.push(await measure('psql \\copy', psql, ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', url, '-f', script], env));
+      sqlScript ||= await stagedScript(pg, dir, outputs);
+      await pg.query('DROP TABLE IF EXISTS bench_psql_sql');
+      await pg.query('CREATE TABLE bench_psql_sql (LIKE bench_cleaner INCLUDING ALL)');
+      results.psqlSql.push(await measure('psql \\copy + INSERT', psql, ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', url, '-f', sqlScript], env));
       results.duckdb.push(await measure('cleaner load duckdb', process.execPath, [cli, 'load', '--state', state, '--load', `duckdb:${duck}`, '-q'], env));
       say(`run ${r + 1}/${runs} done`);
     }
-    for (const t of ['bench_cleaner', 'bench_psql']) {
+    for (const t of ['bench_cleaner', 'bench_psql', 'bench_psql_sql']) {
       const [c] = await pg.query<{ n: string }>(`SELECT count(*) AS n FROM ${t}`);
       if (Number(c.n) !== valid) throw new Error(`${t} holds ${c.n} rows, expected ${valid}`);
     }
@@ -123,9 +133,38 @@ export async function benchLoad(argv: string[]): Promise<void> {
     };
     const c = row('cleaner load (PostgreSQL)', results.cleaner);
     const p = row('psql \\copy (data column only)', results.psql);
+    const q = row('psql \\copy + INSERT (same columns)', results.psqlSql);
     row('cleaner load (DuckDB)', results.duckdb);
-    console.log(`\ncleaner load / psql \\copy throughput: ${(p / c).toFixed(2)}x (the issue asks for at least 0.8x)`);
+    console.log(`\ncleaner load / psql \\copy throughput: ${(p / c).toFixed(2)}x (the issue asks for at least 0.8x; psql fills only \`data\`)`);
+    console.log(`cleaner load / psql \\copy + INSERT (the same columns as cleaner): ${(q / c).toFixed(2)}x`);
+    console.log('(cpu s and peak RSS are the loading process\'s; the server\'s CPU is not counted for either)');
   } finally {
     pg.destroy();
   }
+}
+
+/**
+ * A psql script that fills bench_psql_sql with the same rows cleaner loads: each output file is
+ * \copied into a numbered staging table, then INSERT … SELECT reads each typed column out of `data`
+ * (`->>` cast to the column's type; `->` for jsonb) and adds the file's provenance.
+ */
+async function stagedScript(pg: Postgres, dir: string, outputs: string[]): Promise<string> {
+  const cols = await pg.query<{ name: string; type: string }>(
+    "SELECT column_name AS name, format_type(atttypid, atttypmod) AS type FROM information_schema.columns JOIN pg_attribute ON attrelid = 'bench_cleaner'::regclass AND attname = column_name WHERE table_name = 'bench_cleaner' ORDER BY ordinal_position",
+  );
+  const lit = (s: string) => `'${s.replace(/'/g, "''")}'`;
+  const ident = (s: string) => `"${s.replace(/"/g, '""')}"`;
+  const fixed = new Set(['data', '_source', '_etag', '_line', '_run_id']);
+  const typed = cols.filter((c) => !fixed.has(c.name));
+  const value = (c: { name: string; type: string }) => (c.type === 'jsonb' ? `data -> ${lit(c.name)}` : `(data ->> ${lit(c.name)})::${c.type}`);
+  const names = [...typed.map((c) => c.name), ...fixed].map(ident).join(', ');
+  const lines = ['CREATE TEMP TABLE stage (n bigserial, data jsonb);'];
+  for (const f of outputs) {
+    lines.push('BEGIN;', 'TRUNCATE stage;', "SELECT setval('stage_n_seq', 1, false);");
+    lines.push(`\\copy stage (data) FROM ${lit(f)} WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')`);
+    lines.push(`INSERT INTO bench_psql_sql (${names}) SELECT ${[...typed.map(value), 'data', lit(f), "'etag'", 'n', '1'].join(', ')} FROM stage;`, 'COMMIT;');
+  }
+  const path = join(dir, 'copy-insert.psql');
+  writeFileSync(path, lines.join('\n') + '\n');
+  return path;
 }

@@ -46,7 +46,7 @@ function hasEscape(b: Buffer, from: number, to: number): boolean {
  * its text is its JSON (numbers, true/false, a string without escapes, JSON); only a string with
  * escapes, or an integer written like 1e3, is decoded (cellText), as the extractor always did.
  */
-function makeRowWriter(cols: readonly Column[]): (out: CopyText, line: Buffer, tail: Buffer, no: number, end: Buffer) => void {
+export function makeRowWriter(cols: readonly Column[]): (out: CopyText, line: Buffer, tail: Buffer, no: number, end: Buffer) => void {
   const find = makeValueFinder(cols);
   const kinds = cols.map((c) => c.kind);
   return (out, b, tail, no, end) => {
@@ -61,7 +61,7 @@ function makeRowWriter(cols: readonly Column[]): (out: CopyText, line: Buffer, t
           if (hasEscape(b, from + 1, to - 1)) out.text(JSON.parse(b.toString('utf8', from, to)) as string);
           else out.bytes(b, from + 1, to - 1);
         } else if (kinds[k] === 'bigint') out.text(cellText('bigint', b.toString('latin1', from, to))!);
-        else out.raw(b, from, to);
+        else out.bytes(b, from, to); // a number, true/false, or (in a line the rules let through) an object or array
         out.byte(TAB);
       }
     } else {
