@@ -5,12 +5,12 @@
  * rows. Lines the database refuses are written as reject records (reason load_refused) to
  * load-refused/<path> under the local dir; the rest of the object still loads.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { gzipSync } from 'node:zlib';
 import { UsageError } from '../errors.js';
 import type { Db } from '../state/db.js';
-import { keysetPages, publishedObjects, type ObjectRow, type RunRow } from '../state/queries.js';
+import { keysetPages, publishedObjects, setLoadRefused, type ObjectRow, type RunRow } from '../state/queries.js';
 import { objectPaths, objectSource } from '../keys/local-layout.js';
 import type { Logger } from '../log.js';
 import { columnsOf } from '../load/columns.js';
@@ -80,24 +80,6 @@ function writeRefusals(localDir: string, relPath: string, obj: ObjectToLoad, res
   renameSync(`${path}.partial`, path);
 }
 
-/**
- * The lines the database refused in the latest load of each object under `localDir`: one reject
- * record a line in its load-refused/ files (rewritten, or removed, by every load of the object).
- */
-export function countLoadRefused(localDir: string): number {
-  const root = join(localDir, 'load-refused');
-  if (!existsSync(root)) return 0;
-  let n = 0;
-  for (const rel of readdirSync(root, { recursive: true, encoding: 'utf8' })) {
-    const path = join(root, rel);
-    if (rel.endsWith('.partial') || !statSync(path).isFile()) continue;
-    const body = readFileSync(path);
-    const text = body[0] === 0x1f && body[1] === 0x8b ? gunzipSync(body) : body;
-    for (let i = text.indexOf(0x0a); i >= 0; i = text.indexOf(0x0a, i + 1)) n++;
-  }
-  return n;
-}
-
 /** Loads every published object of `run`'s target that the ledger does not already hold. */
 export async function loadPublished(db: Db, run: RunRow, settings: LoadSettings, log: Logger): Promise<LoadFigures> {
   const u = checkLoadUrl(settings.url);
@@ -143,6 +125,7 @@ export async function loadPublished(db: Db, run: RunRow, settings: LoadSettings,
     figures.rows += result.rows;
     figures.refused += result.refused.length;
     writeRefusals(run.local_dir, row.rel_path, obj, result);
+    setLoadRefused(db, row.id, result.refused.length);
     if (result.refused.length) log.warn('lines refused by the database', { object: row.key, refused: result.refused.length, first: result.refused[0].message });
     log.debug('loaded', { object: row.key, rows: result.rows });
   };
