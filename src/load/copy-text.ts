@@ -69,19 +69,8 @@ export class CopyText {
     this.room(2 * (to - from));
     const out = this.buf;
     let at = this.length;
-    if (to - from <= SHORT) {
-      for (let i = from; i < to; i++) {
-        const c = b[i];
-        if (c === BACKSLASH || c === TAB || c === LF || c === CR) {
-          out[at++] = BACKSLASH;
-          out[at++] = ESCAPED[c];
-        } else out[at++] = c;
-      }
-      this.length = at;
-      return;
-    }
-    const line = b.subarray(from, to);
-    if (line.indexOf(TAB) < 0 && line.indexOf(CR) < 0 && line.indexOf(LF) < 0) {
+    const line = to - from > SHORT ? b.subarray(from, to) : undefined;
+    if (line && line.indexOf(TAB) < 0 && line.indexOf(CR) < 0 && line.indexOf(LF) < 0) {
       let i = 0;
       for (let bs = line.indexOf(BACKSLASH); bs >= 0; bs = line.indexOf(BACKSLASH, i)) {
         at += line.copy(out, at, i, bs);
@@ -91,8 +80,8 @@ export class CopyText {
       }
       at += line.copy(out, at, i);
     } else {
-      for (let i = 0; i < line.length; i++) {
-        const c = line[i];
+      for (let i = from; i < to; i++) {
+        const c = b[i];
         if (c === BACKSLASH || c === TAB || c === LF || c === CR) {
           out[at++] = BACKSLASH;
           out[at++] = ESCAPED[c];
