@@ -191,10 +191,11 @@ type Served = Measured & { server: number };
 
 /**
  * The server's CPU seconds so far: the postmaster's own and its reaped children's (every backend
- * that has ended), from /proc (clock ticks of 1/100 s). Found as a backend's parent.
+ * that has ended), from /proc (clock ticks of 1/100 s). Found as the checkpointer's parent.
  */
 async function serverCpu(pg: Postgres): Promise<() => number> {
-  const [b] = await pg.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+  // The checkpointer lives as long as the server (a query's own backend may be gone by the time /proc is read).
+  const [b] = await pg.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE backend_type = 'checkpointer'");
   const stat = (pid: number) => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ').map(Number);
   const postmaster = stat(b.pid)[1];
   return () => {
