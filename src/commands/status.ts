@@ -3,10 +3,9 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import { openState } from '../state/db.js';
-import { countSkippedUnchanged, eachRunObject, getRun, listRuns, runObjectsByKey, type RunRow } from '../state/queries.js';
+import { countLoadRefused, countSkippedUnchanged, eachRunObject, getRun, listRuns, runObjectsByKey, type RunRow } from '../state/queries.js';
 import { objectFigures, type ObjectFigures } from '../report/build.js';
 import { emptySummary, summarize, type RunSummary, type Totals } from '../report/summary.js';
-import { countLoadRefused } from '../stages/load.js';
 
 /** The stable JSON shape of `cleaner status --json` (documented in README.md). */
 export interface StatusReport {
@@ -49,7 +48,7 @@ export function statusReport(statePath: string, runId?: number): StatusReport {
       return fromSummary(path, null, emptySummary(), []);
     }
     const s = summarize(run, eachRunObject(db, run.id, 'detailed'), Date.now(), countSkippedUnchanged(db, run.id));
-    return fromSummary(path, run, s, listRuns(db), countLoadRefused(run.local_dir));
+    return fromSummary(path, run, s, listRuns(db), countLoadRefused(db, run.local_dir));
   } finally {
     db.close();
   }

@@ -3,7 +3,7 @@
  * as `data`, and where each row came from. Also reads those properties out of a line's bytes
  * without building the event (json-scan.ts), so a number keeps its exact digits.
  */
-import { QUOTE, scanString, skipValue, skipWs } from '../validate/json-scan.js';
+import { QUOTE, skipWs } from '../validate/json-scan.js';
 
 /** The kinds a column can be; each target spells them in its own SQL. */
 export type ColumnKind = 'uuid' | 'timestamptz' | 'date' | 'bigint' | 'double' | 'boolean' | 'json' | 'text';
@@ -90,41 +90,83 @@ export function quoteIdent(name: string): string {
 }
 
 /**
- * The values of the typed columns in one line, as the text each database parses: a string's
- * contents, a number's own digits, true/false, JSON text for the rest; null for absent or JSON
- * null. A line that is not a JSON object gives nulls (its event is still in `data`).
+ * Index after the JSON value at `i` (no whitespace before it), in a line known to be JSON: every
+ * output line was parsed by the clean stage, so only strings and brackets need reading, not the
+ * grammar (a third of the time json-scan's skipValue took). -1 when the line ends first.
  */
-export function makeExtractor(cols: readonly Column[]): (line: Buffer) => Array<string | null> {
-  const index = new Map(cols.map((c, i) => [c.name, i]));
+function valueEnd(b: Buffer, i: number, end: number): number {
+  let depth = 0;
+  for (; i < end; i++) {
+    const c = b[i];
+    if (c === QUOTE) {
+      for (i++; i < end; i++) {
+        const d = b[i];
+        if (d === 0x5c) i++;
+        else if (d === QUOTE) break;
+      }
+      if (i >= end) return -1;
+      if (depth === 0) return i + 1;
+    } else if (c === 0x7b || c === 0x5b) depth++;
+    else if (c === 0x7d || c === 0x5d) {
+      if (--depth <= 0) return depth < 0 ? i : i + 1;
+    } else if (depth === 0 && (c === 0x2c || c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d)) return i;
+  }
+  return depth === 0 ? end : -1;
+}
+
+/**
+ * Where the typed columns' values are in one line of an output file: for column k, its JSON value
+ * is bytes [spans[2k], spans[2k+1]), or -1 when the property is absent (a key given twice: its
+ * last value, as jsonb keeps). A line that is not a JSON object gives all -1 (its event is still in
+ * `data`). Undefined when a key has an escape, or the line is not what the scan expects: use
+ * fallbackCells then. The spans array is reused by the next call. Keys are matched on their bytes.
+ */
+export function makeValueFinder(cols: readonly Column[]): (line: Buffer) => Int32Array | undefined {
+  // Columns by the byte length of their name (names over MAX_NAME_BYTES have none).
+  const byLength: Array<Array<{ key: Buffer; at: number }>> = Array.from({ length: MAX_NAME_BYTES + 1 }, () => []);
+  cols.forEach((c, at) => byLength[Buffer.byteLength(c.name)].push({ key: Buffer.from(c.name), at }));
+  const keyAt = (b: Buffer, from: number, to: number): number => {
+    const len = to - from;
+    if (len > MAX_NAME_BYTES) return -1;
+    next: for (const { key, at } of byLength[len]) {
+      for (let j = 0; j < len; j++) if (b[from + j] !== key[j]) continue next;
+      return at;
+    }
+    return -1;
+  };
+  const spans = new Int32Array(cols.length * 2);
   return (b) => {
-    const out: Array<string | null> = new Array(cols.length).fill(null);
+    spans.fill(-1);
     const end = b.length;
     let i = skipWs(b, 0, end);
-    if (b[i] !== 0x7b) return out;
+    if (b[i] !== 0x7b) return spans;
     i = skipWs(b, i + 1, end);
-    if (b[i] === 0x7d) return out;
+    if (b[i] === 0x7d) return spans;
     for (;;) {
-      if (b[i] !== QUOTE) return fallback(b, cols);
-      const keyEnd = scanString(b, i + 1, end);
-      if (keyEnd < 0) return fallback(b, cols);
-      const key = JSON.parse(b.toString('utf8', i, keyEnd)) as string;
-      i = skipWs(b, keyEnd, end);
-      if (b[i] !== 0x3a) return fallback(b, cols);
+      if (b[i] !== QUOTE) return undefined;
+      let keyEnd = i + 1;
+      while (keyEnd < end && b[keyEnd] !== QUOTE && b[keyEnd] !== 0x5c) keyEnd++;
+      if (b[keyEnd] !== QUOTE) return undefined;
+      const at = keyAt(b, i + 1, keyEnd);
+      i = skipWs(b, keyEnd + 1, end);
+      if (b[i] !== 0x3a) return undefined;
       const from = skipWs(b, i + 1, end);
-      const to = skipValue(b, from, end);
-      if (to < 0) return fallback(b, cols);
-      const at = index.get(key);
-      if (at !== undefined) out[at] = cellText(cols[at].kind, b.toString('utf8', from, to));
+      const to = valueEnd(b, from, end);
+      if (to <= from) return undefined;
+      if (at >= 0) {
+        spans[2 * at] = from;
+        spans[2 * at + 1] = to;
+      }
       i = skipWs(b, to, end);
       if (b[i] === 0x2c) i = skipWs(b, i + 1, end);
-      else if (b[i] === 0x7d) return out;
-      else return fallback(b, cols);
+      else if (b[i] === 0x7d) return spans;
+      else return undefined;
     }
   };
 }
 
 /** One value's text for its column, from its JSON text. */
-function cellText(kind: ColumnKind, json: string): string | null {
+export function cellText(kind: ColumnKind, json: string): string | null {
   if (json === 'null') return null;
   const c = json.charCodeAt(0);
   if (kind === 'json') return json;
@@ -138,8 +180,8 @@ function cellText(kind: ColumnKind, json: string): string | null {
   return json;
 }
 
-/** Deeper than the scanner goes (or its number limit): the values from JSON.parse instead. */
-function fallback(b: Buffer, cols: readonly Column[]): Array<string | null> {
+/** The typed columns' text (as cellText gives it) from JSON.parse, for a line makeValueFinder cannot read. */
+export function fallbackCells(b: Buffer, cols: readonly Column[]): Array<string | null> {
   let v: unknown;
   try {
     v = JSON.parse(b.toString('utf8'));

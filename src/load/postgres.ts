@@ -8,7 +8,9 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { FIXED, makeExtractor, quoteIdent, tableDifferences, type Column, type ColumnKind } from './columns.js';
+import { cellText, fallbackCells, FIXED, makeValueFinder, quoteIdent, tableDifferences, type Column, type ColumnKind } from './columns.js';
+import { CopyText, escapeText } from './copy-text.js';
+import { QUOTE } from '../validate/json-scan.js';
 import { readLines } from './lines.js';
 import { REJECT_COLUMNS, refusalRecord, rejectRow, tableNames, type TableNames } from './table-name.js';
 import type { LedgerRow, LoadTarget, ObjectLoad, ObjectToLoad, Refusal } from './target.js';
@@ -29,24 +31,51 @@ const PG_TYPE: Record<ColumnKind, string> = {
 /** COPY sends this much at a time: big enough that a write is not per row. */
 const CHUNK_BYTES = 1 << 20;
 
-const BACKSLASH = 0x5c;
+const TAB = 0x09;
+const NULL_CELL = Buffer.from('\\N');
 
-/** A value in COPY's text format: backslash, tab, newline and carriage return escaped. */
-function escapeText(s: string): string {
-  return /[\\\t\n\r]/.test(s) ? s.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r')) : s;
+/** Whether a JSON string's body has a backslash (short: a loop beats indexOf's call). */
+function hasEscape(b: Buffer, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (b[i] === 0x5c) return true;
+  return false;
 }
 
-/** A line's bytes in COPY's text format (bytes, so invalid UTF-8 reaches the server as it is and is refused there). */
-function escapeBytes(b: Buffer): Buffer {
-  if (b.indexOf(BACKSLASH) < 0 && b.indexOf(0x09) < 0 && b.indexOf(0x0d) < 0) return b;
-  const out: number[] = [];
-  for (const c of b) {
-    if (c === BACKSLASH) out.push(BACKSLASH, BACKSLASH);
-    else if (c === 0x09) out.push(BACKSLASH, 0x74);
-    else if (c === 0x0d) out.push(BACKSLASH, 0x72);
-    else out.push(c);
-  }
-  return Buffer.from(out);
+/**
+ * Writes one line as a row: its typed columns' values, the line whole as `data`, then `tail`
+ * (provenance up to the line number) and the number. A value is copied from the line's bytes when
+ * its text is its JSON (numbers, true/false, a string without escapes, JSON); only a string with
+ * escapes, or an integer written like 1e3, is decoded (cellText), as the extractor always did.
+ */
+export function makeRowWriter(cols: readonly Column[]): (out: CopyText, line: Buffer, tail: Buffer, no: number, end: Buffer) => void {
+  const find = makeValueFinder(cols);
+  const kinds = cols.map((c) => c.kind);
+  return (out, b, tail, no, end) => {
+    const spans = find(b);
+    if (spans) {
+      for (let k = 0; k < kinds.length; k++) {
+        const from = spans[2 * k];
+        const to = spans[2 * k + 1];
+        if (from < 0 || (to - from === 4 && b[from] === 0x6e)) out.raw(NULL_CELL);
+        else if (kinds[k] === 'json') out.bytes(b, from, to);
+        else if (b[from] === QUOTE) {
+          if (hasEscape(b, from + 1, to - 1)) out.text(JSON.parse(b.toString('utf8', from, to)) as string);
+          else out.bytes(b, from + 1, to - 1);
+        } else if (kinds[k] === 'bigint') out.text(cellText('bigint', b.toString('latin1', from, to))!);
+        else out.bytes(b, from, to); // a number, true/false, or (in a line the rules let through) an object or array
+        out.byte(TAB);
+      }
+    } else {
+      for (const v of fallbackCells(b, cols)) {
+        if (v === null) out.raw(NULL_CELL);
+        else out.text(v);
+        out.byte(TAB);
+      }
+    }
+    out.bytes(b);
+    out.raw(tail);
+    out.ascii(String(no));
+    out.raw(end);
+  };
 }
 
 /** The line of a COPY the server refused, from the error's context ("COPY t, line 3, column x: …"). */
@@ -62,7 +91,7 @@ function refusedLine(err: unknown): { line: number; message: string } | undefine
 export class PostgresTarget implements LoadTarget {
   private copySql = '';
   private withRejects = false;
-  private extract: (line: Buffer) => Array<string | null> = () => [];
+  private writeRow: ReturnType<typeof makeRowWriter> = () => {};
   private readonly names: TableNames;
 
   private constructor(
@@ -85,7 +114,7 @@ export class PostgresTarget implements LoadTarget {
     const n = this.names;
     const all = [...cols, ...FIXED];
     this.withRejects = withRejects;
-    this.extract = makeExtractor(cols);
+    this.writeRow = makeRowWriter(cols);
     this.copySql = `COPY ${n.table} (${all.map((c) => quoteIdent(c.name)).join(', ')}) FROM STDIN`;
     const c = this.client;
     if (n.schema) await c.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(n.schema)}`);
@@ -158,35 +187,24 @@ export class PostgresTarget implements LoadTarget {
   /** COPYs every line the server accepts; the refused ones come back with the server's message. */
   private async copyObject(obj: ObjectToLoad): Promise<{ rows: number; refused: Refusal[] }> {
     const c = this.client;
-    const suffixOf = (no: number) => Buffer.from(`\t${escapeText(obj.source)}\t${escapeText(obj.etag)}\t${no}\t${obj.runId}\n`);
-    const encode = (bytes: Buffer, no: number): Buffer[] => {
-      const cells = this.extract(bytes);
-      const head = Buffer.from(cells.map((v) => (v === null ? '\\N' : escapeText(v))).join('\t') + (cells.length ? '\t' : ''));
-      return [head, escapeBytes(bytes), suffixOf(no)];
-    };
+    const tail = Buffer.from(`\t${escapeText(obj.source)}\t${escapeText(obj.etag)}\t`);
+    const end = Buffer.from(`\t${obj.runId}\n`);
+    const writeRow = this.writeRow;
     /** COPYs lines from..to-1 (to: Infinity for the rest); `stopped` gets the line at `to`. */
     const copyRange = async (from: number, to: number, stopped?: (b: Buffer) => void): Promise<number> => {
       let sent = 0;
       async function* chunks(): AsyncGenerator<Buffer> {
-        let parts: Buffer[] = [];
-        let size = 0;
+        const out = new CopyText(CHUNK_BYTES * 2);
         for await (const l of readLines(obj.output, from, obj.gz)) {
           if (l.no >= to) {
             stopped?.(Buffer.from(l.bytes));
             break;
           }
-          for (const p of encode(l.bytes, l.no)) {
-            parts.push(p);
-            size += p.length;
-          }
+          writeRow(out, l.bytes, tail, l.no, end);
           sent++;
-          if (size >= CHUNK_BYTES) {
-            yield Buffer.concat(parts, size);
-            parts = [];
-            size = 0;
-          }
+          if (out.length >= CHUNK_BYTES) yield out.take();
         }
-        if (size > 0) yield Buffer.concat(parts, size);
+        if (out.length > 0) yield out.take();
       }
       await pipeline(Readable.from(chunks()), c.query(copyFrom(this.copySql)));
       return sent;

@@ -5,12 +5,12 @@
  * rows. Lines the database refuses are written as reject records (reason load_refused) to
  * load-refused/<path> under the local dir; the rest of the object still loads.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { gzipSync } from 'node:zlib';
 import { UsageError } from '../errors.js';
 import type { Db } from '../state/db.js';
-import { keysetPages, publishedObjects, type RunRow } from '../state/queries.js';
+import { keysetPages, publishedObjects, setLoadRefused, type ObjectRow, type RunRow } from '../state/queries.js';
 import { objectPaths, objectSource } from '../keys/local-layout.js';
 import type { Logger } from '../log.js';
 import { columnsOf } from '../load/columns.js';
@@ -37,6 +37,12 @@ export interface LoadFigures {
 
 /** Objects read from the state per batch, and looked up in the ledger with one query. */
 const BATCH = 200;
+/**
+ * PostgreSQL connections loading different objects at once. A server parses a COPY on one core per
+ * connection, and its parsing (jsonb, typed values) costs about as much CPU as this process's
+ * encoding, so two lanes keep two cores busy. DuckDB is one file written by one connection.
+ */
+const PG_LANES = 2;
 /** Waits before each new try after a lost connection: about a minute in all, then the run fails and can be resumed. */
 const BACKOFF_MS = [500, 1000, 2000, 4000, 8000, 16000, 30000];
 
@@ -74,24 +80,6 @@ function writeRefusals(localDir: string, relPath: string, obj: ObjectToLoad, res
   renameSync(`${path}.partial`, path);
 }
 
-/**
- * The lines the database refused in the latest load of each object under `localDir`: one reject
- * record a line in its load-refused/ files (rewritten, or removed, by every load of the object).
- */
-export function countLoadRefused(localDir: string): number {
-  const root = join(localDir, 'load-refused');
-  if (!existsSync(root)) return 0;
-  let n = 0;
-  for (const rel of readdirSync(root, { recursive: true, encoding: 'utf8' })) {
-    const path = join(root, rel);
-    if (rel.endsWith('.partial') || !statSync(path).isFile()) continue;
-    const body = readFileSync(path);
-    const text = body[0] === 0x1f && body[1] === 0x8b ? gunzipSync(body) : body;
-    for (let i = text.indexOf(0x0a); i >= 0; i = text.indexOf(0x0a, i + 1)) n++;
-  }
-  return n;
-}
-
 /** Loads every published object of `run`'s target that the ledger does not already hold. */
 export async function loadPublished(db: Db, run: RunRow, settings: LoadSettings, log: Logger): Promise<LoadFigures> {
   const u = checkLoadUrl(settings.url);
@@ -109,8 +97,39 @@ export async function loadPublished(db: Db, run: RunRow, settings: LoadSettings,
     return t;
   };
   log.info(`loading into ${settings.table} at ${u.shown}`);
-  let target: LoadTarget | undefined = await connect();
+  // Lane 0 connects (and prepares the table) first, so the other lanes find it made.
+  const lanes: Array<LoadTarget | undefined> = [await connect()];
+  for (let i = 1; i < (u.kind === 'postgres' ? PG_LANES : 1); i++) lanes.push(undefined);
   const sourceIsFile = run.kind === 'local' && existsSync(run.source) && statSync(run.source).isFile();
+
+  /** Loads one object on lane `lane`, reconnecting with backoff while the failure is transient. */
+  const loadOne = async (lane: number, row: ObjectRow, obj: ObjectToLoad): Promise<void> => {
+    let result: ObjectLoad | undefined;
+    for (let attempt = 0; !result; attempt++) {
+      try {
+        lanes[lane] ??= await connect();
+        result = await lanes[lane].load(obj);
+      } catch (err) {
+        if (!isTransient(err) || attempt >= BACKOFF_MS.length) throw err;
+        log.warn('lost the database connection; trying again', { object: row.key, wait_ms: BACKOFF_MS[attempt], error: (err as Error).message });
+        await lanes[lane]?.close().catch(() => {});
+        lanes[lane] = undefined;
+        await new Promise((r) => setTimeout(r, BACKOFF_MS[attempt]));
+      }
+    }
+    if (result.skipped) {
+      figures.skipped++;
+      return;
+    }
+    figures.loaded++;
+    figures.rows += result.rows;
+    figures.refused += result.refused.length;
+    writeRefusals(run.local_dir, row.rel_path, obj, result);
+    setLoadRefused(db, row.id, result.refused.length);
+    if (result.refused.length) log.warn('lines refused by the database', { object: row.key, refused: result.refused.length, first: result.refused[0].message });
+    log.debug('loaded', { object: row.key, rows: result.rows });
+  };
+
   try {
     for (const rows of keysetPages((after) => publishedObjects(db, run.target, after, BATCH), (row) => row.id)) {
       const objs = rows.map((row) => {
@@ -127,44 +146,36 @@ export async function loadPublished(db: Db, run: RunRow, settings: LoadSettings,
         return { row, obj };
       });
       // Only a quick look to skip loaded objects in bulk: load() checks again in its transaction.
-      const ledger = await (target ?? (target = await connect())).ledger(objs.map((o) => o.obj.source)).catch((err: unknown) => {
+      const ledger = await (lanes[0] ?? (lanes[0] = await connect())).ledger(objs.map((o) => o.obj.source)).catch((err: unknown) => {
         if (isTransient(err)) return new Map();
         throw err;
       });
-      for (const { row, obj } of objs) {
+      const todo = objs.filter(({ obj }) => {
         figures.objects++;
         const led = ledger.get(obj.source);
-        if ((led?.etag === obj.etag && led.rules_hash === obj.rulesHash) || !existsSync(obj.output)) {
-          figures.skipped++;
-          continue;
-        }
-        let result: ObjectLoad | undefined;
-        for (let attempt = 0; !result; attempt++) {
-          try {
-            target ??= await connect();
-            result = await target.load(obj);
-          } catch (err) {
-            if (!isTransient(err) || attempt >= BACKOFF_MS.length) throw err;
-            log.warn('lost the database connection; trying again', { object: row.key, wait_ms: BACKOFF_MS[attempt], error: (err as Error).message });
-            await target?.close().catch(() => {});
-            target = undefined;
-            await new Promise((r) => setTimeout(r, BACKOFF_MS[attempt]));
+        const loaded = (led?.etag === obj.etag && led.rules_hash === obj.rulesHash) || !existsSync(obj.output);
+        if (loaded) figures.skipped++;
+        return !loaded;
+      });
+      // Each lane takes the next object when it is free; after a failure no lane starts another.
+      let next = 0;
+      let failed = false;
+      const settled = await Promise.allSettled(
+        lanes.map(async (_, lane) => {
+          while (!failed && next < todo.length) {
+            const { row, obj } = todo[next++];
+            await loadOne(lane, row, obj).catch((err: unknown) => {
+              failed = true;
+              throw err;
+            });
           }
-        }
-        if (result.skipped) {
-          figures.skipped++;
-          continue;
-        }
-        figures.loaded++;
-        figures.rows += result.rows;
-        figures.refused += result.refused.length;
-        writeRefusals(run.local_dir, row.rel_path, obj, result);
-        if (result.refused.length) log.warn('lines refused by the database', { object: row.key, refused: result.refused.length, first: result.refused[0].message });
-        log.debug('loaded', { object: row.key, rows: result.rows });
-      }
+        }),
+      );
+      const firstError = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (firstError) throw firstError.reason;
     }
   } finally {
-    await target?.close().catch(() => {});
+    for (const t of lanes) await t?.close().catch(() => {});
   }
   figures.ms = Date.now() - started;
   const secs = figures.ms / 1000;

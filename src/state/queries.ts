@@ -93,6 +93,8 @@ export interface ObjectRow {
   clean_ms: number;
   by_rule: string;
   quarantined: number;
+  /** Lines the database refused in the object's latest load (migration 0006). */
+  load_refused: number;
 }
 
 /** What an object's lines came to: counters, rejects by reason, and by rule. */
@@ -981,4 +983,22 @@ export function runObjectsByKey(db: Db, runId: number, target: string, afterKey:
   return db
     .prepare(`${RUN_FIGURES} WHERE o.target = ? AND o.key > ? AND r.run_id = ? ORDER BY o.key LIMIT ?`)
     .all(target, afterKey, runId, limit) as RunObjectFigures[];
+}
+
+// ---- Load refusals (cleaner load, status; migrations/0006_load_refused.sql) ----
+
+/** Records how many lines the database refused in the object's latest load (0 clears it). */
+export function setLoadRefused(db: Db, objectId: number, refused: number): void {
+  db.prepare('UPDATE objects SET load_refused = ? WHERE id = ?').run(refused, objectId);
+}
+
+/**
+ * Lines the database refused in the latest load of each object kept under `localDir` (by any
+ * target whose runs use it): what its load-refused/ files hold.
+ */
+export function countLoadRefused(db: Db, localDir: string): number {
+  const row = db
+    .prepare('SELECT COALESCE(SUM(load_refused), 0) AS n FROM objects WHERE target IN (SELECT target FROM runs WHERE local_dir = ?)')
+    .get(localDir) as { n: number };
+  return row.n;
 }

@@ -273,4 +273,24 @@ describe('loads into DuckDB', () => {
     assert.equal(JSON.parse(st.stdout).load_refused, 1);
     assert.match((await runCli(['status', '--state', join(ddir, 'state2.db')])).stdout, /load +1 valid line\(s\) refused by the database/);
   });
+
+  test('status takes the refused count from the state (kept by each load), not by reading load-refused/ again', async () => {
+    const src = join(ddir, 'src3');
+    mkdirSync(src);
+    writeFileSync(join(src, 'n.jsonl'), '{"id": 1}\n{"id": 99999999999999999999}\n{"id": 3}\n{"id": 99999999999999999998}\n');
+    writeFileSync(join(ddir, 'rules3.json'), JSON.stringify({ type: 'object', properties: { id: { type: 'integer' } } }));
+    const state = join(ddir, 'state3.db');
+    const work = join(ddir, 'work3');
+    const args = ['run', '--source', src, '--local-dir', work, '--state', state, '--schema', join(ddir, 'rules3.json'), '--load', `duckdb:${join(ddir, 'n3.duckdb')}`];
+    assert.equal((await runCli(args)).code, 0);
+    const refused = async () => JSON.parse((await runCli(['status', '--json', '--state', state])).stdout).load_refused as number;
+    assert.equal(await refused(), 2);
+    // status no longer reads the files (a lake's thousands of them, on every call).
+    rmSync(join(work, 'load-refused'), { recursive: true });
+    assert.equal(await refused(), 2);
+    // A load of the object's new version that the database takes whole clears its count.
+    writeFileSync(join(src, 'n.jsonl'), '{"id": 1}\n{"id": 2}\n');
+    assert.equal((await runCli(args)).code, 0);
+    assert.equal(await refused(), 0);
+  });
 });
