@@ -40,7 +40,7 @@ export type Explain = (data: unknown) => ErrorObject[];
  * all of them twice (deciding and explaining), per worker thread.
  */
 export const MAX_CACHED_BRANCHES = 256;
-/** Candidates explained with `allErrors` to find the one with the fewest errors, best-scored first. */
+/** Candidates tied for the best shape explained with `allErrors`, to keep the one with the fewest errors. */
 const MAX_EXPLAINED_CANDIDATES = 3;
 /** How deep the structural checks (cannotMatch, closeness) follow nested subschemas. */
 const MAX_STRUCTURE_DEPTH = 6;
@@ -120,7 +120,9 @@ function build(copy: Record<string, unknown>, rootId: string, make: (allErrors: 
       const matched = sch.branches.map((_, i) => i).filter((i) => discriminated(copy, sch.branches[i], data, 0));
       const pool = matched.length > 0 ? matched : sch.branches.map((_, i) => i);
       const scores = new Map(pool.map((i) => [i, shape ? shape.closeness(sch.branches[i], data, 0) : 0]));
-      const candidates = [...pool].sort((x, y) => scores.get(y)! - scores.get(x)! || x - y).slice(0, MAX_EXPLAINED_CANDIDATES);
+      const ranked = [...pool].sort((x, y) => scores.get(y)! - scores.get(x)! || x - y);
+      // One clear winner by shape is explained alone; a tie is settled by the fewest errors.
+      const candidates = ranked.filter((i) => scores.get(i) === scores.get(ranked[0])).slice(0, MAX_EXPLAINED_CANDIDATES);
       let best = -1;
       let bestErrors: ErrorObject[] = [];
       for (const i of candidates) {

@@ -67,6 +67,13 @@ const DRAFTS: Array<{ match: RegExp; make: (o: Options) => Ajv }> = [
   { match: /json-schema\.org\/draft\/2020-12\/schema#?$/, make: (o) => new Ajv2020(o) as unknown as Ajv },
 ];
 
+/**
+ * The explainer compiles branches one by one in one ajv instance: with refs compiled once as their
+ * own functions (not inlined into every branch), a branch of GitHub's webhook schema reuses the
+ * `repository`, `user`… validators the previous branches compiled.
+ */
+const SEPARATE_REFS: Options = { inlineRefs: false };
+
 /** Reads and compiles the rules file at `path`, or the built-in web-event rules when `path` is undefined. */
 export function loadRules(path: string | undefined, options: RulesOptions = {}): Rules {
   if (path === undefined) return compileRules('default', JSON.stringify(defaultSchema, null, 2), options);
@@ -124,8 +131,8 @@ export function compileRules(origin: string, text: string, options: RulesOptions
   let fastAccept: FastAccept | undefined;
   const unknownFormats: string[] = [];
   /** A fresh ajv for these rules: the draft, ajv-formats' full mode, and the unknown formats accepted. */
-  const ajvFor = (allErrors: boolean, log: Options['logger'] = logger): Ajv => {
-    const a = make({ ...base, allErrors, logger: log });
+  const ajvFor = (allErrors: boolean, log: Options['logger'] = logger, extra: Options = {}): Ajv => {
+    const a = make({ ...base, allErrors, logger: log, ...extra });
     addFormats(a, { mode: 'full' });
     for (const f of unknownFormats) a.addFormat(f, true);
     return a;
@@ -174,7 +181,7 @@ export function compileRules(origin: string, text: string, options: RulesOptions
     explain: (data) => {
       if (explainer === undefined) {
         try {
-          explainer = makeExplainer(s, (allErrors) => ajvFor(allErrors, quiet), make === DRAFTS[0].make ? 'id' : '$id');
+          explainer = makeExplainer(s, (allErrors) => ajvFor(allErrors, quiet, SEPARATE_REFS), make === DRAFTS[0].make ? 'id' : '$id');
         } catch {
           explainer = null;
         }
