@@ -177,8 +177,23 @@ function escapePointer(s: string): string {
   return s.replace(/~/g, '~0').replace(/\//g, '~1');
 }
 
+/** What resolveLocal found for a node of a copy (each node belongs to one copy, so to one root). */
+const resolved = new WeakMap<object, unknown>();
+
 /** Follows local `$ref`s ("#/…") from `node` within `root`; anything else is returned as it is. */
 function resolveLocal(root: unknown, node: unknown): unknown {
+  if (node === null || typeof node !== 'object') return node;
+  // Asked for every branch of every oneOf on every reject: remembered, since splitting and decoding
+  // pointers was the largest part of explaining a reject against GitHub's webhook schema.
+  let found = resolved.get(node);
+  if (found === undefined) {
+    found = follow(root, node);
+    resolved.set(node, found);
+  }
+  return found;
+}
+
+function follow(root: unknown, node: unknown): unknown {
   for (let hops = 0; hops < 32; hops++) {
     if (node === null || typeof node !== 'object') return node;
     const ref = (node as Record<string, unknown>).$ref;
