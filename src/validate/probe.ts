@@ -9,9 +9,14 @@ import type { FastAccept } from './fast-path.js';
 import type { Rules } from './schema.js';
 
 /** Lines the fast path sees before timing starts: both sides' code is compiled by V8 by then. */
-export const PROBE_SKIP = 50;
+export const PROBE_SKIP = 200;
 /** Lines timed. */
-export const PROBE_LINES = 100;
+export const PROBE_LINES = 200;
+/**
+ * How much slower the fast path must be timed to be dropped: near a tie, keeping it costs little,
+ * and on a loaded machine (load 20 on 2 cores) a tie can be timed either way.
+ */
+export const PROBE_MARGIN = 1.5;
 
 const shortcuts = new WeakMap<Rules, FastAccept | undefined>();
 
@@ -30,12 +35,13 @@ export function shortcutFor(rules: Rules): FastAccept | undefined {
  * `fast`, timed against `exact` on lines PROBE_SKIP+1 … PROBE_SKIP+PROBE_LINES; after them it answers
  * false for every line (the exact path decides) when it was the slower. A line the fast path does not
  * accept takes the exact path in both cases, so the comparison is the fast path on every line against
- * the exact path on the lines it accepted.
+ * the exact path on the lines it accepted. Medians, not sums: on a busy machine one preemption inside
+ * one timed call would otherwise outweigh two hundred lines.
  */
 export function probed(fast: FastAccept, exact: (b: Buffer, start: number, end: number) => unknown): FastAccept {
   let seen = 0;
-  let fastMs = 0;
-  let exactMs = 0;
+  const fastMs: number[] = [];
+  const exactMs: number[] = [];
   let pays = true;
   return (b, start, end) => {
     if (!pays) return false;
@@ -45,16 +51,22 @@ export function probed(fast: FastAccept, exact: (b: Buffer, start: number, end: 
     const t0 = performance.now();
     const ok = fast(b, start, end);
     const t1 = performance.now();
-    fastMs += t1 - t0;
+    fastMs.push(t1 - t0);
     if (ok) {
       try {
         exact(b, start, end);
       } catch {
         // Only timed: a line too deep for ajv's stack is the fast path's to answer.
       }
-      exactMs += performance.now() - t1;
+      exactMs.push(performance.now() - t1);
     }
-    if (seen === PROBE_SKIP + PROBE_LINES) pays = fastMs <= exactMs;
+    if (seen === PROBE_SKIP + PROBE_LINES) pays = median(fastMs) * fastMs.length <= PROBE_MARGIN * median(exactMs) * exactMs.length;
     return ok;
   };
+}
+
+function median(xs: number[]): number {
+  if (xs.length === 0) return 0;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[s.length >> 1];
 }
