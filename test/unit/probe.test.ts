@@ -1,0 +1,34 @@
+/**
+ * The fast path is kept per thread only while it is quicker than JSON.parse + ajv on the same lines;
+ * either way the verdicts are ajv's.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { probed, PROBE_LINES, PROBE_SKIP } from '../../src/validate/probe.js';
+
+const line = Buffer.from('{"a":1}');
+/** Busy for about `ms` milliseconds: a slow side, timed for real. */
+function busy(ms: number): void {
+  const until = performance.now() + ms;
+  while (performance.now() < until);
+}
+
+test('a fast path slower than the exact path is dropped after the probe window', () => {
+  const fast = probed(() => (busy(0.3), true), () => undefined);
+  for (let n = 0; n < PROBE_SKIP + PROBE_LINES; n++) assert.equal(fast(line, 0, line.length), true);
+  assert.equal(fast(line, 0, line.length), false, 'the exact path decides from now on');
+});
+
+test('a fast path quicker than the exact path is kept', () => {
+  let calls = 0;
+  const fast = probed(() => (calls++, true), () => busy(0.3));
+  for (let n = 0; n < PROBE_SKIP + PROBE_LINES + 10; n++) assert.equal(fast(line, 0, line.length), true);
+  assert.equal(calls, PROBE_SKIP + PROBE_LINES + 10);
+});
+
+test('lines the fast path does not accept are not timed against the exact path', () => {
+  let exact = 0;
+  const fast = probed(() => false, () => exact++);
+  for (let n = 0; n < PROBE_SKIP + PROBE_LINES + 10; n++) assert.equal(fast(line, 0, line.length), false);
+  assert.equal(exact, 0);
+});
