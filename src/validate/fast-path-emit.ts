@@ -14,7 +14,7 @@
  * -1 (REJECT: ajv rejects it, provided the bytes turn out to be JSON) or -2 (UNSURE).
  */
 import equalModule from 'ajv/dist/runtime/equal.js';
-import { forgetObjects, knownKeys, objectDistinct, QUOTE, scanned, scanNumber, scanString, scanWord, skipValue, skipWs, TRUE, FALSE, NULL } from './json-scan.js';
+import { forgetObjects, knownKeys, numberValue, objectDistinct, QUOTE, scanned, scanNumber, scanString, scanWord, skipValue, skipWs, TRUE, FALSE, NULL } from './json-scan.js';
 
 const equal = ((equalModule as any).default ?? equalModule) as (a: unknown, b: unknown) => boolean;
 
@@ -200,7 +200,10 @@ export class Emitter {
         const fail = `${decode}\nif (!${this.konst(chk.str)}(s)) return -1;`;
         s.push(chk.bytes === undefined ? fail : `if (esc || !${this.konst(chk.bytes)}(b, i + 1, e - 1)) {\n${fail}\n}`);
       }
-      for (const l of enumLists ?? []) s.push(`if (esc || !isOneOf(${l.encoded}, b, i + 1, e - 1)) {\n${decode}\nif (!${l.strings}.has(s)) return -1;\n}`);
+      en?.forEach((l, x) => {
+        const spelled = l.encoded.length <= 16 && l.encoded.every((m) => m.length <= 48) ? `(${spellsOneOf(l.encoded, 'i + 1', 'e - i - 2')})` : `isOneOf(${enumLists![x].encoded}, b, i + 1, e - 1)`;
+        s.push(`if (esc || !${spelled}) {\n${decode}\nif (!${enumLists![x].strings}.has(s)) return -1;\n}`);
+      });
     }
     s.push('return e;', '}');
     // A number.
@@ -208,7 +211,7 @@ export class Emitter {
     if ((types & (T_NUMBER | T_INTEGER)) === 0) s.push('return -1;');
     else if (numChecks.length > 0 || num.multipleOf !== undefined || enumLists !== undefined || wholeOnly) {
       s.push(`if (${numChecks.length > 0 || num.multipleOf !== undefined || enumLists !== undefined ? 'true' : '!scanned.numberIsPlainInteger'}) {`);
-      s.push("const n = Number(b.toString('latin1', i, e));");
+      s.push('const n = numberValue(b, i, e);');
       // 1e400 is Infinity to JSON.parse, and a number to ajv only without strictNumbers: unsure.
       s.push('if (!Number.isFinite(n)) return -2;');
       if (wholeOnly) s.push('if (n % 1 !== 0) return -1;');
@@ -235,7 +238,7 @@ export class Emitter {
     const n = keys.length;
     const small = n <= 30;
     const has = (k: number) => (small ? `(mask & ${1 << k}) !== 0` : `seen[${k}] === 1`);
-    const s: string[] = ['const start = i;', 'i = skipWs(b, start + 1, end);', small ? 'let mask = 0;' : `const seen = new Uint8Array(${n});`];
+    const s: string[] = ['const start = i;', 'i++; if (b[i] <= 0x20) i = skipWs(b, i, end);', small ? 'let mask = 0;' : `const seen = new Uint8Array(${n});`];
     s.push('let names, r, ve, k, count = 0;', '// A REJECT stands only once the whole object is read: a repeated key could replace the value.', 'let failed = false;');
     if (required.length > 0) {
       // Another branch already read this object: a missing required key settles it without reading it again.
@@ -244,7 +247,7 @@ export class Emitter {
     s.push('if (i < end && b[i] === 0x7d) i++;', 'else for (;;) {');
     s.push('if (i >= end || b[i] !== 0x22) return -2;', 'const kf = i + 1;', 'i = scanString(b, kf, end);', 'if (i < 0) return -2;', 'const kt = i - 1;');
     if (n > 0 || keySensitive) s.push('if (scanned.hadEscape) return -2;');
-    s.push('i = skipWs(b, i, end);', 'if (i >= end || b[i] !== 0x3a) return -2;', 'i = skipWs(b, i + 1, end);', 'if (i >= end) return -2;');
+    s.push('if (b[i] <= 0x20) i = skipWs(b, i, end);', 'if (i >= end || b[i] !== 0x3a) return -2;', 'i++; if (b[i] <= 0x20) i = skipWs(b, i, end);', 'if (i >= end) return -2;');
     // The key's index into `keys`: by length, then by inline byte comparisons.
     s.push('k = -1;');
     if (n > 0) {
@@ -255,7 +258,7 @@ export class Emitter {
         s.push(`case ${len}:`);
         for (const x of list) {
           const bytes = keys[x].bytes;
-          const cond = bytes.length === 0 ? 'true' : bytes.length <= 48 ? [...bytes].map((c, j) => `b[kf + ${j}] === ${c}`).join(' && ') : `b.compare(${this.konst(bytes)}, 0, ${bytes.length}, kf, kt) === 0`;
+          const cond = bytes.length <= 48 ? spells(bytes, 'kf') : `b.compare(${this.konst(bytes)}, 0, ${bytes.length}, kf, kt) === 0`;
           s.push(`if (${cond}) { k = ${x}; break; }`);
         }
         s.push('break;');
@@ -290,8 +293,8 @@ export class Emitter {
     // With no repeated key, the failed member's value is the one JSON.parse keeps: REJECT now.
     s.push('if (failed && objectDistinct(b, start, end) >= 0) return -1;');
     s.push('}');
-    s.push('i = ve >= 0 ? ve : b[i] === 0x22 ? scanString(b, i + 1, end) : skipValue(b, i, end);', 'if (i < 0) return -2;', 'i = skipWs(b, i, end);', 'if (i >= end) return -2;');
-    s.push('if (b[i] === 0x2c) { i = skipWs(b, i + 1, end); continue; }', 'if (b[i] === 0x7d) { i++; break; }', 'return -2;', '}');
+    s.push('i = ve >= 0 ? ve : b[i] === 0x22 ? scanString(b, i + 1, end) : skipValue(b, i, end);', 'if (i < 0) return -2;', 'if (b[i] <= 0x20) i = skipWs(b, i, end);', 'if (i >= end) return -2;');
+    s.push('if (b[i] === 0x2c) { i++; if (b[i] <= 0x20) i = skipWs(b, i, end); continue; }', 'if (b[i] === 0x7d) { i++; break; }', 'return -2;', '}');
     s.push('if (failed) return -1;');
     if (required.length > 0) {
       if (small) {
@@ -313,7 +316,7 @@ export class Emitter {
 
   array(spec: ArraySpec): Name {
     const { prefix, rest, contains, minContains, maxContains, min, max, unique } = spec;
-    const s: string[] = ['const start = i;', 'i = skipWs(b, start + 1, end);', 'let r, e, count = 0, found = 0;'];
+    const s: string[] = ['const start = i;', 'i++; if (b[i] <= 0x20) i = skipWs(b, i, end);', 'let r, e, count = 0, found = 0;'];
     s.push('if (i < end && b[i] === 0x5d) i++;', 'else for (;;) {', 'if (i >= end) return -2;', 'e = -1;');
     // The item's own subschema (-3: none applies).
     const restCall = rest === undefined ? '-3' : `${rest}(b, i, end)`;
@@ -325,19 +328,19 @@ export class Emitter {
     }
     s.push('if (r !== -3) {', 'if (r < 0) return r;', 'e = r;', '}');
     if (contains !== undefined) s.push(`r = ${contains}(b, i, end);`, 'if (r === -2) return -2;', 'if (r >= 0) {', 'if (e >= 0 && r !== e) return -2;', 'e = r;', 'found++;', '}');
-    s.push('i = e >= 0 ? e : skipValue(b, i, end);', 'if (i < 0) return -2;', 'count++;', 'i = skipWs(b, i, end);', 'if (i >= end) return -2;');
-    s.push('if (b[i] === 0x2c) { i = skipWs(b, i + 1, end); continue; }', 'if (b[i] === 0x5d) { i++; break; }', 'return -2;', '}');
+    s.push('i = e >= 0 ? e : skipValue(b, i, end);', 'if (i < 0) return -2;', 'count++;', 'if (b[i] <= 0x20) i = skipWs(b, i, end);', 'if (i >= end) return -2;');
+    s.push('if (b[i] === 0x2c) { i++; if (b[i] <= 0x20) i = skipWs(b, i, end); continue; }', 'if (b[i] === 0x5d) { i++; break; }', 'return -2;', '}');
     if (min > 0) s.push(`if (count < ${min}) return -1;`);
     if (max !== Infinity) s.push(`if (count > ${max}) return -1;`);
     if (contains !== undefined) s.push(`if (found < ${minContains}${maxContains === Infinity ? '' : ` || found > ${maxContains}`}) return -1;`);
-    if (unique) s.push('if (count > 1000) return -2;', "if (!allDistinct(JSON.parse(b.toString('utf8', start, i)))) return -1;");
+    if (unique) s.push('if (count > 1) {', 'if (count > 1000) return -2;', 'if (!itemsDistinct(b, start, i)) return -1;', '}');
     s.push('return i;');
     return this.define(s.join('\n'));
   }
 
   /** Builds every function defined, and returns the one named `root`. */
   build(root: Name): Check {
-    const runtime: Record<string, unknown> = { knownKeys, objectDistinct, scanString, scanNumber, scanWord, skipValue, skipWs, scanned, TRUE, FALSE, NULL, isOneOf, enumHas, allDistinct, QUOTE };
+    const runtime: Record<string, unknown> = { knownKeys, numberValue, objectDistinct, scanString, scanNumber, scanWord, skipValue, skipWs, scanned, TRUE, FALSE, NULL, isOneOf, enumHas, itemsDistinct, QUOTE };
     const params = [...Object.keys(runtime), ...this.consts.map((_, x) => `k${x}`)];
     const source = [
       "'use strict';",
@@ -362,6 +365,16 @@ export class Emitter {
   }
 }
 
+/** Source of a test that `b[at …]` holds `bytes` (its length already known to match). */
+function spells(bytes: Buffer, at: string): string {
+  return bytes.length === 0 ? 'true' : [...bytes].map((c, j) => `b[${at} + ${j}] === ${c}`).join(' && ');
+}
+
+/** Source of a test that the `len` bytes at `b[at …]` spell one of `members`, by inline comparisons. */
+function spellsOneOf(members: Buffer[], at: string, len: string): string {
+  return members.length === 0 ? 'false' : members.map((m) => `(${len} === ${m.length} && ${spells(m, at)})`).join(' || ');
+}
+
 /** Whether the bytes `b[from, to)` spell one of `members`. */
 function isOneOf(members: Buffer[], b: Buffer, from: number, to: number): boolean {
   for (let k = 0; k < members.length; k++) {
@@ -373,6 +386,30 @@ function isOneOf(members: Buffer[], b: Buffer, from: number, to: number): boolea
 
 function enumHas(others: unknown[], value: unknown): boolean {
   return others.some((m) => equal(m, value));
+}
+
+/**
+ * Whether the items of the JSON array `b[start, end)` (already scanned) are distinct as ajv's
+ * uniqueItems sees them. Items that are all strings without escapes are equal exactly when their
+ * bytes are: compared in place. Anything else is parsed and compared with ajv's `equal`.
+ */
+function itemsDistinct(b: Buffer, start: number, end: number): boolean {
+  const from: number[] = [];
+  const to: number[] = [];
+  let i = skipWs(b, start + 1, end);
+  while (i < end && b[i] === QUOTE) {
+    const e = scanString(b, i + 1, end);
+    if (e < 0 || scanned.hadEscape) break;
+    const len = e - i;
+    for (let x = 0; x < from.length; x++) if (to[x] - from[x] === len && b.compare(b, from[x], to[x], i, e) === 0) return false;
+    from.push(i);
+    to.push(e);
+    i = skipWs(b, e, end);
+    if (b[i] === 0x2c) i = skipWs(b, i + 1, end);
+    else if (b[i] === 0x5d) return true;
+    else break;
+  }
+  return allDistinct(JSON.parse(b.toString('utf8', start, end)));
 }
 
 function allDistinct(items: unknown[]): boolean {

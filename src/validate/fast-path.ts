@@ -26,7 +26,7 @@
  */
 import ucs2lengthModule from 'ajv/dist/runtime/ucs2length.js';
 import { fullFormats as fullFormatsExport } from 'ajv-formats/dist/formats.js';
-import { BYTE_FORMATS, codePoints, formatCheck, hasAsciiNonSpace } from './byte-formats.js';
+import { BYTE_FORMATS, codePoints, formatCheck, patternBytes } from './byte-formats.js';
 import { skipWs } from './json-scan.js';
 import { ANY, Emitter, NEVER, T_ANY, T_ARRAY, T_BOOLEAN, T_INTEGER, T_NULL, T_NUMBER, T_OBJECT, T_STRING, UNSURE, type ArraySpec, type EnumList, type Name, type NumberSpec, type ObjectSpec, type StringCheck } from './fast-path-emit.js';
 
@@ -226,8 +226,8 @@ class Compiler {
       } catch {
         return null;
       }
-      // "\\S" (not blank) is the common idiom: an ASCII byte that is not whitespace settles it.
-      checks.push({ str: (x) => re.test(x), bytes: o.pattern === '\\S' ? hasAsciiNonSpace : undefined });
+      // "\\S" (not blank) and anchored ASCII patterns ("^[A-Z]{3}-[0-9]{4}$") are settled on the bytes.
+      checks.push({ str: (x) => re.test(x), bytes: patternBytes(o.pattern) });
     }
     for (const [k, cmp] of [['minLength', (n: number, l: number) => n >= l], ['maxLength', (n: number, l: number) => n <= l]] as const) {
       if (o[k] === undefined) continue;

@@ -83,6 +83,36 @@ export function scanNumber(b: Buffer, i: number, end: number): number {
   return i;
 }
 
+/** Powers of ten that are exact doubles (10^0 … 10^22). */
+const POW10 = Array.from({ length: 23 }, (_, k) => 10 ** k);
+
+/**
+ * The value of the JSON number `b[i, e)` (as scanNumber found it), as Number() of its text gives it.
+ * Without a string for the common case: at most 15 digits and no exponent make an exact integer
+ * mantissa and an exact power of ten, and one division of exact doubles is correctly rounded
+ * (Clinger's fast path), so the result is the nearest double, as Number()'s. Anything else: Number().
+ */
+export function numberValue(b: Buffer, i: number, e: number): number {
+  let k = i;
+  const neg = b[k] === 0x2d;
+  if (neg) k++;
+  let m = 0;
+  let digits = 0;
+  let frac = -1;
+  for (; k < e; k++) {
+    const c = b[k];
+    if (c === 0x2e) frac = 0;
+    else if (c >= 0x30 && c <= 0x39) {
+      m = m * 10 + (c - 0x30);
+      digits++;
+      if (frac >= 0) frac++;
+    } else return Number(b.toString('latin1', i, e));
+  }
+  if (digits > 15) return Number(b.toString('latin1', i, e));
+  const v = frac > 0 ? m / POW10[frac] : m;
+  return neg ? -v : v;
+}
+
 export function skipWs(b: Buffer, i: number, end: number): number {
   while (i < end && WS[b[i]] === 1) i++;
   return i;
@@ -105,14 +135,15 @@ export function skipValue(b: Buffer, i: number, end: number): number {
   let depth = 0;
   for (;;) {
     // A value.
-    i = skipWs(b, i, end);
+    if (b[i] <= 0x20) i = skipWs(b, i, end);
     if (i >= end) return -1;
     let c = b[i];
     if (c === QUOTE) {
       i = scanString(b, i + 1, end);
     } else if (c === 0x7b || c === 0x5b) {
       const close = c === 0x7b ? 0x7d : 0x5d;
-      i = skipWs(b, i + 1, end);
+      i++;
+      if (b[i] <= 0x20) i = skipWs(b, i, end);
       if (i < end && b[i] === close) i++;
       else {
         if (depth === MAX_DEPTH) return -1;
@@ -133,12 +164,13 @@ export function skipValue(b: Buffer, i: number, end: number): number {
     // After a value: close what ends here, or go on to the next member.
     for (;;) {
       if (depth === 0) return i;
-      i = skipWs(b, i, end);
+      if (b[i] <= 0x20) i = skipWs(b, i, end);
       if (i >= end) return -1;
       c = b[i];
       const inObject = stack[depth - 1] === IN_OBJECT;
       if (c === 0x2c) {
-        i = skipWs(b, i + 1, end);
+        i++;
+        if (b[i] <= 0x20) i = skipWs(b, i, end);
         if (inObject) {
           i = objectKey(b, i, end);
           if (i < 0) return -1;
@@ -160,7 +192,7 @@ function objectKey(b: Buffer, i: number, end: number): number {
   if (i >= end || b[i] !== QUOTE) return -1;
   i = scanString(b, i + 1, end);
   if (i < 0) return -1;
-  i = skipWs(b, i, end);
+  if (b[i] <= 0x20) i = skipWs(b, i, end);
   if (i >= end || b[i] !== 0x3a) return -1;
   return i + 1;
 }
@@ -219,11 +251,11 @@ export function objectDistinct(b: Buffer, start: number, end: number): number {
       keyFrom[n] = from;
       keyTo[n] = i - 1;
       keyHash[n++] = h;
-      i = skipWs(b, i, end);
+      if (b[i] <= 0x20) i = skipWs(b, i, end);
       if (i >= end || b[i] !== 0x3a) break;
       i = skipValue(b, i + 1, end);
       if (i < 0) break;
-      i = skipWs(b, i, end);
+      if (b[i] <= 0x20) i = skipWs(b, i, end);
       if (i >= end) break;
       if (b[i] === 0x2c) {
         i = skipWs(b, i + 1, end);

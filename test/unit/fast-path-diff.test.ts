@@ -21,8 +21,8 @@ const DRAFTS = ['http://json-schema.org/draft-07/schema#', 'https://json-schema.
 const KEYS = ['a', 'b', 'c', 'ab', 'é', 'n'];
 const key = fc.constantFrom(...KEYS);
 const scalar = fc.oneof(
-  fc.constantFrom('', 'a', 'ab', 'abc', 'A', ' ', '😀', 'x\u0000', '2026-02-28', '2026-02-30', '12:00:00Z', 'ada@example.com', '0b6f9d5e-3c1a-4e8b-9a57-2f1c8d7e6a01', '2026-11-05T12:34:56Z'),
-  fc.constantFrom(0, -0, 1, 2, 3, 1.5, -1, 10, 100, 1e21, 0.1, 0.3),
+  fc.constantFrom('', 'a', 'ab', 'abc', 'A', ' ', '😀', 'x\u0000', '2026-02-28', '2026-02-30', '12:00:00Z', 'ada@example.com', '0b6f9d5e-3c1a-4e8b-9a57-2f1c8d7e6a01', '2026-11-05T12:34:56Z', 'ABC-1234', 'AB-1234', 'c_12', 'c_', 'aab', '12:ab_9'),
+  fc.constantFrom(0, -0, 1, 2, 3, 1.5, -1, 10, 100, 1e21, 0.1, 0.3, 2.5000000000000004, 968.37, -0.05, 9007199254740993, 123456789012345.6, 0.30000000000000004),
   fc.integer({ min: -5, max: 20 }),
   fc.boolean(),
   fc.constant(null),
@@ -61,7 +61,7 @@ const FAMILIES: Record<string, Gen> = {
     ),
   strings: () =>
     fc.record(
-      { type: fc.constantFrom('string', ['string', 'null']), minLength: fc.integer({ min: 0, max: 3 }), maxLength: fc.integer({ min: 0, max: 5 }), pattern: fc.constantFrom('^a', '\\S', 'b$', '^\\p{L}+$', '.'), format: fc.constantFrom('date', 'date-time', 'time', 'email', 'uuid', 'uri', 'ipv4', 'hostname', 'no-such-format') },
+      { type: fc.constantFrom('string', ['string', 'null']), minLength: fc.integer({ min: 0, max: 3 }), maxLength: fc.integer({ min: 0, max: 5 }), pattern: fc.constantFrom('^a', '\\S', 'b$', '^\\p{L}+$', '.', '^[A-Z]{3}-[0-9]{4}$', '^c_[0-9]+$', '^[a-c]*b?$', '^\\d{2}:\\w+$', '^a{1,2}b$'), format: fc.constantFrom('date', 'date-time', 'time', 'email', 'uuid', 'uri', 'ipv4', 'hostname', 'no-such-format') },
       { requiredKeys: [] },
     ),
   objects: (sub) =>

@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { classify } from '../../src/validate/classify.js';
+import { patternBytes } from '../../src/validate/byte-formats.js';
+import { numberValue } from '../../src/validate/json-scan.js';
 import { compileRules, loadRules, type Rules } from '../../src/validate/schema.js';
 import { generateEvents } from '../helpers/events.js';
 
@@ -250,4 +252,31 @@ test('a schema whose $refs loop without reading further into the data gets no sh
   }
   // Recursion through members is fine: it ends with the data.
   assert.ok(compileRules('t', JSON.stringify({ type: 'object', properties: { child: { $ref: '#' } } })).fastAccept);
+});
+
+test('numbers are read from their bytes to the same double Number() gives, and patterns checked on bytes agree with the regex', () => {
+  const digits = fc.stringMatching(/^-?(0|[1-9][0-9]{0,17})(\.[0-9]{1,17})?([eE][+-]?[0-9]{1,3})?$/);
+  fc.assert(
+    fc.property(digits, (text) => {
+      const b = Buffer.from(text);
+      assert.ok(Object.is(numberValue(b, 0, b.length), Number(text)), text);
+    }),
+    { numRuns: 20000 },
+  );
+  for (const pattern of ['^[A-Z]{3}-[0-9]{4}$', '^c_[0-9]+$', '^[a-c]*b?$', '^\\d{2}:\\w+$', '^a{1,2}b$', '^[a-z-9]+$']) {
+    const check = patternBytes(pattern)!;
+    const re = new RegExp(pattern, 'u');
+    fc.assert(
+      fc.property(fc.stringMatching(/^[A-Za-z0-9_:\-c]{0,10}$/), (s) => {
+        const b = Buffer.from(s);
+        // The byte check may say "not sure" (false); it must never accept what the regex rejects.
+        if (check(b, 0, b.length)) assert.ok(re.test(s), `${pattern} ${s}`);
+        else if (/^[\x00-\x7f]*$/.test(s) && !/[*+?]\$?$|\{\d+,/.test(pattern)) assert.equal(re.test(s), false, `${pattern} ${s}`);
+      }),
+      { numRuns: 2000 },
+    );
+  }
+  assert.equal(patternBytes('^(a|b)$'), undefined);
+  assert.equal(patternBytes('^[^a]$'), undefined);
+  assert.equal(patternBytes('abc'), undefined);
 });
