@@ -2,7 +2,7 @@
  * The S3 client as cleaner uses it. Only runs that read S3 import this module (and the SDK).
  */
 import { S3Client } from '@aws-sdk/client-s3';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { FileBodyHandler } from './file-body.js';
 import { resolveEndpoint, resolveRegion, type S3Settings } from './settings.js';
 
 /** A client with bounded retries and timeouts; path-style addressing for custom endpoints. */
@@ -18,7 +18,7 @@ export function makeClient(s: S3Settings): S3Client {
     responseChecksumValidation: 'WHEN_REQUIRED',
     // The SDK's standard retry: exponential backoff with jitter on throttling, 5xx and resets.
     maxAttempts: Number(process.env.CLEANER_S3_MAX_ATTEMPTS ?? 6),
-    requestHandler: new NodeHttpHandler({
+    requestHandler: new FileBodyHandler({
       connectionTimeout: 10_000,
       // Idle socket timeout: a request or response that sends nothing for this long fails, and is
       // retried. Not `requestTimeout`: since @smithy/node-http-handler 4.x that only logs a warning

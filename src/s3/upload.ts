@@ -19,6 +19,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { CleanerError, S3PermanentError, S3UnavailableError } from '../errors.js';
 import { classifyS3Error, errorStatus } from './errors.js';
+import type { FileRange } from './file-body.js';
 
 /** Where one object goes, and what it is called in messages. */
 export interface Target {
@@ -53,9 +54,16 @@ export function isNoSuchUpload(err: unknown): boolean {
   return name === 'NoSuchUpload' || (status === 404 && name !== 'NoSuchBucket');
 }
 
+/**
+ * What an upload sends: bytes in memory, or a range of a local file that every attempt reads
+ * afresh (the client's FileBodyHandler streams it; the SDK's types know nothing of it).
+ */
+export type UploadBody = Buffer | FileRange;
+const asBody = (b: UploadBody) => b as Buffer;
+
 /** Stores `body` at `t` in one PUT, with user metadata. */
-export async function putObject(client: S3Client, t: Target, body: Buffer, meta: Record<string, string>): Promise<void> {
-  await call('uploading', t, () => client.send(new PutObjectCommand({ Bucket: t.bucket, Key: t.key, Body: body, ContentLength: body.length, Metadata: meta })));
+export async function putObject(client: S3Client, t: Target, body: UploadBody, meta: Record<string, string>): Promise<void> {
+  await call('uploading', t, () => client.send(new PutObjectCommand({ Bucket: t.bucket, Key: t.key, Body: asBody(body), ContentLength: body.length, Metadata: meta })));
 }
 
 /** Opens a multipart upload at `t` (the metadata is the finished object's); returns its UploadId. */
@@ -66,9 +74,9 @@ export async function createUpload(client: S3Client, t: Target, meta: Record<str
 }
 
 /** Uploads part `n` of an open upload; returns the part's ETag. Throws the raw NoSuchUpload when the upload is gone. */
-export async function uploadPart(client: S3Client, t: Target, uploadId: string, n: number, body: Buffer): Promise<string> {
+export async function uploadPart(client: S3Client, t: Target, uploadId: string, n: number, body: UploadBody): Promise<string> {
   const out = await call(`uploading part ${n} of`, t, () =>
-    client.send(new UploadPartCommand({ Bucket: t.bucket, Key: t.key, UploadId: uploadId, PartNumber: n, Body: body, ContentLength: body.length })),
+    client.send(new UploadPartCommand({ Bucket: t.bucket, Key: t.key, UploadId: uploadId, PartNumber: n, Body: asBody(body), ContentLength: body.length })),
   );
   if (!out.ETag) throw new S3UnavailableError(`uploading part ${n} of ${url(t)}: the store returned no ETag`);
   return out.ETag;

@@ -4,13 +4,13 @@
  * they finish (several at a time), so a crash resumes the upload with the parts not yet committed. The object appears whole or not at
  * all (S3 shows a multipart object only once it is completed).
  */
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import pLimit from 'p-limit';
-import { giveBuffer, takeBuffer } from '../sinks/buffer-pool.js';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Db } from '../state/db.js';
 import { deliveryParts, finishDeliveryFile, getDeliveryFile, recordDeliveryPart, setDeliveryUpload, type DeliveryKind } from '../state/queries.js';
-import { abortUpload, completeUpload, createUpload, headObject, isNoSuchUpload, putObject, uploadPart, type Target } from '../s3/upload.js';
+import { abortUpload, completeUpload, createUpload, headObject, isNoSuchUpload, putObject, uploadPart, type Target, type UploadBody } from '../s3/upload.js';
+import { FileRange } from '../s3/file-body.js';
 
 const MIB = 1 << 20;
 /** S3's most parts in one upload. */
@@ -18,7 +18,7 @@ const MAX_PARTS = 10_000;
 
 /**
  * Files larger than this go up in parts of at least this size. 8 MiB, as the AWS CLI does: a part
- * costs a request, and 8 MiB keeps the parts in flight (PART_SLOTS) well inside the memory budget.
+ * costs a request. Parts are streamed from the file (FileRange), so their size costs no memory.
  * CLEANER_DEST_PART_BYTES lowers it for tests (S3 itself wants 5 MiB or more, but for the last part).
  */
 export function minPartBytes(): number {
@@ -29,38 +29,28 @@ export function minPartBytes(): number {
 export function partSizeFor(size: number): number {
   const least = minPartBytes();
   if (size <= least) return 0;
-  // A 5 TiB object (S3's largest) needs 525 MiB parts: still one buffer per upload.
+  // A 5 TiB object (S3's largest) needs 525 MiB parts: streamed from the file like any other.
   return Math.max(least, Math.ceil(size / MAX_PARTS / MIB) * MIB);
 }
 
 /**
- * Bodies of 1 MiB or more (parts, large single PUTs) in memory at once, across every file this
- * process delivers: 2 × 8 MiB, whether one large file goes up 2 parts at a time or 8 large objects
- * are delivered at once (each held a fresh 8 MiB before). Measured with `npm run bench -- --size
- * 1GB --files 8 --runs 1 --skip-baseline --dest` (downloads and cleans overlap the deliveries):
- * peak RSS 202 MB with 1 slot, 212 MB with 2, 228 MB with 4. Smaller bodies do not wait for a slot.
+ * Bodies of 1 MiB or more (parts, large single PUTs) in flight at once, across every file this
+ * process delivers, whether one large file goes up 2 parts at a time or 8 large objects are
+ * delivered at once. Each streams from its file through a 256 KiB read buffer; the limit keeps
+ * the uploads' share of connections and CPU what it was when each part was held whole in memory
+ * (2 × 8 MiB, which was 16 MiB of the process's peak RSS). Smaller bodies do not wait for a slot.
  */
 const PART_SLOTS = 2;
 const partSlots = pLimit(PART_SLOTS);
 
 /**
- * Reads `length` bytes at `start` and passes them to `send`, within the process-wide budget of
- * part buffers. Buffers of `capacity` (the part size) are reused: a fresh 8 MiB buffer a part left
- * the old ones to a garbage collection that came late. `npm run bench -- --size 1GB --files 1
- * --runs 1 --skip-baseline --dest`: 216 MB peak RSS with fresh buffers, 4 parts in flight; 186 MB
- * reused (192 MB one part at a time, fresh, before parts went up in parallel).
+ * Passes `length` bytes of the file at `start` to `send`, within the process-wide limit on large
+ * bodies in flight: as a FileRange from 1 MiB up (every attempt of the request reads it afresh
+ * from the file), read into memory below that (a lake of small files must not go up one at a time).
  */
-function withPart<T>(file: import('node:fs/promises').FileHandle, start: number, length: number, capacity: number, send: (body: Buffer) => Promise<T>): Promise<T> {
-  // Small bodies are cheap garbage, and a lake of small files must not go up one at a time.
+function withPart<T>(file: FileHandle, start: number, length: number, send: (body: UploadBody) => Promise<T>): Promise<T> {
   if (length < MIB) return readInto(file, Buffer.allocUnsafe(length), start).then(send);
-  return partSlots(async () => {
-    const buf = takeBuffer(capacity);
-    try {
-      return await send(await readInto(file, buf.subarray(0, length), start));
-    } finally {
-      giveBuffer(buf);
-    }
-  });
+  return partSlots(() => send(new FileRange(file, start, length)));
 }
 
 /** What one file's delivery needs: the state row it is tracked by, the client, where it goes. */
@@ -86,7 +76,7 @@ export async function deliverFile(f: FileDelivery): Promise<void> {
     const size = (await file.stat()).size;
     if (size !== row.size) throw new Error(`${f.path} is ${size} bytes, ${row.size} when its delivery began: it changed under the upload`);
     if (row.part_size === 0) {
-      await withPart(file, 0, size, minPartBytes(), (body) => putObject(f.client, f.target, body, f.meta));
+      await withPart(file, 0, size, (body) => putObject(f.client, f.target, body, f.meta));
       f.onPart?.(size);
     } else {
       await multipart(f, file, size, row.part_size, row.upload_id);
@@ -97,7 +87,7 @@ export async function deliverFile(f: FileDelivery): Promise<void> {
   finishDeliveryFile(f.db, f.objectId, f.dest, f.kind);
 }
 
-async function multipart(f: FileDelivery, file: import('node:fs/promises').FileHandle, size: number, partSize: number, openUpload: string | null): Promise<void> {
+async function multipart(f: FileDelivery, file: FileHandle, size: number, partSize: number, openUpload: string | null): Promise<void> {
   let uploadId = openUpload;
   if (!uploadId) {
     uploadId = await createUpload(f.client, f.target, f.meta);
@@ -118,7 +108,7 @@ async function multipart(f: FileDelivery, file: import('node:fs/promises').FileH
       if (failed) return; // after a failure, start no more parts
       const start = (n - 1) * partSize;
       const length = Math.min(partSize, size - start);
-      const etag = await withPart(file, start, length, partSize, (body) => uploadPart(f.client, f.target, uploadId, n, body));
+      const etag = await withPart(file, start, length, (body) => uploadPart(f.client, f.target, uploadId, n, body));
       recordDeliveryPart(f.db, f.objectId, f.dest, f.kind, uploadId, n, etag);
       parts.set(n, etag);
       f.onPart?.(length);
@@ -157,7 +147,7 @@ async function sameObjectThere(f: FileDelivery, size: number): Promise<boolean> 
 
 /**
  * Puts a local file at `t` whole, not resumably: one PUT, or parts one at a time past the part
- * size, so memory holds one part whatever the file's size. For files written again whole when a
+ * size. For files written again whole when a
  * run resumes (the run report, the loader manifest). An upload that fails is aborted.
  */
 export async function putFile(client: S3Client, t: Target, path: string): Promise<void> {
@@ -165,13 +155,13 @@ export async function putFile(client: S3Client, t: Target, path: string): Promis
   try {
     const size = (await file.stat()).size;
     const partSize = partSizeFor(size);
-    if (partSize === 0) return await withPart(file, 0, size, minPartBytes(), (body) => putObject(client, t, body, {}));
+    if (partSize === 0) return await withPart(file, 0, size, (body) => putObject(client, t, body, {}));
     const uploadId = await createUpload(client, t, {});
     try {
       const parts = new Map<number, string>();
       for (let n = 1; (n - 1) * partSize < size; n++) {
         const start = (n - 1) * partSize;
-        parts.set(n, await withPart(file, start, Math.min(partSize, size - start), partSize, (body) => uploadPart(client, t, uploadId, n, body)));
+        parts.set(n, await withPart(file, start, Math.min(partSize, size - start), (body) => uploadPart(client, t, uploadId, n, body)));
       }
       await completeUpload(client, t, uploadId, parts);
     } catch (err) {
@@ -184,7 +174,7 @@ export async function putFile(client: S3Client, t: Target, path: string): Promis
 }
 
 /** Fills `buf` from the file at `start`. */
-async function readInto(file: import('node:fs/promises').FileHandle, buf: Buffer, start: number): Promise<Buffer> {
+async function readInto(file: FileHandle, buf: Buffer, start: number): Promise<Buffer> {
   const length = buf.length;
   let got = 0;
   while (got < length) {

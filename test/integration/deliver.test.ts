@@ -236,6 +236,36 @@ describe('delivering to an S3 destination', () => {
     }
   });
 
+  test('parts streamed from the local file arrive byte for byte, each stored once, also when a part is sent again', async () => {
+    const t = await fresh();
+    // An odd part size: no part starts or ends on a boundary of the file reads (256 KiB).
+    const partBytes = 1_300_007;
+    const store = await startWriteProxy(s3.endpoint);
+    const faults = await startFaultProxy({ target: store.endpoint, writes: ['stall'], writeRate: 0 });
+    const large = (url: string) => url.includes('/output/big/large.jsonl?');
+    // Part 2's body is read to the end and never answered (the retry must read the range again);
+    // part 3's connection is reset as it starts.
+    faults.breakWrites((url) => large(url) && url.includes('partNumber=2&'), 'stall', 1);
+    faults.breakWrites((url) => large(url) && url.includes('partNumber=3&'), 'reset-before', 1);
+    try {
+      const env = { ...s3.env(), CLEANER_DEST_PART_BYTES: String(partBytes), CLEANER_S3_IDLE_TIMEOUT_MS: '1500' };
+      const r = await runCli(args(t, '--dest-endpoint-url', faults.endpoint), { env });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(faults.injected.stall + faults.injected['reset-before'], 2, JSON.stringify(faults.log));
+      const local = readTree(join(t.local, 'output'));
+      const size = local.get('big/large.jsonl')!.length;
+      const count = Math.ceil(size / partBytes);
+      assert.ok(count >= 4, `${size} bytes make ${count} parts`);
+      const parts = storedParts(store.log.filter((q) => large(q.url)));
+      assert.deepEqual(parts.map((p) => Number(p.split(' ')[1])).sort((a, b) => a - b), Array.from({ length: count }, (_, i) => i + 1), 'each part stored once');
+      assert.equal(new Set(parts.map((p) => p.split(' ')[0])).size, 1, 'in one upload');
+      assert.deepEqual(folder(await bucketTree(t.bucket, 'clean/'), 'output'), local, 'the destination holds the local bytes');
+    } finally {
+      await faults.stop();
+      await store.stop();
+    }
+  });
+
   test('a delivery that keeps failing ends the run resumably, and resume finishes it', async () => {
     const t = await fresh();
     const proxy = await startFaultProxy({ target: s3.endpoint });
