@@ -52,7 +52,7 @@ export async function executeRun(db: Db, statePath: string, run: RunRow, client:
 
   // Imported here: a run on local files never loads the AWS SDK (about 20 MB of the main thread).
   const { downloadObject, PART_BYTES } = run.kind === 's3' ? await import('./download.js') : ({} as typeof import('./download.js'));
-  const { fetchSmall } = run.kind === 's3' ? await import('./download-small.js') : ({} as typeof import('./download-small.js'));
+  const fetchSmall = run.kind === 's3' ? await (await import('./download-small.js')).smallFetcher(client!, run.bucket!, opts.concurrency) : undefined;
   // Opened on first use: a run of small objects only (cleaned on this thread) starts no worker,
   // each of which has its own V8 heap, rules and state connection.
   let openedPool: ReturnType<typeof openCleanPool> | undefined;
@@ -129,7 +129,7 @@ export async function executeRun(db: Db, statePath: string, run: RunRow, client:
   /** Takes `row` the small way; false when it must take the usual one (its GET was not the happy case). */
   const downloadSmall = async (row: ObjectRow): Promise<boolean> => {
     const started = Date.now();
-    const body = await fetchSmall(client!, run, row);
+    const body = await fetchSmall!(row);
     if (fatal) return true;
     if (!body) return false;
     events.downloadedBytes?.(body.length);
