@@ -458,7 +458,10 @@ try {
       // 0 fetches every object whole (download-parts.ts).
       if (partBytes !== undefined) env.CLEANER_PART_BYTES = String(partBytes);
       const serverBefore = processCpu(s3.pid);
-      const e = await runCleaner('e2e', `s3://${BUCKET}/events/`, w, env, ['--endpoint-url', link?.endpoint ?? s3.endpoint, ...(values.dest ? ['--dest', `s3://${DEST_BUCKET}/clean/`, '--dest-endpoint-url', s3.endpoint] : [])]);
+      // Each run delivers under its own prefix: a destination that already holds this output is
+      // reconciled (nothing downloaded), which would make every run after the first measure nothing.
+      const dest = values.dest ? ['--dest', `s3://${DEST_BUCKET}/clean-run-${r}/`, '--dest-endpoint-url', s3.endpoint] : [];
+      const e = await runCleaner('e2e', `s3://${BUCKET}/events/`, w, env, ['--endpoint-url', link?.endpoint ?? s3.endpoint, ...dest]);
       serverCpu.push(processCpu(s3.pid) - serverBefore);
       e2e.seconds.push(e.seconds);
       e2e.rss.push(e.peakRss);
