@@ -34,11 +34,19 @@ export class CopyText {
     this.buf = bigger;
   }
 
-  /** Bytes that need no escape (digits, true/false, prepared cells). */
-  raw(b: Uint8Array, from = 0, to = b.length): void {
+  /**
+   * Bytes that need no escape (digits, true/false, prepared cells). Copied without a subarray: a
+   * view made per cell was most of a load's garbage.
+   */
+  raw(b: Buffer, from = 0, to = b.length): void {
     this.room(to - from);
-    this.buf.set(b.subarray(from, to), this.length);
-    this.length += to - from;
+    if (to - from > SHORT) this.length += b.copy(this.buf, this.length, from, to);
+    else {
+      const out = this.buf;
+      let at = this.length;
+      for (let i = from; i < to; i++) out[at++] = b[i];
+      this.length = at;
+    }
   }
 
   /** One byte (a tab between cells). */
@@ -69,16 +77,20 @@ export class CopyText {
     this.room(2 * (to - from));
     const out = this.buf;
     let at = this.length;
-    const line = to - from > SHORT ? b.subarray(from, to) : undefined;
-    if (line && line.indexOf(TAB) < 0 && line.indexOf(CR) < 0 && line.indexOf(LF) < 0) {
-      let i = 0;
-      for (let bs = line.indexOf(BACKSLASH); bs >= 0; bs = line.indexOf(BACKSLASH, i)) {
-        at += line.copy(out, at, i, bs);
+    // indexOf searches to the end of `b`, so only a value that ends `b` (the whole line) takes it.
+    const absent = (c: number) => {
+      const i = b.indexOf(c, from);
+      return i < 0 || i >= to;
+    };
+    if (to - from > SHORT && to === b.length && absent(TAB) && absent(CR) && absent(LF)) {
+      let i = from;
+      for (let bs = b.indexOf(BACKSLASH, i); bs >= 0; bs = b.indexOf(BACKSLASH, i)) {
+        at += b.copy(out, at, i, bs);
         out[at++] = BACKSLASH;
         out[at++] = BACKSLASH;
         i = bs + 1;
       }
-      at += line.copy(out, at, i);
+      at += b.copy(out, at, i, to);
     } else {
       for (let i = from; i < to; i++) {
         const c = b[i];

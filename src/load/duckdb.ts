@@ -13,7 +13,7 @@
  */
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { FIXED, quoteIdent, tableDifferences, type Column, type ColumnKind } from './columns.js';
-import { readLines } from './lines.js';
+import { readLineBatches, readLines } from './lines.js';
 import { REJECT_COLUMNS, refusalRecord, rejectRow, tableNames, type TableNames } from './table-name.js';
 import type { LedgerRow, LoadTarget, ObjectLoad, ObjectToLoad, Refusal } from './target.js';
 import { LoadError } from './errors.js';
@@ -170,10 +170,12 @@ export class DuckDbTarget implements LoadTarget {
     await this.db.run(`DELETE FROM ${RAW}`);
     const app = await this.db.createAppender(RAW, 'main', 'temp');
     try {
-      for await (const l of readLines(obj.output, 1, obj.gz)) {
-        app.appendBigInt(BigInt(l.no));
-        app.appendVarchar(l.bytes.toString('utf8'));
-        app.endRow();
+      for await (const batch of readLineBatches(obj.output, 1, obj.gz)) {
+        for (const l of batch) {
+          app.appendBigInt(BigInt(l.no));
+          app.appendVarchar(l.bytes.toString('utf8'));
+          app.endRow();
+        }
       }
       app.flushSync();
     } finally {

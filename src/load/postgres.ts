@@ -11,7 +11,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { cellText, fallbackCells, FIXED, makeValueFinder, quoteIdent, tableDifferences, type Column, type ColumnKind } from './columns.js';
 import { CopyText, escapeText } from './copy-text.js';
 import { QUOTE } from '../validate/json-scan.js';
-import { readLines } from './lines.js';
+import { readLineBatches, readLines } from './lines.js';
 import { REJECT_COLUMNS, refusalRecord, rejectRow, tableNames, type TableNames } from './table-name.js';
 import type { LedgerRow, LoadTarget, ObjectLoad, ObjectToLoad, Refusal } from './target.js';
 import { LoadError } from './errors.js';
@@ -195,13 +195,15 @@ export class PostgresTarget implements LoadTarget {
       let sent = 0;
       async function* chunks(): AsyncGenerator<Buffer> {
         const out = new CopyText(CHUNK_BYTES * 2);
-        for await (const l of readLines(obj.output, from, obj.gz)) {
-          if (l.no >= to) {
-            stopped?.(Buffer.from(l.bytes));
-            break;
+        read: for await (const batch of readLineBatches(obj.output, from, obj.gz)) {
+          for (const l of batch) {
+            if (l.no >= to) {
+              stopped?.(Buffer.from(l.bytes));
+              break read;
+            }
+            writeRow(out, l.bytes, tail, l.no, end);
+            sent++;
           }
-          writeRow(out, l.bytes, tail, l.no, end);
-          sent++;
           if (out.length >= CHUNK_BYTES) yield out.take();
         }
         if (out.length > 0) yield out.take();
