@@ -57,19 +57,28 @@ export async function statusJson(state: string): Promise<any> {
   return JSON.parse(r.stdout);
 }
 
-/** Starts the CLI and SIGKILLs it once `ready()` holds (polled); fails if it ends first. */
-export async function killWhen(argv: string[], env: Record<string, string>, ready: () => boolean): Promise<void> {
+/**
+ * Starts the CLI and SIGKILLs it once `ready()` holds (polled). If it ends first, that fails the
+ * test, unless `mayFinish` (a kill at a random instant may come after the end): then it must have
+ * succeeded, and the answer is 'finished'.
+ */
+export async function killWhen(argv: string[], env: Record<string, string>, ready: () => boolean, opts: { mayFinish?: boolean } = {}): Promise<'killed' | 'finished'> {
   const child = spawnCli(argv, { env });
   let stderr = '';
   child.stderr!.on('data', (s) => (stderr += s));
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
   for (;;) {
     const done = await Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 5))]);
-    if (done) assert.fail(`cleaner ended (exit ${await exited}) before it could be killed: ${stderr}`);
+    if (done) {
+      const code = await exited;
+      if (!opts.mayFinish) assert.fail(`cleaner ended (exit ${code}) before it could be killed: ${stderr}`);
+      assert.ok(code === 0, `cleaner exited ${code} before it could be killed: ${stderr}`);
+      return 'finished';
+    }
     if (ready()) {
       child.kill('SIGKILL');
       await exited;
-      return;
+      return 'killed';
     }
   }
 }
