@@ -81,9 +81,13 @@ function watchParent() {
 
 // s3rver reports a failed listen (say EADDRINUSE) as an 'error' event nobody handles: print the
 // error under our name (startS3 quotes stderr) and exit 1, instead of node's "Unhandled 'error' event".
+// Once it serves, an error thrown for one request (a client SIGKILLed in the middle of a streamed
+// PUT can do it) is printed and the server goes on, as a real store would: every test sharing
+// this server would otherwise see ECONNREFUSED from then on and fail for a client it never ran.
+let serving = false;
 process.on('uncaughtException', (err) => {
   process.stderr.write(`s3rver-child: ${err?.stack ?? err}\n`);
-  process.exit(1);
+  if (!serving) process.exit(1);
 });
 process.on('SIGTERM', () => shutdown(0));
 process.on('SIGINT', () => shutdown(0));
@@ -94,6 +98,7 @@ watchParent();
 
 try {
   const address = await server.run();
+  serving = true;
   process.stdout.write(`${JSON.stringify({ port: address.port })}\n`);
 } catch (err) {
   process.stderr.write(`s3rver-child: failed to start: ${err?.stack ?? err}\n`);
