@@ -61,6 +61,16 @@ function assertOutputs(lake: Lake, local: string, from: number, to: number): voi
 }
 
 /** The lines and rejects the lake's objects [from, to) hold. */
+/** The run in `local` ended with the lake's first `n` objects each done once: status figures and outputs. */
+async function assertAllDone(lake: Lake, local: string, n: number): Promise<void> {
+  const s = await statusJson(join(local, 'state.db'));
+  assert.equal(s.totals.objects, n);
+  assert.equal(s.totals.objects_done, n);
+  assert.equal(s.totals.valid, expectedLines(lake, 0, n).valid);
+  assert.equal(s.totals.rejected, expectedLines(lake, 0, n).rejected);
+  assertOutputs(lake, local, 0, n);
+}
+
 function expectedLines(lake: Lake, from: number, to: number) {
   let valid = 0;
   let rejected = 0;
@@ -145,12 +155,7 @@ describe(`a lake of ${N.toLocaleString('en-US')} small objects`, () => {
       const r = await runCli(['resume', '--state', join(local, 'state.db'), '--quiet'], { env, timeoutMs: TIMEOUT });
       assert.equal(r.code, 0, r.stderr);
       assert.ok(lake.served.list - pages <= Math.ceil(n / 50) - 2, `resume listed ${lake.served.list - pages} pages: it went on, it did not start over`);
-      const s = await statusJson(join(local, 'state.db'));
-      assert.equal(s.totals.objects, n);
-      assert.equal(s.totals.objects_done, n);
-      assert.equal(s.totals.valid, expectedLines(lake, 0, n).valid);
-      assert.equal(s.totals.rejected, expectedLines(lake, 0, n).rejected);
-      assertOutputs(lake, local, 0, n);
+      await assertAllDone(lake, local, n);
     } finally {
       await lake.stop();
     }
@@ -164,12 +169,7 @@ describe(`a lake of ${N.toLocaleString('en-US')} small objects`, () => {
       await killWhen(args(lake, local), env, () => lake.served.get >= N / 3);
       const r = await runCli(['resume', '--state', join(local, 'state.db'), '--quiet'], { env, timeoutMs: TIMEOUT });
       assert.equal(r.code, 0, r.stderr);
-      const s = await statusJson(join(local, 'state.db'));
-      assert.equal(s.totals.objects, N);
-      assert.equal(s.totals.objects_done, N);
-      assert.equal(s.totals.valid, expectedLines(lake, 0, N).valid);
-      assert.equal(s.totals.rejected, expectedLines(lake, 0, N).rejected);
-      assertOutputs(lake, local, 0, N);
+      await assertAllDone(lake, local, N);
     } finally {
       await lake.stop();
     }
