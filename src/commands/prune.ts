@@ -4,10 +4,11 @@
  * What incremental runs need of each object (key, ETag, rules hash, done) is kept.
  */
 import { existsSync, rmSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import { acquireLock, openState, releaseLock, type Db } from '../state/db.js';
 import { compactDatabase, databaseBytes, prunableRuns, pruneRun } from '../state/queries.js';
+import { runReportPath } from '../report/build.js';
 
 /** What a prune removed. */
 export interface PruneFigures {
@@ -39,7 +40,7 @@ export function pruneState(db: Db, olderThanMs: number, now = Date.now()): Prune
   for (const run of prunableRuns(db, cutoff)) {
     f.rows += pruneRun(db, run.id, run.delivered === 1);
     f.runs.push(run.id);
-    const report = join(run.local_dir, 'reports', `${run.id}.json`);
+    const report = runReportPath(run.local_dir, run.id);
     if (existsSync(report)) {
       f.reportBytes += statSync(report).size;
       rmSync(report, { force: true });

@@ -3,7 +3,7 @@
  * <local-dir>/reports/<run-id>.json at the end of every run, and rendered as HTML by `cleaner report`.
  */
 import { closeSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Db } from '../state/db.js';
 import { countSkippedUnchanged, eachRunObject, getRun, type RuleFigures, type RunObjectFigures, type RunRow } from '../state/queries.js';
 import { summarize, type RunSummary, type Totals } from './summary.js';
@@ -148,6 +148,11 @@ export function* reportJson(db: Db, run: RunRow, pretty: boolean): Generator<str
   yield pending + (first ? ']\n}\n' : '\n  ]\n}\n');
 }
 
+/** Where run `runId`'s report lives: <local-dir>/reports/<run-id>.json (written here, dropped by prune). */
+export function runReportPath(localDir: string, runId: number): string {
+  return join(localDir, 'reports', `${runId}.json`);
+}
+
 /**
  * Writes the report of run `runId` to <local-dir>/reports/<run-id>.json (atomically) and returns
  * its path, or null when there is no such run. Objects are one line each.
@@ -155,9 +160,8 @@ export function* reportJson(db: Db, run: RunRow, pretty: boolean): Generator<str
 export function writeRunReport(db: Db, runId: number): string | null {
   const run = getRun(db, runId);
   if (!run) return null;
-  const dir = join(run.local_dir, 'reports');
-  mkdirSync(dir, { recursive: true });
-  const path = join(dir, `${run.id}.json`);
+  const path = runReportPath(run.local_dir, run.id);
+  mkdirSync(dirname(path), { recursive: true });
   const fd = openSync(path + '.tmp', 'w');
   try {
     for (const chunk of reportJson(db, run, false)) writeSync(fd, chunk);
