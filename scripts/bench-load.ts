@@ -33,12 +33,10 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wri
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { measure, type Measured } from './measure.js';
+import { measure, median, type Measured } from './measure.js';
 import { CLI, cliEnv } from '../test/helpers/cli.js';
 import { generateEvents } from '../test/helpers/events.js';
 import { postgresMissing, startPostgres, type Postgres } from '../test/helpers/postgres.js';
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** Runs the load bench with the command-line arguments after `--load`. */
 export async function benchLoad(argv: string[]): Promise<void> {

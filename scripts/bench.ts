@@ -37,7 +37,7 @@ import { closeSync, createReadStream, existsSync, mkdirSync, openSync, readdirSy
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { measure, type Measured } from './measure.js';
+import { measure, median, type Measured } from './measure.js';
 import { fileURLToPath } from 'node:url';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { Piscina } from 'piscina';
@@ -366,11 +366,6 @@ function log(s: string): void {
 
 function progress(s: string): void {
   if (process.stderr.isTTY) process.stderr.write(`\r${s}\x1b[K`);
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
 interface Row {

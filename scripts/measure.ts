@@ -60,3 +60,9 @@ export async function measure(what: string, cmd: string, args: string[], env: No
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   }
 }
+
+/** The median of `xs` (the mean of the middle two for an even count). */
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
