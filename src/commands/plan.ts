@@ -30,7 +30,7 @@ export interface RunPlan {
 /** Resolves and checks everything a run needs; refuses bad input before anything is written. */
 export function planRun(settings: Settings, log: Logger): RunPlan {
   const src = resolveSource(settings);
-  const rules = loadRules(settings.schema);
+  const rules = loadRules(settings.schema, { checkOnly: true });
   for (const w of rules.warnings) log.warn(`schema ${rules.origin}: ${w}`);
   const localDir = resolve(settings.localDir);
   if (src.kind === 'local') refuseLocalDirInSource(src.path, localDir, compileSelection(settings.filters));

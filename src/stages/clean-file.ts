@@ -68,7 +68,7 @@ export function rulesFor(task: CleanTask): Rules {
   const key = `${task.maxErrorsPerLine}\0${task.schemaOrigin}\0${task.schemaText}`;
   let r = rulesCache.get(key);
   if (!r) {
-    r = compileRules(task.schemaOrigin, task.schemaText, { maxErrorsPerLine: task.maxErrorsPerLine });
+    r = compileRules(task.schemaOrigin, task.schemaText, { maxErrorsPerLine: task.maxErrorsPerLine, checked: true });
     rulesCache.set(key, r);
   }
   return r;

@@ -5,6 +5,7 @@
  * everything expensive happens only for lines that are rejected.
  */
 import { isUtf8 } from 'node:buffer';
+import { ACCEPT, REJECT, UNSURE_LINE } from './fast-path.js';
 import { shortcutFor } from './probe.js';
 import type { Rules, Violation } from './schema.js';
 
@@ -44,7 +45,8 @@ export function classify(buf: Buffer, start: number, end: number, rules: Rules, 
   if (!utf8Known && !isUtf8(buf.subarray(start, end))) return { reason: 'invalid_utf8', message: 'the line is not valid UTF-8' };
   // Most lines are valid: one pass over the bytes settles them without building the value.
   const fast = shortcutFor(rules);
-  if (fast !== undefined && fast(buf, start, end)) return null;
+  const verdict = fast === undefined ? UNSURE_LINE : fast(buf, start, end);
+  if (verdict === ACCEPT) return null;
   const bytes = buf.subarray(start, end);
   let value: unknown;
   try {
@@ -59,9 +61,12 @@ export function classify(buf: Buffer, start: number, end: number, rules: Rules, 
   let errors: Violation[];
   let total: number;
   try {
-    // Decide with the fail-fast validator; only a rejected line is explained.
-    if (rules.isValid(value)) return null;
+    // Decide with the fail-fast validator (unless the fast path already knows this JSON object
+    // breaks the rules); only a rejected line is explained.
+    if (verdict !== REJECT && rules.isValid(value)) return null;
     ({ errors, total } = rules.explain(value));
+    // An explanation that finds nothing wrong asks ajv itself: a line is rejected only on its word.
+    if (total === 0 && verdict === REJECT && rules.isValid(value)) return null;
   } catch (err) {
     // ajv validates recursively: with a recursive schema ($ref "#"), a line nested about 3,000
     // objects deep overflows Node 20's default stack. That is one bad line, not a failed object.

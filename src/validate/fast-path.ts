@@ -36,6 +36,19 @@ const fullFormats = fullFormatsExport as Record<string, unknown>;
 /** True only when the UTF-8 bytes `buf[start, end)` are a JSON object that the rules accept. */
 export type FastAccept = (buf: Buffer, start: number, end: number) => boolean;
 
+/** The fast path's answer for a line: see FastCheck. */
+export const ACCEPT = 1;
+export const UNSURE_LINE = 0;
+export const REJECT = -1;
+export type FastVerdict = typeof ACCEPT | typeof UNSURE_LINE | typeof REJECT;
+
+/**
+ * The fast path with its whole answer for the bytes `buf[start, end)`: ACCEPT only when they are a
+ * JSON object that the rules accept; REJECT only when the rules reject them *if* they are JSON (the
+ * caller must still find out whether they are, and explain); UNSURE_LINE for anything else.
+ */
+export type FastCheck = (buf: Buffer, start: number, end: number) => FastVerdict;
+
 /** A format as ajv holds it (ajv.formats[name]). */
 export type FormatDef = true | RegExp | ((s: string) => boolean) | { type?: string; async?: boolean; validate: RegExp | ((s: string) => boolean) };
 
@@ -73,6 +86,12 @@ const UNDERSTOOD: Record<Draft, Set<string>> = {
 
 /** Builds the shortcut for a schema, or returns undefined when it would never accept anything. */
 export function compileFastAccept(schema: unknown, formats: Record<string, FormatDef | undefined>, options: FastPathOptions = { draft: 'draft-07', isKeyword: () => true }): FastAccept | undefined {
+  const check = compileFastCheck(schema, formats, options);
+  return check === undefined ? undefined : (b, start, end) => check(b, start, end) === ACCEPT;
+}
+
+/** The same, with the whole answer (FastCheck). */
+export function compileFastCheck(schema: unknown, formats: Record<string, FormatDef | undefined>, options: FastPathOptions = { draft: 'draft-07', isKeyword: () => true }): FastCheck | undefined {
   // A $ref cycle that never moves into the data recurses until ajv's stack runs out, a reject whose
   // timing depends on the order ajv tries keywords and branches: no fast path can match that.
   if (loopsInPlace(schema)) return undefined;
@@ -83,13 +102,15 @@ export function compileFastAccept(schema: unknown, formats: Record<string, Forma
   const check = emit.build(root);
   return (b, start, end) => {
     const i = skipWs(b, start, end);
-    if (i >= end || b[i] !== 0x7b) return false;
+    if (i >= end || b[i] !== 0x7b) return UNSURE_LINE;
     try {
       const e = check(b, i, end);
-      return e >= 0 && skipWs(b, e, end) === end;
+      if (e >= 0) return skipWs(b, e, end) === end ? ACCEPT : UNSURE_LINE;
+      // The root object breaks a rule: if the line is JSON at all, that object is its value.
+      return e === -1 ? REJECT : UNSURE_LINE;
     } catch {
       // A schema nested deeper than the JS stack: the exact path decides.
-      return false;
+      return UNSURE_LINE;
     }
   };
 }

@@ -5,7 +5,7 @@
  * the built-in rules it is several times quicker. So each thread times both on a window of lines and
  * keeps the quicker. Verdicts do not depend on it: either way they are ajv's.
  */
-import type { FastAccept } from './fast-path.js';
+import { ACCEPT, REJECT, UNSURE_LINE, type FastCheck } from './fast-path.js';
 import type { Rules } from './schema.js';
 
 /** Lines the fast path sees before timing starts: both sides' code is compiled by V8 by then. */
@@ -18,13 +18,13 @@ export const PROBE_LINES = 200;
  */
 export const PROBE_MARGIN = 1.5;
 
-const shortcuts = new WeakMap<Rules, FastAccept | undefined>();
+const shortcuts = new WeakMap<Rules, FastCheck | undefined>();
 
 /** The fast path classify() should try for `rules`: the rules' own while it pays, then none. */
-export function shortcutFor(rules: Rules): FastAccept | undefined {
+export function shortcutFor(rules: Rules): FastCheck | undefined {
   let s = shortcuts.get(rules);
   if (s === undefined && !shortcuts.has(rules)) {
-    const fast = rules.fastAccept;
+    const fast = rules.fastCheck;
     s = fast === undefined ? undefined : probed(fast, (b, start, end) => rules.isValid(JSON.parse(b.toString('utf8', start, end))));
     shortcuts.set(rules, s);
   }
@@ -33,26 +33,29 @@ export function shortcutFor(rules: Rules): FastAccept | undefined {
 
 /**
  * `fast`, timed against `exact` on lines PROBE_SKIP+1 … PROBE_SKIP+PROBE_LINES; after them it answers
- * false for every line (the exact path decides) when it was the slower. A line the fast path does not
- * accept takes the exact path in both cases, so the comparison is the fast path on every line against
- * the exact path on the lines it accepted. Medians, not sums: on a busy machine one preemption inside
- * one timed call would otherwise outweigh two hundred lines.
+ * UNSURE_LINE for every line (the exact path decides) when it was the slower. A line the fast path is
+ * unsure of takes the exact path in both cases (its fast time is pure cost); a line it rejects is
+ * parsed and explained in both cases, and spares ajv's decision (left out of both sides: timing ajv
+ * there would compile the deciding validator that such lines never need). So the comparison is the
+ * fast path on accepted and unsure lines against the exact path on the accepted ones. Medians, not
+ * sums: on a busy machine one preemption inside one timed call would otherwise outweigh two hundred
+ * lines.
  */
-export function probed(fast: FastAccept, exact: (b: Buffer, start: number, end: number) => unknown): FastAccept {
+export function probed(fast: FastCheck, exact: (b: Buffer, start: number, end: number) => unknown): FastCheck {
   let seen = 0;
   const fastMs: number[] = [];
   const exactMs: number[] = [];
   let pays = true;
   return (b, start, end) => {
-    if (!pays) return false;
+    if (!pays) return UNSURE_LINE;
     if (seen >= PROBE_SKIP + PROBE_LINES) return fast(b, start, end);
     seen++;
     if (seen <= PROBE_SKIP) return fast(b, start, end);
     const t0 = performance.now();
-    const ok = fast(b, start, end);
+    const verdict = fast(b, start, end);
     const t1 = performance.now();
-    fastMs.push(t1 - t0);
-    if (ok) {
+    if (verdict !== REJECT) fastMs.push(t1 - t0);
+    if (verdict === ACCEPT) {
       try {
         exact(b, start, end);
       } catch {
@@ -60,8 +63,11 @@ export function probed(fast: FastAccept, exact: (b: Buffer, start: number, end: 
       }
       exactMs.push(performance.now() - t1);
     }
-    if (seen === PROBE_SKIP + PROBE_LINES) pays = median(fastMs) * fastMs.length <= PROBE_MARGIN * median(exactMs) * exactMs.length;
-    return ok;
+    if (seen === PROBE_SKIP + PROBE_LINES) {
+      // Nothing accepted: what it cost on unsure lines bought nothing (what it rejected, it keeps).
+      pays = exactMs.length === 0 ? fastMs.length === 0 : median(fastMs) * fastMs.length <= PROBE_MARGIN * median(exactMs) * exactMs.length;
+    }
+    return verdict;
   };
 }
 

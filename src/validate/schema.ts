@@ -11,7 +11,7 @@ import addFormatsModule from 'ajv-formats';
 import draft06 from 'ajv/dist/refs/json-schema-draft-06.json' with { type: 'json' };
 import { SchemaError } from '../errors.js';
 import { defaultSchema } from './default-schema.js';
-import { compileFastAccept, type Draft, type FastAccept, type FormatDef } from './fast-path.js';
+import { ACCEPT, compileFastCheck, type Draft, type FastAccept, type FastCheck, type FormatDef } from './fast-path.js';
 import { makeExplainer, type Explain } from './explain.js';
 
 // ajv-formats and ajv-draft-04 are CommonJS with a default export; under NodeNext the callable is on `.default`.
@@ -40,6 +40,8 @@ export interface Rules {
    * (see fast-path.ts); absent when the schema is outside the subset it understands.
    */
   fastAccept?: FastAccept;
+  /** The same pass with its whole answer: it may also say a line surely breaks the rules. */
+  fastCheck?: FastCheck;
   /** At most this many violations are explained per line. */
   maxErrorsPerLine: number;
   /** Stops at the first violation: decides every line the fast path does not accept. */
@@ -55,6 +57,18 @@ export interface Rules {
 export interface RulesOptions {
   /** Violations kept per rejected line (default DEFAULT_MAX_ERRORS_PER_LINE). */
   maxErrorsPerLine?: number;
+  /**
+   * These exact rules compiled before (in the run's main thread, which refused them if they did
+   * not): skip validating them against the meta-schema again and compile the deciding validator
+   * only when a line first needs it. A worker whose lines the fast path settles never pays for it;
+   * on a 600 KB schema that is a second of CPU and tens of MB per thread.
+   */
+  checked?: boolean;
+  /**
+   * Compile only to refuse bad rules, then let the compiled validator go (a run's main thread: its
+   * workers compile their own). On a 600 KB schema the validator holds tens of MB for the whole run.
+   */
+  checkOnly?: boolean;
 }
 
 /** Ten violations say what is wrong with a line; a record of thousands says nothing more, slowly. */
@@ -124,25 +138,24 @@ export function compileRules(origin: string, text: string, options: RulesOptions
     // 9–13 s and kept 6 MB of heap instead of 15 MB, validating as fast; verdicts are the same.
     inlineRefs: false,
   };
-  let fast: ValidateFunction;
+  /** Compiled on first use when `checked`; at once otherwise, to refuse bad rules before any work. */
+  let fast: ValidateFunction | undefined;
   /** null until first asked for. */
-  let fastAccept: FastAccept | undefined | null = null;
+  let fastCheck: FastCheck | undefined | null = null;
   const unknownFormats: string[] = [];
   /** A fresh ajv for these rules: the draft, ajv-formats' full mode, and the unknown formats accepted. */
-  const ajvFor = (allErrors: boolean, log: Options['logger'] = logger): Ajv => {
-    const a = make({ ...base, allErrors, logger: log });
+  const ajvFor = (allErrors: boolean, log: Options['logger'] = logger, validateSchema = true): Ajv => {
+    const a = make({ ...base, allErrors, logger: log, validateSchema });
     addFormats(a, { mode: 'full' });
     for (const f of unknownFormats) a.addFormat(f, true);
     return a;
   };
   let fastAjv: Ajv;
-  try {
-    fastAjv = ajvFor(false);
+  const compileDecider = (): ValidateFunction => {
     // ajv throws on an unknown format even when asked only to log; accept any value for it, and say so.
     for (let attempt = 0; ; attempt++) {
       try {
-        fast = fastAjv.compile(s);
-        break;
+        return fastAjv.compile(s);
       } catch (err) {
         const m = /^unknown format "(.*)" ignored in schema/.exec((err as Error).message);
         if (!m || attempt > 100) throw err;
@@ -151,15 +164,35 @@ export function compileRules(origin: string, text: string, options: RulesOptions
         fastAjv.addFormat(m[1], true);
       }
     }
-  } catch (err) {
-    throw new SchemaError(origin, describeCompileError(err as Error));
+  };
+  if (options.checked) {
+    // The formats the first compile found unknown, found again without compiling: every string
+    // `format` in the schema that ajv does not know (one that no subschema uses is harmless).
+    fastAjv = ajvFor(false, logger, false);
+    for (const f of formatNames(s)) {
+      if (Object.hasOwn(fastAjv.formats, f)) continue;
+      unknownFormats.push(f);
+      fastAjv.addFormat(f, true);
+    }
+  } else {
+    try {
+      fastAjv = ajvFor(false);
+      fast = compileDecider();
+    } catch (err) {
+      throw new SchemaError(origin, describeCompileError(err as Error));
+    }
+    if (options.checkOnly) {
+      // ajv keeps what it compiled: a fresh instance, should a line ever need deciding here.
+      fast = undefined;
+      fastAjv = ajvFor(false, logger, false);
+    }
   }
   // The same format checks ajv applies, unknown formats included (accepted as `true`). Only a
   // speed-up: if building it fails, every line takes the exact path. Built on first use: the main
   // thread only checks the rules, and a 600 KB schema's fast path is seconds and megabytes of code.
-  const buildFast = (): FastAccept | undefined => {
+  const buildFast = (): FastCheck | undefined => {
     try {
-      return compileFastAccept(s, fastAjv.formats as Record<string, FormatDef | undefined>, {
+      return compileFastCheck(s, fastAjv.formats as Record<string, FormatDef | undefined>, {
         draft: draftOf(make),
         isKeyword: (k) => fastAjv.getKeyword(k) !== false,
       });
@@ -176,16 +209,20 @@ export function compileRules(origin: string, text: string, options: RulesOptions
     text,
     hash: createHash('sha256').update(text).digest('hex'),
     warnings: [...new Set(warnings)],
+    get fastCheck() {
+      if (fastCheck === null) fastCheck = buildFast();
+      return fastCheck;
+    },
     get fastAccept() {
-      if (fastAccept === null) fastAccept = buildFast();
-      return fastAccept;
+      const check = this.fastCheck;
+      return check === undefined ? undefined : (b: Buffer, start: number, end: number) => check(b, start, end) === ACCEPT;
     },
     maxErrorsPerLine: maxErrors,
-    isValid: (data) => fast(data) as boolean,
+    isValid: (data) => (fast ??= compileDecider())(data) as boolean,
     explain: (data) => {
       if (explainer === undefined) {
         try {
-          explainer = makeExplainer(s, (allErrors) => ajvFor(allErrors, quiet), make === DRAFTS[0].make ? 'id' : '$id');
+          explainer = makeExplainer(s, (allErrors) => ajvFor(allErrors, quiet, false), make === DRAFTS[0].make ? 'id' : '$id');
         } catch {
           explainer = null;
         }
@@ -201,12 +238,25 @@ export function compileRules(origin: string, text: string, options: RulesOptions
       }
       // The explanation found nothing (it cannot see what unevaluated* sees): ajv's fail-fast errors.
       if (errors.length === 0) {
+        fast ??= compileDecider();
         fast(data);
         errors = fast.errors ?? [];
       }
       return { errors: errors.slice(0, maxErrors).map(toViolation), total: errors.length };
     },
   };
+}
+
+/** Every string value of a `format` key in `schema`, wherever it sits. */
+function formatNames(schema: unknown): string[] {
+  const found = new Set<string>();
+  const walk = (x: unknown): void => {
+    if (x === null || typeof x !== 'object') return;
+    if (!Array.isArray(x) && typeof (x as Record<string, unknown>).format === 'string') found.add((x as Record<string, unknown>).format as string);
+    for (const v of Object.values(x as object)) walk(v);
+  };
+  walk(schema);
+  return [...found];
 }
 
 /** Which draft a DRAFTS entry compiles, for the fast path's vocabulary. */

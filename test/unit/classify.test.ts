@@ -219,3 +219,45 @@ test('built-in rules: each documented violation is a schema reject naming the fi
   assert.ok(two !== null && two !== 'blank');
   assert.equal(two.errors?.length, 2);
 });
+
+test('a line the fast path knows breaks the rules is rejected and explained without compiling the deciding validator', () => {
+  // `checked` rules, as a worker compiles them: ajv's fail-fast validator is built only when needed.
+  const rules = compileRules('t', JSON.stringify({ type: 'object', required: ['id'], properties: { id: { type: 'integer' } } }), { checked: true });
+  let decided = 0;
+  const isValid = rules.isValid;
+  const counted: Rules = { ...rules, isValid: (v) => (decided++, isValid(v)) };
+  const v = run('{"id":"seven"}', counted);
+  assert.ok(v !== null && v !== 'blank' && v.reason === 'schema');
+  assert.equal(v.errors?.[0].path, '/id');
+  assert.equal(decided, 0, 'the fast path decided; ajv only explained');
+  assert.equal(run('{"id":7}', counted), null);
+  assert.equal(run('{"id":7', counted) !== null && (run('{"id":7', counted) as { reason: string }).reason, 'invalid_json');
+});
+
+test('a reject the explanation cannot support is decided by ajv: a wrong fast-path reject never drops a valid line', () => {
+  // A fast path that (wrongly) rejects every line, in front of rules that accept every object.
+  const lying: Rules = { ...PERMISSIVE, fastCheck: () => -1 };
+  assert.equal(run('{"a":1}', lying), null);
+  assert.equal(outcome('[1]', lying), 'not_object');
+  assert.equal(outcome('{"a":', lying), 'invalid_json');
+});
+
+test('rules compiled in a worker (checked) or only checked (a run\'s main thread) decide and explain as the first compile does', () => {
+  const text = JSON.stringify({
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    type: 'object',
+    required: ['when', 'tag'],
+    properties: { when: { type: 'string', format: 'date-time' }, tag: { type: 'string', format: 'x-house-code' } },
+  });
+  const first = compileRules('t', text);
+  assert.deepEqual(first.warnings, ['unknown format "x-house-code": not checked']);
+  const lines = ['{"when":"2026-11-30T10:00:00Z","tag":"anything"}', '{"when":"yesterday","tag":"a"}', '{"tag":"a"}', '{"when":"2026-11-30T10:00:00Z","tag":5}'];
+  const expected = lines.map((l) => run(l, first));
+  assert.deepEqual(expected.map((v) => (v === null ? 'valid' : (v as { reason: string }).reason)), ['valid', 'schema', 'schema', 'schema']);
+  for (const options of [{ checked: true }, { checkOnly: true }]) {
+    const again = compileRules('t', text, options);
+    assert.deepEqual(lines.map((l) => run(l, again)), expected, JSON.stringify(options));
+    // The deciding validator, without the fast path in front.
+    assert.deepEqual(lines.map((l) => again.isValid(JSON.parse(l))), [true, false, false, false]);
+  }
+});

@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { probed, PROBE_LINES, PROBE_SKIP } from '../../src/validate/probe.js';
+import { ACCEPT, REJECT, UNSURE_LINE } from '../../src/validate/fast-path.js';
 
 const line = Buffer.from('{"a":1}');
 /** Busy for about `ms` milliseconds: a slow side, timed for real. */
@@ -14,21 +15,32 @@ function busy(ms: number): void {
 }
 
 test('a fast path slower than the exact path is dropped after the probe window', () => {
-  const fast = probed(() => (busy(0.3), true), () => undefined);
-  for (let n = 0; n < PROBE_SKIP + PROBE_LINES; n++) assert.equal(fast(line, 0, line.length), true);
-  assert.equal(fast(line, 0, line.length), false, 'the exact path decides from now on');
+  const fast = probed(() => (busy(0.3), ACCEPT), () => undefined);
+  for (let n = 0; n < PROBE_SKIP + PROBE_LINES; n++) assert.equal(fast(line, 0, line.length), ACCEPT);
+  assert.equal(fast(line, 0, line.length), UNSURE_LINE, 'the exact path decides from now on');
 });
 
 test('a fast path quicker than the exact path is kept', () => {
   let calls = 0;
-  const fast = probed(() => (calls++, true), () => busy(0.3));
-  for (let n = 0; n < PROBE_SKIP + PROBE_LINES + 10; n++) assert.equal(fast(line, 0, line.length), true);
+  const fast = probed(() => (calls++, ACCEPT), () => busy(0.3));
+  for (let n = 0; n < PROBE_SKIP + PROBE_LINES + 10; n++) assert.equal(fast(line, 0, line.length), ACCEPT);
   assert.equal(calls, PROBE_SKIP + PROBE_LINES + 10);
 });
 
 test('lines the fast path does not accept are not timed against the exact path', () => {
   let exact = 0;
-  const fast = probed(() => false, () => exact++);
-  for (let n = 0; n < PROBE_SKIP + PROBE_LINES + 10; n++) assert.equal(fast(line, 0, line.length), false);
+  const fast = probed(() => REJECT, () => exact++);
+  for (let n = 0; n < PROBE_SKIP + PROBE_LINES + 10; n++) assert.equal(fast(line, 0, line.length), REJECT);
+  assert.equal(exact, 0, 'a line the fast path rejects never needs the deciding validator');
+});
+
+test('a fast path that is only ever unsure is dropped: it is pure cost', () => {
+  let exact = 0;
+  const fast = probed(() => UNSURE_LINE, () => exact++);
+  for (let n = 0; n < PROBE_SKIP + PROBE_LINES; n++) fast(line, 0, line.length);
   assert.equal(exact, 0);
+  let asked = 0;
+  const counted = probed(() => (asked++, UNSURE_LINE), () => undefined);
+  for (let n = 0; n < PROBE_SKIP + PROBE_LINES + 10; n++) counted(line, 0, line.length);
+  assert.equal(asked, PROBE_SKIP + PROBE_LINES, 'not asked after the window');
 });
