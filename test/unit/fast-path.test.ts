@@ -13,6 +13,7 @@ import fc from 'fast-check';
 import { classify } from '../../src/validate/classify.js';
 import { patternBytes } from '../../src/validate/byte-formats.js';
 import { numberValue } from '../../src/validate/json-scan.js';
+import { ACCEPT, REJECT } from '../../src/validate/fast-path.js';
 import { compileRules, loadRules, type Rules } from '../../src/validate/schema.js';
 import { generateEvents } from '../helpers/events.js';
 
@@ -27,10 +28,19 @@ function exact(rules: Rules, buf: Buffer): string {
   return v === null ? 'valid' : v === 'blank' ? 'blank' : v.reason;
 }
 
-/** Asserts the shortcut is sound on `buf`; returns whether it accepted. */
+/**
+ * Asserts the shortcut is sound on `buf` both ways: what it accepts the exact path accepts, and a
+ * JSON line it rejects the exact path rejects for the rules. Returns whether it accepted.
+ */
 function sound(rules: Rules, buf: Buffer): boolean {
-  const fast = rules.fastAccept!(buf, 0, buf.length);
+  const verdict = rules.fastCheck!(buf, 0, buf.length);
+  const fast = verdict === ACCEPT;
+  assert.equal(fast, rules.fastAccept!(buf, 0, buf.length));
   if (fast) assert.equal(exact(rules, buf), 'valid', `the fast path accepted a line the exact path rejects: ${JSON.stringify(buf.toString('latin1'))}`);
+  if (verdict === REJECT) {
+    const found = exact(rules, buf);
+    if (found !== 'invalid_json' && found !== 'invalid_utf8') assert.equal(found, 'schema', `the fast path rejected a line the exact path takes as ${found}: ${JSON.stringify(buf.toString('latin1'))}`);
+  }
   return fast;
 }
 
