@@ -352,7 +352,11 @@ class Shape {
       for (const [k, sub] of f.properties) if (Object.hasOwn(data, k) && this.cannotMatch(sub, data[k], depth + 1)) return true;
     }
     for (const m of f.allOf) if (this.cannotMatch(m, data, depth + 1)) return true;
-    for (const branches of f.groups) if (branches.every((m) => this.cannotMatch(m, data, depth + 1))) return true;
+    for (const branches of f.groups) {
+      let all = true;
+      for (const m of branches) if (!this.cannotMatch(m, data, depth + 1)) { all = false; break; }
+      if (all) return true;
+    }
     return false;
   }
 
@@ -364,8 +368,12 @@ class Shape {
   discriminated(branch: unknown, data: unknown, depth: number): boolean {
     if (depth > MAX_STRUCTURE_DEPTH || !isPlainObject(data)) return false;
     const f = this.factsOf(branch);
-    if (f.discriminators.length > 0 && f.discriminators.every((d) => Object.hasOwn(data, d.name) && d.matches(data[d.name]))) return true;
-    for (const branches of f.groups) if (branches.some((b) => this.discriminated(b, data, depth + 1))) return true;
+    if (f.discriminators.length > 0) {
+      let all = true;
+      for (const d of f.discriminators) if (!Object.hasOwn(data, d.name) || !d.matches(data[d.name])) { all = false; break; }
+      if (all) return true;
+    }
+    for (const branches of f.groups) for (const b of branches) if (this.discriminated(b, data, depth + 1)) return true;
     return false;
   }
 

@@ -215,7 +215,7 @@ export function compileRules(origin: string, text: string, options: RulesOptions
  * compiled the 2020-12 meta-schema per worker (~120 ms on a small schema). `optimize: false`: an
  * explanation runs once per rejected line, so compiling fast matters more than running fast.
  */
-const EXPLAIN_OPTIONS: Options = process.env.OPT ? { validateSchema: false } : { validateSchema: false, code: { optimize: false } };
+const EXPLAIN_OPTIONS: Options = { validateSchema: false, code: { optimize: false } };
 
 /** Which draft a DRAFTS entry compiles, for the fast path's vocabulary. */
 function draftOf(make: (o: Options) => Ajv): Draft {
