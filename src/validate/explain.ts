@@ -112,10 +112,11 @@ function build(copy: Record<string, unknown>, rootId: string, make: (allErrors: 
       const all = sch.branches.map((_, i) => i);
       const matched = all.filter((i) => shape.discriminated(sch.branches[i], data, 0));
       const pool = matched.length > 0 ? matched : all;
-      const scores = new Map(pool.map((i) => [i, structural ? shape.closeness(sch.branches[i], data, 0) : 0]));
-      const ranked = [...pool].sort((x, y) => scores.get(y)! - scores.get(x)! || x - y);
-      // One clear winner by shape is explained alone; a tie is settled by the fewest errors.
-      const candidates = ranked.filter((i) => scores.get(i) === scores.get(ranked[0])).slice(0, MAX_EXPLAINED_CANDIDATES);
+      const scores = pool.length > 1 && structural ? pool.map((i) => shape.closeness(sch.branches[i], data, 0)) : pool.map(() => 0);
+      const top = Math.max(...scores);
+      // One clear winner by shape is explained alone; a tie is settled by the fewest errors (the
+      // first few tied, in branch order).
+      const candidates = pool.filter((_, k) => scores[k] === top).slice(0, MAX_EXPLAINED_CANDIDATES);
       let best = -1;
       let bestErrors: ErrorObject[] = [];
       for (const i of candidates) {
