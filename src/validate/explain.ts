@@ -94,8 +94,9 @@ function build(copy: Record<string, unknown>, rootId: string, make: (allErrors: 
       // Branches that surely fail are neither compiled nor run; the failures of those that ran are kept.
       const passing: number[] = [];
       const failed = new Map<number, ErrorObject[]>();
+      const facts = shape.branches(sch.branches);
       for (let i = 0; i < sch.branches.length; i++) {
-        if (structural && shape.cannotMatch(sch.branches[i], data, 0)) continue;
+        if (structural && shape.cannotMatch(facts[i], data, 0)) continue;
         const v = branchValidator(sch.at, i);
         if (v(data)) passing.push(i);
         else failed.set(i, v.errors ?? []);
@@ -110,9 +111,9 @@ function build(copy: Record<string, unknown>, rootId: string, make: (allErrors: 
       // The closest branches by shape (discriminator, required keys present), then the fewest errors
       // among the few best: explaining every branch with allErrors is what made a reject cost 170 ms.
       const all = sch.branches.map((_, i) => i);
-      const matched = all.filter((i) => shape.discriminated(sch.branches[i], data, 0));
+      const matched = all.filter((i) => shape.discriminated(facts[i], data, 0));
       const pool = matched.length > 0 ? matched : all;
-      const scores = pool.length > 1 && structural ? pool.map((i) => shape.closeness(sch.branches[i], data, 0)) : pool.map(() => 0);
+      const scores = pool.length > 1 && structural ? pool.map((i) => shape.closeness(facts[i], data, 0)) : pool.map(() => 0);
       const top = Math.max(...scores);
       // One clear winner by shape is explained alone; a tie is settled by the fewest errors (the
       // first few tied, in branch order).
@@ -251,16 +252,24 @@ interface Facts {
   value: ((data: unknown) => boolean) | undefined;
   required: string[];
   discriminators: Discriminator[];
-  /** Property subschemas, discriminators first: a wrong discriminator is the cheapest certain failure. */
-  properties: Array<[string, unknown]>;
   /** Names an object closed by `additionalProperties: false` may have (undefined when open). */
   closedTo: Set<string> | undefined;
-  allOf: unknown[];
-  /** Branches of each `oneOf`/`anyOf` (our keywords). */
-  groups: unknown[][];
+  /** The subschemas below, as written (linked to their Facts on first use: a schema may refer to itself). */
+  below: { properties: Array<[string, unknown]>; allOf: unknown[]; groups: unknown[][] };
+  linked?: Linked;
 }
 
-const NO_FACTS: Facts = { never: false, ref: false, types: ANY_TYPE, value: undefined, required: [], discriminators: [], properties: [], closedTo: undefined, allOf: [], groups: [] };
+/**
+ * The Facts below a subschema: its properties' (discriminators first: a wrong discriminator is the
+ * cheapest certain failure), its `allOf` members', and each `oneOf`/`anyOf` branch's.
+ */
+interface Linked {
+  properties: Array<[string, Facts]>;
+  allOf: Facts[];
+  groups: Facts[][];
+}
+
+const NO_FACTS: Facts = { never: false, ref: false, types: ANY_TYPE, value: undefined, required: [], discriminators: [], closedTo: undefined, below: { properties: [], allOf: [], groups: [] } };
 const NEVER: Facts = { ...NO_FACTS, never: true };
 
 /** A test of a value against a `const` or `enum` (ajv's deep equality). */
@@ -329,11 +338,33 @@ class Shape {
       value: valueTest(s),
       required: Array.isArray(s.required) ? s.required.filter((k): k is string => typeof k === 'string') : [],
       discriminators,
-      properties,
       closedTo: s.additionalProperties === false && s.patternProperties === undefined ? new Set(Object.keys(props ?? {})) : undefined,
-      allOf: Array.isArray(s.allOf) ? s.allOf : [],
-      groups,
+      below: { properties, allOf: Array.isArray(s.allOf) ? s.allOf : [], groups },
     };
+  }
+
+  private link(f: Facts): Linked {
+    if (f.linked === undefined) {
+      const { properties, allOf, groups } = f.below;
+      f.linked = {
+        properties: properties.map(([k, sub]) => [k, this.factsOf(sub)]),
+        allOf: allOf.map((m) => this.factsOf(m)),
+        groups: groups.map((g) => this.branches(g)),
+      };
+    }
+    return f.linked;
+  }
+
+  private byList = new WeakMap<unknown[], Facts[]>();
+
+  /** The Facts of each branch of a `oneOf`/`anyOf`. */
+  branches(list: unknown[]): Facts[] {
+    let out = this.byList.get(list);
+    if (out === undefined) {
+      out = list.map((b) => this.factsOf(b));
+      this.byList.set(list, out);
+    }
+    return out;
   }
 
   /**
@@ -341,19 +372,21 @@ class Shape {
    * required key missing (also in a property's value, an `allOf` member, or every branch of a
    * `oneOf`/`anyOf`). False when unsure.
    */
-  cannotMatch(schema: unknown, data: unknown, depth: number): boolean {
+  cannotMatch(f: Facts, data: unknown, depth: number): boolean {
     if (depth > MAX_STRUCTURE_DEPTH) return false;
-    const f = this.factsOf(schema);
     if (f.never) return true;
     if (f.ref) return false;
     if ((f.types & typeBitsOf(data)) === 0) return true;
     if (f.value !== undefined && !f.value(data)) return true;
     if (isPlainObject(data)) {
       for (const k of f.required) if (!Object.hasOwn(data, k)) return true;
-      for (const [k, sub] of f.properties) if (Object.hasOwn(data, k) && this.cannotMatch(sub, data[k], depth + 1)) return true;
     }
-    for (const m of f.allOf) if (this.cannotMatch(m, data, depth + 1)) return true;
-    for (const branches of f.groups) {
+    const below = f.linked ?? this.link(f);
+    if (isPlainObject(data)) {
+      for (const [k, sub] of below.properties) if (Object.hasOwn(data, k) && this.cannotMatch(sub, data[k], depth + 1)) return true;
+    }
+    for (const m of below.allOf) if (this.cannotMatch(m, data, depth + 1)) return true;
+    for (const branches of below.groups) {
       let all = true;
       for (const m of branches) if (!this.cannotMatch(m, data, depth + 1)) { all = false; break; }
       if (all) return true;
@@ -366,15 +399,14 @@ class Shape {
    * is present and matches), or one of its nested `oneOf`/`anyOf` branches' (a schema of event types,
    * each a `oneOf` over its actions, is discriminated one level down).
    */
-  discriminated(branch: unknown, data: unknown, depth: number): boolean {
+  discriminated(f: Facts, data: unknown, depth: number): boolean {
     if (depth > MAX_STRUCTURE_DEPTH || !isPlainObject(data)) return false;
-    const f = this.factsOf(branch);
     if (f.discriminators.length > 0) {
       let all = true;
       for (const d of f.discriminators) if (!Object.hasOwn(data, d.name) || !d.matches(data[d.name])) { all = false; break; }
       if (all) return true;
     }
-    for (const branches of f.groups) for (const b of branches) if (this.discriminated(b, data, depth + 1)) return true;
+    for (const branches of (f.linked ?? this.link(f)).groups) for (const b of branches) if (this.discriminated(b, data, depth + 1)) return true;
     return false;
   }
 
@@ -383,9 +415,8 @@ class Shape {
    * ones against; a `const`/`enum` property matched counts twice; a key a closed object does not
    * name counts against; a nested `oneOf`/`anyOf` adds its closest branch's score.
    */
-  closeness(schema: unknown, data: unknown, depth: number): number {
+  closeness(f: Facts, data: unknown, depth: number): number {
     if (depth > MAX_STRUCTURE_DEPTH) return 0;
-    const f = this.factsOf(schema);
     if (f === NO_FACTS || f === NEVER) return 0;
     if ((f.types & typeBitsOf(data)) === 0) return -5;
     let score = 0;
@@ -394,10 +425,11 @@ class Shape {
       for (const d of f.discriminators) if (Object.hasOwn(data, d.name)) score += d.matches(data[d.name]) ? 2 : -2;
       if (f.closedTo !== undefined) for (const k of Object.keys(data)) if (!f.closedTo.has(k)) score--;
     }
+    const below = f.linked ?? this.link(f);
     let closest = -Infinity;
-    for (const branches of f.groups) for (const b of branches) closest = Math.max(closest, this.closeness(b, data, depth + 1));
+    for (const branches of below.groups) for (const b of branches) closest = Math.max(closest, this.closeness(b, data, depth + 1));
     if (closest > -Infinity) score += closest;
-    for (const m of f.allOf) score += this.closeness(m, data, depth + 1);
+    for (const m of below.allOf) score += this.closeness(m, data, depth + 1);
     return score;
   }
 }
