@@ -7,9 +7,10 @@
  * event schema with a `oneOf` over hundreds of event types, one 10 KB line gave 2,301 errors (248 KB
  * of reject record), and explaining cost more than deciding.
  *
- * How: a copy of the schema in which each `oneOf`/`anyOf` becomes a keyword of ours. ajv compiles the
- * copy (with `allErrors`, lazily, on the first reject); our keyword decides each branch with a
- * fail-fast validator, then asks the `allErrors` validator of only the chosen branch for its errors.
+ * How: a copy of the schema in which each `oneOf`/`anyOf` becomes a keyword of ours. One ajv instance
+ * (with `allErrors`) compiles the copy's branches lazily, on the first reject that reaches them; our
+ * keyword skips the branches that surely fail by cheap structural facts gathered once per subschema,
+ * runs the rest for the verdict, and keeps the errors of only the closest branch.
  * Where the copy's explanation differs from the real one (it gives no annotations to
  * `unevaluated*`), or the copy cannot be compiled, the caller falls back to ajv's fail-fast errors.
  */
@@ -37,7 +38,7 @@ export type Explain = (data: unknown) => ErrorObject[];
 /**
  * Branch validators kept before the explainer starts afresh. A compiled branch of a large schema
  * costs tens of KB; a file whose lines touch every branch of a 600 KB schema would otherwise keep
- * all of them twice (deciding and explaining), per worker thread.
+ * all of them, per worker thread.
  */
 export const MAX_CACHED_BRANCHES = 256;
 /** Candidates tied for the best shape explained with `allErrors`, to keep the one with the fewest errors. */
@@ -179,8 +180,8 @@ const resolved = new WeakMap<object, unknown>();
 /** Follows local `$ref`s ("#/…") from `node` within `root`; anything else is returned as it is. */
 function resolveLocal(root: unknown, node: unknown): unknown {
   if (node === null || typeof node !== 'object') return node;
-  // Asked for every branch of every oneOf on every reject: remembered, since splitting and decoding
-  // pointers was the largest part of explaining a reject against GitHub's webhook schema.
+  // Remembered: splitting and decoding pointers, once per branch label of every reject, was the
+  // largest part of explaining a reject against GitHub's webhook schema.
   let found = resolved.get(node);
   if (found === undefined) {
     found = follow(root, node);
