@@ -68,6 +68,9 @@ export function rulesFor(task: CleanTask): Rules {
   const key = `${task.maxErrorsPerLine}\0${task.schemaOrigin}\0${task.schemaText}`;
   let r = rulesCache.get(key);
   if (!r) {
+    // `checked`: the run's rules were checked against their meta-schema when the run was planned
+    // (planRun), and its text stored with the run, so no thread checks them again; the deciding
+    // validator is compiled when a line first needs it.
     r = compileRules(task.schemaOrigin, task.schemaText, { maxErrorsPerLine: task.maxErrorsPerLine, checked: true });
     rulesCache.set(key, r);
   }

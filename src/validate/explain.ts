@@ -7,9 +7,10 @@
  * event schema with a `oneOf` over hundreds of event types, one 10 KB line gave 2,301 errors (248 KB
  * of reject record), and explaining cost more than deciding.
  *
- * How: a copy of the schema in which each `oneOf`/`anyOf` becomes a keyword of ours. ajv compiles the
- * copy (with `allErrors`, lazily, on the first reject); our keyword decides each branch with a
- * fail-fast validator, then asks the `allErrors` validator of only the chosen branch for its errors.
+ * How: a copy of the schema in which each `oneOf`/`anyOf` becomes a keyword of ours. One ajv instance
+ * (with `allErrors`) compiles the copy's branches lazily, on the first reject that reaches them; our
+ * keyword skips the branches that surely fail by cheap structural facts gathered once per subschema,
+ * runs the rest for the verdict, and keeps the errors of only the closest branch.
  * Where the copy's explanation differs from the real one (it gives no annotations to
  * `unevaluated*`), or the copy cannot be compiled, the caller falls back to ajv's fail-fast errors.
  */
@@ -37,7 +38,7 @@ export type Explain = (data: unknown) => ErrorObject[];
 /**
  * Branch validators kept before the explainer starts afresh. A compiled branch of a large schema
  * costs tens of KB; a file whose lines touch every branch of a 600 KB schema would otherwise keep
- * all of them twice (deciding and explaining), per worker thread.
+ * all of them, per worker thread.
  */
 export const MAX_CACHED_BRANCHES = 256;
 /** Candidates tied for the best shape explained with `allErrors`, to keep the one with the fewest errors. */
@@ -60,56 +61,49 @@ export function makeExplainer(schema: AnySchemaObject, make: (allErrors: boolean
   // structural shortcuts below stay off (every branch is then decided by ajv).
   const structural = !hasNestedId(copy, idKey, true);
   const shape = new Shape(copy);
-  let built = build(copy, rootId, make, structural ? shape : undefined);
+  let built = build(copy, rootId, make, shape, structural);
   return (data) => {
     // Start afresh between lines once too many branches are compiled: memory stays bounded.
-    if (built.compiled() > MAX_CACHED_BRANCHES) built = build(copy, rootId!, make, structural ? shape : undefined);
+    if (built.compiled() > MAX_CACHED_BRANCHES) built = build(copy, rootId!, make, shape, structural);
     return built.explain(data);
   };
 }
 
-/** The two ajv instances of an explainer and their lazily compiled branch validators. */
-function build(copy: Record<string, unknown>, rootId: string, make: (allErrors: boolean) => Ajv, shape: Shape | undefined): { explain: Explain; compiled: () => number } {
-  const decideAjv = make(false);
-  const explainAjv = make(true);
+/** The explainer's ajv instance and its lazily compiled branch validators. */
+function build(copy: Record<string, unknown>, rootId: string, make: (allErrors: boolean) => Ajv, shape: Shape, structural: boolean): { explain: Explain; compiled: () => number } {
+  // One instance, with allErrors, both decides and explains a branch: a branch that fails is asked
+  // for its errors anyway when it is among the closest, and `$ref`'d definitions (GitHub's `user`,
+  // `repository`…) compile once, not once per instance. Deciding with a second, fail-fast instance
+  // compiled each reached branch twice: the larger part of explaining a file's first rejects.
+  const ajv = make(true);
   const cache = new Map<string, ValidateFunction>();
-  const branchValidator = (ajv: Ajv, at: string, i: number): ValidateFunction => {
-    const key = `${ajv === decideAjv ? 'd' : 'e'}${at}/branches/${i}`;
+  const branchValidator = (at: string, i: number): ValidateFunction => {
+    const key = `${at}/branches/${i}`;
     let v = cache.get(key);
     if (v === undefined) {
-      v = ajv.getSchema(`${rootId}#${at}/branches/${i}`);
-      if (!v) throw new Error(`explain: no subschema at ${at}/branches/${i}`);
+      v = ajv.getSchema(`${rootId}#${key}`);
+      if (!v) throw new Error(`explain: no subschema at ${key}`);
       cache.set(key, v);
     }
     return v;
   };
-  /** The branches that pass, at most as many as settle the composition; branches that surely fail are not compiled. */
-  const passingBranches = (sch: Branches, data: unknown, one: boolean): number[] => {
-    const passing: number[] = [];
-    for (let i = 0; i < sch.branches.length; i++) {
-      if (shape?.cannotMatch(sch.branches[i], data, 0)) continue;
-      if (branchValidator(decideAjv, sch.at, i)(data)) passing.push(i);
-      if (one ? passing.length > 1 : passing.length > 0) break;
-    }
-    return passing;
-  };
 
   for (const [keyword, one] of [[ONE_OF, true], [ANY_OF, false]] as const) {
-    // Deciding: the same answer as ajv's oneOf/anyOf, from fail-fast validators of each branch.
-    decideAjv.addKeyword({
-      keyword,
-      schemaType: 'object',
-      errors: false,
-      validate: (sch: Branches, data: unknown) => {
-        const passing = passingBranches(sch, data, one).length;
-        return one ? passing === 1 : passing > 0;
-      },
-    });
-    // Explaining: decide first; when the composition fails, the closest branch's errors only.
+    const name = one ? 'oneOf' : 'anyOf';
+    // The same verdict as ajv's oneOf/anyOf; when the composition fails, the closest branch's errors only.
     const explainFn = (sch: Branches, data: unknown, _parent?: unknown, cxt?: { instancePath: string }): boolean => {
-      const passing = passingBranches(sch, data, one);
+      // Branches that surely fail are neither compiled nor run; the failures of those that ran are kept.
+      const passing: number[] = [];
+      const failed = new Map<number, ErrorObject[]>();
+      const facts = shape.branches(sch.branches);
+      for (let i = 0; i < sch.branches.length; i++) {
+        if (structural && shape.cannotMatch(facts[i], data, 0)) continue;
+        const v = branchValidator(sch.at, i);
+        if (v(data)) passing.push(i);
+        else failed.set(i, v.errors ?? []);
+        if (one ? passing.length > 1 : passing.length > 0) break;
+      }
       if (one ? passing.length === 1 : passing.length > 0) return true;
-      const name = one ? 'oneOf' : 'anyOf';
       const prefix = cxt?.instancePath ?? '';
       if (passing.length > 1) {
         explainFn.errors = [{ keyword: name, instancePath: prefix, schemaPath: '', params: { passingSchemas: passing }, message: `must match exactly one schema in oneOf, but matches branches ${passing.join(' and ')}` }];
@@ -117,23 +111,27 @@ function build(copy: Record<string, unknown>, rootId: string, make: (allErrors: 
       }
       // The closest branches by shape (discriminator, required keys present), then the fewest errors
       // among the few best: explaining every branch with allErrors is what made a reject cost 170 ms.
-      const matched = sch.branches.map((_, i) => i).filter((i) => discriminated(copy, sch.branches[i], data, 0));
-      const pool = matched.length > 0 ? matched : sch.branches.map((_, i) => i);
-      const scores = new Map(pool.map((i) => [i, shape ? shape.closeness(sch.branches[i], data, 0) : 0]));
-      const ranked = [...pool].sort((x, y) => scores.get(y)! - scores.get(x)! || x - y);
-      // One clear winner by shape is explained alone; a tie is settled by the fewest errors.
-      const candidates = ranked.filter((i) => scores.get(i) === scores.get(ranked[0])).slice(0, MAX_EXPLAINED_CANDIDATES);
+      const all = sch.branches.map((_, i) => i);
+      const matched = all.filter((i) => shape.discriminated(facts[i], data, 0));
+      const pool = matched.length > 0 ? matched : all;
+      const scores = pool.length > 1 && structural ? pool.map((i) => shape.closeness(facts[i], data, 0)) : pool.map(() => 0);
+      const top = Math.max(...scores);
+      // One clear winner by shape is explained alone; a tie is settled by the fewest errors (the
+      // first few tied, in branch order).
+      const candidates = pool.filter((_, k) => scores[k] === top).slice(0, MAX_EXPLAINED_CANDIDATES);
       let best = -1;
       let bestErrors: ErrorObject[] = [];
       for (const i of candidates) {
-        const v = branchValidator(explainAjv, sch.at, i);
-        v(data);
-        const errs = v.errors ?? [];
+        let errs = failed.get(i);
+        if (errs === undefined) {
+          const v = branchValidator(sch.at, i);
+          v(data);
+          errs = v.errors ?? [];
+        }
         if (best < 0 || errs.length < bestErrors.length) {
           best = i;
           bestErrors = errs;
         }
-        if (candidates.length === 1) break;
       }
       const label = branchLabel(copy, sch.branches[best], best);
       explainFn.errors = [
@@ -143,12 +141,11 @@ function build(copy: Record<string, unknown>, rootId: string, make: (allErrors: 
       return false;
     };
     explainFn.errors = [] as ErrorObject[];
-    explainAjv.addKeyword({ keyword, schemaType: 'object', errors: true, validate: explainFn as any });
+    ajv.addKeyword({ keyword, schemaType: 'object', errors: true, validate: explainFn as any });
   }
   // Every subschema is reached by pointer into the copy, so the copy is registered, not compiled whole.
-  decideAjv.addSchema(copy as AnySchemaObject);
-  explainAjv.addSchema(copy as AnySchemaObject);
-  const root = explainAjv.getSchema(rootId)!;
+  ajv.addSchema(copy as AnySchemaObject);
+  const root = ajv.getSchema(rootId)!;
   return {
     explain: (data) => {
       root(data);
@@ -183,8 +180,8 @@ const resolved = new WeakMap<object, unknown>();
 /** Follows local `$ref`s ("#/…") from `node` within `root`; anything else is returned as it is. */
 function resolveLocal(root: unknown, node: unknown): unknown {
   if (node === null || typeof node !== 'object') return node;
-  // Asked for every branch of every oneOf on every reject: remembered, since splitting and decoding
-  // pointers was the largest part of explaining a reject against GitHub's webhook schema.
+  // Remembered: splitting and decoding pointers, once per branch label of every reject, was the
+  // largest part of explaining a reject against GitHub's webhook schema.
   let found = resolved.get(node);
   if (found === undefined) {
     found = follow(root, node);
@@ -209,66 +206,8 @@ function follow(root: unknown, node: unknown): unknown {
   return node;
 }
 
-/** Whether `schema` names a property by `const`/`enum` (a discriminator), and `data` matches all it names. */
-function matchesDiscriminator(schema: unknown, data: unknown, root: unknown): boolean {
-  if (schema === null || typeof schema !== 'object' || !isPlainObject(data)) return false;
-  const props = (schema as Record<string, unknown>).properties;
-  if (props === null || typeof props !== 'object') return false;
-  let named = 0;
-  for (const [name, sub0] of Object.entries(props)) {
-    const sub = resolveLocal(root, sub0);
-    if (sub === null || typeof sub !== 'object') continue;
-    const s = sub as Record<string, unknown>;
-    if (!('const' in s) && !Array.isArray(s.enum)) continue;
-    named++;
-    if (!Object.hasOwn(data, name)) return false;
-    const value = data[name];
-    if ('const' in s ? !equal(s.const, value) : !(s.enum as unknown[]).some((m) => equal(m, value))) return false;
-  }
-  return named > 0;
-}
-
-/**
- * Whether a branch's discriminator matches `data`: its own, or one of its nested `oneOf`/`anyOf`
- * branches' (a schema of event types, each a `oneOf` over its actions, is discriminated one level down).
- */
-function discriminated(root: unknown, branch: unknown, data: unknown, depth: number): boolean {
-  const s = resolveLocal(root, branch);
-  if (depth > MAX_STRUCTURE_DEPTH || s === null || typeof s !== 'object') return false;
-  if (matchesDiscriminator(s, data, root)) return true;
-  return subBranches(s).some((b) => discriminated(root, b, data, depth + 1));
-}
-
-/** The branches of a subschema's `oneOf`/`anyOf` (our keywords in the copy). */
-function subBranches(s: object): unknown[] {
-  const o = s as Record<string, unknown>;
-  const out: unknown[] = [];
-  for (const kw of [ONE_OF, ANY_OF]) {
-    const b = o[kw] as Branches | undefined;
-    if (b !== null && typeof b === 'object' && Array.isArray(b.branches)) out.push(...b.branches);
-  }
-  return out;
-}
-
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
-
-/** Whether `data` has one of the JSON types `type` names (ajv's reading; an unknown name matches). */
-function typeMatches(type: unknown, data: unknown): boolean {
-  const one = (t: unknown): boolean => {
-    switch (t) {
-      case 'string': return typeof data === 'string';
-      case 'number': return typeof data === 'number';
-      case 'integer': return typeof data === 'number' && Number.isInteger(data);
-      case 'boolean': return typeof data === 'boolean';
-      case 'null': return data === null;
-      case 'object': return isPlainObject(data);
-      case 'array': return Array.isArray(data);
-      default: return true;
-    }
-  };
-  return Array.isArray(type) ? type.some(one) : one(type);
 }
 
 /** Whether some subschema below the root declares its own id (then "#/…" may not mean the root's pointer). */
@@ -282,37 +221,194 @@ function hasNestedId(node: unknown, idKey: string, isRoot: boolean): boolean {
   return false;
 }
 
+/** JSON types as bits; a number with an integer value is both a number and an integer. */
+const STRING = 1, NUMBER = 2, INTEGER = 4, BOOLEAN = 8, NULL = 16, OBJECT = 32, ARRAY = 64, ANY_TYPE = 127;
+const TYPE_BITS: Record<string, number> = { string: STRING, number: NUMBER, integer: INTEGER, boolean: BOOLEAN, null: NULL, object: OBJECT, array: ARRAY };
+
+function typeBitsOf(data: unknown): number {
+  switch (typeof data) {
+    case 'string': return STRING;
+    case 'number': return Number.isInteger(data) ? NUMBER | INTEGER : NUMBER;
+    case 'boolean': return BOOLEAN;
+    case 'object': return data === null ? NULL : Array.isArray(data) ? ARRAY : OBJECT;
+    default: return ANY_TYPE;
+  }
+}
+
+/** A property whose subschema names its values by `const`/`enum`: a discriminator. */
+interface Discriminator {
+  name: string;
+  matches: (value: unknown) => boolean;
+}
+
+/** What the structural checks read from one (resolved) subschema of the copy, gathered once. */
+interface Facts {
+  /** `false`: nothing matches. */
+  never: boolean;
+  /** A `$ref` not followed (not local, or with siblings ajv resolves its own way): no certain facts. */
+  ref: boolean;
+  /** Allowed JSON types as bits (ajv's reading: an unknown type name allows all). */
+  types: number;
+  /** The schema's own `const`/`enum`, if any. */
+  value: ((data: unknown) => boolean) | undefined;
+  required: string[];
+  discriminators: Discriminator[];
+  /** The `properties` an object closed by `additionalProperties: false` may have (undefined when open). */
+  closedTo: Record<string, unknown> | undefined;
+  /**
+   * The subschemas below, as written (linked to their Facts on first use: a schema may refer to
+   * itself). Property names come discriminators first: a wrong discriminator is the cheapest certain
+   * failure. Held as the schema's own objects: a reject of GitHub's schema reaches 2,600 subschemas
+   * with 32,000 properties, and a tuple or Set entry for each kept 5 MB more per thread.
+   */
+  below: { properties: Record<string, unknown>; names: string[]; allOf: unknown[]; groups: unknown[][] };
+  linked?: Linked;
+}
+
+/** The Facts below a subschema: its properties' (in `below.names` order), its `allOf` members', and each `oneOf`/`anyOf` branch's. */
+interface Linked {
+  properties: Facts[];
+  allOf: Facts[];
+  groups: Facts[][];
+}
+
+const NO_FACTS: Facts = { never: false, ref: false, types: ANY_TYPE, value: undefined, required: [], discriminators: [], closedTo: undefined, below: { properties: {}, names: [], allOf: [], groups: [] } };
+const NEVER: Facts = { ...NO_FACTS, never: true };
+
+/** A test of a value against a `const` or `enum` (ajv's deep equality). */
+function valueTest(s: Record<string, unknown>): ((data: unknown) => boolean) | undefined {
+  if ('const' in s) {
+    const c = s.const;
+    return c === null || typeof c !== 'object' ? (v) => v === c : (v) => equal(c, v);
+  }
+  if (Array.isArray(s.enum)) {
+    const members = s.enum as unknown[];
+    return members.every((m) => m === null || typeof m !== 'object') ? (v) => members.includes(v) : (v) => members.some((m) => equal(m, v));
+  }
+  return undefined;
+}
+
 /**
  * Certain, cheap facts about a value and a subschema of the copy, read without compiling anything:
- * they let a reject skip compiling branches that surely fail, and rank the rest.
+ * they let a reject skip compiling branches that surely fail, and rank the rest. Each subschema's
+ * facts are gathered once, on first use (a reject asks them of every branch of every `oneOf` it
+ * meets: on GitHub's webhook schema, re-reading the schema objects each time was most of the cost).
  */
 class Shape {
+  private facts = new WeakMap<object, Facts>();
+
   constructor(private root: unknown) {}
+
+  private factsOf(schema: unknown): Facts {
+    if (schema === null || typeof schema !== 'object') return schema === false ? NEVER : NO_FACTS;
+    let f = this.facts.get(schema);
+    if (f === undefined) {
+      f = this.gather(resolveLocal(this.root, schema));
+      this.facts.set(schema, f);
+    }
+    return f;
+  }
+
+  private gather(s: unknown): Facts {
+    if (s === false) return NEVER;
+    if (!isPlainObject(s)) return NO_FACTS;
+    let types = ANY_TYPE;
+    if (s.type !== undefined) {
+      const names = Array.isArray(s.type) ? s.type : [s.type];
+      types = 0;
+      for (const t of names) types |= typeof t === 'string' && Object.hasOwn(TYPE_BITS, t) ? TYPE_BITS[t] : ANY_TYPE;
+    }
+    const discriminators: Discriminator[] = [];
+    const props = isPlainObject(s.properties) ? s.properties : {};
+    const names = Object.keys(props);
+    for (const name of names) {
+      const sub = resolveLocal(this.root, props[name]);
+      const matches = isPlainObject(sub) ? valueTest(sub) : undefined;
+      if (matches) discriminators.push({ name, matches });
+    }
+    if (discriminators.length > 0) names.sort((a, b) => Number(discriminators.some((d) => d.name === b)) - Number(discriminators.some((d) => d.name === a)));
+    const groups: unknown[][] = [];
+    for (const kw of [ONE_OF, ANY_OF]) {
+      const b = s[kw] as Branches | undefined;
+      if (isPlainObject(b) && Array.isArray(b.branches)) groups.push(b.branches);
+    }
+    return {
+      never: false,
+      ref: typeof s.$ref === 'string',
+      types,
+      value: valueTest(s),
+      required: Array.isArray(s.required) ? s.required.filter((k): k is string => typeof k === 'string') : [],
+      discriminators,
+      closedTo: s.additionalProperties === false && s.patternProperties === undefined ? props : undefined,
+      below: { properties: props, names, allOf: Array.isArray(s.allOf) ? s.allOf : [], groups },
+    };
+  }
+
+  private link(f: Facts): Linked {
+    if (f.linked === undefined) {
+      const { properties, names, allOf, groups } = f.below;
+      f.linked = {
+        properties: names.map((k) => this.factsOf(properties[k])),
+        allOf: allOf.map((m) => this.factsOf(m)),
+        groups: groups.map((g) => this.branches(g)),
+      };
+    }
+    return f.linked;
+  }
+
+  private byList = new WeakMap<unknown[], Facts[]>();
+
+  /** The Facts of each branch of a `oneOf`/`anyOf`. */
+  branches(list: unknown[]): Facts[] {
+    let out = this.byList.get(list);
+    if (out === undefined) {
+      out = list.map((b) => this.factsOf(b));
+      this.byList.set(list, out);
+    }
+    return out;
+  }
 
   /**
    * True only when ajv surely rejects `data` against `schema`: a wrong type, `const` or `enum`, a
    * required key missing (also in a property's value, an `allOf` member, or every branch of a
    * `oneOf`/`anyOf`). False when unsure.
    */
-  cannotMatch(schema: unknown, data: unknown, depth: number): boolean {
+  cannotMatch(f: Facts, data: unknown, depth: number): boolean {
     if (depth > MAX_STRUCTURE_DEPTH) return false;
-    const s = resolveLocal(this.root, schema);
-    if (s === false) return true;
-    if (!isPlainObject(s) || typeof s.$ref === 'string') return false;
-    if (s.type !== undefined && !typeMatches(s.type, data)) return true;
-    if ('const' in s && !equal(s.const, data)) return true;
-    if (Array.isArray(s.enum) && !s.enum.some((m) => equal(m, data))) return true;
+    if (f.never) return true;
+    if (f.ref) return false;
+    if ((f.types & typeBitsOf(data)) === 0) return true;
+    if (f.value !== undefined && !f.value(data)) return true;
     if (isPlainObject(data)) {
-      if (Array.isArray(s.required) && s.required.some((k) => typeof k === 'string' && !Object.hasOwn(data, k))) return true;
-      if (isPlainObject(s.properties)) {
-        for (const [k, sub] of Object.entries(s.properties)) if (Object.hasOwn(data, k) && this.cannotMatch(sub, data[k], depth + 1)) return true;
-      }
+      for (const k of f.required) if (!Object.hasOwn(data, k)) return true;
     }
-    if (Array.isArray(s.allOf) && s.allOf.some((m) => this.cannotMatch(m, data, depth + 1))) return true;
-    for (const kw of [ONE_OF, ANY_OF]) {
-      const b = s[kw] as Branches | undefined;
-      if (isPlainObject(b) && Array.isArray(b.branches) && b.branches.every((m) => this.cannotMatch(m, data, depth + 1))) return true;
+    const below = f.linked ?? this.link(f);
+    if (isPlainObject(data)) {
+      const { names } = f.below;
+      for (let i = 0; i < names.length; i++) if (Object.hasOwn(data, names[i]) && this.cannotMatch(below.properties[i], data[names[i]], depth + 1)) return true;
     }
+    for (const m of below.allOf) if (this.cannotMatch(m, data, depth + 1)) return true;
+    for (const branches of below.groups) {
+      let all = true;
+      for (const m of branches) if (!this.cannotMatch(m, data, depth + 1)) { all = false; break; }
+      if (all) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Whether a branch's discriminator matches `data`: its own (every `const`/`enum` property it names
+   * is present and matches), or one of its nested `oneOf`/`anyOf` branches' (a schema of event types,
+   * each a `oneOf` over its actions, is discriminated one level down).
+   */
+  discriminated(f: Facts, data: unknown, depth: number): boolean {
+    if (depth > MAX_STRUCTURE_DEPTH || !isPlainObject(data)) return false;
+    if (f.discriminators.length > 0) {
+      let all = true;
+      for (const d of f.discriminators) if (!Object.hasOwn(data, d.name) || !d.matches(data[d.name])) { all = false; break; }
+      if (all) return true;
+    }
+    for (const branches of (f.linked ?? this.link(f)).groups) for (const b of branches) if (this.discriminated(b, data, depth + 1)) return true;
     return false;
   }
 
@@ -321,26 +417,21 @@ class Shape {
    * ones against; a `const`/`enum` property matched counts twice; a key a closed object does not
    * name counts against; a nested `oneOf`/`anyOf` adds its closest branch's score.
    */
-  closeness(schema: unknown, data: unknown, depth: number): number {
-    const s = resolveLocal(this.root, schema);
-    if (depth > MAX_STRUCTURE_DEPTH || !isPlainObject(s)) return 0;
-    if (s.type !== undefined && !typeMatches(s.type, data)) return -5;
+  closeness(f: Facts, data: unknown, depth: number): number {
+    if (depth > MAX_STRUCTURE_DEPTH) return 0;
+    if (f === NO_FACTS || f === NEVER) return 0;
+    if ((f.types & typeBitsOf(data)) === 0) return -5;
     let score = 0;
     if (isPlainObject(data)) {
-      if (Array.isArray(s.required)) for (const k of s.required) score += typeof k === 'string' && Object.hasOwn(data, k) ? 1 : -1;
-      const props = isPlainObject(s.properties) ? s.properties : undefined;
-      if (props) {
-        for (const [k, sub0] of Object.entries(props)) {
-          const sub = resolveLocal(this.root, sub0);
-          if (!isPlainObject(sub) || !Object.hasOwn(data, k) || (!('const' in sub) && !Array.isArray(sub.enum))) continue;
-          score += 'const' in sub ? (equal(sub.const, data[k]) ? 2 : -2) : (sub.enum as unknown[]).some((m) => equal(m, data[k])) ? 2 : -2;
-        }
-      }
-      if (s.additionalProperties === false && s.patternProperties === undefined) for (const k of Object.keys(data)) if (!props || !Object.hasOwn(props, k)) score--;
+      for (const k of f.required) score += Object.hasOwn(data, k) ? 1 : -1;
+      for (const d of f.discriminators) if (Object.hasOwn(data, d.name)) score += d.matches(data[d.name]) ? 2 : -2;
+      if (f.closedTo !== undefined) for (const k of Object.keys(data)) if (!Object.hasOwn(f.closedTo, k)) score--;
     }
-    const subs = subBranches(s);
-    if (subs.length > 0) score += Math.max(...subs.map((b) => this.closeness(b, data, depth + 1)));
-    if (Array.isArray(s.allOf)) for (const m of s.allOf) score += this.closeness(m, data, depth + 1);
+    const below = f.linked ?? this.link(f);
+    let closest = -Infinity;
+    for (const branches of below.groups) for (const b of branches) closest = Math.max(closest, this.closeness(b, data, depth + 1));
+    if (closest > -Infinity) score += closest;
+    for (const m of below.allOf) score += this.closeness(m, data, depth + 1);
     return score;
   }
 }

@@ -144,8 +144,8 @@ export function compileRules(origin: string, text: string, options: RulesOptions
   let fastCheck: FastCheck | undefined | null = null;
   const unknownFormats: string[] = [];
   /** A fresh ajv for these rules: the draft, ajv-formats' full mode, and the unknown formats accepted. */
-  const ajvFor = (allErrors: boolean, log: Options['logger'] = logger, validateSchema = true, optimize = true): Ajv => {
-    const a = make({ ...base, allErrors, logger: log, validateSchema, ...(optimize ? {} : { code: { optimize: false } }) });
+  const ajvFor = (allErrors: boolean, log: Options['logger'] = logger, extra: Options = {}): Ajv => {
+    const a = make({ ...base, allErrors, logger: log, ...extra });
     addFormats(a, { mode: 'full' });
     for (const f of unknownFormats) a.addFormat(f, true);
     return a;
@@ -168,7 +168,7 @@ export function compileRules(origin: string, text: string, options: RulesOptions
   if (options.checked) {
     // The formats the first compile found unknown, found again without compiling: every string
     // `format` in the schema that ajv does not know (one that no subschema uses is harmless).
-    fastAjv = ajvFor(false, logger, false);
+    fastAjv = ajvFor(false, logger, { validateSchema: false });
     for (const f of formatNames(s)) {
       if (Object.hasOwn(fastAjv.formats, f)) continue;
       unknownFormats.push(f);
@@ -178,7 +178,7 @@ export function compileRules(origin: string, text: string, options: RulesOptions
     try {
       // Code that only proves the rules compile need not be optimised: on GitHub's webhook schema
       // that pass was two thirds of the compile (about 1 s of 1.6).
-      fastAjv = ajvFor(false, logger, true, !options.checkOnly);
+      fastAjv = ajvFor(false, logger, options.checkOnly ? { code: { optimize: false } } : {});
       fast = compileDecider();
     } catch (err) {
       throw new SchemaError(origin, describeCompileError(err as Error));
@@ -186,7 +186,7 @@ export function compileRules(origin: string, text: string, options: RulesOptions
     if (options.checkOnly) {
       // ajv keeps what it compiled: a fresh instance, should a line ever need deciding here.
       fast = undefined;
-      fastAjv = ajvFor(false, logger, false);
+      fastAjv = ajvFor(false, logger, { validateSchema: false });
     }
   }
   // The same format checks ajv applies, unknown formats included (accepted as `true`). Only a
@@ -224,7 +224,7 @@ export function compileRules(origin: string, text: string, options: RulesOptions
     explain: (data) => {
       if (explainer === undefined) {
         try {
-          explainer = makeExplainer(s, (allErrors) => ajvFor(allErrors, quiet, false), make === DRAFTS[0].make ? 'id' : '$id');
+          explainer = makeExplainer(s, (allErrors) => ajvFor(allErrors, quiet, EXPLAIN_OPTIONS), make === DRAFTS[0].make ? 'id' : '$id');
         } catch {
           explainer = null;
         }
@@ -260,6 +260,14 @@ function formatNames(schema: unknown): string[] {
   walk(schema);
   return [...found];
 }
+
+/**
+ * The explainer's ajv options beside the rules'. `validateSchema: false`: the rules were checked
+ * against their meta-schema when first compiled, and checking the explainer's rewritten copy again
+ * compiled the 2020-12 meta-schema per worker (~120 ms on a small schema). `optimize: false`: an
+ * explanation runs once per rejected line, so compiling fast matters more than running fast.
+ */
+const EXPLAIN_OPTIONS: Options = { validateSchema: false, code: { optimize: false } };
 
 /** Which draft a DRAFTS entry compiles, for the fast path's vocabulary. */
 function draftOf(make: (o: Options) => Ajv): Draft {

@@ -141,3 +141,35 @@ test('explaining a reject compiles only the branches that can match, not every b
   // functions here; the branches that can match, their `user` ref and the two roots are 16.
   assert.ok(compiled <= 20, `${compiled} functions compiled`);
 });
+
+test('past MAX_CACHED_BRANCHES compiled branches the explainer starts afresh, and explains the same lines the same way', async () => {
+  const { makeExplainer, MAX_CACHED_BRANCHES } = await import('../../src/validate/explain.js');
+  let instances = 0;
+  const make = (allErrors: boolean) => {
+    instances++;
+    const a = new Ajv({ strict: false, allErrors, inlineRefs: false });
+    addFormats(a, { mode: 'full' });
+    return a;
+  };
+  // Each line below compiles two branches (its event type and its action): enough distinct event
+  // types to pass the limit once.
+  const types = MAX_CACHED_BRANCHES / 2 + 20;
+  const explain = makeExplainer(JSON.parse(eventsByAction(types)), make, '$id');
+  const lineOf = (t: number) => ({ action: 'edited', [`thing${t}`]: { n: 'x' }, sender: { login: 'a', id: 1 } });
+  const first = explain(lineOf(0));
+  assert.equal(instances, 1);
+  for (let t = 1; t < types; t++) explain(lineOf(t));
+  assert.equal(instances, 2, 'one fresh start after the limit');
+  assert.deepEqual(explain(lineOf(0)), first);
+  assert.deepEqual(first.map((e) => `${e.instancePath} ${e.keyword}`), ['/thing0/n type', ' oneOf', ' oneOf']);
+});
+
+test('a reject under a oneOf of 66 event types is explained by its own branch within the error cap, with the total of all', () => {
+  const rules = compileRules('events', eventsByAction(66));
+  const extras = Object.fromEntries(Array.from({ length: 15 }, (_, i) => [`extra_${i}`, i]));
+  const why = reject(rules, { action: 'deleted', thing40: { n: 'x' }, sender: { login: 'a', id: 1 }, ...extras });
+  assert.equal(why.errors!.length, 10);
+  // 15 extra keys and /thing40/n in branch "deleted" of thing40, and the two oneOf summaries.
+  assert.equal(why.errorsTotal, 18);
+  for (const e of why.errors!) assert.match(`${e.path} ${e.message}`, /^\/thing40\/n must be integer|^\/ must NOT have additional property 'extra_\d+'/);
+});
