@@ -25,30 +25,38 @@ export function shortcutFor(rules: Rules): FastCheck | undefined {
   let s = shortcuts.get(rules);
   if (s === undefined && !shortcuts.has(rules)) {
     const fast = rules.fastCheck;
-    s = fast === undefined ? undefined : probed(fast, (b, start, end) => rules.isValid(JSON.parse(b.toString('utf8', start, end))));
+    const parse = (b: Buffer, start: number, end: number): unknown => JSON.parse(b.toString('utf8', start, end));
+    s = fast === undefined ? undefined : probed(fast, (b, start, end) => rules.isValid(parse(b, start, end)), parse);
     shortcuts.set(rules, s);
   }
   return s;
 }
 
 /**
- * `fast`, timed against `exact` on lines PROBE_SKIP+1 … PROBE_SKIP+PROBE_LINES; after them it answers
- * UNSURE_LINE for every line (the exact path decides) when it was the slower. A line the fast path is
- * unsure of takes the exact path in both cases (its fast time is pure cost); a line it rejects is
- * parsed and explained in both cases, and spares ajv's decision (left out of both sides: timing ajv
- * there would compile the deciding validator that such lines never need). So the comparison is the
- * fast path on accepted and unsure lines against the exact path on the accepted ones. Medians, not
- * sums: on a busy machine one preemption inside one timed call would otherwise outweigh two hundred
- * lines.
+ * `fast`, timed against the exact path on a window of PROBE_LINES lines after the first PROBE_SKIP;
+ * after it, it answers UNSURE_LINE for every line (the exact path decides) when it was the slower.
+ *
+ * What is compared: a line the fast path is unsure of takes the exact path in both cases (its fast
+ * time is pure cost); a line it rejects is parsed and explained in both cases and spares ajv's
+ * decision (left out of both sides); so the fast path on accepted and unsure lines is timed against
+ * the exact path on the accepted ones. The first window times only `lowerBound` (JSON.parse, a part
+ * of the exact path): a fast path within the margin of that needs no more, and ajv's deciding
+ * validator is never compiled for the probe (on a 600 KB schema, a second and tens of MB a thread).
+ * Only a fast path slower than that is timed against `exact` itself, on a second window.
+ *
+ * Medians, not sums: on a busy machine one preemption inside one timed call would otherwise
+ * outweigh two hundred lines.
  */
-export function probed(fast: FastCheck, exact: (b: Buffer, start: number, end: number) => unknown): FastCheck {
+export function probed(fast: FastCheck, exact: (b: Buffer, start: number, end: number) => unknown, lowerBound: (b: Buffer, start: number, end: number) => unknown = exact): FastCheck {
   let seen = 0;
-  const fastMs: number[] = [];
-  const exactMs: number[] = [];
+  let other = lowerBound;
+  let windowEnd = PROBE_SKIP + PROBE_LINES;
+  let fastMs: number[] = [];
+  let otherMs: number[] = [];
   let pays = true;
   return (b, start, end) => {
     if (!pays) return UNSURE_LINE;
-    if (seen >= PROBE_SKIP + PROBE_LINES) return fast(b, start, end);
+    if (seen >= windowEnd) return fast(b, start, end);
     seen++;
     if (seen <= PROBE_SKIP) return fast(b, start, end);
     const t0 = performance.now();
@@ -57,15 +65,23 @@ export function probed(fast: FastCheck, exact: (b: Buffer, start: number, end: n
     if (verdict !== REJECT) fastMs.push(t1 - t0);
     if (verdict === ACCEPT) {
       try {
-        exact(b, start, end);
+        other(b, start, end);
       } catch {
         // Only timed: a line too deep for ajv's stack is the fast path's to answer.
       }
-      exactMs.push(performance.now() - t1);
+      otherMs.push(performance.now() - t1);
     }
-    if (seen === PROBE_SKIP + PROBE_LINES) {
+    if (seen === windowEnd) {
       // Nothing accepted: what it cost on unsure lines bought nothing (what it rejected, it keeps).
-      pays = exactMs.length === 0 ? fastMs.length === 0 : median(fastMs) * fastMs.length <= PROBE_MARGIN * median(exactMs) * exactMs.length;
+      pays = otherMs.length === 0 ? fastMs.length === 0 : median(fastMs) * fastMs.length <= PROBE_MARGIN * median(otherMs) * otherMs.length;
+      if (!pays && other !== exact && otherMs.length > 0) {
+        // Slower than JSON.parse alone: time it against the whole exact path before dropping it.
+        pays = true;
+        other = exact;
+        windowEnd += PROBE_LINES;
+        fastMs = [];
+        otherMs = [];
+      }
     }
     return verdict;
   };

@@ -44,3 +44,20 @@ test('a fast path that is only ever unsure is dropped: it is pure cost', () => {
   for (let n = 0; n < PROBE_SKIP + PROBE_LINES + 10; n++) counted(line, 0, line.length);
   assert.equal(asked, PROBE_SKIP + PROBE_LINES, 'not asked after the window');
 });
+
+test('a fast path quicker than JSON.parse alone is kept without ever running ajv (its validator is never compiled for the probe)', () => {
+  let exact = 0;
+  const fast = probed(() => ACCEPT, () => exact++, () => busy(0.2));
+  for (let n = 0; n < PROBE_SKIP + 3 * PROBE_LINES; n++) assert.equal(fast(line, 0, line.length), ACCEPT);
+  assert.equal(exact, 0);
+});
+
+test('a fast path slower than JSON.parse is timed against the whole exact path before it is dropped', () => {
+  let exact = 0;
+  const kept = probed(() => (busy(0.2), ACCEPT), () => (exact++, busy(0.6)), () => undefined);
+  for (let n = 0; n < PROBE_SKIP + 2 * PROBE_LINES + 10; n++) assert.equal(kept(line, 0, line.length), ACCEPT);
+  assert.equal(exact, PROBE_LINES, 'one window against the exact path');
+  const dropped = probed(() => (busy(0.3), ACCEPT), () => undefined, () => undefined);
+  for (let n = 0; n < PROBE_SKIP + 2 * PROBE_LINES; n++) assert.equal(dropped(line, 0, line.length), ACCEPT);
+  assert.equal(dropped(line, 0, line.length), UNSURE_LINE);
+});
