@@ -14,6 +14,7 @@
  * -1 (REJECT: ajv rejects it, provided the bytes turn out to be JSON) or -2 (UNSURE).
  */
 import equalModule from 'ajv/dist/runtime/equal.js';
+import { guardFails, type Guard } from './branch-guard.js';
 import { forgetObjects, knownKeys, numberValue, objectDistinct, QUOTE, scanned, scanNumber, scanString, scanWord, skipValue, skipWs, TRUE, FALSE, NULL } from './json-scan.js';
 
 const equal = ((equalModule as any).default ?? equalModule) as (a: unknown, b: unknown) => boolean;
@@ -146,21 +147,31 @@ export class Emitter {
     return this.define(body.join('\n'));
   }
 
-  anyOf(subs: Name[]): Name {
+  anyOf(subs: Name[], guards: Array<Guard | undefined> = []): Name {
     // ajv (2019-09 and 2020-12, which track evaluated properties) tries every branch even after one
     // passes, so with a recursive $ref in the schema a later branch may overflow its stack (a reject):
     // then every branch is tried here too, and st.deep tells.
     const body = ['let r, res = -1, e = -1;'];
-    for (const s of subs) body.push(`r = ${s}(b, i, end);\nif (r >= 0) {\nif (!allBranches) return r;\nif (e < 0) e = r;\n}\nelse if (r === -2) res = -2;`);
+    subs.forEach((s, x) => body.push(`r = ${this.guarded(s, guards[x])};\nif (r >= 0) {\nif (!allBranches) return r;\nif (e < 0) e = r;\n}\nelse if (r === -2) res = -2;`));
     body.push('return e >= 0 ? e : res;');
     return this.define(body.join('\n'));
   }
 
-  oneOf(subs: Name[]): Name {
+  oneOf(subs: Name[], guards: Array<Guard | undefined> = []): Name {
     const body = ['let r, e = -1, passing = 0;'];
-    for (const s of subs) body.push(`r = ${s}(b, i, end);\nif (r === -2) return -2;\nif (r >= 0) { passing++; e = r; }`);
+    subs.forEach((s, x) => body.push(`r = ${this.guarded(s, guards[x])};\nif (r === -2) return -2;\nif (r >= 0) { passing++; e = r; }`));
     body.push('return passing === 1 ? e : -1;');
     return this.define(body.join('\n'));
+  }
+
+  /**
+   * The call of branch `sub`, skipped as REJECT when the value surely fails its guard. Not with a
+   * recursive $ref in the schema: ajv may run out of stack inside a branch it tries (a reject that
+   * only trying the branch here, and st.deep, can see).
+   */
+  private guarded(sub: Name, guard: Guard | undefined): string {
+    const call = `${sub}(b, i, end)`;
+    return guard === undefined ? call : `!allBranches && guardFails(${this.konst(guard)}, b, i, end) ? -1 : ${call}`;
   }
 
   not(sub: Name): Name {
@@ -340,7 +351,7 @@ export class Emitter {
 
   /** Builds every function defined, and returns the one named `root`. */
   build(root: Name): Check {
-    const runtime: Record<string, unknown> = { knownKeys, numberValue, objectDistinct, scanString, scanNumber, scanWord, skipValue, skipWs, scanned, TRUE, FALSE, NULL, isOneOf, enumHas, itemsDistinct, QUOTE };
+    const runtime: Record<string, unknown> = { guardFails, knownKeys, numberValue, objectDistinct, scanString, scanNumber, scanWord, skipValue, skipWs, scanned, TRUE, FALSE, NULL, isOneOf, enumHas, itemsDistinct, QUOTE };
     const params = [...Object.keys(runtime), ...this.consts.map((_, x) => `k${x}`)];
     const source = [
       "'use strict';",

@@ -27,7 +27,9 @@
 import ucs2lengthModule from 'ajv/dist/runtime/ucs2length.js';
 import { fullFormats as fullFormatsExport } from 'ajv-formats/dist/formats.js';
 import { BYTE_FORMATS, codePoints, formatCheck, patternBytes } from './byte-formats.js';
+import { GuardDeriver } from './branch-guard.js';
 import { skipWs } from './json-scan.js';
+import { NOT_FOUND, pointerTarget } from './schema-pointer.js';
 import { ANY, Emitter, NEVER, T_ANY, T_ARRAY, T_BOOLEAN, T_INTEGER, T_NULL, T_NUMBER, T_OBJECT, T_STRING, UNSURE, type ArraySpec, type EnumList, type Name, type NumberSpec, type ObjectSpec, type StringCheck } from './fast-path-emit.js';
 
 const ucs2length = ((ucs2lengthModule as any).default ?? ucs2lengthModule) as (s: string) => number;
@@ -99,6 +101,7 @@ class Compiler {
   private refs = new Map<string, { name: Name; compiling: boolean; recursive: boolean }>();
   private understood: Set<string>;
   private idKey: string;
+  private guards: GuardDeriver;
 
   constructor(
     private root: unknown,
@@ -108,6 +111,7 @@ class Compiler {
   ) {
     this.understood = UNDERSTOOD[options.draft];
     this.idKey = options.draft === 'draft-04' ? 'id' : '$id';
+    this.guards = new GuardDeriver(root, this.idKey, options.draft === '2019-09' || options.draft === '2020-12', this.understood.has('const'));
   }
 
   compile(schema: unknown, isRoot = false): Name {
@@ -135,8 +139,10 @@ class Compiler {
     for (const k of ['allOf', 'anyOf', 'oneOf'] as const) {
       if (s[k] === undefined) continue;
       if (!Array.isArray(s[k]) || (s[k] as unknown[]).length === 0) return UNSURE;
-      const subs = (s[k] as unknown[]).map((x) => this.compile(x));
-      parts.push(k === 'allOf' ? this.emit.allOf(subs) : k === 'anyOf' ? this.emit.anyOf(subs) : this.emit.oneOf(subs));
+      const list = s[k] as unknown[];
+      const subs = list.map((x) => this.compile(x));
+      if (k === 'allOf') parts.push(this.emit.allOf(subs));
+      else parts.push(this.emit[k](subs, list.map((x) => this.guards.guard(x))));
     }
     if (s.not !== undefined) parts.push(this.emit.not(this.compile(s.not)));
     if (s.if !== undefined && this.understood.has('if') && (s.then !== undefined || s.else !== undefined)) {
@@ -156,27 +162,8 @@ class Compiler {
     }
     cell = { name: this.emit.reserve(), compiling: true, recursive: false };
     this.refs.set(ref, cell);
-    let at: unknown = this.root;
-    let ok = true;
-    if (ref !== '#') {
-      for (const raw of ref.slice(2).split('/')) {
-        let key: string;
-        try {
-          key = decodeURIComponent(raw).replace(/~1/g, '/').replace(/~0/g, '~');
-        } catch {
-          ok = false;
-          break;
-        }
-        if (at === null || typeof at !== 'object' || !Object.hasOwn(at, key)) {
-          ok = false;
-          break;
-        }
-        at = (at as Record<string, unknown>)[key];
-        // Walking through a subschema with its own id changes the base URI: ajv's business.
-        if (at !== null && typeof at === 'object' && typeof (at as Record<string, unknown>)[this.idKey] === 'string') ok = false;
-      }
-    }
-    const target = ok ? this.compile(at, ref === '#') : UNSURE;
+    const at = pointerTarget(this.root, ref, this.idKey);
+    const target = at !== NOT_FOUND ? this.compile(at, ref === '#') : UNSURE;
     cell.compiling = false;
     // Only a cycle needs its depth counted: a schema that refers to itself without descending must end.
     if (cell.recursive) this.emit.recursive(cell.name, target);
@@ -393,19 +380,8 @@ const IN_PLACE_MAPS = ['dependentSchemas', 'dependencies'];
  */
 function loopsInPlace(root: unknown): boolean {
   const resolve = (ref: string): unknown => {
-    let at: unknown = root;
-    if (ref === '#') return at;
-    for (const raw of ref.slice(2).split('/')) {
-      let key: string;
-      try {
-        key = decodeURIComponent(raw).replace(/~1/g, '/').replace(/~0/g, '~');
-      } catch {
-        return undefined;
-      }
-      if (at === null || typeof at !== 'object' || !Object.hasOwn(at, key)) return undefined;
-      at = (at as Record<string, unknown>)[key];
-    }
-    return at;
+    const at = pointerTarget(root, ref);
+    return at === NOT_FOUND ? undefined : at;
   };
   const state = new Map<string, 'open' | 'done'>();
   let loops = false;
