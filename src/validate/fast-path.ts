@@ -38,6 +38,9 @@ const fullFormats = fullFormatsExport as Record<string, unknown>;
 /** True only when the UTF-8 bytes `buf[start, end)` are a JSON object that the rules accept. */
 export type FastAccept = (buf: Buffer, start: number, end: number) => boolean;
 
+/** See compileFastCheck. */
+export type FastCheck = (buf: Buffer, i: number, end: number) => number;
+
 /** A format as ajv holds it (ajv.formats[name]). */
 export type FormatDef = true | RegExp | ((s: string) => boolean) | { type?: string; async?: boolean; validate: RegExp | ((s: string) => boolean) };
 
@@ -75,14 +78,8 @@ const UNDERSTOOD: Record<Draft, Set<string>> = {
 
 /** Builds the shortcut for a schema, or returns undefined when it would never accept anything. */
 export function compileFastAccept(schema: unknown, formats: Record<string, FormatDef | undefined>, options: FastPathOptions = { draft: 'draft-07', isKeyword: () => true }): FastAccept | undefined {
-  // A $ref cycle that never moves into the data recurses until ajv's stack runs out, a reject whose
-  // timing depends on the order ajv tries keywords and branches: no fast path can match that.
-  if (loopsInPlace(schema)) return undefined;
-  const emit = new Emitter();
-  const c = new Compiler(schema, formats, options, emit);
-  const root = c.compile(schema, true);
-  if (root === UNSURE) return undefined;
-  const check = emit.build(root);
+  const check = compileFastCheck(schema, formats, options);
+  if (check === undefined) return undefined;
   return (b, start, end) => {
     const i = skipWs(b, start, end);
     if (i >= end || b[i] !== 0x7b) return false;
@@ -94,6 +91,22 @@ export function compileFastAccept(schema: unknown, formats: Record<string, Forma
       return false;
     }
   };
+}
+
+/**
+ * The root check itself, for the value whose first byte (not whitespace) is `b[i]`: the index after
+ * it when the rules accept it, -1 when ajv surely rejects it (provided the bytes are JSON), -2 when
+ * unsure. Undefined when the root is unsure.
+ */
+export function compileFastCheck(schema: unknown, formats: Record<string, FormatDef | undefined>, options: FastPathOptions = { draft: 'draft-07', isKeyword: () => true }): FastCheck | undefined {
+  // A $ref cycle that never moves into the data recurses until ajv's stack runs out, a reject whose
+  // timing depends on the order ajv tries keywords and branches: no fast path can match that.
+  if (loopsInPlace(schema)) return undefined;
+  const emit = new Emitter();
+  const c = new Compiler(schema, formats, options, emit);
+  const root = c.compile(schema, true);
+  if (root === UNSURE) return undefined;
+  return emit.build(root);
 }
 
 class Compiler {

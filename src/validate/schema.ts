@@ -11,7 +11,7 @@ import addFormatsModule from 'ajv-formats';
 import draft06 from 'ajv/dist/refs/json-schema-draft-06.json' with { type: 'json' };
 import { SchemaError } from '../errors.js';
 import { defaultSchema } from './default-schema.js';
-import { compileFastAccept, type Draft, type FastAccept, type FormatDef } from './fast-path.js';
+import { compileFastAccept, compileFastCheck, type Draft, type FastAccept, type FastCheck, type FastPathOptions, type FormatDef } from './fast-path.js';
 import { makeExplainer, type Explain } from './explain.js';
 
 // ajv-formats and ajv-draft-04 are CommonJS with a default export; under NodeNext the callable is on `.default`.
@@ -40,6 +40,8 @@ export interface Rules {
    * (see fast-path.ts); absent when the schema is outside the subset it understands.
    */
   fastAccept?: FastAccept;
+  /** The fast path's own answer for a value (compileFastCheck), built anew on each call: for tests that check its REJECTs. */
+  fastCheck?: () => FastCheck | undefined;
   /** At most this many violations are explained per line. */
   maxErrorsPerLine: number;
   /** Stops at the first violation: decides every line the fast path does not accept. */
@@ -157,12 +159,10 @@ export function compileRules(origin: string, text: string, options: RulesOptions
   // The same format checks ajv applies, unknown formats included (accepted as `true`). Only a
   // speed-up: if building it fails, every line takes the exact path. Built on first use: the main
   // thread only checks the rules, and a 600 KB schema's fast path is seconds and megabytes of code.
-  const buildFast = (): FastAccept | undefined => {
+  const fastOptions: FastPathOptions = { draft: draftOf(make), isKeyword: (k) => fastAjv.getKeyword(k) !== false };
+  const buildFast = <T>(compile: typeof compileFastAccept | typeof compileFastCheck): T | undefined => {
     try {
-      return compileFastAccept(s, fastAjv.formats as Record<string, FormatDef | undefined>, {
-        draft: draftOf(make),
-        isKeyword: (k) => fastAjv.getKeyword(k) !== false,
-      });
+      return compile(s, fastAjv.formats as Record<string, FormatDef | undefined>, fastOptions) as T | undefined;
     } catch {
       return undefined;
     }
@@ -177,9 +177,10 @@ export function compileRules(origin: string, text: string, options: RulesOptions
     hash: createHash('sha256').update(text).digest('hex'),
     warnings: [...new Set(warnings)],
     get fastAccept() {
-      if (fastAccept === null) fastAccept = buildFast();
+      if (fastAccept === null) fastAccept = buildFast<FastAccept>(compileFastAccept);
       return fastAccept;
     },
+    fastCheck: () => buildFast<FastCheck>(compileFastCheck),
     maxErrorsPerLine: maxErrors,
     isValid: (data) => fast(data) as boolean,
     explain: (data) => {
