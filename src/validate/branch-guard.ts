@@ -62,15 +62,17 @@ const TYPE_KINDS: Record<string, number> = {
   array: T_ARRAY,
 };
 
-/** The kind of a JSON value by its first byte; 0 where that byte starts no value. */
-const KIND = new Uint8Array(256);
-KIND[QUOTE] = T_STRING;
-KIND[0x2d] = T_NUMBER;
-for (let c = 0x30; c <= 0x39; c++) KIND[c] = T_NUMBER;
-KIND[0x74] = KIND[0x66] = T_BOOLEAN;
-KIND[0x6e] = T_NULL;
-KIND[0x7b] = T_OBJECT;
-KIND[0x5b] = T_ARRAY;
+/** The kind of a JSON value by its first byte (a T_* bit, as Guard.kinds holds them); 0 where that byte starts no value. */
+export const KINDS = new Uint8Array(256);
+/** The kind of an object in KINDS. */
+export const KIND_OBJECT = T_OBJECT;
+KINDS[QUOTE] = T_STRING;
+KINDS[0x2d] = T_NUMBER;
+for (let c = 0x30; c <= 0x39; c++) KINDS[c] = T_NUMBER;
+KINDS[0x74] = KINDS[0x66] = T_BOOLEAN;
+KINDS[0x6e] = T_NULL;
+KINDS[0x7b] = T_OBJECT;
+KINDS[0x5b] = T_ARRAY;
 
 /** Both conditions (allOf). */
 function meet(a: Condition, b: Condition): Condition {
@@ -210,7 +212,7 @@ function toGuard(c: Condition): Guard {
  * then JSON.parse's object has exactly those keys, each with the value read here.
  */
 export function guardFails(g: Guard, b: Buffer, i: number, end: number): boolean {
-  const kind = KIND[b[i]];
+  const kind = KINDS[b[i]];
   if (kind === 0) return false;
   if ((g.kinds & kind) === 0) return true;
   if (kind === T_STRING) return g.strings !== undefined && spelledNone(g.strings, b, i, end);

@@ -115,6 +115,8 @@ class Compiler {
   private understood: Set<string>;
   private idKey: string;
   private guards: GuardDeriver;
+  /** Checks by the schema text they were compiled from. */
+  private same = new Map<string, Name>();
 
   constructor(
     private root: unknown,
@@ -131,7 +133,21 @@ class Compiler {
     if (schema === true) return ANY;
     if (schema === false) return NEVER;
     if (schema === null || typeof schema !== 'object' || Array.isArray(schema)) return UNSURE;
-    const s = schema as Record<string, unknown>;
+    if (isRoot) return this.compileOwn(schema as Record<string, unknown>, true);
+    // Pointers are absolute and a nested id makes a subschema unsure, so the same text means the
+    // same check wherever it stands: one function for all its copies. GitHub's webhook schema
+    // spells \`{"type":"string","format":"uri"}\` and whole payload parts again in every variant;
+    // shared, they run hot enough for V8 to optimize them.
+    const text = JSON.stringify(schema);
+    let name = this.same.get(text);
+    if (name === undefined) {
+      name = this.compileOwn(schema as Record<string, unknown>, false);
+      this.same.set(text, name);
+    }
+    return name;
+  }
+
+  private compileOwn(s: Record<string, unknown>, isRoot: boolean): Name {
     // A nested id changes what "#/…" means inside: leave such a subschema to ajv.
     if (!isRoot && typeof s[this.idKey] === 'string') return UNSURE;
     for (const k of Object.keys(s)) {
