@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { classify } from '../../src/validate/classify.js';
-import { patternBytes } from '../../src/validate/byte-formats.js';
+import { fullFormats } from 'ajv-formats/dist/formats.js';
+import { BYTE_FORMATS, patternBytes } from '../../src/validate/byte-formats.js';
 import { numberValue } from '../../src/validate/json-scan.js';
 import { compileRules, loadRules, type Rules } from '../../src/validate/schema.js';
 import { generateEvents } from '../helpers/events.js';
@@ -290,6 +291,24 @@ test('a union branch the fast path cannot read leaves unsure only the lines whos
   assert.equal(verdicts(rules, '{"kind":"a","n":1.5}').answer, -1);
   assert.equal(verdicts(rules, '{"kind":"b","n":1}').answer, -2);
   assert.equal(verdicts(rules, '{"kind":"b\\u0061","n":1}').answer, -2, 'an escaped discriminator rules out no branch');
+});
+
+test('a URL the byte check takes for the uri format is one ajv-formats takes, and the common ones are taken', () => {
+  const uri = BYTE_FORMATS.uri!;
+  const full = (fullFormats as Record<string, unknown>).uri as (s: string) => boolean;
+  const piece = fc.constantFrom('http', 'https', 'git+ssh', 'a.b-c', '1x', ':', '//', '/', '?', '#', '@', '%2F', '%zz', '%', 'api.github.com', 'x', '8080', '~u', "!$&'()*+,;=", ' ', '[', ']', '\\', '"', 'é', '{owner}');
+  fc.assert(
+    fc.property(fc.array(piece, { maxLength: 12 }), (pieces) => {
+      const s = pieces.join('');
+      const b = Buffer.from(s);
+      if (uri(b, 0, b.length)) assert.ok(full(s), s);
+    }),
+    { numRuns: 20000 },
+  );
+  for (const s of ['https://api.github.com/repos/octo/hello-world', 'https://github.com/octo/hello-world/pull/1#issuecomment-7', 'http://localhost:8080/a?b=c&d=%2F', 'https://avatars.githubusercontent.com/u/1?v=4']) {
+    assert.ok(uri(Buffer.from(s), 0, Buffer.byteLength(s)), s);
+  }
+  for (const s of ['https://h:80abc', 'https://user@h/', 'https://h/a b', 'https://h/#a#b', 'mailto:x', 'http:/a']) assert.equal(uri(Buffer.from(s), 0, Buffer.byteLength(s)), false, s);
 });
 
 test('contains beside a tuple of items is unsure for an empty array: ajv 8 accepts it there, so a `not` around it must not accept', () => {
