@@ -5,9 +5,10 @@
  * against them; whenever the fast path accepts a line, ajv (fail-fast, as the exact path decides)
  * must accept it too, and whenever it answers REJECT for a line JSON.parse reads, ajv must reject it.
  * A family of discriminated unions (oneOf/anyOf of objects told apart by const/enum members,
- * required keys or closed key sets, nested under $refs) exercises the branch guards. FUZZ_RUNS/10 schemas per family (15 without FUZZ_RUNS), 12 lines each; `npm
- * run fuzz` (FUZZ_RUNS=20000) checks 2,000 schemas per family: about 120,000 lines against schemas
- * ajv compiles (1,100 per family gave 66,660 cases, none disagreeing).
+ * required keys or closed key sets, nested under $refs) exercises the branch guards (branch-guard.ts).
+ * FUZZ_RUNS/10 schemas per family (15 without FUZZ_RUNS), 12 lines each; `npm run fuzz`
+ * (FUZZ_RUNS=20000) checks 2,000 schemas per family: about 120,000 lines against schemas ajv
+ * compiles (1,100 per family gave 66,660 cases, none disagreeing).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
