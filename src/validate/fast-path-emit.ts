@@ -14,6 +14,7 @@
  * -1 (REJECT: ajv rejects it, provided the bytes turn out to be JSON) or -2 (UNSURE).
  */
 import equalModule from 'ajv/dist/runtime/equal.js';
+import { guardFails, KIND_OBJECT, KINDS, type Guard } from './branch-guard.js';
 import { forgetObjects, knownKeys, numberValue, objectDistinct, QUOTE, scanned, scanNumber, scanString, scanWord, skipValue, skipWs, TRUE, FALSE, NULL } from './json-scan.js';
 
 const equal = ((equalModule as any).default ?? equalModule) as (a: unknown, b: unknown) => boolean;
@@ -146,21 +147,42 @@ export class Emitter {
     return this.define(body.join('\n'));
   }
 
-  anyOf(subs: Name[]): Name {
+  anyOf(subs: Name[], guards: Array<Guard | undefined> = []): Name {
     // ajv (2019-09 and 2020-12, which track evaluated properties) tries every branch even after one
     // passes, so with a recursive $ref in the schema a later branch may overflow its stack (a reject):
     // then every branch is tried here too, and st.deep tells.
-    const body = ['let r, res = -1, e = -1;'];
-    for (const s of subs) body.push(`r = ${s}(b, i, end);\nif (r >= 0) {\nif (!allBranches) return r;\nif (e < 0) e = r;\n}\nelse if (r === -2) res = -2;`);
+    const calls = this.guarded(subs, guards);
+    const body = [...calls.head, 'let r, res = -1, e = -1;'];
+    subs.forEach((s, x) => body.push(`r = ${calls.calls[x]};\nif (r >= 0) {\nif (!allBranches) return r;\nif (e < 0) e = r;\n}\nelse if (r === -2) res = -2;`));
     body.push('return e >= 0 ? e : res;');
     return this.define(body.join('\n'));
   }
 
-  oneOf(subs: Name[]): Name {
-    const body = ['let r, e = -1, passing = 0;'];
-    for (const s of subs) body.push(`r = ${s}(b, i, end);\nif (r === -2) return -2;\nif (r >= 0) { passing++; e = r; }`);
+  oneOf(subs: Name[], guards: Array<Guard | undefined> = []): Name {
+    const calls = this.guarded(subs, guards);
+    const body = [...calls.head, 'let r, e = -1, passing = 0;'];
+    subs.forEach((s, x) => body.push(`r = ${calls.calls[x]};\nif (r === -2) return -2;\nif (r >= 0) { passing++; e = r; }`));
     body.push('return passing === 1 ? e : -1;');
     return this.define(body.join('\n'));
+  }
+
+  /**
+   * The calls of the branches `subs`, each skipped as REJECT when the value surely fails its guard:
+   * first by the value's kind (its first byte); an object's keys are looked into (an index of them
+   * built, a pass over the object) only when more than one branch takes objects. Not with a
+   * recursive $ref in the schema: ajv may run out of stack inside a branch it tries (a reject that
+   * only trying the branch here, and st.deep, can see).
+   */
+  private guarded(subs: Name[], guards: Array<Guard | undefined>): { head: string[]; calls: string[] } {
+    if (guards.every((g) => g === undefined)) return { head: [], calls: subs.map((sub) => `${sub}(b, i, end)`) };
+    const takes = subs.map((_, x) => (guards[x] === undefined ? '1' : `((kd & ${guards[x]!.kinds}) !== 0 ? 1 : 0)`));
+    const head = ['const kd = KINDS[b[i]];', `const deep = !allBranches && kd === ${KIND_OBJECT} && ${takes.join(' + ')} > 1;`];
+    const calls = subs.map((sub, x) => {
+      const g = guards[x];
+      const call = `${sub}(b, i, end)`;
+      return g === undefined ? call : `!allBranches && kd !== 0 && (kd & ${g.kinds}) === 0 ? -1 : deep && guardFails(${this.konst(g)}, b, i, end) ? -1 : ${call}`;
+    });
+    return { head, calls };
   }
 
   not(sub: Name): Name {
@@ -332,7 +354,12 @@ export class Emitter {
     s.push('if (b[i] === 0x2c) { i++; if (b[i] <= 0x20) i = skipWs(b, i, end); continue; }', 'if (b[i] === 0x5d) { i++; break; }', 'return -2;', '}');
     if (min > 0) s.push(`if (count < ${min}) return -1;`);
     if (max !== Infinity) s.push(`if (count > ${max}) return -1;`);
-    if (contains !== undefined) s.push(`if (found < ${minContains}${maxContains === Infinity ? '' : ` || found > ${maxContains}`}) return -1;`);
+    if (contains !== undefined) {
+      // ajv (8.x) accepts an empty array against `contains` beside a tuple `items`/`prefixItems` whose
+      // items are not all `{}`: its `valid` flag keeps the tuple's. Unsure there, never REJECT.
+      const none = prefix.length > 0 ? 'count === 0 ? -2 : -1' : '-1';
+      s.push(`if (found < ${minContains}${maxContains === Infinity ? '' : ` || found > ${maxContains}`}) return ${none};`);
+    }
     if (unique) s.push('if (count > 1) {', 'if (count > 1000) return -2;', 'if (!itemsDistinct(b, start, i)) return -1;', '}');
     s.push('return i;');
     return this.define(s.join('\n'));
@@ -340,7 +367,7 @@ export class Emitter {
 
   /** Builds every function defined, and returns the one named `root`. */
   build(root: Name): Check {
-    const runtime: Record<string, unknown> = { knownKeys, numberValue, objectDistinct, scanString, scanNumber, scanWord, skipValue, skipWs, scanned, TRUE, FALSE, NULL, isOneOf, enumHas, itemsDistinct, QUOTE };
+    const runtime: Record<string, unknown> = { guardFails, KINDS, knownKeys, numberValue, objectDistinct, scanString, scanNumber, scanWord, skipValue, skipWs, scanned, TRUE, FALSE, NULL, isOneOf, enumHas, itemsDistinct, QUOTE };
     const params = [...Object.keys(runtime), ...this.consts.map((_, x) => `k${x}`)];
     const source = [
       "'use strict';",

@@ -27,7 +27,9 @@
 import ucs2lengthModule from 'ajv/dist/runtime/ucs2length.js';
 import { fullFormats as fullFormatsExport } from 'ajv-formats/dist/formats.js';
 import { BYTE_FORMATS, codePoints, formatCheck, patternBytes } from './byte-formats.js';
+import { GuardDeriver } from './branch-guard.js';
 import { skipWs } from './json-scan.js';
+import { NOT_FOUND, pointerTarget } from './schema-pointer.js';
 import { ANY, Emitter, NEVER, T_ANY, T_ARRAY, T_BOOLEAN, T_INTEGER, T_NULL, T_NUMBER, T_OBJECT, T_STRING, UNSURE, type ArraySpec, type EnumList, type Name, type NumberSpec, type ObjectSpec, type StringCheck } from './fast-path-emit.js';
 
 const ucs2length = ((ucs2lengthModule as any).default ?? ucs2lengthModule) as (s: string) => number;
@@ -48,6 +50,9 @@ export type FastVerdict = typeof ACCEPT | typeof UNSURE_LINE | typeof REJECT;
  * caller must still find out whether they are, and explain); UNSURE_LINE for anything else.
  */
 export type FastCheck = (buf: Buffer, start: number, end: number) => FastVerdict;
+
+/** See compileRootCheck. */
+export type RootCheck = (buf: Buffer, i: number, end: number) => number;
 
 /** A format as ajv holds it (ajv.formats[name]). */
 export type FormatDef = true | RegExp | ((s: string) => boolean) | { type?: string; async?: boolean; validate: RegExp | ((s: string) => boolean) };
@@ -92,14 +97,8 @@ export function compileFastAccept(schema: unknown, formats: Record<string, Forma
 
 /** The same, with the whole answer (FastCheck). */
 export function compileFastCheck(schema: unknown, formats: Record<string, FormatDef | undefined>, options: FastPathOptions = { draft: 'draft-07', isKeyword: () => true }): FastCheck | undefined {
-  // A $ref cycle that never moves into the data recurses until ajv's stack runs out, a reject whose
-  // timing depends on the order ajv tries keywords and branches: no fast path can match that.
-  if (loopsInPlace(schema)) return undefined;
-  const emit = new Emitter();
-  const c = new Compiler(schema, formats, options, emit);
-  const root = c.compile(schema, true);
-  if (root === UNSURE) return undefined;
-  const check = emit.build(root);
+  const check = compileRootCheck(schema, formats, options);
+  if (check === undefined) return undefined;
   return (b, start, end) => {
     const i = skipWs(b, start, end);
     if (i >= end || b[i] !== 0x7b) return UNSURE_LINE;
@@ -115,11 +114,30 @@ export function compileFastCheck(schema: unknown, formats: Record<string, Format
   };
 }
 
+/**
+ * The root check itself, for the value whose first byte (not whitespace) is `b[i]`: the index after
+ * it when the rules accept it, -1 when ajv surely rejects it (provided the bytes are JSON), -2 when
+ * unsure. Undefined when the root is unsure.
+ */
+export function compileRootCheck(schema: unknown, formats: Record<string, FormatDef | undefined>, options: FastPathOptions = { draft: 'draft-07', isKeyword: () => true }): RootCheck | undefined {
+  // A $ref cycle that never moves into the data recurses until ajv's stack runs out, a reject whose
+  // timing depends on the order ajv tries keywords and branches: no fast path can match that.
+  if (loopsInPlace(schema)) return undefined;
+  const emit = new Emitter();
+  const c = new Compiler(schema, formats, options, emit);
+  const root = c.compile(schema, true);
+  if (root === UNSURE) return undefined;
+  return emit.build(root);
+}
+
 class Compiler {
   /** Checks of `$ref` targets by pointer; a target still being compiled when referred to is recursive. */
   private refs = new Map<string, { name: Name; compiling: boolean; recursive: boolean }>();
   private understood: Set<string>;
   private idKey: string;
+  private guards: GuardDeriver;
+  /** Checks by the schema text they were compiled from. */
+  private same = new Map<string, Name>();
 
   constructor(
     private root: unknown,
@@ -129,13 +147,28 @@ class Compiler {
   ) {
     this.understood = UNDERSTOOD[options.draft];
     this.idKey = options.draft === 'draft-04' ? 'id' : '$id';
+    this.guards = new GuardDeriver(root, this.idKey, options.draft === '2019-09' || options.draft === '2020-12', this.understood.has('const'));
   }
 
   compile(schema: unknown, isRoot = false): Name {
     if (schema === true) return ANY;
     if (schema === false) return NEVER;
     if (schema === null || typeof schema !== 'object' || Array.isArray(schema)) return UNSURE;
-    const s = schema as Record<string, unknown>;
+    if (isRoot) return this.compileOwn(schema as Record<string, unknown>, true);
+    // Pointers are absolute and a nested id makes a subschema unsure, so the same text means the
+    // same check wherever it stands: one function for all its copies. GitHub's webhook schema
+    // spells \`{"type":"string","format":"uri"}\` and whole payload parts again in every variant;
+    // shared, they run hot enough for V8 to optimize them.
+    const text = JSON.stringify(schema);
+    let name = this.same.get(text);
+    if (name === undefined) {
+      name = this.compileOwn(schema as Record<string, unknown>, false);
+      this.same.set(text, name);
+    }
+    return name;
+  }
+
+  private compileOwn(s: Record<string, unknown>, isRoot: boolean): Name {
     // A nested id changes what "#/…" means inside: leave such a subschema to ajv.
     if (!isRoot && typeof s[this.idKey] === 'string') return UNSURE;
     for (const k of Object.keys(s)) {
@@ -156,8 +189,10 @@ class Compiler {
     for (const k of ['allOf', 'anyOf', 'oneOf'] as const) {
       if (s[k] === undefined) continue;
       if (!Array.isArray(s[k]) || (s[k] as unknown[]).length === 0) return UNSURE;
-      const subs = (s[k] as unknown[]).map((x) => this.compile(x));
-      parts.push(k === 'allOf' ? this.emit.allOf(subs) : k === 'anyOf' ? this.emit.anyOf(subs) : this.emit.oneOf(subs));
+      const list = s[k] as unknown[];
+      const subs = list.map((x) => this.compile(x));
+      if (k === 'allOf') parts.push(this.emit.allOf(subs));
+      else parts.push(this.emit[k](subs, list.map((x) => this.guards.guard(x))));
     }
     if (s.not !== undefined) parts.push(this.emit.not(this.compile(s.not)));
     if (s.if !== undefined && this.understood.has('if') && (s.then !== undefined || s.else !== undefined)) {
@@ -177,27 +212,8 @@ class Compiler {
     }
     cell = { name: this.emit.reserve(), compiling: true, recursive: false };
     this.refs.set(ref, cell);
-    let at: unknown = this.root;
-    let ok = true;
-    if (ref !== '#') {
-      for (const raw of ref.slice(2).split('/')) {
-        let key: string;
-        try {
-          key = decodeURIComponent(raw).replace(/~1/g, '/').replace(/~0/g, '~');
-        } catch {
-          ok = false;
-          break;
-        }
-        if (at === null || typeof at !== 'object' || !Object.hasOwn(at, key)) {
-          ok = false;
-          break;
-        }
-        at = (at as Record<string, unknown>)[key];
-        // Walking through a subschema with its own id changes the base URI: ajv's business.
-        if (at !== null && typeof at === 'object' && typeof (at as Record<string, unknown>)[this.idKey] === 'string') ok = false;
-      }
-    }
-    const target = ok ? this.compile(at, ref === '#') : UNSURE;
+    const at = pointerTarget(this.root, ref, this.idKey);
+    const target = at !== NOT_FOUND ? this.compile(at, ref === '#') : UNSURE;
     cell.compiling = false;
     // Only a cycle needs its depth counted: a schema that refers to itself without descending must end.
     if (cell.recursive) this.emit.recursive(cell.name, target);
@@ -414,19 +430,8 @@ const IN_PLACE_MAPS = ['dependentSchemas', 'dependencies'];
  */
 function loopsInPlace(root: unknown): boolean {
   const resolve = (ref: string): unknown => {
-    let at: unknown = root;
-    if (ref === '#') return at;
-    for (const raw of ref.slice(2).split('/')) {
-      let key: string;
-      try {
-        key = decodeURIComponent(raw).replace(/~1/g, '/').replace(/~0/g, '~');
-      } catch {
-        return undefined;
-      }
-      if (at === null || typeof at !== 'object' || !Object.hasOwn(at, key)) return undefined;
-      at = (at as Record<string, unknown>)[key];
-    }
-    return at;
+    const at = pointerTarget(root, ref);
+    return at === NOT_FOUND ? undefined : at;
   };
   const state = new Map<string, 'open' | 'done'>();
   let loops = false;

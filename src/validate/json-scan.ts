@@ -199,8 +199,8 @@ function objectKey(b: Buffer, i: number, end: number): number {
 
 /** Per line: object start -> objectDistinct's answer (see below). */
 const distinctMemo = new Map<number, number>();
-/** Per line: object start -> its keys, for objects objectDistinct found JSON with no repeated key. */
-const keysMemo = new Map<number, Set<string>>();
+/** Per line: object start -> its keys and where each one's value starts, for objects objectDistinct found JSON with no repeated key. */
+const keysMemo = new Map<number, Map<string, number>>();
 /** Forgets what objectDistinct learned about the previous line's bytes. */
 export function forgetObjects(): void {
   if (distinctMemo.size > 0) {
@@ -210,15 +210,17 @@ export function forgetObjects(): void {
 }
 
 /**
- * The keys of the object at `start` when objectDistinct already found it JSON without repeated keys
- * in this line, else undefined: a `required` check can then fail a branch before reading it.
+ * The keys of the object at `start`, each with the index of its value, when objectDistinct already
+ * found it JSON without repeated keys in this line, else undefined: a `required` check or a branch's
+ * guard (branch-guard.ts) can then fail a branch before reading it.
  */
-export function knownKeys(start: number): Set<string> | undefined {
+export function knownKeys(start: number): Map<string, number> | undefined {
   return keysMemo.get(start);
 }
 const keyFrom = new Int32Array(256);
 const keyTo = new Int32Array(256);
 const keyHash = new Int32Array(256);
+const valueAt = new Int32Array(256);
 
 /**
  * For the object whose `{` is `b[start]`: the index after it when it is JSON and no key appears twice
@@ -253,7 +255,9 @@ export function objectDistinct(b: Buffer, start: number, end: number): number {
       keyHash[n++] = h;
       if (b[i] <= 0x20) i = skipWs(b, i, end);
       if (i >= end || b[i] !== 0x3a) break;
-      i = skipValue(b, i + 1, end);
+      i = skipWs(b, i + 1, end);
+      valueAt[n - 1] = i;
+      i = skipValue(b, i, end);
       if (i < 0) break;
       if (b[i] <= 0x20) i = skipWs(b, i, end);
       if (i >= end) break;
@@ -267,8 +271,8 @@ export function objectDistinct(b: Buffer, start: number, end: number): number {
   }
   distinctMemo.set(start, result);
   if (result >= 0) {
-    const keys = new Set<string>();
-    for (let x = 0; x < n; x++) keys.add(b.toString('utf8', keyFrom[x], keyTo[x]));
+    const keys = new Map<string, number>();
+    for (let x = 0; x < n; x++) keys.set(b.toString('utf8', keyFrom[x], keyTo[x]), valueAt[x]);
     keysMemo.set(start, keys);
   }
   return result;

@@ -11,7 +11,7 @@ import addFormatsModule from 'ajv-formats';
 import draft06 from 'ajv/dist/refs/json-schema-draft-06.json' with { type: 'json' };
 import { SchemaError } from '../errors.js';
 import { defaultSchema } from './default-schema.js';
-import { ACCEPT, compileFastCheck, type Draft, type FastAccept, type FastCheck, type FormatDef } from './fast-path.js';
+import { ACCEPT, compileFastCheck, compileRootCheck, type Draft, type FastAccept, type FastCheck, type FastPathOptions, type FormatDef, type RootCheck } from './fast-path.js';
 import { makeExplainer, type Explain } from './explain.js';
 
 // ajv-formats and ajv-draft-04 are CommonJS with a default export; under NodeNext the callable is on `.default`.
@@ -42,6 +42,8 @@ export interface Rules {
   fastAccept?: FastAccept;
   /** The same pass with its whole answer: it may also say a line surely breaks the rules. */
   fastCheck?: FastCheck;
+  /** The fast path's root check itself (compileRootCheck), built anew on each call: for tests that check its REJECTs. */
+  rootCheck?: () => RootCheck | undefined;
   /** At most this many violations are explained per line. */
   maxErrorsPerLine: number;
   /** Stops at the first violation: decides every line the fast path does not accept. */
@@ -192,12 +194,10 @@ export function compileRules(origin: string, text: string, options: RulesOptions
   // The same format checks ajv applies, unknown formats included (accepted as `true`). Only a
   // speed-up: if building it fails, every line takes the exact path. Built on first use: the main
   // thread only checks the rules, and a 600 KB schema's fast path is seconds and megabytes of code.
-  const buildFast = (): FastCheck | undefined => {
+  const fastOptions: FastPathOptions = { draft: draftOf(make), isKeyword: (k) => fastAjv.getKeyword(k) !== false };
+  const buildFast = <T>(compile: typeof compileFastCheck | typeof compileRootCheck): T | undefined => {
     try {
-      return compileFastCheck(s, fastAjv.formats as Record<string, FormatDef | undefined>, {
-        draft: draftOf(make),
-        isKeyword: (k) => fastAjv.getKeyword(k) !== false,
-      });
+      return compile(s, fastAjv.formats as Record<string, FormatDef | undefined>, fastOptions) as T | undefined;
     } catch {
       return undefined;
     }
@@ -212,13 +212,14 @@ export function compileRules(origin: string, text: string, options: RulesOptions
     hash: createHash('sha256').update(text).digest('hex'),
     warnings: [...new Set(warnings)],
     get fastCheck() {
-      if (fastCheck === null) fastCheck = buildFast();
+      if (fastCheck === null) fastCheck = buildFast<FastCheck>(compileFastCheck);
       return fastCheck;
     },
     get fastAccept() {
       const check = this.fastCheck;
       return check === undefined ? undefined : (b: Buffer, start: number, end: number) => check(b, start, end) === ACCEPT;
     },
+    rootCheck: () => buildFast<RootCheck>(compileRootCheck),
     maxErrorsPerLine: maxErrors,
     isValid: (data) => (fast ??= compileDecider())(data) as boolean,
     explain: (data) => {

@@ -3,9 +3,12 @@
  * generates schemas per keyword family (types and unions, enum/const, numbers, strings and formats,
  * objects, arrays, combinators, $ref and recursion) in draft-07 and 2020-12, and objects to check
  * against them; whenever the fast path accepts a line, ajv (fail-fast, as the exact path decides)
- * must accept it too. FUZZ_RUNS/10 schemas per family (15 without FUZZ_RUNS), 12 lines each; `npm
- * run fuzz` (FUZZ_RUNS=20000) checks 2,000 schemas per family: about 120,000 lines against schemas
- * ajv compiles (1,100 per family gave 66,660 cases, none disagreeing).
+ * must accept it too, and whenever it answers REJECT for a line JSON.parse reads, ajv must reject it.
+ * A family of discriminated unions (oneOf/anyOf of objects told apart by const/enum members,
+ * required keys or closed key sets, nested under $refs) exercises the branch guards (branch-guard.ts).
+ * FUZZ_RUNS/10 schemas per family (15 without FUZZ_RUNS), 12 lines each; `npm run fuzz`
+ * (FUZZ_RUNS=20000) checks 2,000 schemas per family: about 120,000 lines against schemas ajv
+ * compiles (1,100 per family gave 66,660 cases, none disagreeing).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -41,11 +44,15 @@ function write(v: unknown, style: number): string {
   if (typeof v === 'string' && style & 8) return JSON.stringify(v).replace(/a/g, '\\u0061');
   return JSON.stringify(v);
 }
-const line = fc.tuple(fc.array(fc.tuple(key, value), { maxLength: 5 }), fc.integer({ min: 0, max: 15 }), fc.boolean()).map(([entries, style, dup]) => {
+/** The spellings the discriminated family's tags use: a line's values take them often. */
+const SPELLINGS = ['a', 'ab', 'abc', '', 'A', '😀'];
+const lineOf = (member: fc.Arbitrary<unknown>) => fc.tuple(fc.array(fc.tuple(key, member), { maxLength: 5 }), fc.integer({ min: 0, max: 15 }), fc.boolean()).map(([entries, style, dup]) => {
   const body = entries.map(([k, v]) => `${style & 2 && k === 'a' ? '"\\u0061"' : JSON.stringify(k)}:${write(v, style)}`);
   if (dup && body.length) body.push(body[0].replace(/:.*$/, ':1'));
   return `{${body.join(',')}}`;
 });
+const LINES_OF: Record<string, fc.Arbitrary<string>> = { discriminated: lineOf(fc.oneof(fc.constantFrom(...SPELLINGS), fc.constantFrom(...SPELLINGS), value)) };
+const line = lineOf(value);
 
 // ---------------------------------------------------------------- schemas, per keyword family
 
@@ -105,6 +112,29 @@ const FAMILIES: Record<string, Gen> = {
       sub.map((s) => ({ not: s })),
       fc.record({ if: sub, then: sub, else: sub }, { requiredKeys: ['if'] }),
     ),
+  discriminated: (sub) => {
+    // 'a' among them: style 8 writes it escaped.
+    const spelling = fc.constantFrom(...SPELLINGS);
+    const tag = fc.oneof(
+      spelling.map((d) => ({ const: d })),
+      fc.uniqueArray(fc.oneof(spelling, fc.constantFrom(1, null, 'x\u0000')), { minLength: 1, maxLength: 3 }).map((e) => ({ enum: e })),
+      spelling.map((d) => ({ type: 'string', enum: [d] })),
+      fc.constantFrom({ $ref: '#/definitions/d1' }, { $ref: '#/definitions/d2' }),
+    );
+    const branch = fc.record(
+      {
+        type: fc.constantFrom('object', ['object', 'string'], 'string', 'array'),
+        required: fc.uniqueArray(key, { maxLength: 3 }),
+        properties: fc.dictionary(key, fc.oneof(tag, tag, sub), { maxKeys: 3 }),
+        additionalProperties: fc.oneof(fc.constant(false), sub),
+        patternProperties: fc.constant({ '^n': {} }),
+        allOf: fc.array(fc.oneof(sub, fc.record({ required: fc.uniqueArray(key, { maxLength: 2 }) })), { minLength: 1, maxLength: 2 }),
+      },
+      { requiredKeys: ['properties'] },
+    );
+    const branches = fc.array(fc.oneof(branch, branch, fc.constantFrom({ $ref: '#/definitions/d1' }, { $ref: '#/definitions/d2' }), sub), { minLength: 1, maxLength: 4 });
+    return fc.oneof(branches.map((b) => ({ oneOf: b })), branches.map((b) => ({ anyOf: b })), fc.tuple(branches, branches).map(([o, a]) => ({ oneOf: o, anyOf: a })));
+  },
   refs: (sub) => fc.oneof(fc.constantFrom('#/definitions/d1', '#/definitions/d2', '#/$defs/d1', '#', '#/properties/a').map((r) => ({ $ref: r })), sub.map((s) => ({ $ref: '#/definitions/d1', ...(s as object) }))),
 };
 
@@ -137,31 +167,40 @@ function compile(schema: unknown): Rules | undefined {
 }
 
 for (const family of Object.keys(FAMILIES)) {
-  test(`${family}: whatever the fast path accepts, ajv accepts (${Math.round(RUNS)} schemas × ${LINES} lines)`, () => {
+  test(`${family}: whatever the fast path accepts, ajv accepts, and what it rejects, ajv rejects (${Math.round(RUNS)} schemas × ${LINES} lines)`, () => {
     let accepted = 0;
+    let rejected = 0;
     let cases = 0;
     fc.assert(
-      fc.property(schemaOf(family), fc.array(line, { minLength: LINES, maxLength: LINES }), (schema, lines) => {
+      fc.property(schemaOf(family), fc.array(LINES_OF[family] ?? line, { minLength: LINES, maxLength: LINES }), (schema, lines) => {
         const rules = compile(schema);
         if (!rules?.fastAccept) return;
+        const check = rules.rootCheck!()!;
         for (const text of lines) {
           const buf = Buffer.from(text);
           cases++;
-          if (!rules.fastAccept(buf, 0, buf.length)) continue;
-          accepted++;
+          const fast = rules.fastAccept(buf, 0, buf.length);
+          const answer = check(buf, 0, buf.length);
+          if (!fast && answer !== -1) continue;
           let verdict: boolean;
           try {
             verdict = rules.isValid(JSON.parse(text));
           } catch {
             verdict = false;
           }
-          assert.ok(verdict, `fast path accepted what ajv rejects:\nschema ${JSON.stringify(schema)}\nline   ${text}`);
+          if (fast) {
+            accepted++;
+            assert.ok(verdict, `fast path accepted what ajv rejects:\nschema ${JSON.stringify(schema)}\nline   ${text}`);
+          } else {
+            rejected++;
+            assert.ok(!verdict, `fast path answered REJECT for what ajv accepts:\nschema ${JSON.stringify(schema)}\nline   ${text}`);
+          }
         }
       }),
       { numRuns: Math.max(1, Math.round(RUNS)) },
     );
     // Over a long run the fast path must take some lines, or it proves nothing (a short run may not).
     if (process.env.FUZZ_RUNS !== undefined) assert.ok(accepted > 0, `${family}: nothing accepted in ${cases} cases`);
-    if (process.env.FUZZ_STATS) process.stderr.write(`${family}: ${accepted} of ${cases} accepted by the fast path\n`);
+    if (process.env.FUZZ_STATS) process.stderr.write(`${family}: ${accepted} accepted and ${rejected} rejected by the fast path, of ${cases}\n`);
   });
 }

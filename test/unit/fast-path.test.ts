@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { classify } from '../../src/validate/classify.js';
-import { patternBytes } from '../../src/validate/byte-formats.js';
+import { fullFormats } from 'ajv-formats/dist/formats.js';
+import { BYTE_FORMATS, patternBytes } from '../../src/validate/byte-formats.js';
 import { numberValue } from '../../src/validate/json-scan.js';
 import { ACCEPT, REJECT } from '../../src/validate/fast-path.js';
 import { compileRules, loadRules, type Rules } from '../../src/validate/schema.js';
@@ -228,6 +229,112 @@ test('a oneOf branch that rejects a member early is not fooled by a repeated key
     sound(rules, buf);
   }
   assert.equal(rules.fastAccept!(Buffer.from(lines[0][0]), 0, lines[0][0].length), true, 'the shortcut takes a plain valid line');
+});
+
+/** ajv's verdict on a line (false for one JSON.parse refuses), and the fast path's raw answer for it. */
+function verdicts(rules: Rules, line: string): { valid: boolean; answer: number } {
+  let valid = false;
+  try {
+    valid = rules.isValid(JSON.parse(line));
+  } catch {}
+  const buf = Buffer.from(line);
+  return { valid, answer: rules.rootCheck!()!(buf, 0, buf.length) };
+}
+
+test('a discriminated union gets the verdict ajv gives, for wrong, missing, repeated and escaped discriminators and for values that are no object', () => {
+  const tags = (draft: string) => ({
+    $schema: draft,
+    definitions: {
+      created: { type: 'object', required: ['action', 'issue'], properties: { action: { $ref: '#/definitions/createdTag' }, issue: { type: 'object', required: ['id'] } }, additionalProperties: false },
+      createdTag: { type: 'string', enum: ['created'] },
+      deleted: { type: 'object', required: ['action', 'issue'], properties: { action: draft.includes('draft-04') ? { enum: ['deleted'] } : { const: 'deleted' }, issue: { type: 'object' } } },
+      issues: { oneOf: [{ $ref: '#/definitions/created' }, { $ref: '#/definitions/deleted' }] },
+      push: { type: 'object', required: ['ref'], properties: { ref: { type: 'string' } }, additionalProperties: false },
+    },
+    oneOf: [{ $ref: '#/definitions/issues' }, { $ref: '#/definitions/push' }],
+  });
+  const lines: Array<[string, boolean]> = [
+    ['{"action":"created","issue":{"id":1}}', true],
+    ['{"action":"deleted","issue":{}}', true],
+    ['{"ref":"main"}', true],
+    ['{"action":"edited","issue":{"id":1}}', false],
+    ['{"action":"created","issue":{}}', false],
+    ['{"issue":{"id":1}}', false],
+    ['{"action":1,"issue":{"id":1}}', false],
+    ['{"action":"created","issue":{"id":1},"ref":"x"}', false],
+    // JSON.parse keeps the last of a repeated key.
+    ['{"action":"edited","issue":{"id":1},"action":"created"}', true],
+    ['{"action":"created","issue":{"id":1},"action":"edited"}', false],
+    // Escaped spellings of a discriminator and of its key.
+    ['{"action":"cr\\u0065ated","issue":{"id":1}}', true],
+    ['{"action":"d\\u0065leted","issue":{}}', true],
+    ['{"action":"\\u0065dited","issue":{}}', false],
+    ['{"act\\u0069on":"created","issue":{"id":1}}', true],
+    ['"created"', false],
+    ['["created"]', false],
+    ['1', false],
+    ['null', false],
+  ];
+  for (const draft of ['http://json-schema.org/draft-04/schema#', 'http://json-schema.org/draft-07/schema#', 'https://json-schema.org/draft/2020-12/schema']) {
+    const rules = compileRules('t', JSON.stringify(tags(draft)));
+    for (const [line, valid] of lines) {
+      const got = verdicts(rules, line);
+      assert.equal(got.valid, valid, `ajv (${draft}): ${line}`);
+      if (got.answer >= 0) assert.ok(valid, `the fast path accepts what ajv rejects (${draft}): ${line}`);
+      if (got.answer === -1) assert.ok(!valid, `the fast path rejects what ajv accepts (${draft}): ${line}`);
+      // Only an escaped or repeated key leaves the fast path unsure here.
+      if (!line.includes('act\\u0069on') && line.indexOf('"action"') === line.lastIndexOf('"action"')) assert.notEqual(got.answer, -2, `unsure (${draft}): ${line}`);
+    }
+  }
+});
+
+test('a union branch the fast path cannot read leaves unsure only the lines whose discriminator picks it', () => {
+  // unevaluatedProperties is left to ajv: the "b" branch is unsure for every value that reaches it.
+  const rules = compileRules('t', JSON.stringify({
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    oneOf: [
+      { type: 'object', required: ['kind'], properties: { kind: { const: 'a' }, n: { type: 'integer' } } },
+      { type: 'object', required: ['kind'], properties: { kind: { const: 'b' } }, unevaluatedProperties: false },
+    ],
+  }));
+  assert.equal(rules.fastAccept!(Buffer.from('{"kind":"a","n":1}'), 0, 18), true);
+  assert.equal(verdicts(rules, '{"kind":"a","n":1.5}').answer, -1);
+  assert.equal(verdicts(rules, '{"kind":"b","n":1}').answer, -2);
+  assert.equal(verdicts(rules, '{"kind":"b\\u0061","n":1}').answer, -2, 'an escaped discriminator rules out no branch');
+});
+
+test('a URL the byte check takes for the uri format is one ajv-formats takes, and the common ones are taken', () => {
+  const uri = BYTE_FORMATS.uri!;
+  const full = (fullFormats as Record<string, unknown>).uri as (s: string) => boolean;
+  const piece = fc.constantFrom('http', 'https', 'git+ssh', 'a.b-c', '1x', ':', '//', '/', '?', '#', '@', '%2F', '%zz', '%', 'api.github.com', 'x', '8080', '~u', "!$&'()*+,;=", ' ', '[', ']', '\\', '"', 'é', '{owner}');
+  fc.assert(
+    fc.property(fc.array(piece, { maxLength: 12 }), (pieces) => {
+      const s = pieces.join('');
+      const b = Buffer.from(s);
+      if (uri(b, 0, b.length)) assert.ok(full(s), s);
+    }),
+    { numRuns: 20000 },
+  );
+  for (const s of ['https://api.github.com/repos/octo/hello-world', 'https://github.com/octo/hello-world/pull/1#issuecomment-7', 'http://localhost:8080/a?b=c&d=%2F', 'https://avatars.githubusercontent.com/u/1?v=4']) {
+    assert.ok(uri(Buffer.from(s), 0, Buffer.byteLength(s)), s);
+  }
+  for (const s of ['https://h:80abc', 'https://user@h/', 'https://h/a b', 'https://h/#a#b', 'mailto:x', 'http:/a']) assert.equal(uri(Buffer.from(s), 0, Buffer.byteLength(s)), false, s);
+});
+
+test('contains beside a tuple of items is unsure for an empty array: ajv 8 accepts it there, so a `not` around it must not accept', () => {
+  // Found by the REJECT direction of `npm run fuzz` (arrays family).
+  for (const [draft, tuple] of [
+    ['http://json-schema.org/draft-07/schema#', { items: [{ type: 'number' }] }],
+    ['https://json-schema.org/draft/2020-12/schema', { prefixItems: [{ type: 'number' }] }],
+  ] as const) {
+    const rules = compileRules('t', JSON.stringify({ $schema: draft, properties: { c: { not: { ...tuple, contains: { const: false } } } } }));
+    for (const line of ['{"c":[]}', '{"c":[1]}', '{"c":[false]}']) {
+      const got = verdicts(rules, line);
+      if (got.answer >= 0) assert.ok(got.valid, `${draft}: ${line}`);
+      if (got.answer === -1) assert.ok(!got.valid, `${draft}: ${line}`);
+    }
+    assert.equal(verdicts(rules, '{"c":[1]}').answer, 9, 'a non-empty array is still decided');
+  }
 });
 
 test('a $ref that recurses without end makes the whole line unsure: an anyOf sibling cannot turn it into an accept (ajv runs out of stack there)', () => {
