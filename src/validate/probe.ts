@@ -17,6 +17,14 @@ export const PROBE_LINES = 200;
  * and on a loaded machine (load 20 on 2 cores) a tie can be timed either way.
  */
 export const PROBE_MARGIN = 1.5;
+/**
+ * How many times JSON.parse alone the exact path is taken to cost, in the first window.
+ * ajv with formats costs about as much again as JSON.parse on small flat schemas (110-210 against
+ * 130-230 MB/s per core here) and ten times as much on GitHub's webhook schema (31 against 300-400
+ * MB/s), whose fast path (24-55 MB/s) is still the quicker. Below this, only timing ajv itself can
+ * tell, and that compiles its validator: up to 2 s and tens of MB per thread on a 600 KB schema.
+ */
+export const PARSE_SHARE = 8;
 
 const shortcuts = new WeakMap<Rules, FastCheck | undefined>();
 
@@ -40,8 +48,9 @@ export function shortcutFor(rules: Rules): FastCheck | undefined {
  * time is pure cost); a line it rejects is parsed and explained in both cases and spares ajv's
  * decision (left out of both sides); so the fast path on accepted and unsure lines is timed against
  * the exact path on the accepted ones. The first window times only `lowerBound` (JSON.parse, a part
- * of the exact path): a fast path within the margin of that needs no more, and ajv's deciding
- * validator is never compiled for the probe (on a 600 KB schema, a second and tens of MB a thread).
+ * of the exact path): a fast path within the margin of PARSE_SHARE times that needs no more, and
+ * ajv's deciding validator is never compiled for the probe (on a 600 KB schema, a second and tens of
+ * MB a thread).
  * Only a fast path slower than that is timed against `exact` itself, on a second window.
  *
  * Medians, not sums: on a busy machine one preemption inside one timed call would otherwise
@@ -73,7 +82,8 @@ export function probed(fast: FastCheck, exact: (b: Buffer, start: number, end: n
     }
     if (seen === windowEnd) {
       // Nothing accepted: what it cost on unsure lines bought nothing (what it rejected, it keeps).
-      pays = otherMs.length === 0 ? fastMs.length === 0 : median(fastMs) * fastMs.length <= PROBE_MARGIN * median(otherMs) * otherMs.length;
+      const factor = other === exact ? 1 : PARSE_SHARE;
+      pays = otherMs.length === 0 ? fastMs.length === 0 : median(fastMs) * fastMs.length <= PROBE_MARGIN * factor * median(otherMs) * otherMs.length;
       if (!pays && other !== exact && otherMs.length > 0) {
         // Slower than JSON.parse alone: time it against the whole exact path before dropping it.
         pays = true;
