@@ -153,6 +153,8 @@ export function compileRules(origin: string, text: string, options: RulesOptions
     return a;
   };
   let fastAjv: Ajv;
+  /** How fastAjv was made (beyond ajvFor's defaults), to make it again. */
+  let fastAjvOptions: Options = {};
   const compileDecider = (): ValidateFunction => {
     // ajv throws on an unknown format even when asked only to log; accept any value for it, and say so.
     for (let attempt = 0; ; attempt++) {
@@ -163,14 +165,18 @@ export function compileRules(origin: string, text: string, options: RulesOptions
         if (!m || attempt > 100) throw err;
         warnings.push(`unknown format "${m[1]}": not checked`);
         unknownFormats.push(m[1]);
-        fastAjv.addFormat(m[1], true);
+        // A fresh instance for the next attempt: the failed compile leaves the $refs it reached
+        // half-built in this one, and a recursive one then throws "wrapper0.validate is not a
+        // function" on data that reaches it (found by the diff fuzz).
+        fastAjv = ajvFor(false, logger, fastAjvOptions);
       }
     }
   };
   if (options.checked) {
     // The formats the first compile found unknown, found again without compiling: every string
     // `format` in the schema that ajv does not know (one that no subschema uses is harmless).
-    fastAjv = ajvFor(false, logger, { validateSchema: false });
+    fastAjvOptions = { validateSchema: false };
+    fastAjv = ajvFor(false, logger, fastAjvOptions);
     for (const f of formatNames(s)) {
       if (Object.hasOwn(fastAjv.formats, f)) continue;
       unknownFormats.push(f);
@@ -180,7 +186,8 @@ export function compileRules(origin: string, text: string, options: RulesOptions
     try {
       // Code that only proves the rules compile need not be optimised: on GitHub's webhook schema
       // that pass was two thirds of the compile (about 1 s of 1.6).
-      fastAjv = ajvFor(false, logger, options.checkOnly ? { code: { optimize: false } } : {});
+      fastAjvOptions = options.checkOnly ? { code: { optimize: false } } : {};
+      fastAjv = ajvFor(false, logger, fastAjvOptions);
       fast = compileDecider();
     } catch (err) {
       throw new SchemaError(origin, describeCompileError(err as Error));
@@ -188,7 +195,8 @@ export function compileRules(origin: string, text: string, options: RulesOptions
     if (options.checkOnly) {
       // ajv keeps what it compiled: a fresh instance, should a line ever need deciding here.
       fast = undefined;
-      fastAjv = ajvFor(false, logger, { validateSchema: false });
+      fastAjvOptions = { validateSchema: false };
+      fastAjv = ajvFor(false, logger, fastAjvOptions);
     }
   }
   // The same format checks ajv applies, unknown formats included (accepted as `true`). Only a

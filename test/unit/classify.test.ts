@@ -261,3 +261,20 @@ test('rules compiled in a worker (checked) or only checked (a run\'s main thread
     assert.deepEqual(lines.map((l) => again.isValid(JSON.parse(l))), [true, false, false, false]);
   }
 });
+
+test('an unknown format beside a recursive $ref still compiles into a working validator (the retry after the unknown-format error starts afresh)', () => {
+  // Found by the diff fuzz: the first compile attempt stopped at the unknown format and left the
+  // recursive ref half-built in its ajv instance; `{"a":[0]}` then threw "wrapper0.validate is not
+  // a function" and was rejected as "could not be checked".
+  const text = JSON.stringify({
+    type: 'object',
+    properties: { a: { oneOf: [{ $ref: '#/definitions/d1' }, { type: 'string' }], anyOf: [{ $ref: '#/definitions/d1' }, { additionalProperties: { format: 'no-such-format' } }] } },
+    definitions: { d1: { contains: { $ref: '#/properties/a' } } },
+  });
+  for (const options of [{}, { checkOnly: true }]) {
+    const rules = compileRules('t', text, options);
+    assert.equal(rules.isValid({ a: [0] }), true);
+    assert.equal(run('{"a":[0]}', rules), null);
+    assert.equal(outcome('{"a":"x"}', rules), 'schema');
+  }
+});
