@@ -18,13 +18,16 @@ export const PROBE_LINES = 200;
  */
 export const PROBE_MARGIN = 1.5;
 /**
- * How many times JSON.parse alone the exact path is taken to cost, in the first window.
- * ajv with formats costs about as much again as JSON.parse on small flat schemas (110-210 against
- * 130-230 MB/s per core here) and ten times as much on GitHub's webhook schema (31 against 300-400
- * MB/s), whose fast path (24-55 MB/s) is still the quicker. Below this, only timing ajv itself can
- * tell, and that compiles its validator: up to 2 s and tens of MB per thread on a 600 KB schema.
+ * How many times JSON.parse alone the exact path is taken to cost, in the first window, for large
+ * rules (over LARGE_RULES bytes of text). ajv with formats costs about as much again as JSON.parse on
+ * small flat schemas (110-210 against 130-230 MB/s per core here) and ten times as much on GitHub's
+ * webhook schema (31 against 300-400 MB/s), whose fast path (24-55 MB/s) is still the quicker. For
+ * such rules timing ajv itself would compile its validator: up to 2 s and tens of MB per thread.
+ * Smaller rules compile in milliseconds, so JSON.parse is taken only as the lower bound it is (1),
+ * and a fast path slower than that is timed against ajv.
  */
 export const PARSE_SHARE = 8;
+export const LARGE_RULES = 64 * 1024;
 
 const shortcuts = new WeakMap<Rules, FastCheck | undefined>();
 
@@ -34,7 +37,8 @@ export function shortcutFor(rules: Rules): FastCheck | undefined {
   if (s === undefined && !shortcuts.has(rules)) {
     const fast = rules.fastCheck;
     const parse = (b: Buffer, start: number, end: number): unknown => JSON.parse(b.toString('utf8', start, end));
-    s = fast === undefined ? undefined : probed(fast, (b, start, end) => rules.isValid(parse(b, start, end)), parse);
+    const share = rules.text.length > LARGE_RULES ? PARSE_SHARE : 1;
+    s = fast === undefined ? undefined : probed(fast, (b, start, end) => rules.isValid(parse(b, start, end)), parse, share);
     shortcuts.set(rules, s);
   }
   return s;
@@ -48,7 +52,7 @@ export function shortcutFor(rules: Rules): FastCheck | undefined {
  * time is pure cost); a line it rejects is parsed and explained in both cases and spares ajv's
  * decision (left out of both sides); so the fast path on accepted and unsure lines is timed against
  * the exact path on the accepted ones. The first window times only `lowerBound` (JSON.parse, a part
- * of the exact path): a fast path within the margin of PARSE_SHARE times that needs no more, and
+ * of the exact path, `parseShare` times it): a fast path within the margin of that needs no more, and
  * ajv's deciding validator is never compiled for the probe (on a 600 KB schema, a second and tens of
  * MB a thread).
  * Only a fast path slower than that is timed against `exact` itself, on a second window.
@@ -56,7 +60,7 @@ export function shortcutFor(rules: Rules): FastCheck | undefined {
  * Medians, not sums: on a busy machine one preemption inside one timed call would otherwise
  * outweigh two hundred lines.
  */
-export function probed(fast: FastCheck, exact: (b: Buffer, start: number, end: number) => unknown, lowerBound: (b: Buffer, start: number, end: number) => unknown = exact): FastCheck {
+export function probed(fast: FastCheck, exact: (b: Buffer, start: number, end: number) => unknown, lowerBound: (b: Buffer, start: number, end: number) => unknown = exact, parseShare = 1): FastCheck {
   let seen = 0;
   let other = lowerBound;
   let windowEnd = PROBE_SKIP + PROBE_LINES;
@@ -82,7 +86,7 @@ export function probed(fast: FastCheck, exact: (b: Buffer, start: number, end: n
     }
     if (seen === windowEnd) {
       // Nothing accepted: what it cost on unsure lines bought nothing (what it rejected, it keeps).
-      const factor = other === exact ? 1 : PARSE_SHARE;
+      const factor = other === exact ? 1 : parseShare;
       pays = otherMs.length === 0 ? fastMs.length === 0 : median(fastMs) * fastMs.length <= PROBE_MARGIN * factor * median(otherMs) * otherMs.length;
       if (!pays && other !== exact && otherMs.length > 0) {
         // Slower than JSON.parse alone: time it against the whole exact path before dropping it.
