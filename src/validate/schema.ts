@@ -3,20 +3,33 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { Ajv, type ValidateFunction, type ErrorObject, type Options } from 'ajv';
-import { Ajv2019 } from 'ajv/dist/2019.js';
-import { Ajv2020 } from 'ajv/dist/2020.js';
-import AjvDraft04Module from 'ajv-draft-04';
-import addFormatsModule from 'ajv-formats';
-import draft06 from 'ajv/dist/refs/json-schema-draft-06.json' with { type: 'json' };
+import { createRequire } from 'node:module';
+import type { Ajv, ValidateFunction, ErrorObject, Options } from 'ajv';
 import { SchemaError } from '../errors.js';
 import { defaultSchema } from './default-schema.js';
 import { ACCEPT, compileFastCheck, compileRootCheck, type Draft, type FastAccept, type FastCheck, type FastPathOptions, type FormatDef, type RootCheck } from './fast-path.js';
 import { makeExplainer, type Explain } from './explain.js';
 
-// ajv-formats and ajv-draft-04 are CommonJS with a default export; under NodeNext the callable is on `.default`.
-const addFormats = ((addFormatsModule as any).default ?? addFormatsModule) as typeof import('ajv-formats').default;
-const AjvDraft04 = ((AjvDraft04Module as any).default ?? AjvDraft04Module) as typeof import('ajv-draft-04').default;
+const require = createRequire(import.meta.url);
+/** One ajv class per draft, and ajv-formats: loaded when a schema is first compiled, each draft's class when first needed. */
+const ajvLib = {
+  // ajv-formats and ajv-draft-04 are CommonJS with a default export: the callable is on `.default`.
+  addFormats: (a: Ajv, o: { mode: 'full' }): void => {
+    const m = require('ajv-formats');
+    (m.default ?? m)(a, o);
+  },
+  draft04: (o: Options): Ajv => {
+    const m = require('ajv-draft-04');
+    return new (m.default ?? m)(o);
+  },
+  draft07: (o: Options): Ajv => {
+    const a = new (require('ajv') as typeof import('ajv')).Ajv(o);
+    a.addMetaSchema(require('ajv/dist/refs/json-schema-draft-06.json'));
+    return a;
+  },
+  draft2019: (o: Options): Ajv => new (require('ajv/dist/2019.js') as typeof import('ajv/dist/2019.js')).Ajv2019(o) as unknown as Ajv,
+  draft2020: (o: Options): Ajv => new (require('ajv/dist/2020.js') as typeof import('ajv/dist/2020.js')).Ajv2020(o) as unknown as Ajv,
+};
 
 /** One schema violation as it appears in a reject record. */
 export interface Violation {
@@ -77,15 +90,18 @@ export interface RulesOptions {
 export const DEFAULT_MAX_ERRORS_PER_LINE = 10;
 
 const DRAFTS: Array<{ match: RegExp; make: (o: Options) => Ajv }> = [
-  { match: /json-schema\.org\/(draft-04\/)?schema#?$/, make: (o) => new AjvDraft04(o) as unknown as Ajv },
-  { match: /json-schema\.org\/draft-0[67]\/schema#?$/, make: (o) => { const a = new Ajv(o); a.addMetaSchema(draft06); return a; } },
-  { match: /json-schema\.org\/draft\/2019-09\/schema#?$/, make: (o) => new Ajv2019(o) as unknown as Ajv },
-  { match: /json-schema\.org\/draft\/2020-12\/schema#?$/, make: (o) => new Ajv2020(o) as unknown as Ajv },
+  { match: /json-schema\.org\/(draft-04\/)?schema#?$/, make: ajvLib.draft04 },
+  { match: /json-schema\.org\/draft-0[67]\/schema#?$/, make: ajvLib.draft07 },
+  { match: /json-schema\.org\/draft\/2019-09\/schema#?$/, make: ajvLib.draft2019 },
+  { match: /json-schema\.org\/draft\/2020-12\/schema#?$/, make: ajvLib.draft2020 },
 ];
+
+/** The built-in rules as the text a run stores. */
+export const DEFAULT_RULES_TEXT = JSON.stringify(defaultSchema, null, 2);
 
 /** Reads and compiles the rules file at `path`, or the built-in web-event rules when `path` is undefined. */
 export function loadRules(path: string | undefined, options: RulesOptions = {}): Rules {
-  if (path === undefined) return compileRules('default', JSON.stringify(defaultSchema, null, 2), options);
+  if (path === undefined) return compileRules('default', DEFAULT_RULES_TEXT, options);
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -148,18 +164,20 @@ export function compileRules(origin: string, text: string, options: RulesOptions
   /** A fresh ajv for these rules: the draft, ajv-formats' full mode, and the unknown formats accepted. */
   const ajvFor = (allErrors: boolean, log: Options['logger'] = logger, extra: Options = {}): Ajv => {
     const a = make({ ...base, allErrors, logger: log, ...extra });
-    addFormats(a, { mode: 'full' });
+    ajvLib.addFormats(a, { mode: 'full' });
     for (const f of unknownFormats) a.addFormat(f, true);
     return a;
   };
-  let fastAjv: Ajv;
-  /** How fastAjv was made (beyond ajvFor's defaults), to make it again. */
+  /** The deciding validator's ajv instance; made on first need (deciding(), below). */
+  let fastAjv: Ajv | undefined;
+  /** How fastAjv is made (beyond ajvFor's defaults), to make it again. */
   let fastAjvOptions: Options = {};
+  const deciding = (): Ajv => (fastAjv ??= ajvFor(false, logger, fastAjvOptions));
   const compileDecider = (): ValidateFunction => {
     // ajv throws on an unknown format even when asked only to log; accept any value for it, and say so.
     for (let attempt = 0; ; attempt++) {
       try {
-        return fastAjv.compile(s);
+        return deciding().compile(s);
       } catch (err) {
         const m = /^unknown format "(.*)" ignored in schema/.exec((err as Error).message);
         if (!m || attempt > 100) throw err;
@@ -168,11 +186,15 @@ export function compileRules(origin: string, text: string, options: RulesOptions
         // A fresh instance for the next attempt: the failed compile leaves the $refs it reached
         // half-built in this one, and a recursive one then throws "wrapper0.validate is not a
         // function" on data that reaches it (found by the diff fuzz).
-        fastAjv = ajvFor(false, logger, fastAjvOptions);
+        fastAjv = undefined;
       }
     }
   };
-  if (options.checked) {
+  if (options.checkOnly && origin === 'default' && text === DEFAULT_RULES_TEXT) {
+    // The built-in rules compile (the tests say so): nothing to check, and the main thread of a run
+    // with them never loads ajv (about 100 ms before any worker starts).
+    fastAjvOptions = { validateSchema: false };
+  } else if (options.checked) {
     // The formats the first compile found unknown, found again without compiling: every string
     // `format` in the schema that ajv does not know (one that no subschema uses is harmless).
     fastAjvOptions = { validateSchema: false };
@@ -187,7 +209,6 @@ export function compileRules(origin: string, text: string, options: RulesOptions
       // Code that only proves the rules compile need not be optimised: on GitHub's webhook schema
       // that pass was two thirds of the compile (about 1 s of 1.6).
       fastAjvOptions = options.checkOnly ? { code: { optimize: false } } : {};
-      fastAjv = ajvFor(false, logger, fastAjvOptions);
       fast = compileDecider();
     } catch (err) {
       throw new SchemaError(origin, describeCompileError(err as Error));
@@ -196,16 +217,16 @@ export function compileRules(origin: string, text: string, options: RulesOptions
       // ajv keeps what it compiled: a fresh instance, should a line ever need deciding here.
       fast = undefined;
       fastAjvOptions = { validateSchema: false };
-      fastAjv = ajvFor(false, logger, fastAjvOptions);
+      fastAjv = undefined;
     }
   }
   // The same format checks ajv applies, unknown formats included (accepted as `true`). Only a
   // speed-up: if building it fails, every line takes the exact path. Built on first use: the main
   // thread only checks the rules, and a 600 KB schema's fast path is seconds and megabytes of code.
-  const fastOptions: FastPathOptions = { draft: draftOf(make), isKeyword: (k) => fastAjv.getKeyword(k) !== false };
+  const fastOptions: FastPathOptions = { draft: draftOf(make), isKeyword: (k) => deciding().getKeyword(k) !== false };
   const buildFast = <T>(compile: typeof compileFastCheck | typeof compileRootCheck): T | undefined => {
     try {
-      return compile(s, fastAjv.formats as Record<string, FormatDef | undefined>, fastOptions) as T | undefined;
+      return compile(s, deciding().formats as Record<string, FormatDef | undefined>, fastOptions) as T | undefined;
     } catch {
       return undefined;
     }

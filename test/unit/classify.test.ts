@@ -278,3 +278,10 @@ test('an unknown format beside a recursive $ref still compiles into a working va
     assert.equal(outcome('{"a":"x"}', rules), 'schema');
   }
 });
+
+test('the built-in rules, only checked (a run\'s main thread skips compiling them), decide and explain as compiled ones do', () => {
+  const lazy = loadRules(undefined, { checkOnly: true });
+  const lines = [JSON.stringify(GOOD), JSON.stringify({ ...GOOD, event_id: 'nope' }), '{"a":1}', '[]', '{"event_id":'];
+  assert.deepEqual(lines.map((l) => run(l, lazy)), lines.map((l) => run(l, DEFAULT)));
+  assert.equal(lazy.hash, DEFAULT.hash);
+});
