@@ -98,9 +98,14 @@ function build(copy: Record<string, unknown>, rootId: string, make: (allErrors: 
       const facts = shape.branches(sch.branches);
       for (let i = 0; i < sch.branches.length; i++) {
         if (structural && shape.cannotMatch(facts[i], data, 0)) continue;
-        const v = branchValidator(sch.at, i);
-        if (v(data)) passing.push(i);
-        else failed.set(i, v.errors ?? []);
+        // A branch that is only a type, const or enum (a nullable field's `{type: "null"}`) and did
+        // not surely fail surely passes: settled without compiling it.
+        if (structural && facts[i].simple) passing.push(i);
+        else {
+          const v = branchValidator(sch.at, i);
+          if (v(data)) passing.push(i);
+          else failed.set(i, v.errors ?? []);
+        }
         if (one ? passing.length > 1 : passing.length > 0) break;
       }
       if (one ? passing.length === 1 : passing.length > 0) return true;
@@ -192,18 +197,45 @@ function resolveLocal(root: unknown, node: unknown): unknown {
 
 function follow(root: unknown, node: unknown): unknown {
   for (let hops = 0; hops < 32; hops++) {
-    if (node === null || typeof node !== 'object') return node;
-    const ref = (node as Record<string, unknown>).$ref;
-    if (typeof ref !== 'string' || !ref.startsWith('#/')) return node;
-    let at: unknown = root;
-    for (const part of ref.slice(2).split('/')) {
-      const key = decodeURIComponent(part).replace(/~1/g, '/').replace(/~0/g, '~');
-      if (at === null || typeof at !== 'object') return node;
-      at = (at as Record<string, unknown>)[key];
-    }
-    node = at;
+    const next = hop(root, node);
+    if (next === node) return node;
+    node = next;
   }
   return node;
+}
+
+/** The target of `node`'s local `$ref`, or `node` itself when it has none or it does not resolve. */
+function hop(root: unknown, node: unknown): unknown {
+  if (node === null || typeof node !== 'object') return node;
+  const ref = (node as Record<string, unknown>).$ref;
+  if (typeof ref !== 'string' || !ref.startsWith('#/')) return node;
+  let at: unknown = root;
+  for (const part of ref.slice(2).split('/')) {
+    const key = decodeURIComponent(part).replace(/~1/g, '/').replace(/~0/g, '~');
+    if (at === null || typeof at !== 'object') return node;
+    at = (at as Record<string, unknown>)[key];
+  }
+  return at;
+}
+
+/** Whether each node from `node` to `end` (its resolved target) is a `$ref` with annotations only beside it. */
+function bareRefs(root: unknown, node: unknown, end: unknown): boolean {
+  for (let hops = 0; node !== end && hops < 32; hops++) {
+    if (node === null || typeof node !== 'object' || !onlyKeys(node, REF_KEYS)) return false;
+    node = hop(root, node);
+  }
+  return node === end;
+}
+
+/** Keywords that assert nothing (draft-04 to 2020-12). */
+const ANNOTATIONS = ['title', 'description', '$comment', 'examples', 'default', 'deprecated', 'readOnly', 'writeOnly'];
+/** A simple schema's keywords: cannotMatch checks all of those that assert. */
+const SIMPLE_KEYS = new Set(['type', 'const', 'enum', ...ANNOTATIONS]);
+const REF_KEYS = new Set(['$ref', ...ANNOTATIONS]);
+
+function onlyKeys(s: object, allowed: Set<string>): boolean {
+  for (const k in s) if (!allowed.has(k)) return false;
+  return true;
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -245,6 +277,11 @@ interface Discriminator {
 interface Facts {
   /** `false`: nothing matches. */
   never: boolean;
+  /**
+   * Nothing but `type`, `const`/`enum` and annotations (reached by a bare `$ref` or not): a value
+   * passes exactly when cannotMatch is false.
+   */
+  simple: boolean;
   /** A `$ref` not followed (not local, or with siblings ajv resolves its own way): no certain facts. */
   ref: boolean;
   /** Allowed JSON types as bits (ajv's reading: an unknown type name allows all). */
@@ -272,7 +309,7 @@ interface Linked {
   groups: Facts[][];
 }
 
-const NO_FACTS: Facts = { never: false, ref: false, types: ANY_TYPE, value: undefined, required: [], discriminators: [], closedTo: undefined, below: { properties: {}, names: [], allOf: [], groups: [] } };
+const NO_FACTS: Facts = { never: false, simple: false, ref: false, types: ANY_TYPE, value: undefined, required: [], discriminators: [], closedTo: undefined, below: { properties: {}, names: [], allOf: [], groups: [] } };
 const NEVER: Facts = { ...NO_FACTS, never: true };
 
 /** A test of a value against a `const` or `enum` (ajv's deep equality). */
@@ -303,7 +340,11 @@ class Shape {
     if (schema === null || typeof schema !== 'object') return schema === false ? NEVER : NO_FACTS;
     let f = this.facts.get(schema);
     if (f === undefined) {
-      f = this.gather(resolveLocal(this.root, schema));
+      const s = resolveLocal(this.root, schema);
+      f = this.gather(s);
+      // A `$ref` with siblings is more than its target: simple only when every hop of the way is a
+      // bare `$ref` (annotations aside).
+      if (f.simple && s !== schema && !bareRefs(this.root, schema, s)) f = { ...f, simple: false };
       this.facts.set(schema, f);
     }
     return f;
@@ -334,6 +375,7 @@ class Shape {
     }
     return {
       never: false,
+      simple: typeof s.$ref !== 'string' && (s.type === undefined || types !== ANY_TYPE) && onlyKeys(s, SIMPLE_KEYS),
       ref: typeof s.$ref === 'string',
       types,
       value: valueTest(s),

@@ -173,3 +173,28 @@ test('a reject under a oneOf of 66 event types is explained by its own branch wi
   assert.equal(why.errorsTotal, 18);
   for (const e of why.errors!) assert.match(`${e.path} ${e.message}`, /^\/thing40\/n must be integer|^\/ must NOT have additional property 'extra_\d+'/);
 });
+
+test('a nullable field’s oneOf of bare types is settled without compiling its branches, and explained as before', async () => {
+  const { makeExplainer } = await import('../../src/validate/explain.js');
+  let compiled = 0;
+  const make = (allErrors: boolean) => new Ajv({ strict: false, allErrors, inlineRefs: false, validateSchema: false, code: { process: (code: string) => (compiled++, code) } });
+  const schema = {
+    definitions: { nothing: { type: 'null', description: 'absent' } },
+    type: 'object',
+    properties: {
+      closed_at: { oneOf: [{ type: 'string', title: 'when' }, { $ref: '#/definitions/nothing' }] },
+      state: { oneOf: [{ const: 'open' }, { enum: ['closed', 'merged'] }] },
+      n: { type: 'integer' },
+    },
+  };
+  const explain = makeExplainer(schema, make, '$id');
+  compiled = 0;
+  const errors = explain({ closed_at: null, state: 'merged', n: 'x' });
+  assert.deepEqual(errors.map((e) => `${e.instancePath} ${e.keyword}`), ['/n type']);
+  assert.equal(compiled, 0, 'no branch compiled');
+  // A $ref with a sibling that asserts is more than its target: compiled and run.
+  const guarded = makeExplainer({ ...schema, definitions: { nothing: { $ref: '#/definitions/null', minimum: 1 }, null: { type: 'null' } } }, make, '$id');
+  compiled = 0;
+  assert.deepEqual(guarded({ closed_at: null, state: 'open', n: 1.5 }).map((e) => `${e.instancePath} ${e.keyword}`), ['/n type']);
+  assert.ok(compiled > 0, 'the guarded branch compiled');
+});
