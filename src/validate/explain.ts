@@ -300,6 +300,8 @@ interface Facts {
    */
   below: { properties: Record<string, unknown>; names: string[]; allOf: unknown[]; groups: unknown[][] };
   linked?: Linked;
+  /** Keys every matching object has (see Shape.mustHave); set on first use. */
+  mustHave?: string[];
 }
 
 /** The Facts below a subschema: its properties' (in `below.names` order), its `allOf` members', and each `oneOf`/`anyOf` branch's. */
@@ -422,7 +424,7 @@ class Shape {
     if ((f.types & typeBitsOf(data)) === 0) return true;
     if (f.value !== undefined && !f.value(data)) return true;
     if (isPlainObject(data)) {
-      for (const k of f.required) if (!Object.hasOwn(data, k)) return true;
+      for (const k of f.mustHave ?? this.mustHave(f)) if (!Object.hasOwn(data, k)) return true;
     }
     const below = f.linked ?? this.link(f);
     if (isPlainObject(data)) {
@@ -436,6 +438,35 @@ class Shape {
       if (all) return true;
     }
     return false;
+  }
+
+  /**
+   * The keys an object matching `f` surely has: its own `required`, its `allOf` members', and those
+   * every branch of a `oneOf`/`anyOf` requires. An event type of GitHub's schema (a `oneOf` over its
+   * actions, each requiring the event's own key) is then ruled out by one missing key, not by
+   * visiting each action: that was most of cannotMatch's calls for a reject.
+   */
+  private mustHave(f: Facts): string[] {
+    if (f.mustHave !== undefined) return f.mustHave;
+    // While in progress (a schema that reaches itself) its own `required` stands: fewer keys than
+    // the truth, so still certain.
+    f.mustHave = f.ref ? [] : f.required;
+    if (f.ref) return f.mustHave;
+    const keys = new Set(f.required);
+    for (const m of f.below.allOf) for (const k of this.mustHave(this.factsOf(m))) keys.add(k);
+    for (const group of f.below.groups) {
+      let common: Set<string> | undefined;
+      for (const b of this.branches(group)) {
+        // A branch no object matches does not count.
+        if (b.never || (b.types & OBJECT) === 0) continue;
+        const own = this.mustHave(b);
+        common = new Set(common === undefined ? own : own.filter((k) => common!.has(k)));
+        if (common.size === 0) break;
+      }
+      if (common !== undefined) for (const k of common) keys.add(k);
+    }
+    f.mustHave = [...keys];
+    return f.mustHave;
   }
 
   /**

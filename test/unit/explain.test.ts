@@ -198,3 +198,28 @@ test('a nullable field’s oneOf of bare types is settled without compiling its 
   assert.deepEqual(guarded({ closed_at: null, state: 'open', n: 1.5 }).map((e) => `${e.instancePath} ${e.keyword}`), ['/n type']);
   assert.ok(compiled > 0, 'the guarded branch compiled');
 });
+
+test('a nested oneOf rules a value out only by the keys all its branches require', async () => {
+  const { makeExplainer } = await import('../../src/validate/explain.js');
+  const make = (allErrors: boolean) => new Ajv({ strict: false, allErrors, inlineRefs: false });
+  const schema = {
+    type: 'object',
+    properties: {
+      payment: {
+        allOf: [{ required: ['amount'] }],
+        oneOf: [
+          { oneOf: [{ required: ['kind', 'card'] }, { required: ['kind', 'iban'] }] },
+          { required: ['kind', 'voucher'], properties: { voucher: { type: 'string' } } },
+        ],
+      },
+      n: { type: 'integer' },
+    },
+  };
+  const explain = makeExplainer(schema, make, '$id');
+  // Passes the oneOf by its first branch's second branch: only /n is wrong.
+  assert.deepEqual(explain({ payment: { amount: 1, kind: 'sepa', iban: 'DE00' }, n: 'x' }).map((e) => `${e.instancePath} ${e.keyword}`), ['/n type']);
+  // Missing `kind`, which every branch requires, and `amount`, which allOf requires.
+  const errors = explain({ payment: { iban: 'DE00' }, n: 1 });
+  assert.ok(errors.some((e) => e.keyword === 'required' && e.params.missingProperty === 'amount'), JSON.stringify(errors));
+  assert.ok(errors.some((e) => e.keyword === 'required' && e.params.missingProperty === 'kind'), JSON.stringify(errors));
+});
