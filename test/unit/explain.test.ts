@@ -223,3 +223,20 @@ test('a nested oneOf rules a value out only by the keys all its branches require
   assert.ok(errors.some((e) => e.keyword === 'required' && e.params.missingProperty === 'amount'), JSON.stringify(errors));
   assert.ok(errors.some((e) => e.keyword === 'required' && e.params.missingProperty === 'kind'), JSON.stringify(errors));
 });
+
+test('a branch whose discriminator is an object const or a number enum is still found as the closest', async () => {
+  const { makeExplainer } = await import('../../src/validate/explain.js');
+  const make = (allErrors: boolean) => new Ajv({ strict: false, allErrors, inlineRefs: false });
+  const schema = {
+    oneOf: [
+      { required: ['x', 'y', 'z'] },
+      { oneOf: [{ properties: { kind: { const: { v: 1 } }, a: { type: 'integer' } }, required: ['kind', 'a'] }] },
+      { oneOf: [{ properties: { kind: { enum: [2, 'two'] }, b: { type: 'string' } }, required: ['kind', 'b'] }] },
+    ],
+  };
+  const explain = makeExplainer(schema, make, '$id');
+  // The outer oneOf's summary comes last.
+  const closest = (line: unknown) => explain(line).at(-1)!;
+  assert.match(closest({ kind: { v: 1 }, a: 'x', y: 1 }).message!, /closest: branch 1 .*its discriminator matched/);
+  assert.match(closest({ kind: 2, b: 5, y: 1 }).message!, /closest: branch 2 .*its discriminator matched/);
+});
