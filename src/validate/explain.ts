@@ -271,8 +271,6 @@ function typeBitsOf(data: unknown): number {
 interface Discriminator {
   name: string;
   matches: (value: unknown) => boolean;
-  /** The values that match, when all are primitives (then `matches` is membership); else undefined. */
-  values: unknown[] | undefined;
 }
 
 /** What the structural checks read from one (resolved) subschema of the copy, gathered once. */
@@ -304,8 +302,6 @@ interface Facts {
   linked?: Linked;
   /** Keys every matching object has (see Shape.mustHave); set on first use. */
   mustHave?: string[];
-  /** The discriminator values anywhere below (see Shape.discriminatorValues); set on first use. */
-  discriminatorValues?: Map<string, Set<unknown>> | null;
 }
 
 /** The Facts below a subschema: its properties' (in `below.names` order), its `allOf` members', and each `oneOf`/`anyOf` branch's. */
@@ -329,12 +325,6 @@ function valueTest(s: Record<string, unknown>): ((data: unknown) => boolean) | u
     return members.every((m) => m === null || typeof m !== 'object') ? (v) => members.includes(v) : (v) => members.some((m) => equal(m, v));
   }
   return undefined;
-}
-
-/** A `const`'s or an `enum`'s values when all are primitives (compared as ajv does: by ===). */
-function primitiveValues(s: Record<string, unknown>): unknown[] | undefined {
-  const values = 'const' in s ? [s.const] : Array.isArray(s.enum) ? (s.enum as unknown[]) : undefined;
-  return values?.every((v) => v === null || typeof v !== 'object') ? values : undefined;
 }
 
 /**
@@ -377,7 +367,7 @@ class Shape {
     for (const name of names) {
       const sub = resolveLocal(this.root, props[name]);
       const matches = isPlainObject(sub) ? valueTest(sub) : undefined;
-      if (matches) discriminators.push({ name, matches, values: primitiveValues(sub as Record<string, unknown>) });
+      if (matches) discriminators.push({ name, matches });
     }
     if (discriminators.length > 0) names.sort((a, b) => Number(discriminators.some((d) => d.name === b)) - Number(discriminators.some((d) => d.name === a)));
     const groups: unknown[][] = [];
@@ -480,48 +470,12 @@ class Shape {
   }
 
   /**
-   * Each discriminator's name and values in `f` and below it through `oneOf`/`anyOf` branches (where
-   * `discriminated` looks), or null when some are not primitives or the schema reaches itself.
-   */
-  private discriminatorValues(f: Facts): Map<string, Set<unknown>> | null {
-    if (f.discriminatorValues !== undefined) return f.discriminatorValues;
-    f.discriminatorValues = null;
-    const out = new Map<string, Set<unknown>>();
-    const add = (name: string, values: Iterable<unknown>): void => {
-      let set = out.get(name);
-      if (set === undefined) out.set(name, (set = new Set()));
-      for (const v of values) set.add(v);
-    };
-    for (const d of f.discriminators) {
-      if (d.values === undefined) return null;
-      add(d.name, d.values);
-    }
-    for (const group of f.below.groups) {
-      for (const b of this.branches(group)) {
-        const below = this.discriminatorValues(b);
-        if (below === null) return null;
-        for (const [name, values] of below) add(name, values);
-      }
-    }
-    f.discriminatorValues = out;
-    return out;
-  }
-
-  /**
    * Whether a branch's discriminator matches `data`: its own (every `const`/`enum` property it names
    * is present and matches), or one of its nested `oneOf`/`anyOf` branches' (a schema of event types,
    * each a `oneOf` over its actions, is discriminated one level down).
    */
   discriminated(f: Facts, data: unknown, depth: number): boolean {
     if (depth > MAX_STRUCTURE_DEPTH || !isPlainObject(data)) return false;
-    // No discriminator below can match when `data` holds none of their values: an event type whose
-    // actions are all other than this line's is answered without visiting each action.
-    const values = f.discriminatorValues !== undefined ? f.discriminatorValues : this.discriminatorValues(f);
-    if (values !== null) {
-      let any = false;
-      for (const [name, set] of values) if (Object.hasOwn(data, name) && set.has(data[name])) { any = true; break; }
-      if (!any) return false;
-    }
     if (f.discriminators.length > 0) {
       let all = true;
       for (const d of f.discriminators) if (!Object.hasOwn(data, d.name) || !d.matches(data[d.name])) { all = false; break; }
