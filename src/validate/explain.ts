@@ -98,9 +98,14 @@ function build(copy: Record<string, unknown>, rootId: string, make: (allErrors: 
       const facts = shape.branches(sch.branches);
       for (let i = 0; i < sch.branches.length; i++) {
         if (structural && shape.cannotMatch(facts[i], data, 0)) continue;
-        const v = branchValidator(sch.at, i);
-        if (v(data)) passing.push(i);
-        else failed.set(i, v.errors ?? []);
+        // A branch that is only a type, const or enum (a nullable field's `{type: "null"}`) and did
+        // not surely fail surely passes: settled without compiling it.
+        if (structural && facts[i].simple) passing.push(i);
+        else {
+          const v = branchValidator(sch.at, i);
+          if (v(data)) passing.push(i);
+          else failed.set(i, v.errors ?? []);
+        }
         if (one ? passing.length > 1 : passing.length > 0) break;
       }
       if (one ? passing.length === 1 : passing.length > 0) return true;
@@ -192,18 +197,45 @@ function resolveLocal(root: unknown, node: unknown): unknown {
 
 function follow(root: unknown, node: unknown): unknown {
   for (let hops = 0; hops < 32; hops++) {
-    if (node === null || typeof node !== 'object') return node;
-    const ref = (node as Record<string, unknown>).$ref;
-    if (typeof ref !== 'string' || !ref.startsWith('#/')) return node;
-    let at: unknown = root;
-    for (const part of ref.slice(2).split('/')) {
-      const key = decodeURIComponent(part).replace(/~1/g, '/').replace(/~0/g, '~');
-      if (at === null || typeof at !== 'object') return node;
-      at = (at as Record<string, unknown>)[key];
-    }
-    node = at;
+    const next = hop(root, node);
+    if (next === node) return node;
+    node = next;
   }
   return node;
+}
+
+/** The target of `node`'s local `$ref`, or `node` itself when it has none or it does not resolve. */
+function hop(root: unknown, node: unknown): unknown {
+  if (node === null || typeof node !== 'object') return node;
+  const ref = (node as Record<string, unknown>).$ref;
+  if (typeof ref !== 'string' || !ref.startsWith('#/')) return node;
+  let at: unknown = root;
+  for (const part of ref.slice(2).split('/')) {
+    const key = decodeURIComponent(part).replace(/~1/g, '/').replace(/~0/g, '~');
+    if (at === null || typeof at !== 'object') return node;
+    at = (at as Record<string, unknown>)[key];
+  }
+  return at;
+}
+
+/** Whether each node from `node` to `end` (its resolved target) is a `$ref` with annotations only beside it. */
+function bareRefs(root: unknown, node: unknown, end: unknown): boolean {
+  for (let hops = 0; node !== end && hops < 32; hops++) {
+    if (node === null || typeof node !== 'object' || !onlyKeys(node, REF_KEYS)) return false;
+    node = hop(root, node);
+  }
+  return node === end;
+}
+
+/** Keywords that assert nothing (draft-04 to 2020-12). */
+const ANNOTATIONS = ['title', 'description', '$comment', 'examples', 'default', 'deprecated', 'readOnly', 'writeOnly'];
+/** A simple schema's keywords: cannotMatch checks all of those that assert. */
+const SIMPLE_KEYS = new Set(['type', 'const', 'enum', ...ANNOTATIONS]);
+const REF_KEYS = new Set(['$ref', ...ANNOTATIONS]);
+
+function onlyKeys(s: object, allowed: Set<string>): boolean {
+  for (const k in s) if (!allowed.has(k)) return false;
+  return true;
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -245,6 +277,11 @@ interface Discriminator {
 interface Facts {
   /** `false`: nothing matches. */
   never: boolean;
+  /**
+   * Nothing but `type`, `const`/`enum` and annotations (reached by a bare `$ref` or not): a value
+   * passes exactly when cannotMatch is false.
+   */
+  simple: boolean;
   /** A `$ref` not followed (not local, or with siblings ajv resolves its own way): no certain facts. */
   ref: boolean;
   /** Allowed JSON types as bits (ajv's reading: an unknown type name allows all). */
@@ -263,6 +300,8 @@ interface Facts {
    */
   below: { properties: Record<string, unknown>; names: string[]; allOf: unknown[]; groups: unknown[][] };
   linked?: Linked;
+  /** Keys every matching object has (see Shape.mustHave); set on first use. */
+  mustHave?: string[];
 }
 
 /** The Facts below a subschema: its properties' (in `below.names` order), its `allOf` members', and each `oneOf`/`anyOf` branch's. */
@@ -272,7 +311,7 @@ interface Linked {
   groups: Facts[][];
 }
 
-const NO_FACTS: Facts = { never: false, ref: false, types: ANY_TYPE, value: undefined, required: [], discriminators: [], closedTo: undefined, below: { properties: {}, names: [], allOf: [], groups: [] } };
+const NO_FACTS: Facts = { never: false, simple: false, ref: false, types: ANY_TYPE, value: undefined, required: [], discriminators: [], closedTo: undefined, below: { properties: {}, names: [], allOf: [], groups: [] } };
 const NEVER: Facts = { ...NO_FACTS, never: true };
 
 /** A test of a value against a `const` or `enum` (ajv's deep equality). */
@@ -303,7 +342,11 @@ class Shape {
     if (schema === null || typeof schema !== 'object') return schema === false ? NEVER : NO_FACTS;
     let f = this.facts.get(schema);
     if (f === undefined) {
-      f = this.gather(resolveLocal(this.root, schema));
+      const s = resolveLocal(this.root, schema);
+      f = this.gather(s);
+      // A `$ref` with siblings is more than its target: simple only when every hop of the way is a
+      // bare `$ref` (annotations aside).
+      if (f.simple && s !== schema && !bareRefs(this.root, schema, s)) f = { ...f, simple: false };
       this.facts.set(schema, f);
     }
     return f;
@@ -334,6 +377,7 @@ class Shape {
     }
     return {
       never: false,
+      simple: typeof s.$ref !== 'string' && (s.type === undefined || types !== ANY_TYPE) && onlyKeys(s, SIMPLE_KEYS),
       ref: typeof s.$ref === 'string',
       types,
       value: valueTest(s),
@@ -380,7 +424,7 @@ class Shape {
     if ((f.types & typeBitsOf(data)) === 0) return true;
     if (f.value !== undefined && !f.value(data)) return true;
     if (isPlainObject(data)) {
-      for (const k of f.required) if (!Object.hasOwn(data, k)) return true;
+      for (const k of f.mustHave ?? this.mustHave(f)) if (!Object.hasOwn(data, k)) return true;
     }
     const below = f.linked ?? this.link(f);
     if (isPlainObject(data)) {
@@ -394,6 +438,35 @@ class Shape {
       if (all) return true;
     }
     return false;
+  }
+
+  /**
+   * The keys an object matching `f` surely has: its own `required`, its `allOf` members', and those
+   * every branch of a `oneOf`/`anyOf` requires. An event type of GitHub's schema (a `oneOf` over its
+   * actions, each requiring the event's own key) is then ruled out by one missing key, not by
+   * visiting each action: that was most of cannotMatch's calls for a reject.
+   */
+  private mustHave(f: Facts): string[] {
+    if (f.mustHave !== undefined) return f.mustHave;
+    // While in progress (a schema that reaches itself) its own `required` stands: fewer keys than
+    // the truth, so still certain.
+    f.mustHave = f.ref ? [] : f.required;
+    if (f.ref) return f.mustHave;
+    const keys = new Set(f.required);
+    for (const m of f.below.allOf) for (const k of this.mustHave(this.factsOf(m))) keys.add(k);
+    for (const group of f.below.groups) {
+      let common: Set<string> | undefined;
+      for (const b of this.branches(group)) {
+        // A branch no object matches does not count.
+        if (b.never || (b.types & OBJECT) === 0) continue;
+        const own = this.mustHave(b);
+        common = new Set(common === undefined ? own : own.filter((k) => common!.has(k)));
+        if (common.size === 0) break;
+      }
+      if (common !== undefined) for (const k of common) keys.add(k);
+    }
+    f.mustHave = [...keys];
+    return f.mustHave;
   }
 
   /**

@@ -173,3 +173,70 @@ test('a reject under a oneOf of 66 event types is explained by its own branch wi
   assert.equal(why.errorsTotal, 18);
   for (const e of why.errors!) assert.match(`${e.path} ${e.message}`, /^\/thing40\/n must be integer|^\/ must NOT have additional property 'extra_\d+'/);
 });
+
+test('a nullable field’s oneOf of bare types is settled without compiling its branches, and explained as before', async () => {
+  const { makeExplainer } = await import('../../src/validate/explain.js');
+  let compiled = 0;
+  const make = (allErrors: boolean) => new Ajv({ strict: false, allErrors, inlineRefs: false, validateSchema: false, code: { process: (code: string) => (compiled++, code) } });
+  const schema = {
+    definitions: { nothing: { type: 'null', description: 'absent' } },
+    type: 'object',
+    properties: {
+      closed_at: { oneOf: [{ type: 'string', title: 'when' }, { $ref: '#/definitions/nothing' }] },
+      state: { oneOf: [{ const: 'open' }, { enum: ['closed', 'merged'] }] },
+      n: { type: 'integer' },
+    },
+  };
+  const explain = makeExplainer(schema, make, '$id');
+  compiled = 0;
+  const errors = explain({ closed_at: null, state: 'merged', n: 'x' });
+  assert.deepEqual(errors.map((e) => `${e.instancePath} ${e.keyword}`), ['/n type']);
+  assert.equal(compiled, 0, 'no branch compiled');
+  // A $ref with a sibling that asserts is more than its target: compiled and run.
+  const guarded = makeExplainer({ ...schema, definitions: { nothing: { $ref: '#/definitions/null', minimum: 1 }, null: { type: 'null' } } }, make, '$id');
+  compiled = 0;
+  assert.deepEqual(guarded({ closed_at: null, state: 'open', n: 1.5 }).map((e) => `${e.instancePath} ${e.keyword}`), ['/n type']);
+  assert.ok(compiled > 0, 'the guarded branch compiled');
+});
+
+test('a nested oneOf rules a value out only by the keys all its branches require', async () => {
+  const { makeExplainer } = await import('../../src/validate/explain.js');
+  const make = (allErrors: boolean) => new Ajv({ strict: false, allErrors, inlineRefs: false });
+  const schema = {
+    type: 'object',
+    properties: {
+      payment: {
+        allOf: [{ required: ['amount'] }],
+        oneOf: [
+          { oneOf: [{ required: ['kind', 'card'] }, { required: ['kind', 'iban'] }] },
+          { required: ['kind', 'voucher'], properties: { voucher: { type: 'string' } } },
+        ],
+      },
+      n: { type: 'integer' },
+    },
+  };
+  const explain = makeExplainer(schema, make, '$id');
+  // Passes the oneOf by its first branch's second branch: only /n is wrong.
+  assert.deepEqual(explain({ payment: { amount: 1, kind: 'sepa', iban: 'DE00' }, n: 'x' }).map((e) => `${e.instancePath} ${e.keyword}`), ['/n type']);
+  // Missing `kind`, which every branch requires, and `amount`, which allOf requires.
+  const errors = explain({ payment: { iban: 'DE00' }, n: 1 });
+  assert.ok(errors.some((e) => e.keyword === 'required' && e.params.missingProperty === 'amount'), JSON.stringify(errors));
+  assert.ok(errors.some((e) => e.keyword === 'required' && e.params.missingProperty === 'kind'), JSON.stringify(errors));
+});
+
+test('a branch whose discriminator is an object const or a number enum is still found as the closest', async () => {
+  const { makeExplainer } = await import('../../src/validate/explain.js');
+  const make = (allErrors: boolean) => new Ajv({ strict: false, allErrors, inlineRefs: false });
+  const schema = {
+    oneOf: [
+      { required: ['x', 'y', 'z'] },
+      { oneOf: [{ properties: { kind: { const: { v: 1 } }, a: { type: 'integer' } }, required: ['kind', 'a'] }] },
+      { oneOf: [{ properties: { kind: { enum: [2, 'two'] }, b: { type: 'string' } }, required: ['kind', 'b'] }] },
+    ],
+  };
+  const explain = makeExplainer(schema, make, '$id');
+  // The outer oneOf's summary comes last.
+  const closest = (line: unknown) => explain(line).at(-1)!;
+  assert.match(closest({ kind: { v: 1 }, a: 'x', y: 1 }).message!, /closest: branch 1 .*its discriminator matched/);
+  assert.match(closest({ kind: 2, b: 5, y: 1 }).message!, /closest: branch 2 .*its discriminator matched/);
+});
