@@ -89,13 +89,7 @@ const UNDERSTOOD: Record<Draft, Set<string>> = {
   '2020-12': new Set([...COMMON, ...SINCE_06, 'prefixItems', 'dependentRequired', 'dependentSchemas', 'minContains', 'maxContains']),
 };
 
-/** Builds the shortcut for a schema, or returns undefined when it would never accept anything. */
-export function compileFastAccept(schema: unknown, formats: Record<string, FormatDef | undefined>, options: FastPathOptions = { draft: 'draft-07', isKeyword: () => true }): FastAccept | undefined {
-  const check = compileFastCheck(schema, formats, options);
-  return check === undefined ? undefined : (b, start, end) => check(b, start, end) === ACCEPT;
-}
-
-/** The same, with the whole answer (FastCheck). */
+/** Builds the shortcut for a schema (see FastCheck), or returns undefined when it would never accept anything. */
 export function compileFastCheck(schema: unknown, formats: Record<string, FormatDef | undefined>, options: FastPathOptions = { draft: 'draft-07', isKeyword: () => true }): FastCheck | undefined {
   const check = compileRootCheck(schema, formats, options);
   if (check === undefined) return undefined;
