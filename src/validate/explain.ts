@@ -16,6 +16,7 @@
  */
 import type { Ajv, AnySchemaObject, ErrorObject, ValidateFunction } from 'ajv';
 import equalModule from 'ajv/dist/runtime/equal.js';
+import { NOT_FOUND, pointerTarget } from './schema-pointer.js';
 
 const equal = ((equalModule as any).default ?? equalModule) as (a: unknown, b: unknown) => boolean;
 
@@ -209,13 +210,8 @@ function hop(root: unknown, node: unknown): unknown {
   if (node === null || typeof node !== 'object') return node;
   const ref = (node as Record<string, unknown>).$ref;
   if (typeof ref !== 'string' || !ref.startsWith('#/')) return node;
-  let at: unknown = root;
-  for (const part of ref.slice(2).split('/')) {
-    const key = decodeURIComponent(part).replace(/~1/g, '/').replace(/~0/g, '~');
-    if (at === null || typeof at !== 'object') return node;
-    at = (at as Record<string, unknown>)[key];
-  }
-  return at;
+  const at = pointerTarget(root, ref);
+  return at === NOT_FOUND ? node : at;
 }
 
 /** Whether each node from `node` to `end` (its resolved target) is a `$ref` with annotations only beside it. */

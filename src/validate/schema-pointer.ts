@@ -1,6 +1,6 @@
 /**
  * Where a `$ref` inside the rules document points: "#" and "#/…" JSON pointers only, read the way
- * the fast path (fast-path.ts) and its branch guards (branch-guard.ts) both need.
+ * the fast path (fast-path.ts), its branch guards (branch-guard.ts) and the explainer (explain.ts) need.
  */
 
 /** What pointerTarget answers when a pointer names nothing it may follow. */
