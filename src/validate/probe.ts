@@ -85,9 +85,10 @@ export function probed(fast: FastCheck, exact: (b: Buffer, start: number, end: n
       otherMs.push(performance.now() - t1);
     }
     if (seen === windowEnd) {
-      // Nothing accepted: what it cost on unsure lines bought nothing (what it rejected, it keeps).
       const factor = other === exact ? 1 : parseShare;
-      pays = otherMs.length === 0 ? fastMs.length === 0 : median(fastMs) * fastMs.length <= PROBE_MARGIN * factor * median(otherMs) * otherMs.length;
+      // Nothing accepted: what it cost on unsure lines bought nothing (what it rejected, it keeps).
+      if (otherMs.length === 0) pays = fastMs.length === 0;
+      else pays = median(fastMs) * fastMs.length <= PROBE_MARGIN * factor * median(otherMs) * otherMs.length;
       if (!pays && other !== exact && otherMs.length > 0) {
         // Slower than JSON.parse alone: time it against the whole exact path before dropping it.
         pays = true;
