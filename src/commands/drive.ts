@@ -14,6 +14,7 @@ import { announceRun, type AlertSettings } from '../alerts/after-run.js';
 import { startProgress } from '../progress.js';
 import { loadPublished } from '../stages/load.js';
 import type { Delivery } from '../stages/deliver.js';
+import type { CleanPool } from '../stages/clean-pool.js';
 
 /** What a finished run returns to the CLI. */
 export interface RunOutcome {
@@ -41,8 +42,9 @@ export function interruptActiveRun(signal: string): void {
 /**
  * Runs the pipeline for `run` and marks the run done, failed or interrupted. `loadUrl` is --load
  * as given now, password and all; without it the run's stored one (which has no password) is used.
+ * `warmed`: a clean pool already compiling the run's rules (run.ts), closed by its owner.
  */
-export async function driveRun(db: Db, statePath: string, run: RunRow, log: Logger, alerts?: AlertSettings, loadUrl?: string): Promise<RunOutcome> {
+export async function driveRun(db: Db, statePath: string, run: RunRow, log: Logger, alerts?: AlertSettings, loadUrl?: string, warmed?: CleanPool): Promise<RunOutcome> {
   active = { db, runId: run.id };
   // Imported here: a run on local files never loads the AWS SDK.
   const client = run.kind === 's3' ? (await import('../s3/client.js')).makeClient({ endpoint: run.endpoint, region: run.region }) : undefined;
@@ -72,7 +74,7 @@ export async function driveRun(db: Db, statePath: string, run: RunRow, log: Logg
       listingDone: delivery && (() => delivery!.reconcile()),
       objectFailed: (key, error) => log.warn('object failed', { object: key, error }),
       objectGone: (key) => log.warn('object deleted from the source after listing', { object: key }),
-    });
+    }, warmed);
     const secs = ((Date.now() - started) / 1000).toFixed(1);
     let exitCode: number = ExitCode.ok;
     let message = `run ${run.id} finished in ${secs} s`;

@@ -1,5 +1,6 @@
 /** `cleaner run`: lists the source, then downloads and cleans whatever is not already done. */
 import { UsageError } from '../errors.js';
+import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { runOptionsOf, type Settings } from '../settings.js';
 import { resolveRegion } from '../s3/settings.js';
@@ -11,9 +12,37 @@ import { driveRun, type RunOutcome } from './drive.js';
 import { planRun } from './plan.js';
 import { checkLoadUrl } from '../stages/load.js';
 import { formatPrune, parseAge, pruneState } from './prune.js';
+import { openCleanPoolWarming, type CleanPool } from '../stages/clean-pool.js';
+import { LARGE_RULES } from '../validate/probe.js';
 
 /** Starts a new run with `settings`; refuses bad input before anything is written. */
 export async function runCommand(settings: Settings, log: Logger): Promise<RunOutcome> {
+  const warmed = warmPoolFor(settings);
+  try {
+    return await startRun(settings, log, warmed);
+  } finally {
+    await warmed?.destroy();
+  }
+}
+
+/**
+ * For large rules, a clean pool whose threads compile them while planRun checks them on this
+ * thread (clean-pool.ts says why). Small rules check in milliseconds, and a run with nothing to
+ * clean should start no thread. Undefined when the file cannot be read: planRun says why.
+ */
+function warmPoolFor(settings: Settings): CleanPool | undefined {
+  if (settings.schema === undefined || settings.threads < 2) return undefined;
+  let schemaText: string;
+  try {
+    if (statSync(settings.schema).size <= LARGE_RULES) return undefined;
+    schemaText = readFileSync(settings.schema, 'utf8');
+  } catch {
+    return undefined;
+  }
+  return openCleanPoolWarming(settings.threads, { schemaText, schemaOrigin: resolve(settings.schema), maxErrorsPerLine: settings.maxErrorsPerLine });
+}
+
+async function startRun(settings: Settings, log: Logger, warmed: CleanPool | undefined): Promise<RunOutcome> {
   const { src, rules, localDir, statePath, endpoint, source, target, shard } = planRun(settings, log);
   if (settings.load) checkLoadUrl(settings.load);
   // The load reads the local output files, which --delete-local removes as soon as they are delivered.
@@ -42,7 +71,7 @@ export async function runCommand(settings: Settings, log: Logger): Promise<RunOu
       });
       supersedeUnfinished(db, target, runId);
       log.info(`run ${runId}: ${source} -> ${localDir}`, { rules: rules.origin });
-      const outcome = await driveRun(db, statePath, getRun(db, runId)!, log, alertSettingsOf(settings), settings.load);
+      const outcome = await driveRun(db, statePath, getRun(db, runId)!, log, alertSettingsOf(settings), settings.load, warmed);
       if (pruneMs !== undefined) pruneAfterRun(db, pruneMs, log);
       return outcome;
     } finally {

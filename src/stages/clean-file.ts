@@ -63,8 +63,11 @@ function stateFor(path: string): Db {
   return db;
 }
 
+/** What a thread compiles its rules from: the fields of a task the compiled rules are cached by. */
+export type RulesSpec = Pick<CleanTask, 'schemaText' | 'schemaOrigin' | 'maxErrorsPerLine'>;
+
 /** The object's rules, compiled once per thread. */
-export function rulesFor(task: CleanTask): Rules {
+export function rulesFor(task: RulesSpec): Rules {
   const key = `${task.maxErrorsPerLine}\0${task.schemaOrigin}\0${task.schemaText}`;
   let r = rulesCache.get(key);
   if (!r) {

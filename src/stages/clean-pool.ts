@@ -2,7 +2,7 @@
  * The pool of clean worker threads (clean-worker.ts is their entry), with the heap limits they run under.
  */
 import { Piscina } from 'piscina';
-import type { CleanResult, CleanTask } from './clean-file.js';
+import type { CleanResult, CleanTask, RulesSpec } from './clean-file.js';
 
 /**
  * Heap limits for a clean worker thread. A worker allocates little on its heap (the fast path
@@ -18,9 +18,25 @@ import type { CleanResult, CleanTask } from './clean-file.js';
  */
 const WORKER_LIMITS = { maxYoungGenerationSizeMb: 2 };
 
+export type CleanPool = Piscina<CleanTask, CleanResult>;
+
 /** A pool of up to `threads` clean workers; a task is one object, or (named cleanBlock) one block of one. */
-export function openCleanPool(threads: number): Piscina<CleanTask, CleanResult> {
+export function openCleanPool(threads: number): CleanPool {
   // Under tsx (tests) the worker is the .ts source; built, it is the .js beside this file.
   const workerFile = new URL(`./clean-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url).href;
   return new Piscina<CleanTask, CleanResult>({ filename: workerFile, maxThreads: threads, minThreads: 1, idleTimeout: 1000, resourceLimits: WORKER_LIMITS });
+}
+
+/**
+ * A pool whose `threads` threads start compiling `rules` at once (warmRules in clean-worker.ts),
+ * for a run to adopt once it is planned. Why: planning checks the rules on this thread first, and
+ * on GitHub's 600 KB webhook schema that took 0.8 s with the other core idle before any worker
+ * started; started early, the threads boot and build their fast path meanwhile. A thread that
+ * fails to compile says nothing here: the check reports bad rules, and then nothing adopts the pool.
+ */
+export function openCleanPoolWarming(threads: number, rules: RulesSpec): CleanPool {
+  const pool = openCleanPool(threads);
+  // One task per thread: with every thread busy, piscina starts another, up to `threads`.
+  for (let t = 0; t < threads; t++) pool.run(rules as CleanTask, { name: 'warmRules' }).catch(() => undefined);
+  return pool;
 }

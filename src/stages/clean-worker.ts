@@ -1,6 +1,11 @@
 /** The worker-thread entry for the clean pool: a task is one object, or (named cleanBlock) one block of a large object. */
-import { cleanFile } from './clean-file.js';
+import { cleanFile, rulesFor, type RulesSpec } from './clean-file.js';
 import type { BlockResult, BlockTask } from './clean-block.js';
+
+/** Compiles a run's rules, fast path included, before its first task (clean-pool.ts's openCleanPoolWarming). */
+export function warmRules(spec: RulesSpec): void {
+  void rulesFor(spec).fastCheck;
+}
 
 /**
  * One block of a large object. Its module is loaded with the first block: it brings piscina's main

@@ -12,7 +12,7 @@ import { bytesToProcess, cacheStatements, downloadAgain, eachObjectToDo, getObje
 import type { CleanResult, CleanTask } from './clean-file.js';
 import { manifestLocal, manifestS3, type ManifestSummary } from './manifest.js';
 import { objectPaths, objectSource } from '../keys/local-layout.js';
-import { openCleanPool } from './clean-pool.js';
+import { openCleanPool, type CleanPool } from './clean-pool.js';
 import { pathClash } from './path-clash.js';
 import { cleanRanged, cleanWhileDownloading, shouldSplit } from './clean-ranged.js';
 import { InputFeed } from './input-feed.js';
@@ -39,8 +39,12 @@ export interface PipelineResult {
   done: number;
 }
 
-/** Executes (or continues) `run` until every object it lists is done, failed or gone. */
-export async function executeRun(db: Db, statePath: string, run: RunRow, client: S3Client | undefined, events: PipelineEvents = {}): Promise<PipelineResult> {
+/**
+ * Executes (or continues) `run` until every object it lists is done, failed or gone. `warmed`: a
+ * clean pool already started for this run's rules (clean-pool.ts), used instead of opening one;
+ * its owner closes it.
+ */
+export async function executeRun(db: Db, statePath: string, run: RunRow, client: S3Client | undefined, events: PipelineEvents = {}, warmed?: CleanPool): Promise<PipelineResult> {
   const opts = parseRunOptions(run.options);
   cacheStatements(db);
   const result: PipelineResult = { failed: 0, gone: 0, done: 0 };
@@ -55,7 +59,7 @@ export async function executeRun(db: Db, statePath: string, run: RunRow, client:
   const fetchSmall = run.kind === 's3' ? await (await import('./download-small.js')).smallFetcher(client!, run.bucket!, opts.concurrency) : undefined;
   // Opened on first use: a run of small objects only (cleaned on this thread) starts no worker,
   // each of which has its own V8 heap, rules and state connection.
-  let openedPool: ReturnType<typeof openCleanPool> | undefined;
+  let openedPool: CleanPool | undefined = warmed;
   const pool = () => (openedPool ??= openCleanPool(opts.threads));
   const sourceIsFile = run.kind === 'local' && statSync(run.source).isFile();
   let fatal: Error | undefined;
@@ -222,7 +226,7 @@ export async function executeRun(db: Db, statePath: string, run: RunRow, client:
     // Cleans are started by downloads as they finish: all started once the downloads are drained.
     await cleans.drain();
   } finally {
-    await openedPool?.destroy();
+    if (openedPool !== warmed) await openedPool?.destroy();
   }
   if (fatal) throw fatal;
   return result;

@@ -11,6 +11,7 @@ import Database from 'better-sqlite3';
 import { runCli, spawnCli, statusJson } from '../helpers/cli.js';
 import { generateEvents } from '../helpers/events.js';
 import { expectedFor } from '../helpers/oracle.js';
+import { defaultSchema } from '../../src/validate/default-schema.js';
 
 let dir: string;
 
@@ -59,12 +60,15 @@ describe('the cleaner command line', () => {
     ['not-json.json', '{"type": "object",', /not valid JSON/],
     ['invalid.json', '{"type": "objekt"}', /not a valid JSON Schema/],
     ['bad-ref.json', '{"properties": {"a": {"$ref": "#/definitions/nowhere"}}}', /unresolvable \$ref/],
+    // Over 64 KB the clean threads start compiling the rules while they are checked (run.ts).
+    ['invalid-large.json', JSON.stringify({ type: 'objekt', description: 'x'.repeat(70_000) }), /not a valid JSON Schema/],
+    ['bad-ref-large.json', JSON.stringify({ description: 'x'.repeat(70_000), properties: { a: { $ref: '#/definitions/nowhere' } } }), /unresolvable \$ref/],
   ] as const) {
     test(`a rules file that is ${name.replace('.json', '')} is refused before any work, naming the file`, async () => {
       const schema = join(dir, name);
       if (content !== null) writeFileSync(schema, content);
       const state = join(dir, `schema-${name}.db`);
-      const r = await runCli(['run', '--source', dir, '--local-dir', join(dir, 'w'), '--state', state, '--schema', schema]);
+      const r = await runCli(['run', '--source', dir, '--local-dir', join(dir, 'w'), '--state', state, '--schema', schema, '--threads', '2']);
       assert.equal(r.code, 2, r.stderr);
       assert.match(r.stderr, new RegExp(`schema ${schema.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: `));
       assert.match(r.stderr, problem);
@@ -84,6 +88,22 @@ describe('the cleaner command line', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /warn: .*fuzzy-time/);
     assert.equal(readFileSync(join(local, 'output', 'a.jsonl'), 'utf8'), '{"id":"x","when":"soon"}\n');
+  });
+
+  test('rules over 64 KB, compiled by the threads while they are checked, clean as any rules do', async () => {
+    const src = join(dir, 'src-large-rules');
+    mkdirSync(src, { recursive: true });
+    const a = generateEvents({ seed: 7, lines: 400, rejectRate: 0.1, blankRate: 0.05 }).data;
+    const b = generateEvents({ seed: 8, lines: 300, rejectRate: 0.1 }).data;
+    writeFileSync(join(src, 'a.jsonl'), a);
+    writeFileSync(join(src, 'b.jsonl'), b);
+    const schema = join(dir, 'large-rules.json');
+    writeFileSync(schema, JSON.stringify({ ...defaultSchema, description: 'x'.repeat(70_000) }));
+    const local = join(dir, 'w-large-rules');
+    const r = await runCli(['run', '--source', src, '--local-dir', local, '--state', join(dir, 'large-rules.db'), '--schema', schema, '--threads', '2']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(readFileSync(join(local, 'output', 'a.jsonl')), expectedFor(a).output);
+    assert.deepEqual(readFileSync(join(local, 'output', 'b.jsonl')), expectedFor(b).output);
   });
 
   test('a local directory source is cleaned in place, with no download stage', async () => {
