@@ -240,3 +240,20 @@ test('a branch whose discriminator is an object const or a number enum is still 
   assert.match(closest({ kind: { v: 1 }, a: 'x', y: 1 }).message!, /closest: branch 1 .*its discriminator matched/);
   assert.match(closest({ kind: 2, b: 5, y: 1 }).message!, /closest: branch 2 .*its discriminator matched/);
 });
+
+test('a discriminator two oneOfs down is found, and a oneOf that holds itself is explained without looping', async () => {
+  const { makeExplainer } = await import('../../src/validate/explain.js');
+  const make = (allErrors: boolean) => new Ajv({ strict: false, allErrors, inlineRefs: false });
+  const schema = {
+    definitions: {
+      // Reaches itself through its own branches (for arrays only, which no line is): the search for
+      // discriminators stops at a depth.
+      loop: { oneOf: [{ type: 'array', oneOf: [{ $ref: '#/definitions/loop' }] }, { required: ['never_there'] }] },
+      deep: { oneOf: [{ oneOf: [{ properties: { kind: { const: 'deep' }, n: { type: 'integer' } }, required: ['kind', 'n'] }] }] },
+    },
+    oneOf: [{ required: ['x', 'y'] }, { $ref: '#/definitions/loop' }, { $ref: '#/definitions/deep' }],
+  };
+  const explain = makeExplainer(schema, make, '$id');
+  assert.match(explain({ kind: 'deep', n: 'x', y: 1 }).at(-1)!.message!, /closest: branch 2 .*its discriminator matched/);
+  assert.doesNotMatch(explain({ kind: 'other', n: 1 }).at(-1)!.message!, /its discriminator matched/);
+});
