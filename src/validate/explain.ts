@@ -306,7 +306,12 @@ interface Facts {
 
 /** The Facts below a subschema: its properties' (in `below.names` order), its `allOf` members', and each `oneOf`/`anyOf` branch's. */
 interface Linked {
-  properties: Facts[];
+  /**
+   * Each property's on first use (see Shape.property): only cannotMatch reads them, and only for
+   * the keys a value has. discriminated and closeness read every branch of a group, but not its
+   * properties: gathering those for each of GitHub's 190 actions was most of a first reject's cost.
+   */
+  properties: Array<Facts | undefined>;
   allOf: Facts[];
   groups: Facts[][];
 }
@@ -393,14 +398,19 @@ class Shape {
 
   private link(f: Facts): Linked {
     if (f.linked === undefined) {
-      const { properties, names, allOf, groups } = f.below;
+      const { names, allOf, groups } = f.below;
       f.linked = {
-        properties: names.map((k) => this.factsOf(properties[k])),
+        properties: new Array<Facts | undefined>(names.length),
         allOf: allOf.map((m) => this.factsOf(m)),
         groups: groups.map((g) => this.branches(g)),
       };
     }
     return f.linked;
+  }
+
+  /** The Facts of `f`'s `i`th property (in `below.names` order). */
+  private property(f: Facts, below: Linked, i: number): Facts {
+    return (below.properties[i] ??= this.factsOf(f.below.properties[f.below.names[i]]));
   }
 
   private byList = new WeakMap<unknown[], Facts[]>();
@@ -432,7 +442,7 @@ class Shape {
     const below = f.linked ?? this.link(f);
     if (isPlainObject(data)) {
       const { names } = f.below;
-      for (let i = 0; i < names.length; i++) if (Object.hasOwn(data, names[i]) && this.cannotMatch(below.properties[i], data[names[i]], depth + 1)) return true;
+      for (let i = 0; i < names.length; i++) if (Object.hasOwn(data, names[i]) && this.cannotMatch(below.properties[i] ?? this.property(f, below, i), data[names[i]], depth + 1)) return true;
     }
     for (const m of below.allOf) if (this.cannotMatch(m, data, depth + 1)) return true;
     for (const branches of below.groups) {
