@@ -308,8 +308,9 @@ interface Facts {
 interface Linked {
   /**
    * Each property's on first use (see Shape.property): only cannotMatch reads them, and only for
-   * the keys a value has. discriminated and closeness read every branch of a group, but not its
-   * properties: gathering those for each of GitHub's 190 actions was most of a first reject's cost.
+   * the keys a value has. discriminated and closeness read every branch of a group but none of its
+   * properties: on GitHub's schema, gathering every action's properties for them had discriminated
+   * cost 0.08 ms a reject over a 50 MB file's first pass (783 rejects), 0.05 without.
    */
   properties: Array<Facts | undefined>;
   allOf: Facts[];
