@@ -296,8 +296,13 @@ function formatNames(schema: unknown): string[] {
  * against their meta-schema when first compiled, and checking the explainer's rewritten copy again
  * compiled the 2020-12 meta-schema per worker (~120 ms on a small schema). `optimize: false`: an
  * explanation runs once per rejected line, so compiling fast matters more than running fast.
+ * `loopRequired: 1`: each `required` list checked in a loop rather than one error-reporting block
+ * per key, the same errors in the same order; the branches 783 rejects of GitHub's webhook schema
+ * reach came to 1.47 MB of generated code instead of 1.87, and their first pass cost about 13 % less
+ * CPU (ajv builds that code, then V8 parses it on first call). (`optimize: true` shrank it less and
+ * cost more; `loopEnum` changed nothing there.)
  */
-const EXPLAIN_OPTIONS: Options = { validateSchema: false, code: { optimize: false } };
+const EXPLAIN_OPTIONS: Options = { validateSchema: false, code: { optimize: false }, loopRequired: 1 };
 
 /** Which draft a DRAFTS entry compiles, for the fast path's vocabulary. */
 function draftOf(make: (o: Options) => Ajv): Draft {

@@ -240,3 +240,41 @@ test('a branch whose discriminator is an object const or a number enum is still 
   assert.match(closest({ kind: { v: 1 }, a: 'x', y: 1 }).message!, /closest: branch 1 .*its discriminator matched/);
   assert.match(closest({ kind: 2, b: 5, y: 1 }).message!, /closest: branch 2 .*its discriminator matched/);
 });
+
+test('a discriminator two oneOfs down is found, and a oneOf that holds itself is explained without looping', async () => {
+  const { makeExplainer } = await import('../../src/validate/explain.js');
+  const make = (allErrors: boolean) => new Ajv({ strict: false, allErrors, inlineRefs: false });
+  const schema = {
+    definitions: {
+      // Reaches itself through its own branches (for arrays only, which no line is): the search for
+      // discriminators stops at a depth.
+      loop: { oneOf: [{ type: 'array', oneOf: [{ $ref: '#/definitions/loop' }] }, { required: ['never_there'] }] },
+      deep: { oneOf: [{ oneOf: [{ properties: { kind: { const: 'deep' }, n: { type: 'integer' } }, required: ['kind', 'n'] }] }] },
+    },
+    oneOf: [{ required: ['x', 'y'] }, { $ref: '#/definitions/loop' }, { $ref: '#/definitions/deep' }],
+  };
+  const explain = makeExplainer(schema, make, '$id');
+  assert.match(explain({ kind: 'deep', n: 'x', y: 1 }).at(-1)!.message!, /closest: branch 2 .*its discriminator matched/);
+  assert.doesNotMatch(explain({ kind: 'other', n: 1 }).at(-1)!.message!, /its discriminator matched/);
+});
+
+test('a failed branch is explained by the same errors, in the same order, as ajv with allErrors gives it alone', () => {
+  // The explainer's ajv is set to generate less code (loopRequired); what it reports must not change.
+  const branch = {
+    type: 'object',
+    required: ['action', 'id', 'name', 'owner', 'url'],
+    properties: { action: { const: 'created' }, id: { type: 'integer' }, url: { type: 'string', format: 'uri' }, tags: { enum: ['a', 'b'] } },
+    additionalProperties: false,
+  };
+  const schema = { oneOf: [branch, { required: ['other'], properties: { action: { const: 'deleted' } } }] };
+  const line = { action: 'created', id: 'x', url: 'not a uri', tags: 'c', extra: 1 };
+  const alone = new Ajv({ strict: false, allErrors: true });
+  addFormats(alone, { mode: 'full' });
+  assert.equal(alone.validate(branch, line), false);
+  // As a reject reports them: a missing key at its own pointer.
+  const expected = alone.errors!.map((e) => `${e.instancePath + (e.keyword === 'required' ? `/${e.params.missingProperty}` : '') || '/'} ${e.keyword}`);
+  const why = reject(compileRules('one-branch', JSON.stringify(schema), { maxErrorsPerLine: 50 }), line);
+  // The branch's errors, then the oneOf's summary.
+  assert.deepEqual(why.errors!.slice(0, -1).map((e) => `${e.path} ${e.keyword}`), expected);
+  assert.ok(expected.includes('/name required') && expected.includes('/owner required'), expected.join(', '));
+});
