@@ -32,7 +32,7 @@ export const UNSURE: Name = 'unsureV';
 export type Check = (b: Buffer, i: number, end: number) => number;
 
 /** Recursion through `$ref` deeper than this answers UNSURE: the JS stack is the limit here. */
-const MAX_NESTING = 400;
+export const MAX_NESTING = 400;
 
 // Value kinds, as bits.
 export const T_STRING = 1;
@@ -98,11 +98,34 @@ export interface ArraySpec {
   unique: boolean;
 }
 
+/**
+ * What the compiler (fast-path.ts) asks of an emitter: a check per subschema, each named, then all
+ * built into the root's. Emitter writes them as generated source, ClosureEmitter
+ * (fast-path-closures.ts) makes them closures of a few shared function literals; both answer alike.
+ */
+export interface CheckEmitter {
+  /** Reserves a name (for a `$ref` compiled after its first use), defined later by `recursive` or `alias`. */
+  reserve(): Name;
+  /** A recursive `$ref`: counts its depth, so a schema that refers to itself without descending ends. */
+  recursive(name: Name, target: Name): void;
+  /** A plain alias: `name` does what `target` does. */
+  alias(name: Name, target: Name): void;
+  allOf(subs: Name[]): Name;
+  anyOf(subs: Name[], guards?: Array<Guard | undefined>): Name;
+  oneOf(subs: Name[], guards?: Array<Guard | undefined>): Name;
+  not(sub: Name): Name;
+  ifThenElse(cond: Name, then: Name | undefined, otherwise: Name | undefined): Name;
+  /** The check of a subschema's own keywords, for a value of any kind. */
+  value(types: number, str: StringCheck[], num: NumberSpec, obj: ObjectSpec | undefined, arr: ArraySpec | undefined, en: EnumList[] | undefined): Name;
+  /** Builds every check defined, and returns the one named `root`. */
+  build(root: Name): Check;
+}
+
 /** A number as JavaScript source (finite numbers only; -0 compares as 0 everywhere it is used). */
 const lit = (n: number): string => (Object.is(n, -0) ? '0' : String(n));
 
 /** Collects generated functions and the values they refer to, then builds them. */
-export class Emitter {
+export class Emitter implements CheckEmitter {
   private fns: string[] = [];
   private consts: unknown[] = [];
   private next = 0;
@@ -403,7 +426,7 @@ function spellsOneOf(members: Buffer[], at: string, len: string): string {
 }
 
 /** Whether the bytes `b[from, to)` spell one of `members`. */
-function isOneOf(members: Buffer[], b: Buffer, from: number, to: number): boolean {
+export function isOneOf(members: Buffer[], b: Buffer, from: number, to: number): boolean {
   for (let k = 0; k < members.length; k++) {
     const m = members[k];
     if (m.length === to - from && b.compare(m, 0, m.length, from, to) === 0) return true;
@@ -411,7 +434,7 @@ function isOneOf(members: Buffer[], b: Buffer, from: number, to: number): boolea
   return false;
 }
 
-function enumHas(others: unknown[], value: unknown): boolean {
+export function enumHas(others: unknown[], value: unknown): boolean {
   return others.some((m) => equal(m, value));
 }
 
@@ -420,7 +443,7 @@ function enumHas(others: unknown[], value: unknown): boolean {
  * uniqueItems sees them. Items that are all strings without escapes are equal exactly when their
  * bytes are: compared in place. Anything else is parsed and compared with ajv's `equal`.
  */
-function itemsDistinct(b: Buffer, start: number, end: number): boolean {
+export function itemsDistinct(b: Buffer, start: number, end: number): boolean {
   const from: number[] = [];
   const to: number[] = [];
   let i = skipWs(b, start + 1, end);

@@ -30,7 +30,8 @@ import { BYTE_FORMATS, codePoints, formatCheck, patternBytes } from './byte-form
 import { GuardDeriver } from './branch-guard.js';
 import { skipWs } from './json-scan.js';
 import { NOT_FOUND, pointerTarget } from './schema-pointer.js';
-import { ANY, Emitter, NEVER, T_ANY, T_ARRAY, T_BOOLEAN, T_INTEGER, T_NULL, T_NUMBER, T_OBJECT, T_STRING, UNSURE, type ArraySpec, type EnumList, type Name, type NumberSpec, type ObjectSpec, type StringCheck } from './fast-path-emit.js';
+import { ClosureEmitter } from './fast-path-closures.js';
+import { ANY, Emitter, NEVER, T_ANY, T_ARRAY, T_BOOLEAN, T_INTEGER, T_NULL, T_NUMBER, T_OBJECT, T_STRING, UNSURE, type ArraySpec, type CheckEmitter, type EnumList, type Name, type NumberSpec, type ObjectSpec, type StringCheck } from './fast-path-emit.js';
 
 const ucs2length = ((ucs2lengthModule as any).default ?? ucs2lengthModule) as (s: string) => number;
 const fullFormats = fullFormatsExport as Record<string, unknown>;
@@ -65,7 +66,12 @@ export interface FastPathOptions {
   draft: Draft;
   /** Whether ajv knows `keyword`: one the compiler does not understand then makes its subschema unsure. */
   isKeyword: (keyword: string) => boolean;
+  /** How the checks are built: generated source or closures (fast-path-closures.ts); by default, by the schema's size. */
+  emitter?: 'generated' | 'closures';
 }
+
+/** Schemas whose text is longer than this get closures (see fast-path-closures.ts for why). */
+const CLOSURES_FROM_CHARS = 100_000;
 
 const TYPE_BITS: Record<string, number> = {
   string: T_STRING,
@@ -117,7 +123,8 @@ export function compileRootCheck(schema: unknown, formats: Record<string, Format
   // A $ref cycle that never moves into the data recurses until ajv's stack runs out, a reject whose
   // timing depends on the order ajv tries keywords and branches: no fast path can match that.
   if (loopsInPlace(schema)) return undefined;
-  const emit = new Emitter();
+  const closures = options.emitter === undefined ? JSON.stringify(schema).length > CLOSURES_FROM_CHARS : options.emitter === 'closures';
+  const emit = closures ? new ClosureEmitter() : new Emitter();
   const c = new Compiler(schema, formats, options, emit);
   const root = c.compile(schema, true);
   if (root === UNSURE) return undefined;
@@ -137,7 +144,7 @@ class Compiler {
     private root: unknown,
     private formats: Record<string, FormatDef | undefined>,
     private options: FastPathOptions,
-    private emit: Emitter,
+    private emit: CheckEmitter,
   ) {
     this.understood = UNDERSTOOD[options.draft];
     this.idKey = options.draft === 'draft-04' ? 'id' : '$id';
