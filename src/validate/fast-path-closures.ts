@@ -62,6 +62,11 @@ export class ClosureEmitter implements CheckEmitter {
   private next = 0;
   private st: Shared = { n: 0, deep: false, allBranches: false };
 
+  /** How many checks were made. */
+  get size(): number {
+    return this.next;
+  }
+
   private fn(name: Name): Check {
     const f = this.checks.get(name);
     if (f === undefined) throw new Error(`fast path: no check named ${name}`);
