@@ -7,6 +7,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
@@ -359,6 +360,30 @@ for (const emitter of ['generated', 'closures'] as const) {
     });
   });
 }
+
+test("GitHub's webhook schema, built as closures by default (thousands of checks), answers its example payloads and mutations of them as the generated code does", () => {
+  const require = createRequire(import.meta.url);
+  const text = readFileSync(require.resolve('@octokit/webhooks-schemas/schema.json'), 'utf8');
+  const byDefault = compileRules('webhooks', text, { checked: true }).rootCheck!()!;
+  const generated = compileRules('webhooks', text, { checked: true, fastPathEmitter: 'generated' }).rootCheck!()!;
+  const events = require('@octokit/webhooks-examples/api.github.com/index.json') as Array<{ examples: Array<Record<string, unknown>> }>;
+  const answers = new Map<number, number>();
+  for (const { examples } of events) {
+    for (const ex of examples) {
+      const keys = Object.keys(ex);
+      const variants = [ex, { ...ex, action: 'no-such-action' }, Object.fromEntries(Object.entries(ex).slice(1)), { ...ex, [keys[keys.length - 1]]: 7 }, { ...ex, sender: { ...(ex.sender as object), login: null } }];
+      for (const v of variants) {
+        const buf = Buffer.from(JSON.stringify(v));
+        const answer = byDefault(buf, 0, buf.length);
+        assert.equal(answer, generated(buf, 0, buf.length), buf.toString().slice(0, 200));
+        const kind = answer >= 0 ? 0 : answer;
+        answers.set(kind, (answers.get(kind) ?? 0) + 1);
+      }
+    }
+  }
+  // Accepts and rejects both, or the comparison proves little.
+  assert.ok((answers.get(0) ?? 0) > 200 && (answers.get(-1) ?? 0) > 1000, JSON.stringify([...answers]));
+});
 
 test('a URL the byte check takes for the uri format is one ajv-formats takes, and the common ones are taken', () => {
   const uri = BYTE_FORMATS.uri!;
