@@ -11,11 +11,12 @@
  * generated code (see compileRootCheck for the choice).
  */
 import { guardFails, KIND_OBJECT, KINDS, type Guard } from './branch-guard.js';
-import { forgetObjects, knownKeys, numberValue, objectDistinct, scanned, scanNumber, scanString, scanWord, skipValue, skipWs, TRUE, FALSE, NULL } from './json-scan.js';
+import { knownKeys, numberValue, objectDistinct, scanned, scanNumber, scanString, scanWord, skipValue, skipWs, TRUE, FALSE, NULL } from './json-scan.js';
 import {
   ANY,
   enumHas,
   itemsDistinct,
+  lineCheck,
   MAX_NESTING,
   NEVER,
   T_ARRAY,
@@ -144,15 +145,7 @@ export class ClosureEmitter implements CheckEmitter {
   }
 
   build(root: Name): Check {
-    const check = this.fn(root);
-    const st = this.st;
-    return (b, i, end) => {
-      st.n = 0;
-      st.deep = false;
-      forgetObjects();
-      const r = check(b, i, end);
-      return st.deep ? -2 : r;
-    };
+    return lineCheck(this.fn(root), this.st);
   }
 }
 
@@ -506,18 +499,9 @@ function objectCheck(spec: ObjectSpec, fn: (name: Name) => Check): Check {
         }
         i = ve >= 0 ? ve : b[i] === 0x22 ? scanString(b, i + 1, end) : skipValue(b, i, end);
         if (i < 0) return -2;
-        if (b[i] <= 0x20) i = skipWs(b, i, end);
-        if (i >= end) return -2;
-        if (b[i] === 0x2c) {
-          i++;
-          if (b[i] <= 0x20) i = skipWs(b, i, end);
-          continue;
-        }
-        if (b[i] === 0x7d) {
-          i++;
-          break;
-        }
-        return -2;
+        i = afterMember(b, i, end, 0x7d);
+        if (i < 0) return -2;
+        if (after.closed) break;
       }
     if (failed) return -1;
     if (small) {
@@ -537,6 +521,26 @@ function objectCheck(spec: ObjectSpec, fn: (name: Name) => Check): Check {
     }
     return i;
   };
+}
+
+/** What afterMember found last: the container's end. */
+const after = { closed: false };
+
+/**
+ * Past what follows a member's or an item's value ending at `i`: the comma and white space, to the
+ * next one; or `close`, to the index after it (after.closed). -2 when neither follows.
+ */
+function afterMember(b: Buffer, i: number, end: number, close: number): number {
+  if (b[i] <= 0x20) i = skipWs(b, i, end);
+  if (i >= end) return -2;
+  if (b[i] === 0x2c) {
+    after.closed = false;
+    i++;
+    return b[i] <= 0x20 ? skipWs(b, i, end) : i;
+  }
+  if (b[i] !== close) return -2;
+  after.closed = true;
+  return i + 1;
 }
 
 /** Emitter.array as a closure; `fn` gives the check of a name. */
@@ -579,18 +583,9 @@ function arrayCheck(spec: ArraySpec, fn: (name: Name) => Check): Check {
         i = e >= 0 ? e : skipValue(b, i, end);
         if (i < 0) return -2;
         count++;
-        if (b[i] <= 0x20) i = skipWs(b, i, end);
-        if (i >= end) return -2;
-        if (b[i] === 0x2c) {
-          i++;
-          if (b[i] <= 0x20) i = skipWs(b, i, end);
-          continue;
-        }
-        if (b[i] === 0x5d) {
-          i++;
-          break;
-        }
-        return -2;
+        i = afterMember(b, i, end, 0x5d);
+        if (i < 0) return -2;
+        if (after.closed) break;
       }
     if (count < min) return -1;
     if (count > max) return -1;

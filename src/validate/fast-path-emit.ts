@@ -404,15 +404,19 @@ export class Emitter implements CheckEmitter {
     ].join('\n');
     // eslint-disable-next-line @typescript-eslint/no-implied-eval
     const made = new Function(...params, source)(...Object.values(runtime), ...this.consts) as { root: Check; st: { n: number; deep: boolean } };
-    const { root: check, st } = made;
-    return (b, i, end) => {
-      st.n = 0;
-      st.deep = false;
-      forgetObjects();
-      const r = check(b, i, end);
-      return st.deep ? -2 : r;
-    };
+    return lineCheck(made.root, made.st);
   }
+}
+
+/** The root check `check` as one line's: every line starts afresh, and a line too deep for the `$ref` depth count is unsure. */
+export function lineCheck(check: Check, st: { n: number; deep: boolean }): Check {
+  return (b, i, end) => {
+    st.n = 0;
+    st.deep = false;
+    forgetObjects();
+    const r = check(b, i, end);
+    return st.deep ? -2 : r;
+  };
 }
 
 /** Source of a test that `b[at …]` holds `bytes` (its length already known to match). */
