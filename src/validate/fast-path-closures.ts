@@ -545,12 +545,10 @@ function afterMember(b: Buffer, i: number, end: number, close: number): number {
 
 /** Emitter.array as a closure; `fn` gives the check of a name. */
 function arrayCheck(spec: ArraySpec, fn: (name: Name) => Check): Check {
-  const { minContains, maxContains, min, max, unique } = spec;
+  const { containsSkippedUpTo, minContains, maxContains, min, max, unique } = spec;
   const prefix = spec.prefix.map(fn);
   const rest = spec.rest === undefined ? undefined : fn(spec.rest);
   const contains = spec.contains === undefined ? undefined : fn(spec.contains);
-  // ajv (8.x) accepts an empty array against `contains` beside a tuple `items`/`prefixItems`: see Emitter.array.
-  const tupled = prefix.length > 0;
   return (b, i, end) => {
     const start = i;
     i++;
@@ -589,7 +587,7 @@ function arrayCheck(spec: ArraySpec, fn: (name: Name) => Check): Check {
       }
     if (count < min) return -1;
     if (count > max) return -1;
-    if (contains !== undefined && (found < minContains || found > maxContains)) return tupled && count === 0 ? -2 : -1;
+    if (contains !== undefined && (found < minContains || found > maxContains)) return count <= containsSkippedUpTo ? -2 : -1;
     if (unique && count > 1) {
       if (count > 1000) return -2;
       if (!itemsDistinct(b, start, i)) return -1;

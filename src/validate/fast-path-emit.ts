@@ -91,6 +91,12 @@ export interface ArraySpec {
   prefix: Name[];
   rest: Name | undefined;
   contains: Name | undefined;
+  /**
+   * ajv (8.x) skips `contains` for an array of at most this many items (-1: never): beside a tuple
+   * `items`/`prefixItems`, only once it checked an item against a tuple schema that is not always
+   * valid (`true`, `{}`), as its `valid` flag is the tuple's until then.
+   */
+  containsSkippedUpTo: number;
   minContains: number;
   maxContains: number;
   min: number;
@@ -360,7 +366,7 @@ export class Emitter implements CheckEmitter {
   }
 
   array(spec: ArraySpec): Name {
-    const { prefix, rest, contains, minContains, maxContains, min, max, unique } = spec;
+    const { prefix, rest, contains, containsSkippedUpTo, minContains, maxContains, min, max, unique } = spec;
     const s: string[] = ['const start = i;', 'i++; if (b[i] <= 0x20) i = skipWs(b, i, end);', 'let r, e, count = 0, found = 0;'];
     s.push('if (i < end && b[i] === 0x5d) i++;', 'else for (;;) {', 'if (i >= end) return -2;', 'e = -1;');
     // The item's own subschema (-3: none applies).
@@ -378,10 +384,9 @@ export class Emitter implements CheckEmitter {
     if (min > 0) s.push(`if (count < ${min}) return -1;`);
     if (max !== Infinity) s.push(`if (count > ${max}) return -1;`);
     if (contains !== undefined) {
-      // ajv (8.x) accepts an empty array against `contains` beside a tuple `items`/`prefixItems` whose
-      // items are not all `{}`: its `valid` flag keeps the tuple's. Unsure there, never REJECT.
-      const none = prefix.length > 0 ? 'count === 0 ? -2 : -1' : '-1';
-      s.push(`if (found < ${minContains}${maxContains === Infinity ? '' : ` || found > ${maxContains}`}) return ${none};`);
+      // Where ajv may skip contains (ArraySpec.containsSkippedUpTo): unsure, never REJECT.
+      const fails = `found < ${minContains}${maxContains === Infinity ? '' : ` || found > ${maxContains}`}`;
+      s.push(`if (${fails}) return ${containsSkippedUpTo >= 0 ? `count <= ${containsSkippedUpTo} ? -2 : -1` : '-1'};`);
     }
     if (unique) s.push('if (count > 1) {', 'if (count > 1000) return -2;', 'if (!itemsDistinct(b, start, i)) return -1;', '}');
     s.push('return i;');

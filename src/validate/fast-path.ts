@@ -398,7 +398,7 @@ class Compiler {
   private arrayCheck(o: Record<string, unknown>): ArraySpec | undefined | null {
     const keywords = ['items', 'prefixItems', 'additionalItems', 'contains', 'minItems', 'maxItems', 'uniqueItems'];
     if (!keywords.some((k) => o[k] !== undefined && this.understood.has(k))) return undefined;
-    const spec: ArraySpec = { prefix: [], rest: undefined, contains: undefined, minContains: 1, maxContains: Infinity, min: 0, max: Infinity, unique: false };
+    const spec: ArraySpec = { prefix: [], rest: undefined, contains: undefined, containsSkippedUpTo: -1, minContains: 1, maxContains: Infinity, min: 0, max: Infinity, unique: false };
     const draft = this.options.draft;
     if (draft === '2020-12') {
       if (o.prefixItems !== undefined) {
@@ -415,6 +415,9 @@ class Compiler {
     } else if (o.items !== undefined) spec.rest = this.compile(o.items);
     if (o.contains !== undefined && this.understood.has('contains')) {
       spec.contains = this.compile(o.contains);
+      // ajv's `valid` flag is the tuple's until it checks an item against a schema with a keyword in it (its alwaysValidSchema).
+      const tuple = draft === '2020-12' ? o.prefixItems : o.items;
+      if (Array.isArray(tuple)) spec.containsSkippedUpTo = tuple.findIndex((x) => x !== true && !(x !== null && typeof x === 'object' && !Array.isArray(x) && Object.keys(x).every((k) => !this.options.isKeyword(k))));
       for (const [k, field] of [['minContains', 'minContains'], ['maxContains', 'maxContains']] as const) {
         if (o[k] === undefined || !this.understood.has(k)) continue;
         if (typeof o[k] !== 'number' || !Number.isInteger(o[k]) || (o[k] as number) < 0) return null;
