@@ -32,7 +32,7 @@ export const UNSURE: Name = 'unsureV';
 export type Check = (b: Buffer, i: number, end: number) => number;
 
 /** Recursion through `$ref` deeper than this answers UNSURE: the JS stack is the limit here. */
-const MAX_NESTING = 400;
+export const MAX_NESTING = 400;
 
 // Value kinds, as bits.
 export const T_STRING = 1;
@@ -91,6 +91,12 @@ export interface ArraySpec {
   prefix: Name[];
   rest: Name | undefined;
   contains: Name | undefined;
+  /**
+   * ajv (8.x) skips `contains` for an array of at most this many items (-1: never): beside a tuple
+   * `items`/`prefixItems`, only once it checked an item against a tuple schema that is not always
+   * valid (`true`, `{}`), as its `valid` flag is the tuple's until then.
+   */
+  containsSkippedUpTo: number;
   minContains: number;
   maxContains: number;
   min: number;
@@ -98,11 +104,34 @@ export interface ArraySpec {
   unique: boolean;
 }
 
+/**
+ * What the compiler (fast-path.ts) asks of an emitter: a check per subschema, each named, then all
+ * built into the root's. Emitter writes them as generated source, ClosureEmitter
+ * (fast-path-closures.ts) makes them closures of a few shared function literals; both answer alike.
+ */
+export interface CheckEmitter {
+  /** Reserves a name (for a `$ref` compiled after its first use), defined later by `recursive` or `alias`. */
+  reserve(): Name;
+  /** A recursive `$ref`: counts its depth, so a schema that refers to itself without descending ends. */
+  recursive(name: Name, target: Name): void;
+  /** A plain alias: `name` does what `target` does. */
+  alias(name: Name, target: Name): void;
+  allOf(subs: Name[]): Name;
+  anyOf(subs: Name[], guards?: Array<Guard | undefined>): Name;
+  oneOf(subs: Name[], guards?: Array<Guard | undefined>): Name;
+  not(sub: Name): Name;
+  ifThenElse(cond: Name, then: Name | undefined, otherwise: Name | undefined): Name;
+  /** The check of a subschema's own keywords, for a value of any kind. */
+  value(types: number, str: StringCheck[], num: NumberSpec, obj: ObjectSpec | undefined, arr: ArraySpec | undefined, en: EnumList[] | undefined): Name;
+  /** Builds every check defined, and returns the one named `root`. */
+  build(root: Name): Check;
+}
+
 /** A number as JavaScript source (finite numbers only; -0 compares as 0 everywhere it is used). */
 const lit = (n: number): string => (Object.is(n, -0) ? '0' : String(n));
 
 /** Collects generated functions and the values they refer to, then builds them. */
-export class Emitter {
+export class Emitter implements CheckEmitter {
   private fns: string[] = [];
   private consts: unknown[] = [];
   private next = 0;
@@ -337,7 +366,7 @@ export class Emitter {
   }
 
   array(spec: ArraySpec): Name {
-    const { prefix, rest, contains, minContains, maxContains, min, max, unique } = spec;
+    const { prefix, rest, contains, containsSkippedUpTo, minContains, maxContains, min, max, unique } = spec;
     const s: string[] = ['const start = i;', 'i++; if (b[i] <= 0x20) i = skipWs(b, i, end);', 'let r, e, count = 0, found = 0;'];
     s.push('if (i < end && b[i] === 0x5d) i++;', 'else for (;;) {', 'if (i >= end) return -2;', 'e = -1;');
     // The item's own subschema (-3: none applies).
@@ -355,10 +384,9 @@ export class Emitter {
     if (min > 0) s.push(`if (count < ${min}) return -1;`);
     if (max !== Infinity) s.push(`if (count > ${max}) return -1;`);
     if (contains !== undefined) {
-      // ajv (8.x) accepts an empty array against `contains` beside a tuple `items`/`prefixItems` whose
-      // items are not all `{}`: its `valid` flag keeps the tuple's. Unsure there, never REJECT.
-      const none = prefix.length > 0 ? 'count === 0 ? -2 : -1' : '-1';
-      s.push(`if (found < ${minContains}${maxContains === Infinity ? '' : ` || found > ${maxContains}`}) return ${none};`);
+      // Where ajv may skip contains (ArraySpec.containsSkippedUpTo): unsure, never REJECT.
+      const fails = `found < ${minContains}${maxContains === Infinity ? '' : ` || found > ${maxContains}`}`;
+      s.push(`if (${fails}) return ${containsSkippedUpTo >= 0 ? `count <= ${containsSkippedUpTo} ? -2 : -1` : '-1'};`);
     }
     if (unique) s.push('if (count > 1) {', 'if (count > 1000) return -2;', 'if (!itemsDistinct(b, start, i)) return -1;', '}');
     s.push('return i;');
@@ -381,15 +409,19 @@ export class Emitter {
     ].join('\n');
     // eslint-disable-next-line @typescript-eslint/no-implied-eval
     const made = new Function(...params, source)(...Object.values(runtime), ...this.consts) as { root: Check; st: { n: number; deep: boolean } };
-    const { root: check, st } = made;
-    return (b, i, end) => {
-      st.n = 0;
-      st.deep = false;
-      forgetObjects();
-      const r = check(b, i, end);
-      return st.deep ? -2 : r;
-    };
+    return lineCheck(made.root, made.st);
   }
+}
+
+/** The root check `check` as one line's: every line starts afresh, and a line too deep for the `$ref` depth count is unsure. */
+export function lineCheck(check: Check, st: { n: number; deep: boolean }): Check {
+  return (b, i, end) => {
+    st.n = 0;
+    st.deep = false;
+    forgetObjects();
+    const r = check(b, i, end);
+    return st.deep ? -2 : r;
+  };
 }
 
 /** Source of a test that `b[at …]` holds `bytes` (its length already known to match). */
@@ -403,7 +435,7 @@ function spellsOneOf(members: Buffer[], at: string, len: string): string {
 }
 
 /** Whether the bytes `b[from, to)` spell one of `members`. */
-function isOneOf(members: Buffer[], b: Buffer, from: number, to: number): boolean {
+export function isOneOf(members: Buffer[], b: Buffer, from: number, to: number): boolean {
   for (let k = 0; k < members.length; k++) {
     const m = members[k];
     if (m.length === to - from && b.compare(m, 0, m.length, from, to) === 0) return true;
@@ -411,7 +443,7 @@ function isOneOf(members: Buffer[], b: Buffer, from: number, to: number): boolea
   return false;
 }
 
-function enumHas(others: unknown[], value: unknown): boolean {
+export function enumHas(others: unknown[], value: unknown): boolean {
   return others.some((m) => equal(m, value));
 }
 
@@ -420,7 +452,7 @@ function enumHas(others: unknown[], value: unknown): boolean {
  * uniqueItems sees them. Items that are all strings without escapes are equal exactly when their
  * bytes are: compared in place. Anything else is parsed and compared with ajv's `equal`.
  */
-function itemsDistinct(b: Buffer, start: number, end: number): boolean {
+export function itemsDistinct(b: Buffer, start: number, end: number): boolean {
   const from: number[] = [];
   const to: number[] = [];
   let i = skipWs(b, start + 1, end);

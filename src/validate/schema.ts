@@ -84,6 +84,8 @@ export interface RulesOptions {
    * workers compile their own). On a 600 KB schema the validator holds tens of MB for the whole run.
    */
   checkOnly?: boolean;
+  /** How the fast path is built (FastPathOptions.emitter): for tests that check both ways. */
+  fastPathEmitter?: FastPathOptions['emitter'];
 }
 
 /** Ten violations say what is wrong with a line; a record of thousands says nothing more, slowly. */
@@ -223,7 +225,7 @@ export function compileRules(origin: string, text: string, options: RulesOptions
   // The same format checks ajv applies, unknown formats included (accepted as `true`). Only a
   // speed-up: if building it fails, every line takes the exact path. Built on first use: the main
   // thread only checks the rules, and a 600 KB schema's fast path is seconds and megabytes of code.
-  const fastOptions: FastPathOptions = { draft: draftOf(make), isKeyword: (k) => deciding().getKeyword(k) !== false };
+  const fastOptions: FastPathOptions = { draft: draftOf(make), isKeyword: (k) => deciding().getKeyword(k) !== false, emitter: options.fastPathEmitter };
   const buildFast = <T>(compile: typeof compileFastCheck | typeof compileRootCheck): T | undefined => {
     try {
       return compile(s, deciding().formats as Record<string, FormatDef | undefined>, fastOptions) as T | undefined;

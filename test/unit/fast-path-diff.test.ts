@@ -8,7 +8,9 @@
  * required keys or closed key sets, nested under $refs) exercises the branch guards (branch-guard.ts).
  * FUZZ_RUNS/10 schemas per family (15 without FUZZ_RUNS), 12 lines each; `npm run fuzz`
  * (FUZZ_RUNS=20000) checks 2,000 schemas per family: about 120,000 lines against schemas ajv
- * compiles (1,100 per family gave 66,660 cases, none disagreeing).
+ * compiles (1,100 per family gave 66,660 cases, none disagreeing). Each family runs with the checks
+ * built both ways (generated code and closures), and closures must give the generated code's very
+ * answer (UNSURE included); FUZZ_EMITTER=generated|closures runs one.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -158,29 +160,36 @@ function schemaOf(family: string): fc.Arbitrary<Record<string, unknown>> {
   }));
 }
 
-function compile(schema: unknown): Rules | undefined {
+function compile(schema: unknown, emitter: Emitter): Rules | undefined {
   try {
-    return compileRules('gen', JSON.stringify(schema));
+    return compileRules('gen', JSON.stringify(schema), { fastPathEmitter: emitter });
   } catch {
     return undefined; // a schema ajv refuses (e.g. 2020-12 `items` as an array) is no test case
   }
 }
 
-for (const family of Object.keys(FAMILIES)) {
-  test(`${family}: whatever the fast path accepts, ajv accepts, and what it rejects, ajv rejects (${Math.round(RUNS)} schemas × ${LINES} lines)`, () => {
+type Emitter = 'generated' | 'closures';
+/** Both ways of building the fast path (compileRootCheck picks one by the schema's size). */
+const EMITTERS: Emitter[] = process.env.FUZZ_EMITTER === undefined ? ['generated', 'closures'] : [process.env.FUZZ_EMITTER as Emitter];
+
+for (const emitter of EMITTERS) for (const family of Object.keys(FAMILIES)) {
+  test(`${family}, built as ${emitter}: whatever the fast path accepts, ajv accepts, and what it rejects, ajv rejects (${Math.round(RUNS)} schemas × ${LINES} lines)`, () => {
     let accepted = 0;
     let rejected = 0;
     let cases = 0;
     fc.assert(
       fc.property(schemaOf(family), fc.array(LINES_OF[family] ?? line, { minLength: LINES, maxLength: LINES }), (schema, lines) => {
-        const rules = compile(schema);
+        const rules = compile(schema, emitter);
         if (!rules?.fastAccept) return;
         const check = rules.rootCheck!()!;
+        // Closures must answer exactly as the generated code does, UNSURE included.
+        const twin = emitter === 'closures' ? compile(schema, 'generated')!.rootCheck!()! : undefined;
         for (const text of lines) {
           const buf = Buffer.from(text);
           cases++;
           const fast = rules.fastAccept(buf, 0, buf.length);
           const answer = check(buf, 0, buf.length);
+          if (twin) assert.equal(answer, twin(buf, 0, buf.length), `closures and generated code disagree:\nschema ${JSON.stringify(schema)}\nline   ${text}`);
           if (!fast && answer !== -1) continue;
           let verdict: boolean;
           try {
@@ -201,6 +210,6 @@ for (const family of Object.keys(FAMILIES)) {
     );
     // Over a long run the fast path must take some lines, or it proves nothing (a short run may not).
     if (process.env.FUZZ_RUNS !== undefined) assert.ok(accepted > 0, `${family}: nothing accepted in ${cases} cases`);
-    if (process.env.FUZZ_STATS) process.stderr.write(`${family}: ${accepted} accepted and ${rejected} rejected by the fast path, of ${cases}\n`);
+    if (process.env.FUZZ_STATS) process.stderr.write(`${family} (${emitter}): ${accepted} accepted and ${rejected} rejected by the fast path, of ${cases}\n`);
   });
 }

@@ -1,0 +1,597 @@
+/**
+ * The fast path's checks (fast-path.ts) as closures: each subschema's check is made by one of a few
+ * factory functions below from what the compiler decided, with the same answers, keyword by keyword,
+ * as the source fast-path-emit.ts writes for it (the contract is in that module's comment).
+ *
+ * Why, beside generated code: a large schema generates thousands of distinct functions (GitHub's
+ * webhook schema: about 2,300, 123k lines), and V8 compiles each one it runs hot on its own, so a
+ * worker that sees its 100 MB once spends most of its CPU warming up. Closures of the same function
+ * literal share their feedback and optimized code: here the whole fast path is a few dozen
+ * literals, optimized once. Their call sites see many targets, so a small schema runs faster as
+ * generated code (see compileRootCheck for the choice).
+ */
+import { guardFails, KIND_OBJECT, KINDS, type Guard } from './branch-guard.js';
+import { knownKeys, numberValue, objectDistinct, scanned, scanNumber, scanString, scanWord, skipValue, skipWs, TRUE, FALSE, NULL } from './json-scan.js';
+import {
+  ANY,
+  enumHas,
+  itemsDistinct,
+  lineCheck,
+  MAX_NESTING,
+  NEVER,
+  T_ARRAY,
+  T_BOOLEAN,
+  T_INTEGER,
+  T_NULL,
+  T_NUMBER,
+  T_OBJECT,
+  T_STRING,
+  UNSURE,
+  type ArraySpec,
+  type Check,
+  type CheckEmitter,
+  type EnumList,
+  type Name,
+  type NumberSpec,
+  type ObjectSpec,
+  type StringCheck,
+} from './fast-path-emit.js';
+
+/** What every check of one build shares: the `$ref` depth, and whether some `$ref` recurses (see Emitter.anyOf). */
+interface Shared {
+  n: number;
+  deep: boolean;
+  allBranches: boolean;
+}
+
+const anyV: Check = (b, i, end) => {
+  const e = skipValue(b, i, end);
+  return e < 0 ? -2 : e;
+};
+const neverV: Check = () => -1;
+const unsureV: Check = () => -2;
+
+/** Makes the checks as closures; names are only handed to the compiler, the closures hold each other. */
+export class ClosureEmitter implements CheckEmitter {
+  private checks = new Map<Name, Check>([
+    [ANY, anyV],
+    [NEVER, neverV],
+    [UNSURE, unsureV],
+  ]);
+  /** Reserved names not defined yet: their check calls whatever the cell holds by then. */
+  private cells = new Map<Name, { f: Check }>();
+  private next = 0;
+  private st: Shared = { n: 0, deep: false, allBranches: false };
+
+  /** How many checks were made. */
+  get size(): number {
+    return this.next;
+  }
+
+  private fn(name: Name): Check {
+    const f = this.checks.get(name);
+    if (f === undefined) throw new Error(`fast path: no check named ${name}`);
+    return f;
+  }
+
+  private define(f: Check): Name {
+    const name = `c${this.next++}`;
+    this.checks.set(name, f);
+    return name;
+  }
+
+  reserve(): Name {
+    const name = `c${this.next++}`;
+    const cell = { f: unsureV };
+    this.cells.set(name, cell);
+    this.checks.set(name, (b, i, end) => cell.f(b, i, end));
+    return name;
+  }
+
+  recursive(name: Name, target: Name): void {
+    this.st.allBranches = true;
+    const st = this.st;
+    const t = this.fn(target);
+    this.cells.get(name)!.f = (b, i, end) => {
+      // Past the limit the whole line is unsure, as in Emitter.recursive.
+      if (++st.n > MAX_NESTING) {
+        st.n--;
+        st.deep = true;
+        return -2;
+      }
+      const r = t(b, i, end);
+      st.n--;
+      return r;
+    };
+  }
+
+  alias(name: Name, target: Name): void {
+    // Only a recursive $ref is referred to before it is defined: later users may call the target itself.
+    const t = this.fn(target);
+    this.cells.get(name)!.f = t;
+    this.checks.set(name, t);
+  }
+
+  allOf(subs: Name[]): Name {
+    if (subs.length === 1) return subs[0];
+    return this.define(allOfCheck(subs.map((s) => this.fn(s))));
+  }
+
+  anyOf(subs: Name[], guards: Array<Guard | undefined> = []): Name {
+    return this.define(anyOfCheck(this.branches(subs, guards), this.st));
+  }
+
+  oneOf(subs: Name[], guards: Array<Guard | undefined> = []): Name {
+    return this.define(oneOfCheck(this.branches(subs, guards), this.st));
+  }
+
+  private branches(subs: Name[], guards: Array<Guard | undefined>): Branches {
+    const guarded = guards.some((g) => g !== undefined);
+    return { fns: subs.map((s) => this.fn(s)), guards: subs.map((_, x) => (guarded ? guards[x] : undefined)), guarded };
+  }
+
+  not(sub: Name): Name {
+    return this.define(notCheck(this.fn(sub)));
+  }
+
+  ifThenElse(cond: Name, then: Name | undefined, otherwise: Name | undefined): Name {
+    return this.define(ifCheck(this.fn(cond), then === undefined ? undefined : this.fn(then), this.fn(otherwise ?? ANY)));
+  }
+
+  value(types: number, str: StringCheck[], num: NumberSpec, obj: ObjectSpec | undefined, arr: ArraySpec | undefined, en: EnumList[] | undefined): Name {
+    const objCheck = obj ? objectCheck(obj, (s) => this.fn(s)) : anyV;
+    const arrCheck = arr ? arrayCheck(arr, (s) => this.fn(s)) : anyV;
+    return this.define(valueCheck(types, str, num, objCheck, arrCheck, en));
+  }
+
+  build(root: Name): Check {
+    return lineCheck(this.fn(root), this.st);
+  }
+}
+
+function allOfCheck(fns: Check[]): Check {
+  return (b, i, end) => {
+    let e = -1;
+    for (let k = 0; k < fns.length; k++) {
+      const r = fns[k](b, i, end);
+      if (r < 0) return r;
+      if (k === 0) e = r;
+      else if (r !== e) return -2;
+    }
+    return e;
+  };
+}
+
+/** The branches of an anyOf/oneOf, each with its guard (see Emitter.guarded); `guarded`: some branch has one. */
+interface Branches {
+  fns: Check[];
+  guards: Array<Guard | undefined>;
+  guarded: boolean;
+}
+
+/**
+ * Whether branch `x` may be skipped as REJECT, as Emitter.guarded decides: by the value's kind `kd`,
+ * and when `deep`, by the keys of the object.
+ */
+function skips(br: Branches, x: number, kd: number, deep: boolean, st: Shared, b: Buffer, i: number, end: number): boolean {
+  const g = br.guards[x];
+  if (g === undefined) return false;
+  if (!st.allBranches && kd !== 0 && (kd & g.kinds) === 0) return true;
+  return deep && guardFails(g, b, i, end);
+}
+
+/** Whether the object at `b[i]` (kind `kd`) is to be looked into against the guards: more than one branch takes objects. */
+function looksDeep(br: Branches, kd: number, st: Shared): boolean {
+  if (st.allBranches || kd !== KIND_OBJECT) return false;
+  let takes = 0;
+  for (let x = 0; x < br.guards.length; x++) {
+    const g = br.guards[x];
+    if (g === undefined || (kd & g.kinds) !== 0) takes++;
+  }
+  return takes > 1;
+}
+
+function anyOfCheck(br: Branches, st: Shared): Check {
+  const { fns, guarded } = br;
+  return (b, i, end) => {
+    const kd = guarded ? KINDS[b[i]] : 0;
+    const deep = guarded && looksDeep(br, kd, st);
+    let res = -1;
+    let e = -1;
+    for (let x = 0; x < fns.length; x++) {
+      const r = guarded && skips(br, x, kd, deep, st, b, i, end) ? -1 : fns[x](b, i, end);
+      if (r >= 0) {
+        if (!st.allBranches) return r;
+        if (e < 0) e = r;
+      } else if (r === -2) res = -2;
+    }
+    return e >= 0 ? e : res;
+  };
+}
+
+function oneOfCheck(br: Branches, st: Shared): Check {
+  const { fns, guarded } = br;
+  return (b, i, end) => {
+    const kd = guarded ? KINDS[b[i]] : 0;
+    const deep = guarded && looksDeep(br, kd, st);
+    let e = -1;
+    let passing = 0;
+    for (let x = 0; x < fns.length; x++) {
+      const r = guarded && skips(br, x, kd, deep, st, b, i, end) ? -1 : fns[x](b, i, end);
+      if (r === -2) return -2;
+      if (r >= 0) {
+        passing++;
+        e = r;
+      }
+    }
+    return passing === 1 ? e : -1;
+  };
+}
+
+function notCheck(sub: Check): Check {
+  return (b, i, end) => {
+    const r = sub(b, i, end);
+    if (r >= 0) return -1;
+    if (r === -2) return -2;
+    // REJECT is certain only for JSON: make sure it is.
+    return anyV(b, i, end);
+  };
+}
+
+function ifCheck(cond: Check, then: Check | undefined, otherwise: Check): Check {
+  return (b, i, end) => {
+    const r = cond(b, i, end);
+    if (r === -2) return -2;
+    if (r >= 0) return then === undefined ? r : then(b, i, end);
+    return otherwise(b, i, end);
+  };
+}
+
+/**
+ * A set of byte strings to look a key or a string value up in without decoding it: open addressing
+ * on a hash of the bytes, confirmed byte by byte.
+ */
+class ByteTable {
+  private slots: Int32Array;
+  private hashes: Int32Array;
+  private mask: number;
+
+  constructor(private members: Buffer[]) {
+    let size = 4;
+    while (size < members.length * 2) size *= 2;
+    this.slots = new Int32Array(size);
+    this.hashes = new Int32Array(size);
+    this.mask = size - 1;
+    members.forEach((m, x) => {
+      const h = hashBytes(m, 0, m.length);
+      let s = h & this.mask;
+      while (this.slots[s] !== 0) s = (s + 1) & this.mask;
+      this.slots[s] = x + 1;
+      this.hashes[s] = h;
+    });
+  }
+
+  /** The index in `members` of the first one `b[from, to)` spells, or -1. */
+  find(b: Buffer, from: number, to: number): number {
+    const h = hashBytes(b, from, to);
+    const len = to - from;
+    for (let s = h & this.mask; ; s = (s + 1) & this.mask) {
+      const x = this.slots[s];
+      if (x === 0) return -1;
+      if (this.hashes[s] !== h) continue;
+      const m = this.members[x - 1];
+      if (m.length === len && sameBytes(m, b, from, len)) return x - 1;
+    }
+  }
+}
+
+function hashBytes(b: Buffer, from: number, to: number): number {
+  let h = to - from;
+  for (let k = from; k < to; k++) h = Math.imul(h ^ b[k], 0x01000193);
+  return h ^ (h >>> 16);
+}
+
+function sameBytes(m: Buffer, b: Buffer, from: number, len: number): boolean {
+  if (len > 48) return b.compare(m, 0, len, from, from + len) === 0;
+  for (let j = 0; j < len; j++) if (m[j] !== b[from + j]) return false;
+  return true;
+}
+
+/** Emitter.value as a closure. */
+function valueCheck(types: number, str: StringCheck[], num: NumberSpec, objCheck: Check, arrCheck: Check, en: EnumList[] | undefined): Check {
+  const takesString = (types & T_STRING) !== 0;
+  const takesNumber = (types & (T_NUMBER | T_INTEGER)) !== 0;
+  const takesObject = (types & T_OBJECT) !== 0;
+  const takesArray = (types & T_ARRAY) !== 0;
+  const takesBoolean = (types & T_BOOLEAN) !== 0;
+  const takesNull = (types & T_NULL) !== 0;
+  const wholeOnly = (types & T_NUMBER) === 0 && (types & T_INTEGER) !== 0;
+  const strBytes = str.map((c) => c.bytes);
+  const strStr = str.map((c) => c.str);
+  const decodes = str.length > 0 || en !== undefined;
+  const enumTables = (en ?? []).map((l) => new ByteTable(l.encoded));
+  const enumStrings = (en ?? []).map((l) => l.strings);
+  const enumOthers = en === undefined ? undefined : en.map((l) => l.others);
+  const { minimum, maximum, exclusiveMinimum, exclusiveMaximum, multipleOf } = num;
+  const hasLimits = minimum !== undefined || maximum !== undefined || exclusiveMinimum !== undefined || exclusiveMaximum !== undefined;
+  const readsNumber = hasLimits || multipleOf !== undefined || en !== undefined || wholeOnly;
+  const alwaysReads = hasLimits || multipleOf !== undefined || en !== undefined;
+  return (b, i, end) => {
+    const c = b[i];
+    let e: number;
+    if (c === 0x22) {
+      e = scanString(b, i + 1, end);
+      if (e < 0) return -2;
+      if (!takesString) return -1;
+      if (decodes) {
+        // The value as JSON.parse gives it: decoded only when some check needs it, escapes only when there are any.
+        const esc = scanned.hadEscape;
+        let s: string | undefined;
+        for (let x = 0; x < strStr.length; x++) {
+          const bytes = strBytes[x];
+          if (esc || bytes === undefined || !bytes(b, i + 1, e - 1)) {
+            if (s === undefined) s = esc ? (JSON.parse(b.toString('utf8', i, e)) as string) : b.toString('utf8', i + 1, e - 1);
+            if (!strStr[x](s)) return -1;
+          }
+        }
+        for (let x = 0; x < enumTables.length; x++) {
+          if (esc || enumTables[x].find(b, i + 1, e - 1) < 0) {
+            if (s === undefined) s = esc ? (JSON.parse(b.toString('utf8', i, e)) as string) : b.toString('utf8', i + 1, e - 1);
+            if (!enumStrings[x].has(s)) return -1;
+          }
+        }
+      }
+      return e;
+    }
+    if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
+      e = scanNumber(b, i, end);
+      if (e < 0) return -2;
+      if (!takesNumber) return -1;
+      if (readsNumber && (alwaysReads || !scanned.numberIsPlainInteger)) {
+        const n = numberValue(b, i, e);
+        // 1e400 is Infinity to JSON.parse, and a number to ajv only without strictNumbers: unsure.
+        if (!Number.isFinite(n)) return -2;
+        if (wholeOnly && n % 1 !== 0) return -1;
+        if (minimum !== undefined && !(n >= minimum)) return -1;
+        if (maximum !== undefined && !(n <= maximum)) return -1;
+        if (exclusiveMinimum !== undefined && !(n > exclusiveMinimum)) return -1;
+        if (exclusiveMaximum !== undefined && !(n < exclusiveMaximum)) return -1;
+        if (multipleOf !== undefined) {
+          // ajv's own test (without multipleOfPrecision): the quotient equals parseInt of itself.
+          const q = n / multipleOf;
+          if (q !== parseInt(q as unknown as string)) return -1;
+        }
+        if (enumOthers !== undefined && !inEvery(enumOthers, n)) return -1;
+      }
+      return e;
+    }
+    if (c === 0x7b) {
+      if (!takesObject) return -1;
+      e = objCheck(b, i, end);
+    } else if (c === 0x5b) {
+      if (!takesArray) return -1;
+      e = arrCheck(b, i, end);
+    } else if (c === 0x74 || c === 0x66) {
+      e = scanWord(b, i, end, c === 0x74 ? TRUE : FALSE);
+      if (e < 0) return -2;
+      if (!takesBoolean) return -1;
+    } else if (c === 0x6e) {
+      e = scanWord(b, i, end, NULL);
+      if (e < 0) return -2;
+      if (!takesNull) return -1;
+    } else return -2;
+    if (enumOthers !== undefined && e >= 0 && !inEvery(enumOthers, JSON.parse(b.toString('utf8', i, e)))) return -1;
+    return e;
+  };
+}
+
+/** Whether `v` equals a member of every list (ajv's `equal`). */
+function inEvery(lists: unknown[][], v: unknown): boolean {
+  for (let x = 0; x < lists.length; x++) if (!enumHas(lists[x], v)) return false;
+  return true;
+}
+
+/** Emitter.object as a closure; `fn` gives the check of a name. */
+function objectCheck(spec: ObjectSpec, fn: (name: Name) => Check): Check {
+  const { keys, required, min, max, keySensitive, distinct } = spec;
+  const n = keys.length;
+  const small = n <= 30;
+  const table = new ByteTable(keys.map((k) => k.bytes));
+  const keyChecks = keys.map((k) => (k.check === undefined ? undefined : fn(k.check)));
+  const inProperties = keys.map((k) => k.inProperties);
+  const requiredNames = required.map((k) => keys[k].name);
+  const want = small ? required.reduce((m, k) => m | (1 << k), 0) : 0;
+  const patterns = spec.patterns.map((p) => p.re);
+  const patternChecks = spec.patterns.map((p) => fn(p.check));
+  const additional = spec.additional === undefined ? undefined : fn(spec.additional);
+  const propertyNames = spec.propertyNames === undefined ? undefined : fn(spec.propertyNames);
+  const deps = spec.dependencies.map((d) => ({ key: d.key, names: d.names, check: d.check === undefined ? undefined : fn(d.check) }));
+  const escapesMatter = n > 0 || keySensitive;
+  return (b, i, end) => {
+    const start = i;
+    i++;
+    if (b[i] <= 0x20) i = skipWs(b, i, end);
+    let mask = 0;
+    const seen = small ? undefined : new Uint8Array(n);
+    let names: string[] | undefined;
+    let r: number;
+    let ve: number;
+    let count = 0;
+    // A REJECT stands only once the whole object is read: a repeated key could replace the value.
+    let failed = false;
+    if (requiredNames.length > 0) {
+      // Another branch already read this object: a missing required key settles it without reading it again.
+      const ks = knownKeys(start);
+      if (ks !== undefined) for (let x = 0; x < requiredNames.length; x++) if (!ks.has(requiredNames[x])) return -1;
+    }
+    if (i < end && b[i] === 0x7d) i++;
+    else
+      for (;;) {
+        if (i >= end || b[i] !== 0x22) return -2;
+        const kf = i + 1;
+        i = scanString(b, kf, end);
+        if (i < 0) return -2;
+        const kt = i - 1;
+        if (escapesMatter && scanned.hadEscape) return -2;
+        if (b[i] <= 0x20) i = skipWs(b, i, end);
+        if (i >= end || b[i] !== 0x3a) return -2;
+        i++;
+        if (b[i] <= 0x20) i = skipWs(b, i, end);
+        if (i >= end) return -2;
+        const k = n > 0 ? table.find(b, kf, kt) : -1;
+        let name: string | undefined;
+        if (k >= 0) {
+          if (small) {
+            if ((mask & (1 << k)) !== 0) return -2;
+            mask |= 1 << k;
+          } else {
+            if (seen![k] === 1) return -2;
+            seen![k] = 1;
+          }
+        } else if (distinct) {
+          name = b.toString('utf8', kf, kt);
+          names ??= [];
+          if (names.includes(name)) return -2;
+          names.push(name);
+        }
+        count++;
+        ve = -1;
+        if (!failed) {
+          if (propertyNames !== undefined) {
+            r = propertyNames(b, kf - 1, end);
+            if (r === -2) return -2;
+            if (r === -1) failed = true;
+          }
+          // Every subschema that applies to this member's value, in turn.
+          let matched = false;
+          if (k >= 0) {
+            if (inProperties[k]) matched = true;
+            const check = keyChecks[k];
+            if (check !== undefined && !failed) {
+              r = check(b, i, end);
+              if (r === -2) return -2;
+              if (r === -1) failed = true;
+              else if (ve >= 0 && r !== ve) return -2;
+              else ve = r;
+            }
+          }
+          if (patterns.length > 0 && !failed) {
+            if (name === undefined) name = b.toString('utf8', kf, kt);
+            for (let x = 0; x < patterns.length; x++) {
+              if (failed || !patterns[x].test(name)) continue;
+              matched = true;
+              r = patternChecks[x](b, i, end);
+              if (r === -2) return -2;
+              if (r === -1) failed = true;
+              else if (ve >= 0 && r !== ve) return -2;
+              else ve = r;
+            }
+          }
+          if (additional !== undefined && !matched && !failed) {
+            r = additional(b, i, end);
+            if (r === -2) return -2;
+            if (r === -1) failed = true;
+            else if (ve >= 0 && r !== ve) return -2;
+            else ve = r;
+          }
+          // With no repeated key, the failed member's value is the one JSON.parse keeps: REJECT now.
+          if (failed && objectDistinct(b, start, end) >= 0) return -1;
+        }
+        i = ve >= 0 ? ve : b[i] === 0x22 ? scanString(b, i + 1, end) : skipValue(b, i, end);
+        if (i < 0) return -2;
+        i = afterMember(b, i, end, 0x7d);
+        if (i < 0) return -2;
+        if (after.closed) break;
+      }
+    if (failed) return -1;
+    if (small) {
+      if ((mask & want) !== want) return -1;
+    } else for (let x = 0; x < required.length; x++) if (seen![required[x]] !== 1) return -1;
+    if (count < min) return -1;
+    if (count > max) return -1;
+    for (let x = 0; x < deps.length; x++) {
+      const d = deps[x];
+      if (!(small ? (mask & (1 << d.key)) !== 0 : seen![d.key] === 1)) continue;
+      for (let y = 0; y < d.names.length; y++) if (!(small ? (mask & (1 << d.names[y])) !== 0 : seen![d.names[y]] === 1)) return -1;
+      if (d.check !== undefined) {
+        r = d.check(b, start, end);
+        if (r < 0) return r;
+        if (r !== i) return -2;
+      }
+    }
+    return i;
+  };
+}
+
+/** What afterMember found last: the container's end. */
+const after = { closed: false };
+
+/**
+ * Past what follows a member's or an item's value ending at `i`: the comma and white space, to the
+ * next one; or `close`, to the index after it (after.closed). -2 when neither follows.
+ */
+function afterMember(b: Buffer, i: number, end: number, close: number): number {
+  if (b[i] <= 0x20) i = skipWs(b, i, end);
+  if (i >= end) return -2;
+  if (b[i] === 0x2c) {
+    after.closed = false;
+    i++;
+    return b[i] <= 0x20 ? skipWs(b, i, end) : i;
+  }
+  if (b[i] !== close) return -2;
+  after.closed = true;
+  return i + 1;
+}
+
+/** Emitter.array as a closure; `fn` gives the check of a name. */
+function arrayCheck(spec: ArraySpec, fn: (name: Name) => Check): Check {
+  const { containsSkippedUpTo, minContains, maxContains, min, max, unique } = spec;
+  const prefix = spec.prefix.map(fn);
+  const rest = spec.rest === undefined ? undefined : fn(spec.rest);
+  const contains = spec.contains === undefined ? undefined : fn(spec.contains);
+  return (b, i, end) => {
+    const start = i;
+    i++;
+    if (b[i] <= 0x20) i = skipWs(b, i, end);
+    let r: number;
+    let e: number;
+    let count = 0;
+    let found = 0;
+    if (i < end && b[i] === 0x5d) i++;
+    else
+      for (;;) {
+        if (i >= end) return -2;
+        e = -1;
+        // The item's own subschema (-3: none applies).
+        const own = count < prefix.length ? prefix[count] : rest;
+        r = own === undefined ? -3 : own(b, i, end);
+        if (r !== -3) {
+          if (r < 0) return r;
+          e = r;
+        }
+        if (contains !== undefined) {
+          r = contains(b, i, end);
+          if (r === -2) return -2;
+          if (r >= 0) {
+            if (e >= 0 && r !== e) return -2;
+            e = r;
+            found++;
+          }
+        }
+        i = e >= 0 ? e : skipValue(b, i, end);
+        if (i < 0) return -2;
+        count++;
+        i = afterMember(b, i, end, 0x5d);
+        if (i < 0) return -2;
+        if (after.closed) break;
+      }
+    if (count < min) return -1;
+    if (count > max) return -1;
+    if (contains !== undefined && (found < minContains || found > maxContains)) return count <= containsSkippedUpTo ? -2 : -1;
+    if (unique && count > 1) {
+      if (count > 1000) return -2;
+      if (!itemsDistinct(b, start, i)) return -1;
+    }
+    return i;
+  };
+}
