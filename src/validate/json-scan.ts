@@ -29,11 +29,31 @@ export const scanned = {
   numberIsPlainInteger: false,
 };
 
+/**
+ * A view of the chunk last scanned, for scanString's 4-byte reads. Kept for the next call, since a
+ * chunk holds many lines (the reference keeps one chunk alive at most).
+ */
+let viewOf: Buffer | undefined;
+let view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+
 /** Index after the closing quote of the string whose body starts at `i`, or -1 if it is not a JSON string. */
 export function scanString(b: Buffer, i: number, end: number): number {
   scanned.hadEscape = false;
+  if (b !== viewOf) {
+    viewOf = b;
+    view = new DataView(b.buffer, b.byteOffset, b.length);
+  }
+  const v = view;
   for (;;) {
-    // Comparisons beat a table lookup here (about 560 vs 460 MB/s on the bench machine).
+    // Four bytes a step while none is < 0x20, a quote or a backslash: each test sets the top bit of
+    // a byte where it holds (SWAR; exact for "some byte of the word"). Then byte by byte to find it.
+    while (i + 4 <= end) {
+      const x = v.getInt32(i, true);
+      const q = x ^ 0x22222222;
+      const s = x ^ 0x5c5c5c5c;
+      if ((((x - 0x20202020) & ~x) | ((q - 0x01010101) & ~q) | ((s - 0x01010101) & ~s)) & 0x80808080) break;
+      i += 4;
+    }
     let c = 0;
     while (i < end) {
       c = b[i];
