@@ -46,19 +46,29 @@ export function scanString(b: Buffer, i: number, end: number): number {
   const v = view;
   for (;;) {
     // Four bytes a step while none is < 0x20, a quote or a backslash: each test sets the top bit of
-    // a byte where it holds (SWAR; exact for "some byte of the word"). Then byte by byte to find it.
-    while (i + 4 <= end) {
+    // a byte where it holds (SWAR). The last 0-3 bytes before `end` one by one.
+    let c = 0;
+    for (;;) {
+      if (i + 4 > end) {
+        while (i < end) {
+          c = b[i];
+          if (c < 0x20 || c === QUOTE || c === BACKSLASH) break;
+          i++;
+        }
+        break;
+      }
       const x = v.getInt32(i, true);
       const q = x ^ 0x22222222;
       const s = x ^ 0x5c5c5c5c;
-      if ((((x - 0x20202020) & ~x) | ((q - 0x01010101) & ~q) | ((s - 0x01010101) & ~s)) & 0x80808080) break;
+      const m = (((x - 0x20202020) & ~x) | ((q - 0x01010101) & ~q) | ((s - 0x01010101) & ~s)) & 0x80808080;
+      if (m !== 0) {
+        // A borrow only runs upwards from a byte that matches, so the lowest flag is the first match
+        // (bytes read little-endian: the lowest is the earliest).
+        i += (31 - Math.clz32(m & -m)) >> 3;
+        c = b[i];
+        break;
+      }
       i += 4;
-    }
-    let c = 0;
-    while (i < end) {
-      c = b[i];
-      if (c < 0x20 || c === QUOTE || c === BACKSLASH) break;
-      i++;
     }
     if (i >= end) return -1;
     if (c === QUOTE) return i + 1;
@@ -153,30 +163,28 @@ const stack = new Uint8Array(MAX_DEPTH);
 /** Index after the JSON value starting at `i` (whitespace before it allowed), or -1 if it is not one. */
 export function skipValue(b: Buffer, i: number, end: number): number {
   let depth = 0;
+  // The innermost open container is an object (else an array); the stack holds the outer ones.
+  let inObject = false;
   for (;;) {
     // A value.
     if (b[i] <= 0x20) i = skipWs(b, i, end);
     if (i >= end) return -1;
     let c = b[i];
-    if (c === QUOTE) {
-      i = scanString(b, i + 1, end);
-    } else if (c === 0x7b || c === 0x5b) {
-      const close = c === 0x7b ? 0x7d : 0x5d;
+    if (c === QUOTE) i = scanString(b, i + 1, end);
+    else if (c === 0x7b || c === 0x5b) {
       i++;
       if (b[i] <= 0x20) i = skipWs(b, i, end);
-      if (i < end && b[i] === close) i++;
+      if (i < end && b[i] === c + 2) i++; // `{}` or `[]`: '}' and ']' are '{' and '[' + 2
       else {
         if (depth === MAX_DEPTH) return -1;
-        stack[depth++] = c === 0x7b ? IN_OBJECT : IN_ARRAY;
-        if (c === 0x7b) {
-          i = objectKey(b, i, end);
-          if (i < 0) return -1;
-        }
+        stack[depth++] = inObject ? IN_OBJECT : IN_ARRAY;
+        inObject = c === 0x7b;
+        if (inObject) i = objectKey(b, i, end);
+        if (i < 0) return -1;
         continue;
       }
-    } else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
-      i = scanNumber(b, i, end);
-    } else if (c === 0x74) i = scanWord(b, i, end, TRUE);
+    } else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) i = scanNumber(b, i, end);
+    else if (c === 0x74) i = scanWord(b, i, end, TRUE);
     else if (c === 0x66) i = scanWord(b, i, end, FALSE);
     else if (c === 0x6e) i = scanWord(b, i, end, NULL);
     else return -1;
@@ -186,23 +194,18 @@ export function skipValue(b: Buffer, i: number, end: number): number {
       if (depth === 0) return i;
       if (b[i] <= 0x20) i = skipWs(b, i, end);
       if (i >= end) return -1;
-      c = b[i];
-      const inObject = stack[depth - 1] === IN_OBJECT;
+      c = b[i++];
       if (c === 0x2c) {
-        i++;
-        if (b[i] <= 0x20) i = skipWs(b, i, end);
         if (inObject) {
+          if (b[i] <= 0x20) i = skipWs(b, i, end);
           i = objectKey(b, i, end);
           if (i < 0) return -1;
         }
         break;
       }
-      if (c === (inObject ? 0x7d : 0x5d)) {
-        i++;
-        depth--;
-        continue;
-      }
-      return -1;
+      if (c !== (inObject ? 0x7d : 0x5d)) return -1;
+      // The stack's bottom entry stands for "outside any container", which depth 0 returns before reading.
+      inObject = stack[--depth] === IN_OBJECT;
     }
   }
 }
