@@ -267,26 +267,34 @@ export class Emitter {
       s.push(`{\nconst ks = knownKeys(start);\nif (ks !== undefined && !(${required.map((k) => `ks.has(${this.konst(keys[k].name)})`).join(' && ')})) return -1;\n}`);
     }
     s.push('if (i < end && b[i] === 0x7d) i++;', 'else for (;;) {');
-    s.push('if (i >= end || b[i] !== 0x22) return -2;', 'const kf = i + 1;', 'i = scanString(b, kf, end);', 'if (i < 0) return -2;', 'const kt = i - 1;');
-    if (n > 0 || keySensitive) s.push('if (scanned.hadEscape) return -2;');
-    s.push('if (b[i] <= 0x20) i = skipWs(b, i, end);', 'if (i >= end || b[i] !== 0x3a) return -2;', 'i++; if (b[i] <= 0x20) i = skipWs(b, i, end);', 'if (i >= end) return -2;');
-    // The key's index into `keys`: by length, then by inline byte comparisons.
-    s.push('k = -1;');
-    if (n > 0) {
-      const byLength = new Map<number, number[]>();
-      keys.forEach((key, x) => byLength.set(key.bytes.length, [...(byLength.get(key.bytes.length) ?? []), x]));
-      s.push('switch (kt - kf) {');
-      for (const [len, list] of byLength) {
-        s.push(`case ${len}:`);
-        for (const x of list) {
-          const bytes = keys[x].bytes;
-          const cond = bytes.length <= 48 ? spells(bytes, 'kf') : `b.compare(${this.konst(bytes)}, 0, ${bytes.length}, kf, kt) === 0`;
-          s.push(`if (${cond}) { k = ${x}; break; }`);
+    s.push('if (i >= end || b[i] !== 0x22) return -2;', 'const kf = i + 1;', 'k = -1;');
+    // The key's index into `keys`: by its first byte, then inline byte comparisons up to its closing
+    // quote, with no scan of the key first. A key spelled with a quote, a backslash or a control
+    // byte never matches raw bytes without escapes, so it is not looked for.
+    const plain = keys.map((key, x) => ({ bytes: key.bytes, x })).filter(({ bytes }) => !bytes.some((c) => c < 0x20 || c === QUOTE || c === 0x5c));
+    if (plain.length > 0) {
+      const byFirst = new Map<number, typeof plain>();
+      for (const key of plain) {
+        const first = key.bytes.length === 0 ? QUOTE : key.bytes[0];
+        byFirst.set(first, [...(byFirst.get(first) ?? []), key]);
+      }
+      s.push('switch (b[kf]) {');
+      for (const [first, list] of byFirst) {
+        s.push(`case ${first}:`);
+        for (const { bytes, x } of list) {
+          const len = bytes.length;
+          const same = len <= 48 ? spells(bytes, 'kf', 1) : `b.compare(${this.konst(bytes)}, 1, ${len}, kf + 1, kf + ${len}) === 0`;
+          s.push(`if (kf + ${len} < end && b[kf + ${len}] === 0x22 && ${same}) { k = ${x}; i = kf + ${len + 1}; break; }`);
         }
         s.push('break;');
       }
       s.push('}');
     }
+    // Not a key the keywords name: scan it.
+    s.push('if (k < 0) {', 'i = scanString(b, kf, end);', 'if (i < 0) return -2;');
+    if (n > 0 || keySensitive) s.push('if (scanned.hadEscape) return -2;');
+    s.push('}', 'const kt = i - 1;');
+    s.push('if (b[i] <= 0x20) i = skipWs(b, i, end);', 'if (i >= end || b[i] !== 0x3a) return -2;', 'i++; if (b[i] <= 0x20) i = skipWs(b, i, end);', 'if (i >= end) return -2;');
     s.push('let name;');
     s.push(`if (k >= 0) {`, small ? 'if ((mask & (1 << k)) !== 0) return -2;\nmask |= 1 << k;' : 'if (seen[k] === 1) return -2;\nseen[k] = 1;', '}');
     if (distinct) s.push("else {\nname = b.toString('utf8', kf, kt);\nnames ??= [];\nif (names.includes(name)) return -2;\nnames.push(name);\n}");
@@ -392,9 +400,9 @@ export class Emitter {
   }
 }
 
-/** Source of a test that `b[at …]` holds `bytes` (its length already known to match). */
-function spells(bytes: Buffer, at: string): string {
-  return bytes.length === 0 ? 'true' : [...bytes].map((c, j) => `b[${at} + ${j}] === ${c}`).join(' && ');
+/** Source of a test that `b[at …]` holds `bytes` (its length already known to match), from byte `from` on. */
+function spells(bytes: Buffer, at: string, from = 0): string {
+  return bytes.length <= from ? 'true' : [...bytes.subarray(from)].map((c, j) => `b[${at} + ${j + from}] === ${c}`).join(' && ');
 }
 
 /** Source of a test that the `len` bytes at `b[at …]` spell one of `members`, by inline comparisons. */

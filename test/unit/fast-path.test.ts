@@ -371,6 +371,59 @@ test('a schema whose $refs loop without reading further into the data gets no sh
   assert.ok(compileRules('t', JSON.stringify({ type: 'object', properties: { child: { $ref: '#' } } })).fastAccept);
 });
 
+test('keys are told apart by their bytes up to their closing quote within the line: prefixes of one another, empty, escaped, long, and cut off at the line end', () => {
+  const long = 'k'.repeat(60);
+  const rules = compileRules(
+    'keys',
+    JSON.stringify({
+      type: 'object',
+      required: ['a'],
+      properties: { a: { type: 'string' }, ab: { type: 'integer' }, '': { type: 'boolean' }, 'q"k': { type: 'null' }, 'b\\s': { type: 'null' }, 'c\u0001': { type: 'null' }, [long]: { enum: ['EUR', 'USD'] }, [long + 'x']: { type: 'integer' } },
+      additionalProperties: { type: 'number' },
+    }),
+  );
+  const lines = [
+    '{"a":"x","ab":1}',
+    '{"a":"x","ab":"1"}',
+    '{"ab":1,"a":"x"}',
+    '{"a":"x","":true}',
+    '{"a":"x","":1}',
+    '{"a":"x","\\u0061b":"1"}',
+    '{"\\u0061":"x"}',
+    '{"a":"x","q\\"k":null}',
+    '{"a":"x","q\\"k":1}',
+    '{"a":"x","b\\\\s":null}',
+    '{"a":"x","b\\\\s":1}',
+    // Raw, these spellings are no JSON: a key's own bytes are not how it is written.
+    '{"a":"x","q"k":null}',
+    '{"a":"x","b\\s":null}',
+    '{"a":"x","c\u0001":null}',
+    '{"a":"x","c\\u0001":null}',
+    `{"a":"x","${long}":"EUR"}`,
+    `{"a":"x","${long}":"GBP"}`,
+    `{"a":"x","${long}x":1}`,
+    `{"a":"x","${long}x":"EUR"}`,
+    `{"a":"x","${long.slice(1)}":"EUR"}`,
+    '{"a":"x","abc":1}',
+    '{"a":"x","abc":"1"}',
+  ];
+  for (const line of lines) {
+    sound(rules, Buffer.from(line));
+    // The same bytes with the line ending earlier: what follows the end (the rest of a key, its quote) must not count.
+    const b = Buffer.from(line + '"');
+    for (let end = 1; end < b.length; end++) {
+      const verdict = rules.fastCheck!(b, 0, end);
+      const found = exact(rules, Buffer.from(b.subarray(0, end)));
+      if (verdict === ACCEPT) assert.equal(found, 'valid', `accepted ${JSON.stringify(b.toString('latin1', 0, end))}`);
+      if (verdict === REJECT && found !== 'invalid_json') assert.equal(found, 'schema', `rejected ${JSON.stringify(b.toString('latin1', 0, end))}`);
+    }
+  }
+  const verdict = (line: string) => rules.fastCheck!(Buffer.from(line), 0, Buffer.byteLength(line));
+  assert.equal(verdict('{"a":"x","ab":1}'), ACCEPT);
+  assert.equal(verdict('{"a":"x","ab":"1"}'), REJECT);
+  assert.equal(verdict(`{"a":"x","${long}":"GBP"}`), REJECT);
+});
+
 test('numbers are read from their bytes to the same double Number() gives, and patterns checked on bytes agree with the regex', () => {
   const digits = fc.stringMatching(/^-?(0|[1-9][0-9]{0,17})(\.[0-9]{1,17})?([eE][+-]?[0-9]{1,3})?$/);
   fc.assert(
