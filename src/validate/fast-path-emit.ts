@@ -14,6 +14,7 @@
  * -1 (REJECT: ajv rejects it, provided the bytes turn out to be JSON) or -2 (UNSURE).
  */
 import equalModule from 'ajv/dist/runtime/equal.js';
+import { fixedLength } from './byte-formats.js';
 import { guardFails, KIND_OBJECT, KINDS, type Guard } from './branch-guard.js';
 import { forgetObjects, knownKeys, numberValue, objectDistinct, QUOTE, scanned, scanNumber, scanString, scanWord, skipValue, skipWs, TRUE, FALSE, NULL } from './json-scan.js';
 
@@ -212,7 +213,9 @@ export class Emitter {
     const enumOthers = enumLists?.map((l) => `enumHas(${l.others}, v)`).join(' && ');
     const s: string[] = ['const c = b[i];', 'let e;'];
     // A string.
-    s.push('if (c === 0x22) {', 'e = scanString(b, i + 1, end);', 'if (e < 0) return -2;');
+    s.push('if (c === 0x22) {');
+    if ((types & T_STRING) !== 0) s.push(...this.knownSpellings(str, en));
+    s.push('e = scanString(b, i + 1, end);', 'if (e < 0) return -2;');
     if ((types & T_STRING) === 0) s.push('return -1;');
     else if (str.length > 0 || enumLists !== undefined) {
       // The value as JSON.parse gives it: decoded only when some check needs it, escapes only when there are any.
@@ -253,6 +256,28 @@ export class Emitter {
     if (enumOthers) s.push(`if (e >= 0) { const v = JSON.parse(b.toString('utf8', i, e)); if (!(${enumOthers})) return -1; }`);
     s.push('return e;');
     return this.define(s.join('\n'));
+  }
+
+  /**
+   * Source that returns the end of a string value at `b[i]` at once when its bytes, up to a closing
+   * quote within the line, are one the checks surely take: an enum member every check takes, or a
+   * value of a fixed length (byte-formats.ts's fixedLength) every check's bytes test takes. Neither
+   * holds a quote, a backslash or a control byte, so that quote ends the string, and no scan is needed.
+   */
+  private knownSpellings(str: StringCheck[], en: EnumList[] | undefined): string[] {
+    const plain = (m: Buffer) => !m.some((c) => c < 0x20 || c === QUOTE || c === 0x5c);
+    const at = (len: number) => `i + ${len + 1} < end && b[i + ${len + 1}] === 0x22`;
+    if (en !== undefined) {
+      const members = en[0].encoded.filter((m, x) => {
+        const v = [...en[0].strings][x];
+        return plain(m) && m.length <= 48 && en.every((l) => l.strings.has(v)) && str.every((chk) => chk.str(v));
+      });
+      if (members.length === 0 || members.length > 16) return [];
+      return members.map((m) => `if (${at(m.length)} && ${spells(m, 'i + 1')}) return i + ${m.length + 2};`);
+    }
+    const len = str.length > 0 ? fixedLength(str[0].bytes) : undefined;
+    if (len === undefined || !str.every((chk) => fixedLength(chk.bytes) === len)) return [];
+    return [`if (${at(len)} && ${str.map((chk) => `${this.konst(chk.bytes)}(b, i + 1, i + ${len + 1})`).join(' && ')}) return i + ${len + 2};`];
   }
 
   object(spec: ObjectSpec): Name {

@@ -371,6 +371,21 @@ test('a schema whose $refs loop without reading further into the data gets no sh
   assert.ok(compileRules('t', JSON.stringify({ type: 'object', properties: { child: { $ref: '#' } } })).fastAccept);
 });
 
+/**
+ * Asserts the shortcut is sound on `line` and on every shorter line its bytes start, each read from
+ * a buffer that goes on past the line's end (with a quote): what follows the end must not count.
+ */
+function soundAtEveryEnd(rules: Rules, line: string): void {
+  sound(rules, Buffer.from(line));
+  const b = Buffer.from(line + '"');
+  for (let end = 1; end < b.length; end++) {
+    const verdict = rules.fastCheck!(b, 0, end);
+    const found = exact(rules, Buffer.from(b.subarray(0, end)));
+    if (verdict === ACCEPT) assert.equal(found, 'valid', `accepted ${JSON.stringify(b.toString('latin1', 0, end))}`);
+    if (verdict === REJECT && found !== 'invalid_json') assert.equal(found, 'schema', `rejected ${JSON.stringify(b.toString('latin1', 0, end))}`);
+  }
+}
+
 test('keys are told apart by their bytes up to their closing quote within the line: prefixes of one another, empty, escaped, long, and cut off at the line end', () => {
   const long = 'k'.repeat(60);
   const rules = compileRules(
@@ -407,21 +422,59 @@ test('keys are told apart by their bytes up to their closing quote within the li
     '{"a":"x","abc":1}',
     '{"a":"x","abc":"1"}',
   ];
-  for (const line of lines) {
-    sound(rules, Buffer.from(line));
-    // The same bytes with the line ending earlier: what follows the end (the rest of a key, its quote) must not count.
-    const b = Buffer.from(line + '"');
-    for (let end = 1; end < b.length; end++) {
-      const verdict = rules.fastCheck!(b, 0, end);
-      const found = exact(rules, Buffer.from(b.subarray(0, end)));
-      if (verdict === ACCEPT) assert.equal(found, 'valid', `accepted ${JSON.stringify(b.toString('latin1', 0, end))}`);
-      if (verdict === REJECT && found !== 'invalid_json') assert.equal(found, 'schema', `rejected ${JSON.stringify(b.toString('latin1', 0, end))}`);
-    }
-  }
+  for (const line of lines) soundAtEveryEnd(rules, line);
   const verdict = (line: string) => rules.fastCheck!(Buffer.from(line), 0, Buffer.byteLength(line));
   assert.equal(verdict('{"a":"x","ab":1}'), ACCEPT);
   assert.equal(verdict('{"a":"x","ab":"1"}'), REJECT);
   assert.equal(verdict(`{"a":"x","${long}":"GBP"}`), REJECT);
+});
+
+test('a string value taken without a scan (an enum member every check takes, a uuid, a date) is one that ends at its quote within the line', () => {
+  const rules = compileRules(
+    'spellings',
+    JSON.stringify({
+      type: 'object',
+      properties: {
+        e: { enum: ['ab', 'a"b', 'a\\b', 'abc', 'x\u0001', 1], maxLength: 2 },
+        t: { enum: ['x', 'y'], const: 'y' },
+        u: { type: 'string', format: 'uuid' },
+        d: { type: 'string', format: 'date', maxLength: 9 },
+        s: { type: 'integer', enum: ['ab', 1] },
+      },
+    }),
+  );
+  const uuid = '0b6f9d5e-3c1a-4e8b-9a57-2f1c8d7e6a01';
+  const lines = [
+    '{"e":"ab"}',
+    '{"e":"abc"}',
+    '{"e":"a\\"b"}',
+    '{"e":"a"b"}',
+    '{"e":"a\\\\b"}',
+    '{"e":"a\\b"}',
+    '{"e":"\\u0061b"}',
+    '{"e":"x\u0001"}',
+    '{"e":"x\\u0001"}',
+    '{"e":1}',
+    '{"t":"y"}',
+    '{"t":"x"}',
+    '{"t":"z"}',
+    `{"u":"${uuid}"}`,
+    `{"u":"${uuid.toUpperCase()}"}`,
+    `{"u":"${uuid}0"}`,
+    `{"u":"\\u0030${uuid.slice(1)}"}`,
+    '{"d":"2026-02-28"}',
+    '{"s":"ab"}',
+    '{"s":1}',
+  ];
+  for (const line of lines) soundAtEveryEnd(rules, line);
+  const verdict = (line: string) => rules.fastCheck!(Buffer.from(line), 0, Buffer.byteLength(line));
+  assert.equal(verdict('{"e":"ab"}'), ACCEPT);
+  assert.equal(verdict('{"e":"abc"}'), REJECT);
+  assert.equal(verdict('{"t":"y"}'), ACCEPT);
+  assert.equal(verdict('{"t":"x"}'), REJECT);
+  assert.equal(verdict(`{"u":"${uuid}"}`), ACCEPT);
+  assert.equal(verdict('{"d":"2026-02-28"}'), REJECT);
+  assert.equal(verdict('{"s":"ab"}'), REJECT);
 });
 
 test('numbers are read from their bytes to the same double Number() gives, and patterns checked on bytes agree with the regex', () => {
