@@ -38,12 +38,9 @@ let view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
 
 /** Index after the closing quote of the string whose body starts at `i`, or -1 if it is not a JSON string. */
 export function scanString(b: Buffer, i: number, end: number): number {
+  // Kept under V8's inlining limit (460 bytes of bytecode): the rare parts are functions of their own.
   scanned.hadEscape = false;
-  if (b !== viewOf) {
-    viewOf = b;
-    view = new DataView(b.buffer, b.byteOffset, b.length);
-  }
-  const v = view;
+  const v = b === viewOf ? view : viewFor(b);
   for (;;) {
     // Four bytes a step while none is < 0x20, a quote or a backslash: each test sets the top bit of
     // a byte where it holds (SWAR). The last 0-3 bytes before `end` one by one.
@@ -73,13 +70,24 @@ export function scanString(b: Buffer, i: number, end: number): number {
     if (i >= end) return -1;
     if (c === QUOTE) return i + 1;
     if (c !== BACKSLASH) return -1; // a raw control character
-    scanned.hadEscape = true;
-    if (i + 1 >= end || ESCAPABLE[b[i + 1]] === 0) return -1;
-    if (b[i + 1] === 0x75) {
-      if (i + 5 >= end || !HEX[b[i + 2]] || !HEX[b[i + 3]] || !HEX[b[i + 4]] || !HEX[b[i + 5]]) return -1;
-      i += 6;
-    } else i += 2;
+    i = afterEscape(b, i, end);
+    if (i < 0) return -1;
   }
+}
+
+function viewFor(b: Buffer): DataView<ArrayBufferLike> {
+  viewOf = b;
+  view = new DataView(b.buffer, b.byteOffset, b.length);
+  return view;
+}
+
+/** At a backslash in a string: the index after its escape, or -1 if it is not a JSON escape. */
+function afterEscape(b: Buffer, i: number, end: number): number {
+  scanned.hadEscape = true;
+  if (i + 1 >= end || ESCAPABLE[b[i + 1]] === 0) return -1;
+  if (b[i + 1] !== 0x75) return i + 2;
+  if (i + 5 >= end || !HEX[b[i + 2]] || !HEX[b[i + 3]] || !HEX[b[i + 4]] || !HEX[b[i + 5]]) return -1;
+  return i + 6;
 }
 
 /** Index after the JSON number starting at `i`, or -1. */
