@@ -454,22 +454,30 @@ function enumHas(others: unknown[], value: unknown): boolean {
  * bytes are: compared in place. Anything else is parsed and compared with ajv's `equal`.
  */
 function itemsDistinct(b: Buffer, start: number, end: number): boolean {
-  const from: number[] = [];
-  const to: number[] = [];
+  let n = 0;
   let i = skipWs(b, start + 1, end);
   while (i < end && b[i] === QUOTE) {
     const e = scanString(b, i + 1, end);
     if (e < 0 || scanned.hadEscape) break;
-    const len = e - i;
-    for (let x = 0; x < from.length; x++) if (to[x] - from[x] === len && b.compare(b, from[x], to[x], i, e) === 0) return false;
-    from.push(i);
-    to.push(e);
+    for (let x = 0; x < n; x++) if (sameBytes(b, itemFrom[x], itemTo[x], i, e)) return false;
+    itemFrom[n] = i;
+    itemTo[n++] = e;
     i = skipWs(b, e, end);
     if (b[i] === 0x2c) i = skipWs(b, i + 1, end);
     else if (b[i] === 0x5d) return true;
     else break;
   }
   return allDistinct(JSON.parse(b.toString('utf8', start, end)));
+}
+/** Where itemsDistinct's strings start and end (the generated array checks call it for at most 1000 items). */
+const itemFrom = new Int32Array(1000);
+const itemTo = new Int32Array(1000);
+
+/** Whether `b[f1, t1)` and `b[f2, t2)` hold the same bytes: compared in place, as the short strings of a line mostly are. */
+function sameBytes(b: Buffer, f1: number, t1: number, f2: number, t2: number): boolean {
+  if (t1 - f1 !== t2 - f2) return false;
+  for (let k = 0; k < t1 - f1; k++) if (b[f1 + k] !== b[f2 + k]) return false;
+  return true;
 }
 
 function allDistinct(items: unknown[]): boolean {

@@ -246,7 +246,8 @@ export function forgetObjects(): void {
  * guard (branch-guard.ts) can then fail a branch before reading it.
  */
 export function knownKeys(start: number): Map<string, number> | undefined {
-  return keysMemo.get(start);
+  // Most lines have no object read by objectDistinct: no lookup then.
+  return keysMemo.size === 0 ? undefined : keysMemo.get(start);
 }
 const keyFrom = new Int32Array(256);
 const keyTo = new Int32Array(256);

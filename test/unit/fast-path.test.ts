@@ -477,6 +477,26 @@ test('a string value taken without a scan (an enum member every check takes, a u
   assert.equal(verdict('{"s":"ab"}'), REJECT);
 });
 
+test('uniqueItems tells strings apart by all their bytes, and sees an escaped spelling of an item as that item', () => {
+  const rules = compileRules('unique', JSON.stringify({ type: 'object', properties: { t: { type: 'array', uniqueItems: true } } }));
+  const want: Array<[string, number]> = [
+    ['["ab","ac"]', ACCEPT],
+    ['["ab","ab"]', REJECT],
+    ['["ab","abc","a"]', ACCEPT],
+    ['["abc","abd","abc"]', REJECT],
+    ['["a","\\u0061"]', REJECT],
+    ['["x",1,"x"]', REJECT],
+    ['["é","e","é"]', REJECT],
+    ['["","",1]', REJECT],
+    ['["", " "]', ACCEPT],
+  ];
+  for (const [items, verdict] of want) {
+    const line = `{"t":${items}}`;
+    sound(rules, Buffer.from(line));
+    assert.equal(rules.fastCheck!(Buffer.from(line), 0, Buffer.byteLength(line)), verdict, line);
+  }
+});
+
 test('numbers are read from their bytes to the same double Number() gives, and patterns checked on bytes agree with the regex', () => {
   const digits = fc.stringMatching(/^-?(0|[1-9][0-9]{0,17})(\.[0-9]{1,17})?([eE][+-]?[0-9]{1,3})?$/);
   fc.assert(
