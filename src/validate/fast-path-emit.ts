@@ -16,7 +16,7 @@
 import equalModule from 'ajv/dist/runtime/equal.js';
 import { fixedLength } from './byte-formats.js';
 import { guardFails, KIND_OBJECT, KINDS, type Guard } from './branch-guard.js';
-import { forgetObjects, knownKeys, numberValue, objectDistinct, QUOTE, scanned, scanNumber, scanString, scanWord, skipValue, skipWs, TRUE, FALSE, NULL } from './json-scan.js';
+import { forgetObjects, knownKeys, lastNumber, objectDistinct, QUOTE, scanned, scanNumber, scanString, scanWord, skipValue, skipWs, TRUE, FALSE, NULL } from './json-scan.js';
 
 const equal = ((equalModule as any).default ?? equalModule) as (a: unknown, b: unknown) => boolean;
 
@@ -236,7 +236,7 @@ export class Emitter {
     if ((types & (T_NUMBER | T_INTEGER)) === 0) s.push('return -1;');
     else if (numChecks.length > 0 || num.multipleOf !== undefined || enumLists !== undefined || wholeOnly) {
       s.push(`if (${numChecks.length > 0 || num.multipleOf !== undefined || enumLists !== undefined ? 'true' : '!scanned.numberIsPlainInteger'}) {`);
-      s.push('const n = numberValue(b, i, e);');
+      s.push('const n = lastNumber(b, i, e);');
       // 1e400 is Infinity to JSON.parse, and a number to ajv only without strictNumbers: unsure.
       s.push('if (!Number.isFinite(n)) return -2;');
       if (wholeOnly) s.push('if (n % 1 !== 0) return -1;');
@@ -400,7 +400,7 @@ export class Emitter {
 
   /** Builds every function defined, and returns the one named `root`. */
   build(root: Name): Check {
-    const runtime: Record<string, unknown> = { guardFails, KINDS, knownKeys, numberValue, objectDistinct, scanString, scanNumber, scanWord, skipValue, skipWs, scanned, TRUE, FALSE, NULL, isOneOf, enumHas, itemsDistinct, QUOTE };
+    const runtime: Record<string, unknown> = { guardFails, KINDS, knownKeys, lastNumber, objectDistinct, scanString, scanNumber, scanWord, skipValue, skipWs, scanned, TRUE, FALSE, NULL, isOneOf, enumHas, itemsDistinct, QUOTE };
     const params = [...Object.keys(runtime), ...this.consts.map((_, x) => `k${x}`)];
     const source = [
       "'use strict';",

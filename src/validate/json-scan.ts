@@ -27,6 +27,9 @@ export const scanned = {
   hadEscape: false,
   /** Set by scanNumber: whether the number just scanned had no fraction and no exponent. */
   numberIsPlainInteger: false,
+  /** Set by scanNumber, for lastNumber: its digits as an integer, and how many follow the point (-1: read the text). */
+  numberMantissa: 0,
+  numberFraction: 0,
 };
 
 /**
@@ -90,26 +93,41 @@ function afterEscape(b: Buffer, i: number, end: number): number {
   return i + 6;
 }
 
-/** Index after the JSON number starting at `i`, or -1. */
+/** Index after the JSON number starting at `i`, or -1. Leaves what lastNumber needs in `scanned`. */
 export function scanNumber(b: Buffer, i: number, end: number): number {
   const from = i;
   if (b[i] === 0x2d) i++;
   if (i >= end) return -1;
-  if (b[i] === 0x30) i++;
-  else if (b[i] >= 0x31 && b[i] <= 0x39) {
-    i++;
-    while (i < end && b[i] >= 0x30 && b[i] <= 0x39) i++;
+  const first = i;
+  // The digits as an integer, and how many follow the point: lastNumber's value without reading them again.
+  let m = 0;
+  let c = b[i];
+  if (c === 0x30) i++;
+  else if (c >= 0x31 && c <= 0x39) {
+    do {
+      m = m * 10 + (c - 0x30);
+      i++;
+    } while (i < end && (c = b[i]) >= 0x30 && c <= 0x39);
   } else return -1;
+  const whole = i;
+  let frac = 0;
   scanned.numberIsPlainInteger = true;
   if (i < end && b[i] === 0x2e) {
     scanned.numberIsPlainInteger = false;
     i++;
-    const d = i;
-    while (i < end && b[i] >= 0x30 && b[i] <= 0x39) i++;
-    if (i === d) return -1;
+    while (i < end && (c = b[i]) >= 0x30 && c <= 0x39) {
+      m = m * 10 + (c - 0x30);
+      i++;
+    }
+    frac = i - whole - 1;
+    if (frac === 0) return -1;
   }
+  scanned.numberMantissa = m;
+  // -1: lastNumber must read the text (an exponent, or more digits than a double holds exactly).
+  scanned.numberFraction = whole - first + frac > 15 ? -1 : frac;
   if (i < end && (b[i] === 0x65 || b[i] === 0x45)) {
     scanned.numberIsPlainInteger = false;
+    scanned.numberFraction = -1;
     i++;
     if (i < end && (b[i] === 0x2b || b[i] === 0x2d)) i++;
     const d = i;
@@ -119,6 +137,14 @@ export function scanNumber(b: Buffer, i: number, end: number): number {
   // Digits enough to be Infinity as a double (the largest finite has 309): let the exact path decide.
   if (i - from > 300) return -1;
   return i;
+}
+
+/** The value of the number scanNumber just found at `b[i, e)`: numberValue's answer, mostly from what the scan kept. */
+export function lastNumber(b: Buffer, i: number, e: number): number {
+  const frac = scanned.numberFraction;
+  if (frac < 0) return numberValue(b, i, e);
+  const v = frac > 0 ? scanned.numberMantissa / POW10[frac] : scanned.numberMantissa;
+  return b[i] === 0x2d ? -v : v;
 }
 
 /** Powers of ten that are exact doubles (10^0 … 10^22). */

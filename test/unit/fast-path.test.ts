@@ -13,7 +13,7 @@ import fc from 'fast-check';
 import { classify } from '../../src/validate/classify.js';
 import { fullFormats } from 'ajv-formats/dist/formats.js';
 import { BYTE_FORMATS, patternBytes } from '../../src/validate/byte-formats.js';
-import { numberValue } from '../../src/validate/json-scan.js';
+import { lastNumber, numberValue, scanNumber } from '../../src/validate/json-scan.js';
 import { ACCEPT, REJECT } from '../../src/validate/fast-path.js';
 import { compileRules, loadRules, type Rules } from '../../src/validate/schema.js';
 import { generateEvents } from '../helpers/events.js';
@@ -497,12 +497,17 @@ test('uniqueItems tells strings apart by all their bytes, and sees an escaped sp
   }
 });
 
-test('numbers are read from their bytes to the same double Number() gives, and patterns checked on bytes agree with the regex', () => {
+test('numbers are read from their bytes (by numberValue, and by lastNumber after scanNumber) to the same double Number() gives, and patterns checked on bytes agree with the regex', () => {
   const digits = fc.stringMatching(/^-?(0|[1-9][0-9]{0,17})(\.[0-9]{1,17})?([eE][+-]?[0-9]{1,3})?$/);
   fc.assert(
     fc.property(digits, (text) => {
       const b = Buffer.from(text);
       assert.ok(Object.is(numberValue(b, 0, b.length), Number(text)), text);
+      // The same value from what scanNumber kept, wherever the number stands and whatever follows it.
+      const at = Buffer.from(`[1.5e3,${text},-0.25]`);
+      const from = 7;
+      assert.equal(scanNumber(at, from, at.length), from + b.length, text);
+      assert.ok(Object.is(lastNumber(at, from, from + b.length), Number(text)), text);
     }),
     { numRuns: 20000 },
   );
