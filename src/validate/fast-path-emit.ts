@@ -268,10 +268,8 @@ export class Emitter {
     const plain = (m: Buffer) => !m.some((c) => c < 0x20 || c === QUOTE || c === 0x5c);
     const at = (len: number) => `i + ${len + 1} < end && b[i + ${len + 1}] === 0x22`;
     if (en !== undefined) {
-      const members = en[0].encoded.filter((m, x) => {
-        const v = [...en[0].strings][x];
-        return plain(m) && m.length <= 48 && en.every((l) => l.strings.has(v)) && str.every((chk) => chk.str(v));
-      });
+      const values = [...en[0].strings]; // in the order of `encoded`
+      const members = en[0].encoded.filter((m, x) => plain(m) && m.length <= 48 && en.every((l) => l.strings.has(values[x])) && str.every((chk) => chk.str(values[x])));
       if (members.length === 0 || members.length > 16) return [];
       return members.map((m) => `if (${at(m.length)} && ${spells(m, 'i + 1')}) return i + ${m.length + 2};`);
     }

@@ -78,6 +78,7 @@ export function scanString(b: Buffer, i: number, end: number): number {
   }
 }
 
+/** The view scanString reads `b` through, made once per chunk. */
 function viewFor(b: Buffer): DataView<ArrayBufferLike> {
   viewOf = b;
   view = new DataView(b.buffer, b.byteOffset, b.length);
