@@ -386,10 +386,9 @@ export class Emitter {
     if (min > 0) s.push(`if (count < ${min}) return -1;`);
     if (max !== Infinity) s.push(`if (count > ${max}) return -1;`);
     if (contains !== undefined) {
-      // ajv (8.x) accepts an array too short to reach a tuple `items`/`prefixItems` item that is not
-      // `{}` against `contains` beside it (empty, or [0] beside [true, {multipleOf: 1}]): its `valid`
-      // flag keeps the tuple's. Unsure for any array shorter than the tuple, never REJECT.
-      const none = prefix.length > 0 ? `count < ${prefix.length} ? -2 : -1` : '-1';
+      // ajv (8.x) accepts an empty array against `contains` beside a tuple `items`/`prefixItems` whose
+      // items are not all `{}`: its `valid` flag keeps the tuple's. Unsure there, never REJECT.
+      const none = prefix.length > 0 ? 'count === 0 ? -2 : -1' : '-1';
       s.push(`if (found < ${minContains}${maxContains === Infinity ? '' : ` || found > ${maxContains}`}) return ${none};`);
     }
     if (unique) s.push('if (count > 1) {', 'if (count > 1000) return -2;', 'if (!itemsDistinct(b, start, i)) return -1;', '}');
