@@ -171,6 +171,20 @@ export const BYTE_FORMATS: Record<string, ((b: Buffer, from: number, to: number)
   uri: uriBytes,
 };
 
+/** Byte checks that take only values of one length, made of digits, letters and '-'. */
+const FIXED_LENGTH = new Map<(b: Buffer, from: number, to: number) => boolean, number>([
+  [uuidBytes, 36],
+  [dateBytes, 10],
+]);
+
+/**
+ * The length of every value `bytes` takes, when it takes values of one length only, none of them
+ * holding a quote, a backslash or a control byte (so a quote right after one ends a JSON string).
+ */
+export function fixedLength(bytes: ((b: Buffer, from: number, to: number) => boolean) | undefined): number | undefined {
+  return bytes === undefined ? undefined : FIXED_LENGTH.get(bytes);
+}
+
 /** Whether `b[from, to)` holds an ASCII character that is not whitespace (so /\S/u matches). */
 export function hasAsciiNonSpace(b: Buffer, from: number, to: number): boolean {
   for (let i = from; i < to; i++) {

@@ -14,8 +14,9 @@
  * -1 (REJECT: ajv rejects it, provided the bytes turn out to be JSON) or -2 (UNSURE).
  */
 import equalModule from 'ajv/dist/runtime/equal.js';
+import { fixedLength } from './byte-formats.js';
 import { guardFails, KIND_OBJECT, KINDS, type Guard } from './branch-guard.js';
-import { forgetObjects, knownKeys, numberValue, objectDistinct, QUOTE, scanned, scanNumber, scanString, scanWord, skipValue, skipWs, TRUE, FALSE, NULL } from './json-scan.js';
+import { forgetObjects, knownKeys, lastNumber, objectDistinct, QUOTE, scanned, scanNumber, scanString, scanWord, skipValue, skipWs, TRUE, FALSE, NULL } from './json-scan.js';
 
 const equal = ((equalModule as any).default ?? equalModule) as (a: unknown, b: unknown) => boolean;
 
@@ -241,7 +242,9 @@ export class Emitter implements CheckEmitter {
     const enumOthers = enumLists?.map((l) => `enumHas(${l.others}, v)`).join(' && ');
     const s: string[] = ['const c = b[i];', 'let e;'];
     // A string.
-    s.push('if (c === 0x22) {', 'e = scanString(b, i + 1, end);', 'if (e < 0) return -2;');
+    s.push('if (c === 0x22) {');
+    if ((types & T_STRING) !== 0) s.push(...this.knownSpellings(str, en));
+    s.push('e = scanString(b, i + 1, end);', 'if (e < 0) return -2;');
     if ((types & T_STRING) === 0) s.push('return -1;');
     else if (str.length > 0 || enumLists !== undefined) {
       // The value as JSON.parse gives it: decoded only when some check needs it, escapes only when there are any.
@@ -262,7 +265,7 @@ export class Emitter implements CheckEmitter {
     if ((types & (T_NUMBER | T_INTEGER)) === 0) s.push('return -1;');
     else if (numChecks.length > 0 || num.multipleOf !== undefined || enumLists !== undefined || wholeOnly) {
       s.push(`if (${numChecks.length > 0 || num.multipleOf !== undefined || enumLists !== undefined ? 'true' : '!scanned.numberIsPlainInteger'}) {`);
-      s.push('const n = numberValue(b, i, e);');
+      s.push('const n = lastNumber(b, i, e);');
       // 1e400 is Infinity to JSON.parse, and a number to ajv only without strictNumbers: unsure.
       s.push('if (!Number.isFinite(n)) return -2;');
       if (wholeOnly) s.push('if (n % 1 !== 0) return -1;');
@@ -284,6 +287,26 @@ export class Emitter implements CheckEmitter {
     return this.define(s.join('\n'));
   }
 
+  /**
+   * Source that returns the end of a string value at `b[i]` at once when its bytes, up to a closing
+   * quote within the line, are one the checks surely take: an enum member every check takes, or a
+   * value of a fixed length (byte-formats.ts's fixedLength) every check's bytes test takes. Neither
+   * holds a quote, a backslash or a control byte, so that quote ends the string, and no scan is needed.
+   */
+  private knownSpellings(str: StringCheck[], en: EnumList[] | undefined): string[] {
+    const plain = (m: Buffer) => !m.some((c) => c < 0x20 || c === QUOTE || c === 0x5c);
+    const at = (len: number) => `i + ${len + 1} < end && b[i + ${len + 1}] === 0x22`;
+    if (en !== undefined) {
+      const values = [...en[0].strings]; // in the order of `encoded`
+      const members = en[0].encoded.filter((m, x) => plain(m) && m.length <= 48 && en.every((l) => l.strings.has(values[x])) && str.every((chk) => chk.str(values[x])));
+      if (members.length === 0 || members.length > 16) return [];
+      return members.map((m) => `if (${at(m.length)} && ${spells(m, 'i + 1')}) return i + ${m.length + 2};`);
+    }
+    const len = str.length > 0 ? fixedLength(str[0].bytes) : undefined;
+    if (len === undefined || !str.every((chk) => fixedLength(chk.bytes) === len)) return [];
+    return [`if (${at(len)} && ${str.map((chk) => `${this.konst(chk.bytes)}(b, i + 1, i + ${len + 1})`).join(' && ')}) return i + ${len + 2};`];
+  }
+
   object(spec: ObjectSpec): Name {
     const { keys, patterns, additional, propertyNames, required, min, max, dependencies, keySensitive, distinct } = spec;
     const n = keys.length;
@@ -296,26 +319,34 @@ export class Emitter implements CheckEmitter {
       s.push(`{\nconst ks = knownKeys(start);\nif (ks !== undefined && !(${required.map((k) => `ks.has(${this.konst(keys[k].name)})`).join(' && ')})) return -1;\n}`);
     }
     s.push('if (i < end && b[i] === 0x7d) i++;', 'else for (;;) {');
-    s.push('if (i >= end || b[i] !== 0x22) return -2;', 'const kf = i + 1;', 'i = scanString(b, kf, end);', 'if (i < 0) return -2;', 'const kt = i - 1;');
-    if (n > 0 || keySensitive) s.push('if (scanned.hadEscape) return -2;');
-    s.push('if (b[i] <= 0x20) i = skipWs(b, i, end);', 'if (i >= end || b[i] !== 0x3a) return -2;', 'i++; if (b[i] <= 0x20) i = skipWs(b, i, end);', 'if (i >= end) return -2;');
-    // The key's index into `keys`: by length, then by inline byte comparisons.
-    s.push('k = -1;');
-    if (n > 0) {
-      const byLength = new Map<number, number[]>();
-      keys.forEach((key, x) => byLength.set(key.bytes.length, [...(byLength.get(key.bytes.length) ?? []), x]));
-      s.push('switch (kt - kf) {');
-      for (const [len, list] of byLength) {
-        s.push(`case ${len}:`);
-        for (const x of list) {
-          const bytes = keys[x].bytes;
-          const cond = bytes.length <= 48 ? spells(bytes, 'kf') : `b.compare(${this.konst(bytes)}, 0, ${bytes.length}, kf, kt) === 0`;
-          s.push(`if (${cond}) { k = ${x}; break; }`);
+    s.push('if (i >= end || b[i] !== 0x22) return -2;', 'const kf = i + 1;', 'k = -1;');
+    // The key's index into `keys`: by its first byte, then inline byte comparisons up to its closing
+    // quote, with no scan of the key first. A key spelled with a quote, a backslash or a control
+    // byte never matches raw bytes without escapes, so it is not looked for.
+    const plain = keys.map((key, x) => ({ bytes: key.bytes, x })).filter(({ bytes }) => !bytes.some((c) => c < 0x20 || c === QUOTE || c === 0x5c));
+    if (plain.length > 0) {
+      const byFirst = new Map<number, typeof plain>();
+      for (const key of plain) {
+        const first = key.bytes.length === 0 ? QUOTE : key.bytes[0];
+        byFirst.set(first, [...(byFirst.get(first) ?? []), key]);
+      }
+      s.push('switch (b[kf]) {');
+      for (const [first, list] of byFirst) {
+        s.push(`case ${first}:`);
+        for (const { bytes, x } of list) {
+          const len = bytes.length;
+          const same = len <= 48 ? spells(bytes, 'kf', 1) : `b.compare(${this.konst(bytes)}, 1, ${len}, kf + 1, kf + ${len}) === 0`;
+          s.push(`if (kf + ${len} < end && b[kf + ${len}] === 0x22 && ${same}) { k = ${x}; i = kf + ${len + 1}; break; }`);
         }
         s.push('break;');
       }
       s.push('}');
     }
+    // Not a key the keywords name: scan it.
+    s.push('if (k < 0) {', 'i = scanString(b, kf, end);', 'if (i < 0) return -2;');
+    if (n > 0 || keySensitive) s.push('if (scanned.hadEscape) return -2;');
+    s.push('}', 'const kt = i - 1;');
+    s.push('if (b[i] <= 0x20) i = skipWs(b, i, end);', 'if (i >= end || b[i] !== 0x3a) return -2;', 'i++; if (b[i] <= 0x20) i = skipWs(b, i, end);', 'if (i >= end) return -2;');
     s.push('let name;');
     s.push(`if (k >= 0) {`, small ? 'if ((mask & (1 << k)) !== 0) return -2;\nmask |= 1 << k;' : 'if (seen[k] === 1) return -2;\nseen[k] = 1;', '}');
     if (distinct) s.push("else {\nname = b.toString('utf8', kf, kt);\nnames ??= [];\nif (names.includes(name)) return -2;\nnames.push(name);\n}");
@@ -395,7 +426,7 @@ export class Emitter implements CheckEmitter {
 
   /** Builds every function defined, and returns the one named `root`. */
   build(root: Name): Check {
-    const runtime: Record<string, unknown> = { guardFails, KINDS, knownKeys, numberValue, objectDistinct, scanString, scanNumber, scanWord, skipValue, skipWs, scanned, TRUE, FALSE, NULL, isOneOf, enumHas, itemsDistinct, QUOTE };
+    const runtime: Record<string, unknown> = { guardFails, KINDS, knownKeys, lastNumber, objectDistinct, scanString, scanNumber, scanWord, skipValue, skipWs, scanned, TRUE, FALSE, NULL, isOneOf, enumHas, itemsDistinct, QUOTE };
     const params = [...Object.keys(runtime), ...this.consts.map((_, x) => `k${x}`)];
     const source = [
       "'use strict';",
@@ -424,9 +455,9 @@ export function lineCheck(check: Check, st: { n: number; deep: boolean }): Check
   };
 }
 
-/** Source of a test that `b[at …]` holds `bytes` (its length already known to match). */
-function spells(bytes: Buffer, at: string): string {
-  return bytes.length === 0 ? 'true' : [...bytes].map((c, j) => `b[${at} + ${j}] === ${c}`).join(' && ');
+/** Source of a test that `b[at …]` holds `bytes` (its length already known to match), from byte `from` on. */
+function spells(bytes: Buffer, at: string, from = 0): string {
+  return bytes.length <= from ? 'true' : [...bytes.subarray(from)].map((c, j) => `b[${at} + ${j + from}] === ${c}`).join(' && ');
 }
 
 /** Source of a test that the `len` bytes at `b[at …]` spell one of `members`, by inline comparisons. */
@@ -453,22 +484,30 @@ export function enumHas(others: unknown[], value: unknown): boolean {
  * bytes are: compared in place. Anything else is parsed and compared with ajv's `equal`.
  */
 export function itemsDistinct(b: Buffer, start: number, end: number): boolean {
-  const from: number[] = [];
-  const to: number[] = [];
+  let n = 0;
   let i = skipWs(b, start + 1, end);
   while (i < end && b[i] === QUOTE) {
     const e = scanString(b, i + 1, end);
     if (e < 0 || scanned.hadEscape) break;
-    const len = e - i;
-    for (let x = 0; x < from.length; x++) if (to[x] - from[x] === len && b.compare(b, from[x], to[x], i, e) === 0) return false;
-    from.push(i);
-    to.push(e);
+    for (let x = 0; x < n; x++) if (sameBytes(b, itemFrom[x], itemTo[x], i, e)) return false;
+    itemFrom[n] = i;
+    itemTo[n++] = e;
     i = skipWs(b, e, end);
     if (b[i] === 0x2c) i = skipWs(b, i + 1, end);
     else if (b[i] === 0x5d) return true;
     else break;
   }
   return allDistinct(JSON.parse(b.toString('utf8', start, end)));
+}
+/** Where itemsDistinct's strings start and end (the array checks, generated or closures, call it for at most 1000 items). */
+const itemFrom = new Int32Array(1000);
+const itemTo = new Int32Array(1000);
+
+/** Whether `b[f1, t1)` and `b[f2, t2)` hold the same bytes: compared in place, as the short strings of a line mostly are. */
+function sameBytes(b: Buffer, f1: number, t1: number, f2: number, t2: number): boolean {
+  if (t1 - f1 !== t2 - f2) return false;
+  for (let k = 0; k < t1 - f1; k++) if (b[f1 + k] !== b[f2 + k]) return false;
+  return true;
 }
 
 function allDistinct(items: unknown[]): boolean {

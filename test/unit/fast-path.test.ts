@@ -14,7 +14,7 @@ import fc from 'fast-check';
 import { classify } from '../../src/validate/classify.js';
 import { fullFormats } from 'ajv-formats/dist/formats.js';
 import { BYTE_FORMATS, patternBytes } from '../../src/validate/byte-formats.js';
-import { numberValue } from '../../src/validate/json-scan.js';
+import { lastNumber, numberValue, scanNumber } from '../../src/validate/json-scan.js';
 import { ACCEPT, REJECT } from '../../src/validate/fast-path.js';
 import { compileRules, loadRules, type Rules } from '../../src/validate/schema.js';
 import { generateEvents } from '../helpers/events.js';
@@ -407,12 +407,154 @@ test('a URL the byte check takes for the uri format is one ajv-formats takes, an
   for (const s of ['https://h:80abc', 'https://user@h/', 'https://h/a b', 'https://h/#a#b', 'mailto:x', 'http:/a']) assert.equal(uri(Buffer.from(s), 0, Buffer.byteLength(s)), false, s);
 });
 
-test('numbers are read from their bytes to the same double Number() gives, and patterns checked on bytes agree with the regex', () => {
+/** The shortcut's verdict on `line`. */
+function verdictOf(rules: Rules, line: string): number {
+  return rules.fastCheck!(Buffer.from(line), 0, Buffer.byteLength(line));
+}
+
+/** soundAtEveryEnd on every line, and the verdicts `expected` names. */
+function soundOnLines(rules: Rules, lines: string[], expected: Array<[string, number]>): void {
+  for (const line of lines) soundAtEveryEnd(rules, line);
+  for (const [line, verdict] of expected) assert.equal(verdictOf(rules, line), verdict, line);
+}
+
+/**
+ * Asserts the shortcut is sound on `line` and on every shorter line its bytes start, each read from
+ * a buffer that goes on past the line's end (with a quote): what follows the end must not count.
+ */
+function soundAtEveryEnd(rules: Rules, line: string): void {
+  sound(rules, Buffer.from(line));
+  const b = Buffer.from(line + '"');
+  for (let end = 1; end < b.length; end++) {
+    const verdict = rules.fastCheck!(b, 0, end);
+    const found = exact(rules, Buffer.from(b.subarray(0, end)));
+    if (verdict === ACCEPT) assert.equal(found, 'valid', `accepted ${JSON.stringify(b.toString('latin1', 0, end))}`);
+    if (verdict === REJECT && found !== 'invalid_json') assert.equal(found, 'schema', `rejected ${JSON.stringify(b.toString('latin1', 0, end))}`);
+  }
+}
+
+test('keys are told apart by their bytes up to their closing quote within the line: prefixes of one another, empty, escaped, long, and cut off at the line end', () => {
+  const long = 'k'.repeat(60);
+  const rules = compileRules(
+    'keys',
+    JSON.stringify({
+      type: 'object',
+      required: ['a'],
+      properties: { a: { type: 'string' }, ab: { type: 'integer' }, '': { type: 'boolean' }, 'q"k': { type: 'null' }, 'b\\s': { type: 'null' }, 'c\u0001': { type: 'null' }, [long]: { enum: ['EUR', 'USD'] }, [long + 'x']: { type: 'integer' } },
+      additionalProperties: { type: 'number' },
+    }),
+  );
+  const lines = [
+    '{"a":"x","ab":1}',
+    '{"a":"x","ab":"1"}',
+    '{"ab":1,"a":"x"}',
+    '{"a":"x","":true}',
+    '{"a":"x","":1}',
+    '{"a":"x","\\u0061b":"1"}',
+    '{"\\u0061":"x"}',
+    '{"a":"x","q\\"k":null}',
+    '{"a":"x","q\\"k":1}',
+    '{"a":"x","b\\\\s":null}',
+    '{"a":"x","b\\\\s":1}',
+    // Raw, these spellings are no JSON: a key's own bytes are not how it is written.
+    '{"a":"x","q"k":null}',
+    '{"a":"x","b\\s":null}',
+    '{"a":"x","c\u0001":null}',
+    '{"a":"x","c\\u0001":null}',
+    `{"a":"x","${long}":"EUR"}`,
+    `{"a":"x","${long}":"GBP"}`,
+    `{"a":"x","${long}x":1}`,
+    `{"a":"x","${long}x":"EUR"}`,
+    `{"a":"x","${long.slice(1)}":"EUR"}`,
+    '{"a":"x","abc":1}',
+    '{"a":"x","abc":"1"}',
+  ];
+  soundOnLines(rules, lines, [
+    ['{"a":"x","ab":1}', ACCEPT],
+    ['{"a":"x","ab":"1"}', REJECT],
+    [`{"a":"x","${long}":"GBP"}`, REJECT],
+  ]);
+});
+
+test('a string value taken without a scan (an enum member every check takes, a uuid, a date) is one that ends at its quote within the line', () => {
+  const rules = compileRules(
+    'spellings',
+    JSON.stringify({
+      type: 'object',
+      properties: {
+        e: { enum: ['ab', 'a"b', 'a\\b', 'abc', 'x\u0001', 1], maxLength: 2 },
+        t: { enum: ['x', 'y'], const: 'y' },
+        u: { type: 'string', format: 'uuid' },
+        d: { type: 'string', format: 'date', maxLength: 9 },
+        s: { type: 'integer', enum: ['ab', 1] },
+      },
+    }),
+  );
+  const uuid = '0b6f9d5e-3c1a-4e8b-9a57-2f1c8d7e6a01';
+  const lines = [
+    '{"e":"ab"}',
+    '{"e":"abc"}',
+    '{"e":"a\\"b"}',
+    '{"e":"a"b"}',
+    '{"e":"a\\\\b"}',
+    '{"e":"a\\b"}',
+    '{"e":"\\u0061b"}',
+    '{"e":"x\u0001"}',
+    '{"e":"x\\u0001"}',
+    '{"e":1}',
+    '{"t":"y"}',
+    '{"t":"x"}',
+    '{"t":"z"}',
+    `{"u":"${uuid}"}`,
+    `{"u":"${uuid.toUpperCase()}"}`,
+    `{"u":"${uuid}0"}`,
+    `{"u":"\\u0030${uuid.slice(1)}"}`,
+    '{"d":"2026-02-28"}',
+    '{"s":"ab"}',
+    '{"s":1}',
+  ];
+  soundOnLines(rules, lines, [
+    ['{"e":"ab"}', ACCEPT],
+    ['{"e":"abc"}', REJECT],
+    ['{"t":"y"}', ACCEPT],
+    ['{"t":"x"}', REJECT],
+    [`{"u":"${uuid}"}`, ACCEPT],
+    ['{"d":"2026-02-28"}', REJECT],
+    ['{"s":"ab"}', REJECT],
+  ]);
+});
+
+test('uniqueItems tells strings apart by all their bytes, and sees an escaped spelling of an item as that item', () => {
+  const rules = compileRules('unique', JSON.stringify({ type: 'object', properties: { t: { type: 'array', uniqueItems: true } } }));
+  const want: Array<[string, number]> = [
+    ['["ab","ac"]', ACCEPT],
+    ['["ab","ab"]', REJECT],
+    ['["ab","abc","a"]', ACCEPT],
+    ['["abc","abd","abc"]', REJECT],
+    ['["a","\\u0061"]', REJECT],
+    ['["x",1,"x"]', REJECT],
+    ['["é","e","é"]', REJECT],
+    ['["","",1]', REJECT],
+    ['["", " "]', ACCEPT],
+  ];
+  for (const [items, verdict] of want) {
+    const line = `{"t":${items}}`;
+    sound(rules, Buffer.from(line));
+    assert.equal(verdictOf(rules, line), verdict, line);
+  }
+});
+
+test('numbers are read from their bytes (by numberValue, and by lastNumber after scanNumber) to the same double Number() gives, and patterns checked on bytes agree with the regex', () => {
   const digits = fc.stringMatching(/^-?(0|[1-9][0-9]{0,17})(\.[0-9]{1,17})?([eE][+-]?[0-9]{1,3})?$/);
   fc.assert(
     fc.property(digits, (text) => {
       const b = Buffer.from(text);
       assert.ok(Object.is(numberValue(b, 0, b.length), Number(text)), text);
+      // The same value from what scanNumber kept, wherever the number stands and whatever follows it.
+      const at = Buffer.from(`[1.5e3,${text},-0.25]`);
+      const from = 7;
+      assert.equal(scanNumber(at, from, at.length), from + b.length, text);
+      assert.ok(Object.is(lastNumber(at, from, from + b.length), Number(text)), text);
     }),
     { numRuns: 20000 },
   );
