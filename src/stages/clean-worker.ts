@@ -2,10 +2,18 @@
 import { cleanFile, rulesFor, type RulesSpec } from './clean-file.js';
 import type { BlockResult, BlockTask } from './clean-block.js';
 
-/** Compiles a run's rules, fast path included, before its first task (clean-pool.ts's openCleanPoolWarming). */
+/**
+ * Compiles a run's rules, fast path included, before its first task (clean-pool.ts's
+ * openCleanPoolWarming), then what explaining rejects will need, within WARM_EXPLAIN_MS: the run
+ * starts once the main thread has checked the rules, on GitHub's webhook schema 0.6 s after this
+ * thread built its fast path, and its first rejects then cost less (clean-pool.ts).
+ */
 export function warmRules(spec: RulesSpec): void {
-  void rulesFor(spec).fastCheck;
+  const rules = rulesFor(spec);
+  void rules.fastCheck;
+  rules.warmExplain(WARM_EXPLAIN_MS);
 }
+const WARM_EXPLAIN_MS = 400;
 
 /**
  * One block of a large object. Its module is loaded with the first block: it brings piscina's main

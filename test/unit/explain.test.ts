@@ -142,6 +142,30 @@ test('explaining a reject compiles only the branches that can match, not every b
   assert.ok(compiled <= 20, `${compiled} functions compiled`);
 });
 
+test('warming compiles the definitions many branches share ahead of the first reject, which then explains the same', async () => {
+  const { makeExplainer } = await import('../../src/validate/explain.js');
+  let compiled = 0;
+  const make = (allErrors: boolean) => {
+    const a = new Ajv({ strict: false, allErrors, inlineRefs: false, code: { process: (code: string) => (compiled++, code) } });
+    addFormats(a, { mode: 'full' });
+    return a;
+  };
+  const schema = JSON.parse(eventsByAction(40));
+  const line = { action: 'deleted', thing31: { n: 1 }, sender: { login: 'a' } };
+  const cold = makeExplainer(schema, make, '$id');
+  compiled = 0;
+  const expected = cold(line);
+  const coldCompiles = compiled;
+
+  const warmed = makeExplainer(schema, make, '$id');
+  compiled = 0;
+  warmed.warm(10_000);
+  assert.ok(compiled > 0, 'the shared `user` definition was compiled ahead');
+  compiled = 0;
+  assert.deepEqual(warmed(line), expected);
+  assert.ok(compiled < coldCompiles, `${compiled} functions compiled for the first reject after warming, ${coldCompiles} without`);
+});
+
 test('past MAX_CACHED_BRANCHES compiled branches the explainer starts afresh, and explains the same lines the same way', async () => {
   const { makeExplainer, MAX_CACHED_BRANCHES } = await import('../../src/validate/explain.js');
   let instances = 0;
