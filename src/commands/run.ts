@@ -1,6 +1,6 @@
 /** `cleaner run`: lists the source, then downloads and cleans whatever is not already done. */
 import { UsageError } from '../errors.js';
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { runOptionsOf, type Settings } from '../settings.js';
 import { resolveRegion } from '../s3/settings.js';
@@ -14,6 +14,7 @@ import { checkLoadUrl } from '../stages/load.js';
 import { formatPrune, parseAge, pruneState } from './prune.js';
 import { openCleanPoolWarming, type CleanPool } from '../stages/clean-pool.js';
 import { LARGE_RULES } from '../validate/probe.js';
+import { DEFAULT_RULES_TEXT } from '../validate/schema.js';
 
 /** Starts a new run with `settings`; refuses bad input before anything is written. */
 export async function runCommand(settings: Settings, log: Logger): Promise<RunOutcome> {
@@ -26,21 +27,33 @@ export async function runCommand(settings: Settings, log: Logger): Promise<RunOu
 }
 
 /**
- * For large rules, a clean pool whose threads compile them while planRun checks them on this
- * thread (clean-pool.ts says why). Small rules check in milliseconds, and a run with nothing to
- * clean should start no thread. Undefined when the file cannot be read: planRun says why.
+ * A clean pool whose threads compile the rules while planRun checks them on this thread
+ * (clean-pool.ts says why), for large rules (the check takes a second on GitHub's 600 KB webhook
+ * schema) and for local sources (every object goes to the pool, so its threads may as well boot
+ * while this thread plans and lists). Not for other S3 runs of small rules: their small objects
+ * are cleaned on this thread, and a run with nothing to clean should start no thread. Undefined
+ * when the rules file cannot be read: planRun says why.
  */
 function warmPoolFor(settings: Settings): CleanPool | undefined {
-  if (settings.schema === undefined || settings.threads < 2) return undefined;
-  let schemaText: string;
-  try {
-    if (statSync(settings.schema).size <= LARGE_RULES) return undefined;
-    schemaText = readFileSync(settings.schema, 'utf8');
-  } catch {
-    return undefined;
+  if (settings.threads < 2) return undefined;
+  let schemaText = DEFAULT_RULES_TEXT;
+  if (settings.schema !== undefined) {
+    try {
+      schemaText = readFileSync(settings.schema, 'utf8');
+    } catch {
+      return undefined;
+    }
   }
-  return openCleanPoolWarming(settings.threads, { schemaText, schemaOrigin: resolve(settings.schema), maxErrorsPerLine: settings.maxErrorsPerLine });
+  const large = schemaText.length > LARGE_RULES;
+  const local = settings.source !== undefined && !/^[a-z][a-z0-9+.-]*:\/\//i.test(settings.source) && existsSync(settings.source);
+  if (!large && !local) return undefined;
+  const spec = { schemaText, schemaOrigin: settings.schema === undefined ? 'default' : resolve(settings.schema), maxErrorsPerLine: settings.maxErrorsPerLine };
+  // Only a large schema's check leaves the threads waiting long enough to compile for explaining too.
+  return openCleanPoolWarming(settings.threads, spec, large ? WARM_EXPLAIN_MS : 0);
 }
+
+/** How long a thread may spend compiling ahead for explaining rejects (explain.ts's Explainer.warm). */
+const WARM_EXPLAIN_MS = 400;
 
 async function startRun(settings: Settings, log: Logger, warmed: CleanPool | undefined): Promise<RunOutcome> {
   const { src, rules, localDir, statePath, endpoint, source, target, shard } = planRun(settings, log);

@@ -34,9 +34,15 @@ export function openCleanPool(threads: number): CleanPool {
  * started; started early, the threads boot and build their fast path meanwhile. A thread that
  * fails to compile says nothing here: the check reports bad rules, and then nothing adopts the pool.
  */
-export function openCleanPoolWarming(threads: number, rules: RulesSpec): CleanPool {
+export function openCleanPoolWarming(threads: number, rules: RulesSpec, explainMs: number): CleanPool {
   const pool = openCleanPool(threads);
+  const task: WarmTask = { ...rules, explainMs };
   // One task per thread: with every thread busy, piscina starts another, up to `threads`.
-  for (let t = 0; t < threads; t++) pool.run(rules as CleanTask, { name: 'warmRules' }).catch(() => undefined);
+  for (let t = 0; t < threads; t++) pool.run(task as unknown as CleanTask, { name: 'warmRules' }).catch(() => undefined);
   return pool;
+}
+
+/** What warmRules (clean-worker.ts) is given: the rules, and how long it may compile ahead for explaining rejects. */
+export interface WarmTask extends RulesSpec {
+  explainMs: number;
 }

@@ -1,19 +1,17 @@
 /** The worker-thread entry for the clean pool: a task is one object, or (named cleanBlock) one block of a large object. */
-import { cleanFile, rulesFor, type RulesSpec } from './clean-file.js';
+import { cleanFile, rulesFor } from './clean-file.js';
+import type { WarmTask } from './clean-pool.js';
 import type { BlockResult, BlockTask } from './clean-block.js';
 
 /**
  * Compiles a run's rules, fast path included, before its first task (clean-pool.ts's
- * openCleanPoolWarming), then what explaining rejects will need, within WARM_EXPLAIN_MS: the run
- * starts once the main thread has checked the rules, on GitHub's webhook schema 0.6 s after this
- * thread built its fast path, and its first rejects then cost less (clean-pool.ts).
+ * openCleanPoolWarming), then, for up to `explainMs`, what explaining rejects will need.
  */
-export function warmRules(spec: RulesSpec): void {
-  const rules = rulesFor(spec);
+export function warmRules(task: WarmTask): void {
+  const rules = rulesFor(task);
   void rules.fastCheck;
-  rules.warmExplain(WARM_EXPLAIN_MS);
+  if (task.explainMs > 0) rules.warmExplain(task.explainMs);
 }
-const WARM_EXPLAIN_MS = 400;
 
 /**
  * One block of a large object. Its module is loaded with the first block: it brings piscina's main
