@@ -12,7 +12,7 @@ import { driveRun, type RunOutcome } from './drive.js';
 import { planRun } from './plan.js';
 import { checkLoadUrl } from '../stages/load.js';
 import { formatPrune, parseAge, pruneState } from './prune.js';
-import { openCleanPoolWarming, type CleanPool } from '../stages/clean-pool.js';
+import { openCleanPoolWarming, type WarmingPool } from '../stages/clean-pool.js';
 import { LARGE_RULES } from '../validate/probe.js';
 import { DEFAULT_RULES_TEXT } from '../validate/schema.js';
 
@@ -22,7 +22,7 @@ export async function runCommand(settings: Settings, log: Logger): Promise<RunOu
   try {
     return await startRun(settings, log, warmed);
   } finally {
-    await warmed?.destroy();
+    await warmed?.pool.destroy();
   }
 }
 
@@ -34,7 +34,7 @@ export async function runCommand(settings: Settings, log: Logger): Promise<RunOu
  * are cleaned on this thread, and a run with nothing to clean should start no thread. Undefined
  * when the rules file cannot be read: planRun says why.
  */
-function warmPoolFor(settings: Settings): CleanPool | undefined {
+function warmPoolFor(settings: Settings): WarmingPool | undefined {
   if (settings.threads < 2) return undefined;
   let schemaText = DEFAULT_RULES_TEXT;
   if (settings.schema !== undefined) {
@@ -49,14 +49,12 @@ function warmPoolFor(settings: Settings): CleanPool | undefined {
   if (!large && !local) return undefined;
   const spec = { schemaText, schemaOrigin: settings.schema === undefined ? 'default' : resolve(settings.schema), maxErrorsPerLine: settings.maxErrorsPerLine };
   // Only a large schema's check leaves the threads waiting long enough to compile for explaining too.
-  return openCleanPoolWarming(settings.threads, spec, large ? WARM_EXPLAIN_MS : 0);
+  return openCleanPoolWarming(settings.threads, spec, large);
 }
 
-/** How long a thread may spend compiling ahead for explaining rejects (explain.ts's Explainer.warm). */
-const WARM_EXPLAIN_MS = 400;
-
-async function startRun(settings: Settings, log: Logger, warmed: CleanPool | undefined): Promise<RunOutcome> {
+async function startRun(settings: Settings, log: Logger, warmed: WarmingPool | undefined): Promise<RunOutcome> {
   const { src, rules, localDir, statePath, endpoint, source, target, shard } = planRun(settings, log);
+  warmed?.planned();
   if (settings.load) checkLoadUrl(settings.load);
   // The load reads the local output files, which --delete-local removes as soon as they are delivered.
   // DuckDB has one writer: shards running at once would fail on its lock, or worse, wait on it.
@@ -84,7 +82,7 @@ async function startRun(settings: Settings, log: Logger, warmed: CleanPool | und
       });
       supersedeUnfinished(db, target, runId);
       log.info(`run ${runId}: ${source} -> ${localDir}`, { rules: rules.origin });
-      const outcome = await driveRun(db, statePath, getRun(db, runId)!, log, alertSettingsOf(settings), settings.load, warmed);
+      const outcome = await driveRun(db, statePath, getRun(db, runId)!, log, alertSettingsOf(settings), settings.load, warmed?.pool);
       if (pruneMs !== undefined) pruneAfterRun(db, pruneMs, log);
       return outcome;
     } finally {

@@ -31,18 +31,29 @@ export function openCleanPool(threads: number): CleanPool {
  * A pool whose `threads` threads start compiling `rules` at once (warmRules in clean-worker.ts),
  * for a run to adopt once it is planned. Why: planning checks the rules on this thread first, and
  * on GitHub's 600 KB webhook schema that took 0.8 s with the other core idle before any worker
- * started; started early, the threads boot and build their fast path meanwhile. A thread that
+ * started; started early, the threads boot and build their fast path meanwhile, and with
+ * `explain`, go on compiling for explaining rejects until `planned()` is called. A thread that
  * fails to compile says nothing here: the check reports bad rules, and then nothing adopts the pool.
  */
-export function openCleanPoolWarming(threads: number, rules: RulesSpec, explainMs: number): CleanPool {
+export function openCleanPoolWarming(threads: number, rules: RulesSpec, explain: boolean): WarmingPool {
   const pool = openCleanPool(threads);
-  const task: WarmTask = { ...rules, explainMs };
+  const flag = new Int32Array(new SharedArrayBuffer(4));
+  const task: WarmTask = { ...rules, explain, planned: flag };
   // One task per thread: with every thread busy, piscina starts another, up to `threads`.
   for (let t = 0; t < threads; t++) pool.run(task as unknown as CleanTask, { name: 'warmRules' }).catch(() => undefined);
-  return pool;
+  return { pool, planned: () => Atomics.store(flag, 0, 1) };
 }
 
-/** What warmRules (clean-worker.ts) is given: the rules, and how long it may compile ahead for explaining rejects. */
+export interface WarmingPool {
+  pool: CleanPool;
+  /** Tells the threads the run is planned: they stop compiling ahead and take tasks. */
+  planned: () => void;
+}
+
+/** What warmRules (clean-worker.ts) is given. */
 export interface WarmTask extends RulesSpec {
-  explainMs: number;
+  /** Whether to go on compiling for explaining rejects once the rules are compiled. */
+  explain: boolean;
+  /** Set to 1 (by WarmingPool.planned) when the run is planned. */
+  planned: Int32Array;
 }

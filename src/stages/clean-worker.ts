@@ -5,13 +5,16 @@ import type { BlockResult, BlockTask } from './clean-block.js';
 
 /**
  * Compiles a run's rules, fast path included, before its first task (clean-pool.ts's
- * openCleanPoolWarming), then, for up to `explainMs`, what explaining rejects will need.
+ * openCleanPoolWarming), then, with `explain`, what explaining rejects will need, until the run is
+ * planned (at most WARM_EXPLAIN_MS: a thread past it only delays the run's first task).
  */
 export function warmRules(task: WarmTask): void {
   const rules = rulesFor(task);
   void rules.fastCheck;
-  if (task.explainMs > 0) rules.warmExplain(task.explainMs);
+  const until = performance.now() + WARM_EXPLAIN_MS;
+  if (task.explain) rules.warmExplain(() => Atomics.load(task.planned, 0) !== 0 || performance.now() >= until);
 }
+const WARM_EXPLAIN_MS = 2000;
 
 /**
  * One block of a large object. Its module is loaded with the first block: it brings piscina's main

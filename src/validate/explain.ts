@@ -39,14 +39,14 @@ export type Explain = (data: unknown) => ErrorObject[];
 /** An Explain that can also compile ahead what most rejects will need (see warm). */
 export interface Explainer extends Explain {
   /**
-   * Compiles, for up to `budgetMs` of this thread's time, the local `$ref` targets the schema
-   * refers to from more than one place, most referred to first. A branch's first reject compiles
+   * Compiles, until `enough()` says so, the local `$ref` targets the schema refers to from more
+   * than one place, most referred to first. A branch's first reject compiles
    * the definitions it refers to (GitHub's webhook schema: `repository`, `user`… in every event),
    * and ajv reuses them for every later branch: a clean thread that waits for the run to start
    * can pay that ahead, instead of its first rejects (compiling them took one webhook event type's
    * first reject from 880 ms to 0 after 340-500 ms spent on four shared definitions).
    */
-  warm(budgetMs: number): void;
+  warm(enough: () => boolean): void;
 }
 
 /**
@@ -82,10 +82,9 @@ export function makeExplainer(schema: AnySchemaObject, make: (allErrors: boolean
     return built.explain(data);
   };
   return Object.assign(explain, {
-    warm(budgetMs: number): void {
-      const until = performance.now() + budgetMs;
+    warm(enough: () => boolean): void {
       for (const ref of sharedRefs(copy)) {
-        if (performance.now() >= until) return;
+        if (enough()) return;
         try {
           built.precompile(`${rootId}${ref}`);
         } catch {

@@ -66,8 +66,8 @@ export interface Rules {
    * oneOf/anyOf by its closest branch only (explain.ts), and how many violations there were in all.
    */
   explain: (data: unknown) => { errors: Violation[]; total: number };
-  /** Compiles ahead, for up to `budgetMs`, what explaining rejects will need (explain.ts's Explainer.warm). */
-  warmExplain: (budgetMs: number) => void;
+  /** Compiles ahead, until `enough()`, what explaining rejects will need (explain.ts's Explainer.warm). */
+  warmExplain: (enough: () => boolean) => void;
 }
 
 /** How compileRules may be tuned. */
@@ -265,7 +265,7 @@ export function compileRules(origin: string, text: string, options: RulesOptions
     rootCheck: () => buildFast<RootCheck>(compileRootCheck),
     maxErrorsPerLine: maxErrors,
     isValid: (data) => (fast ??= compileDecider())(data) as boolean,
-    warmExplain: (budgetMs) => explainerFor()?.warm(budgetMs),
+    warmExplain: (enough) => explainerFor()?.warm(enough),
     explain: (data) => {
       const explainFor = explainerFor();
       let errors: ErrorObject[] = [];

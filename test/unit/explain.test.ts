@@ -159,7 +159,7 @@ test('warming compiles the definitions many branches share ahead of the first re
 
   const warmed = makeExplainer(schema, make, '$id');
   compiled = 0;
-  warmed.warm(10_000);
+  warmed.warm(() => false);
   assert.ok(compiled > 0, 'the shared `user` definition was compiled ahead');
   compiled = 0;
   assert.deepEqual(warmed(line), expected);
