@@ -407,6 +407,27 @@ test('a URL the byte check takes for the uri format is one ajv-formats takes, an
   for (const s of ['https://h:80abc', 'https://user@h/', 'https://h/a b', 'https://h/#a#b', 'mailto:x', 'http:/a']) assert.equal(uri(Buffer.from(s), 0, Buffer.byteLength(s)), false, s);
 });
 
+test('the byte check for uri-template answers exactly as ajv-formats does, on templates and on near misses', () => {
+  const bytes = BYTE_FORMATS['uri-template']!;
+  const full = (fullFormats as Record<string, unknown>)['uri-template'] as RegExp;
+  const piece = fc.constantFrom('https://api.github.com/repos/', '{', '}', '/', '+', '#', '.', ';', '?', '&', '=', ',', '!', '@', '|', ':', '*', 'owner', 'Repo_1', '%2F', '%zz', '%', '0', '1', '12345', ' ', '"', "'", '<', '>', '\\', '^', '`', 'é', '\u007f', '\u0001', '😀');
+  let taken = 0;
+  fc.assert(
+    fc.property(fc.array(piece, { maxLength: 10 }), (pieces) => {
+      const s = pieces.join('');
+      const answer = bytes(Buffer.from(s), 0, Buffer.byteLength(s));
+      assert.equal(answer, full.test(s), s);
+      if (answer) taken++;
+    }),
+    { numRuns: 20000 },
+  );
+  assert.ok(taken > 1000, `${taken} taken`);
+  for (const s of ['https://api.github.com/repos/octo/hello-world/issues{/number}', 'https://api.github.com/users/octo/following{/other_user}', 'https://api.github.com/repos/o/r/compare/{base}...{head}', '{+path:6}/here', '{?x,y*}', '']) {
+    assert.ok(bytes(Buffer.from(s), 0, Buffer.byteLength(s)), s);
+  }
+  for (const s of ['{}', '{a:0}', '{a:12345}', '{a*:1}', 'a b', '{a', 'a}', '%4', '{é}']) assert.equal(bytes(Buffer.from(s), 0, Buffer.byteLength(s)), false, s);
+});
+
 /** The shortcut's verdict on `line`. */
 function verdictOf(rules: Rules, line: string): number {
   return rules.fastCheck!(Buffer.from(line), 0, Buffer.byteLength(line));
