@@ -1,6 +1,6 @@
 /** `cleaner run`: lists the source, then downloads and cleans whatever is not already done. */
 import { UsageError } from '../errors.js';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { runOptionsOf, type Settings } from '../settings.js';
 import { resolveRegion } from '../s3/settings.js';
@@ -10,6 +10,7 @@ import type { Logger } from '../log.js';
 import { alertSettingsOf } from '../alerts/after-run.js';
 import { driveRun, type RunOutcome } from './drive.js';
 import { planRun } from './plan.js';
+import { resolveSource } from '../config.js';
 import { checkLoadUrl } from '../stages/load.js';
 import { formatPrune, parseAge, pruneState } from './prune.js';
 import { openCleanPoolWarming, type WarmingPool } from '../stages/clean-pool.js';
@@ -32,20 +33,21 @@ export async function runCommand(settings: Settings, log: Logger): Promise<RunOu
  * schema) and for local sources (every object goes to the pool, so its threads may as well boot
  * while this thread plans and lists). Not for other S3 runs of small rules: their small objects
  * are cleaned on this thread, and a run with nothing to clean should start no thread. Undefined
- * when the rules file cannot be read: planRun says why.
+ * when the source or the rules file is one planRun refuses: it says why.
  */
 function warmPoolFor(settings: Settings): WarmingPool | undefined {
   if (settings.threads < 2) return undefined;
+  let local: boolean;
   let schemaText = DEFAULT_RULES_TEXT;
-  if (settings.schema !== undefined) {
-    try {
-      schemaText = readFileSync(settings.schema, 'utf8');
-    } catch {
-      return undefined;
-    }
+  try {
+    local = resolveSource(settings).kind === 'local';
+    if (!local && settings.schema === undefined) return undefined;
+    if (settings.schema !== undefined) schemaText = readFileSync(settings.schema, 'utf8');
+  } catch {
+    // A source or rules file planRun refuses, with its reason.
+    return undefined;
   }
   const large = schemaText.length > LARGE_RULES;
-  const local = settings.source !== undefined && !/^[a-z][a-z0-9+.-]*:\/\//i.test(settings.source) && existsSync(settings.source);
   if (!large && !local) return undefined;
   const spec = { schemaText, schemaOrigin: settings.schema === undefined ? 'default' : resolve(settings.schema), maxErrorsPerLine: settings.maxErrorsPerLine };
   // Only a large schema's check leaves the threads waiting long enough to compile for explaining too.
