@@ -294,11 +294,10 @@ export class Emitter implements CheckEmitter {
    * holds a quote, a backslash or a control byte, so that quote ends the string, and no scan is needed.
    */
   private knownSpellings(str: StringCheck[], en: EnumList[] | undefined): string[] {
-    const plain = (m: Buffer) => !m.some((c) => c < 0x20 || c === QUOTE || c === 0x5c);
     const at = (len: number) => `i + ${len + 1} < end && b[i + ${len + 1}] === 0x22`;
     if (en !== undefined) {
       const values = [...en[0].strings]; // in the order of `encoded`
-      const members = en[0].encoded.filter((m, x) => plain(m) && m.length <= 48 && en.every((l) => l.strings.has(values[x])) && str.every((chk) => chk.str(values[x])));
+      const members = en[0].encoded.filter((m, x) => rawInJson(m) && m.length <= 48 && en.every((l) => l.strings.has(values[x])) && str.every((chk) => chk.str(values[x])));
       if (members.length === 0 || members.length > 16) return [];
       return members.map((m) => `if (${at(m.length)} && ${spells(m, 'i + 1')}) return i + ${m.length + 2};`);
     }
@@ -323,7 +322,7 @@ export class Emitter implements CheckEmitter {
     // The key's index into `keys`: by its first byte, then inline byte comparisons up to its closing
     // quote, with no scan of the key first. A key spelled with a quote, a backslash or a control
     // byte never matches raw bytes without escapes, so it is not looked for.
-    const plain = keys.map((key, x) => ({ bytes: key.bytes, x })).filter(({ bytes }) => !bytes.some((c) => c < 0x20 || c === QUOTE || c === 0x5c));
+    const plain = keys.map((key, x) => ({ bytes: key.bytes, x })).filter(({ bytes }) => rawInJson(bytes));
     if (plain.length > 0) {
       const byFirst = new Map<number, typeof plain>();
       for (const key of plain) {
@@ -453,6 +452,11 @@ export function lineCheck(check: Check, st: { n: number; deep: boolean }): Check
     const r = check(b, i, end);
     return st.deep ? -2 : r;
   };
+}
+
+/** Whether a JSON string holds `bytes` as they are: none is a quote, a backslash or a control byte, which only an escape spells. */
+function rawInJson(bytes: Buffer): boolean {
+  return !bytes.some((c) => c < 0x20 || c === QUOTE || c === 0x5c);
 }
 
 /** Source of a test that `b[at …]` holds `bytes` (its length already known to match), from byte `from` on. */
