@@ -330,13 +330,13 @@ function valueCheck(types: number, str: StringCheck[], num: NumberSpec, objCheck
         for (let x = 0; x < strStr.length; x++) {
           const bytes = strBytes[x];
           if (esc || bytes === undefined || !bytes(b, i + 1, e - 1)) {
-            if (s === undefined) s = esc ? (JSON.parse(b.toString('utf8', i, e)) as string) : b.toString('utf8', i + 1, e - 1);
+            s ??= stringValue(b, i, e, esc);
             if (!strStr[x](s)) return -1;
           }
         }
         for (let x = 0; x < enumTables.length; x++) {
           if (esc || enumTables[x].find(b, i + 1, e - 1) < 0) {
-            if (s === undefined) s = esc ? (JSON.parse(b.toString('utf8', i, e)) as string) : b.toString('utf8', i + 1, e - 1);
+            s ??= stringValue(b, i, e, esc);
             if (!enumStrings[x].has(s)) return -1;
           }
         }
@@ -383,6 +383,11 @@ function valueCheck(types: number, str: StringCheck[], num: NumberSpec, objCheck
     if (enumOthers !== undefined && e >= 0 && !inEvery(enumOthers, JSON.parse(b.toString('utf8', i, e)))) return -1;
     return e;
   };
+}
+
+/** The JSON string `b[i, e)` (quotes included) as JSON.parse gives it; `esc`: it has escapes. */
+function stringValue(b: Buffer, i: number, e: number, esc: boolean): string {
+  return esc ? (JSON.parse(b.toString('utf8', i, e)) as string) : b.toString('utf8', i + 1, e - 1);
 }
 
 /** Whether `v` equals a member of every list (ajv's `equal`). */
