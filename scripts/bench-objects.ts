@@ -4,10 +4,11 @@
  * sync` of the same endpoint as the anchor (download only).
  *
  *   npm run bench -- --objects 50000 [--new 1000] [--dir /tmp/cleaner-bench-objects]
- *                    [--cli path/to/bin/cleaner.js] [--concurrency N] [--skip-aws]
+ *                    [--cli path/to/bin/cleaner.js] [--concurrency N] [--skip-aws] [--schema FILE]
  *
  * Measures, each as its own child process: a first run over N objects; an incremental run after
- * `--new` objects were added (default N/1000, at least 1); `aws s3 sync` of the N objects. Prints
+ * `--new` objects were added (default N/1000, at least 1); `aws s3 sync` of the N objects. With
+ * `--schema`, cleaner checks the objects' lines against those rules instead of the built-in ones. Prints
  * wall time, objects/s and the peak RSS of the whole process (/usr/bin/time, else VmHWM polled in
  * /proc). Checks that the first run cleaned every object and the incremental one only the new.
  * The AWS CLI is installed with apt-get when absent and possible; otherwise the bench says so.
@@ -44,6 +45,7 @@ export async function benchObjects(argv: string[]): Promise<void> {
       cli: { type: 'string' },
       concurrency: { type: 'string' },
       'skip-aws': { type: 'boolean', default: false },
+      schema: { type: 'string' },
     },
   });
   const n = Number(values.objects);
@@ -59,6 +61,7 @@ export async function benchObjects(argv: string[]): Promise<void> {
   const local = join(dir, 'cleaner');
   const runArgs = [cli, 'run', '--source', `s3://${lake.bucket}/${lake.prefix}`, '--local-dir', local, '--state', join(local, 'state.db'), '--quiet'];
   if (values.concurrency) runArgs.push('--concurrency', values.concurrency);
+  if (values.schema) runArgs.push('--schema', resolve(values.schema));
   const status = () => JSON.parse(spawnSync(process.execPath, [cli, 'status', '--json', '--state', join(local, 'state.db')], { env, encoding: 'utf8' }).stdout);
 
   const rows: Array<{ what: string; objects: number; m: Measured }> = [];
