@@ -7,12 +7,10 @@ import { CleanerError, ExitCode, UsageError } from './errors.js';
 import { resolveSettings, rewriteAliases } from './config.js';
 import { DEFAULTS, SETTINGS, type Declaration, type Settings } from './settings.js';
 import type { Filter } from './keys/select.js';
-import { alertSettingsOf } from './alerts/after-run.js';
 import { makeLogger, type LogFormat, type Logger } from './log.js';
-import { runCommand } from './commands/run.js';
-import { resumeCommand } from './commands/resume.js';
-import { interruptActiveRun, type RunOutcome } from './commands/drive.js';
-import { formatPrune, pruneCommand } from './commands/prune.js';
+import type { RunOutcome } from './commands/drive.js';
+import { interruptActiveRun } from './commands/interrupt.js';
+import { warmPoolFor } from './commands/warm-pool.js';
 // The other commands are imported when they run: fleet.js loads the AWS SDK, and `run` (most
 // invocations) paid about 20 ms of CPU to load status, report (its HTML page), validate, dry-run
 // and load without using them.
@@ -106,7 +104,10 @@ export function buildProgram(): Command {
       await writeOut(formatDryRunTotals(totals));
       return;
     }
-    endWith(await runCommand(settings, log), log);
+    // The clean threads boot while the rest of the program loads (commands are imported when run).
+    const warmed = warmPoolFor(settings);
+    const { runCommand } = await import('./commands/run.js');
+    endWith(await runCommand(settings, log, warmed), log);
   });
   program.addCommand(run);
 
@@ -118,6 +119,7 @@ export function buildProgram(): Command {
     // Where alerts go is not stored with a run (URLs may hold secrets): resume takes it anew.
     // So is --load's password: given again here, or from PGPASSWORD / ~/.pgpass.
     const settings = resolveSettings(o, { config: o.config, only: ['state', 'load', ...ALERT_KEYS] });
+    const [{ resumeCommand }, { alertSettingsOf }] = await Promise.all([import('./commands/resume.js'), import('./alerts/after-run.js')]);
     const outcome = await resumeCommand({ state: settings.state, runId: runIdOf(o), alerts: alertSettingsOf(settings), load: settings.load }, log);
     if (outcome) endWith(outcome, log);
   });
@@ -194,8 +196,9 @@ export function buildProgram(): Command {
   addSettings(program.command('prune').description("forget old runs' per-object rows and report files (what incremental runs need of each object stays); then VACUUM"), ['state'])
     .option('--older-than <age>', 'prune runs that finished longer ago than this, e.g. 90d, 12h, 2w; never the latest run, an unfinished one, or one a delivery still needs [env CLEANER_PRUNE_OLDER_THAN]')
     .option(...CONFIG_FLAG)
-    .action((o) => {
+    .action(async (o) => {
       const s = resolveSettings({ state: o.state, pruneOlderThan: o.olderThan }, { config: o.config, only: ['state', 'pruneOlderThan'] });
+      const { formatPrune, pruneCommand } = await import('./commands/prune.js');
       process.stdout.write(formatPrune(pruneCommand({ state: s.state, olderThan: s.pruneOlderThan })));
     });
 

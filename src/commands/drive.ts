@@ -14,6 +14,7 @@ import { announceRun, type AlertSettings } from '../alerts/after-run.js';
 import { startProgress } from '../progress.js';
 import { loadPublished } from '../stages/load.js';
 import type { Delivery } from '../stages/deliver.js';
+import { whileDriving } from './interrupt.js';
 import type { CleanPool } from '../stages/clean-pool.js';
 
 /** What a finished run returns to the CLI. */
@@ -25,15 +26,11 @@ export interface RunOutcome {
   gate?: GateVerdict;
 }
 
-/** The run being driven, so a signal handler can record the interruption. */
-let active: { db: Db; runId: number } | undefined;
-
-/** Records that the active run was interrupted by a signal, and releases the lock. */
-export function interruptActiveRun(signal: string): void {
-  if (!active) return;
+/** Records that the run `runId` was interrupted by a signal, and releases the lock. */
+function recordInterrupt(db: Db, runId: number, signal: string): void {
   try {
-    finishRun(active.db, active.runId, 'interrupted', ExitCode.interrupted, `interrupted by ${signal}; continue with cleaner resume`);
-    releaseLock(active.db);
+    finishRun(db, runId, 'interrupted', ExitCode.interrupted, `interrupted by ${signal}; continue with cleaner resume`);
+    releaseLock(db);
   } catch {
     // The process is going down; resume recovers from the checkpoints either way.
   }
@@ -45,7 +42,7 @@ export function interruptActiveRun(signal: string): void {
  * `warmed`: a clean pool already compiling the run's rules (run.ts), closed by its owner.
  */
 export async function driveRun(db: Db, statePath: string, run: RunRow, log: Logger, alerts?: AlertSettings, loadUrl?: string, warmed?: CleanPool): Promise<RunOutcome> {
-  active = { db, runId: run.id };
+  whileDriving((signal) => recordInterrupt(db, run.id, signal));
   // Imported here: a run on local files never loads the AWS SDK.
   const client = run.kind === 's3' ? (await import('../s3/client.js')).makeClient({ endpoint: run.endpoint, region: run.region }) : undefined;
   const started = Date.now();
@@ -114,6 +111,6 @@ export async function driveRun(db: Db, statePath: string, run: RunRow, log: Logg
     stopProgress();
     client?.destroy();
     delivery?.close();
-    active = undefined;
+    whileDriving(undefined);
   }
 }

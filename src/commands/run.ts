@@ -1,6 +1,5 @@
 /** `cleaner run`: lists the source, then downloads and cleans whatever is not already done. */
 import { UsageError } from '../errors.js';
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { runOptionsOf, type Settings } from '../settings.js';
 import { resolveRegion } from '../s3/settings.js';
@@ -10,48 +9,20 @@ import type { Logger } from '../log.js';
 import { alertSettingsOf } from '../alerts/after-run.js';
 import { driveRun, type RunOutcome } from './drive.js';
 import { planRun } from './plan.js';
-import { resolveSource } from '../config.js';
 import { checkLoadUrl } from '../stages/load.js';
 import { formatPrune, parseAge, pruneState } from './prune.js';
-import { openCleanPoolWarming, type WarmingPool } from '../stages/clean-pool.js';
-import { LARGE_RULES } from '../validate/probe.js';
-import { DEFAULT_RULES_TEXT } from '../validate/schema.js';
+import type { WarmingPool } from '../stages/clean-pool.js';
 
-/** Starts a new run with `settings`; refuses bad input before anything is written. */
-export async function runCommand(settings: Settings, log: Logger): Promise<RunOutcome> {
-  const warmed = warmPoolFor(settings);
+/**
+ * Starts a new run with `settings`; refuses bad input before anything is written. `warmed`: the
+ * pool warm-pool.ts started for this run, if any; closed here however the run ends.
+ */
+export async function runCommand(settings: Settings, log: Logger, warmed: WarmingPool | undefined): Promise<RunOutcome> {
   try {
     return await startRun(settings, log, warmed);
   } finally {
     await warmed?.pool.destroy();
   }
-}
-
-/**
- * A clean pool whose threads compile the rules while planRun checks them on this thread
- * (clean-pool.ts says why), for large rules (the check takes a second on GitHub's 600 KB webhook
- * schema) and for local sources (every object goes to the pool, so its threads may as well boot
- * while this thread plans and lists). Not for other S3 runs of small rules: their small objects
- * are cleaned on this thread, and a run with nothing to clean should start no thread. Undefined
- * when the source or the rules file is one planRun refuses: it says why.
- */
-function warmPoolFor(settings: Settings): WarmingPool | undefined {
-  if (settings.threads < 2) return undefined;
-  let local: boolean;
-  let schemaText = DEFAULT_RULES_TEXT;
-  try {
-    local = resolveSource(settings).kind === 'local';
-    if (!local && settings.schema === undefined) return undefined;
-    if (settings.schema !== undefined) schemaText = readFileSync(settings.schema, 'utf8');
-  } catch {
-    // A source or rules file planRun refuses, with its reason.
-    return undefined;
-  }
-  const large = schemaText.length > LARGE_RULES;
-  if (!large && !local) return undefined;
-  const spec = { schemaText, schemaOrigin: settings.schema === undefined ? 'default' : resolve(settings.schema), maxErrorsPerLine: settings.maxErrorsPerLine };
-  // Only a large schema's check leaves the threads waiting long enough to compile for explaining too.
-  return openCleanPoolWarming(settings.threads, spec, large);
 }
 
 async function startRun(settings: Settings, log: Logger, warmed: WarmingPool | undefined): Promise<RunOutcome> {

@@ -19,3 +19,6 @@ export const defaultSchema = {
     email: { type: 'string', format: 'email' },
   },
 } as const;
+
+/** The built-in rules as the text a run stores. */
+export const DEFAULT_RULES_TEXT = JSON.stringify(defaultSchema, null, 2);

@@ -7,6 +7,7 @@
  */
 import { ACCEPT, REJECT, UNSURE_LINE, type FastCheck } from './fast-path.js';
 import type { Rules } from './schema.js';
+import { LARGE_RULES } from './rules-size.js';
 
 /**
  * Lines the fast path sees before timing starts, so that V8 has optimized its generated code by
@@ -34,7 +35,6 @@ export const PROBE_MARGIN = 1.5;
  * and a fast path slower than that is timed against ajv.
  */
 export const PARSE_SHARE = 8;
-export const LARGE_RULES = 64 * 1024;
 
 const shortcuts = new WeakMap<Rules, FastCheck | undefined>();
 
