@@ -285,3 +285,30 @@ test('the built-in rules, only checked (a run\'s main thread skips compiling the
   assert.deepEqual(lines.map((l) => run(l, lazy)), lines.map((l) => run(l, DEFAULT)));
   assert.equal(lazy.hash, DEFAULT.hash);
 });
+
+test('rules only checked (a run\'s main thread) are refused exactly when a full compile refuses them, with the same message', () => {
+  const bad = [
+    { type: 'object', properties: { a: { $ref: '#/definitions/missing' } } },
+    { type: 'object', properties: { a: { type: 'string', pattern: '([a-z' } } },
+    { type: 'object', patternProperties: { '(?<': { type: 'string' } } },
+    { type: 'object', properties: { a: { type: 5 } } },
+    { oneOf: [{ $ref: '#/definitions/ok' }, { properties: { b: { $ref: 'other.json#/x' } } }], definitions: { ok: { type: 'object' } } },
+  ];
+  for (const schema of bad) {
+    const text = JSON.stringify(schema);
+    const full = (() => {
+      try {
+        compileRules('t', text);
+        return 'compiled';
+      } catch (err) {
+        return (err as Error).message;
+      }
+    })();
+    assert.notEqual(full, 'compiled', text);
+    assert.throws(() => compileRules('t', text, { checkOnly: true }), (err: Error) => err.message === full, text);
+  }
+  // And rules that compile pass the check, then decide lines with a validator of their own (the
+  // check's generated code is never evaluated).
+  const good = compileRules('t', JSON.stringify({ type: 'object', properties: { a: { $ref: '#/definitions/n' } }, definitions: { n: { type: 'integer', minimum: 1 } } }), { checkOnly: true });
+  assert.deepEqual([{ a: 2 }, { a: 0 }, { a: 'x' }].map((v) => good.isValid(v)), [true, false, false]);
+});
