@@ -78,6 +78,16 @@ export function scanString(b: Buffer, i: number, end: number): number {
   }
 }
 
+/**
+ * Whether one of the four bytes of `x` (read little-endian) is a control byte, a quote or a
+ * backslash: scanString's test, which it makes inline. May also flag a byte after one that is.
+ */
+export function hasStringSpecial(x: number): boolean {
+  const q = x ^ 0x22222222;
+  const s = x ^ 0x5c5c5c5c;
+  return ((((x - 0x20202020) & ~x) | ((q - 0x01010101) & ~q) | ((s - 0x01010101) & ~s)) & 0x80808080) !== 0;
+}
+
 /** The view scanString reads `b` through, made once per chunk. */
 function viewFor(b: Buffer): DataView<ArrayBufferLike> {
   viewOf = b;

@@ -3,6 +3,7 @@
  * line came from and why it was rejected. Field list documented in README.md.
  */
 import { isUtf8 } from 'node:buffer';
+import { hasStringSpecial } from './json-scan.js';
 import type { Rejection } from './classify.js';
 
 /** The budget of a reject record without its `raw` (and `raw_base64`): 4 KiB. */
@@ -68,9 +69,16 @@ export function rejectRecord(origin: LineOrigin, why: Rejection, bytes: Buffer, 
  * this made 35 % fewer bytes allocated and 20 % fewer young-generation collections per worker.
  */
 function withRawBytes(head: string, bytes: Buffer, tail: string): Buffer {
-  let rawLen = bytes.length + 2;
-  for (let i = 0; i < bytes.length; i++) {
-    const c = bytes[i];
+  const n = bytes.length;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, n);
+  let rawLen = n + 2;
+  for (let i = 0; i < n; ) {
+    // Four bytes a step while none needs escaping.
+    if (i + 4 <= n && !hasStringSpecial(view.getInt32(i, true))) {
+      i += 4;
+      continue;
+    }
+    const c = bytes[i++];
     if (c < 0x20) rawLen += SHORT_ESCAPE[c] === 0 ? 5 : 1;
     else if (c === 0x22 || c === 0x5c) rawLen++;
   }
@@ -79,15 +87,27 @@ function withRawBytes(head: string, bytes: Buffer, tail: string): Buffer {
   out.write(head, 0, 'utf8');
   let p = headLen;
   out[p++] = 0x22;
-  for (let i = 0; i < bytes.length; i++) {
-    const c = bytes[i];
-    if (c >= 0x20 && c !== 0x22 && c !== 0x5c) out[p++] = c;
-    else if (c >= 0x20 || SHORT_ESCAPE[c] !== 0) {
-      out[p++] = 0x5c;
-      out[p++] = c >= 0x20 ? c : SHORT_ESCAPE[c];
-    } else {
+  const outView = new DataView(out.buffer, out.byteOffset, out.length);
+  for (let i = 0; i < n; ) {
+    if (i + 4 <= n) {
+      const x = view.getInt32(i, true);
+      if (!hasStringSpecial(x)) {
+        outView.setInt32(p, x, true);
+        p += 4;
+        i += 4;
+        continue;
+      }
+    }
+    const c = bytes[i++];
+    if (c >= 0x20 && c !== 0x22 && c !== 0x5c) {
+      out[p++] = c;
+      continue;
+    }
+    out[p++] = 0x5c;
+    if (c >= 0x20) out[p++] = c;
+    else if (SHORT_ESCAPE[c] !== 0) out[p++] = SHORT_ESCAPE[c];
+    else {
       // \u00XX with lower-case hex digits, as JSON.stringify writes it.
-      out[p++] = 0x5c;
       out[p++] = 0x75;
       out[p++] = 0x30;
       out[p++] = 0x30;

@@ -59,3 +59,19 @@ test('a reject record equals JSON.stringify of its fields for any line, valid UT
     { numRuns: RUNS },
   );
 });
+
+test('a reject record escapes a quote, a backslash or a control byte at any position of a line, wherever the line starts in its chunk', () => {
+  const origin = { source: 's', etag: 'e', line: 1, offset: 0 };
+  for (const special of [0x22, 0x5c, 0x0a, 0x01, 0x1f]) {
+    for (let at = 0; at < 13; at++) {
+      for (let start = 0; start < 4; start++) {
+        const chunk = Buffer.alloc(start + 13, 'é-abcdefgh'.repeat(4));
+        const line = chunk.subarray(start, start + 13);
+        if (!isValidUtf8(line)) continue;
+        line[at] = special;
+        if (!isValidUtf8(line)) continue;
+        assert.equal(rejectRecord(origin, SCHEMA, line).toString(), expected(origin, SCHEMA, line).toString(), `byte ${special} at ${at}, line at ${start}`);
+      }
+    }
+  }
+});
