@@ -11,7 +11,7 @@
  * generated code (see compileRootCheck for the choice).
  */
 import { guardFails, KIND_OBJECT, KINDS, type Guard } from './branch-guard.js';
-import { knownKeys, numberValue, objectDistinct, scanned, scanNumber, scanString, scanWord, skipValue, skipWs, TRUE, FALSE, NULL } from './json-scan.js';
+import { knownKeys, lastNumber, objectDistinct, scanned, scanNumber, scanString, scanWord, skipValue, skipWs, TRUE, FALSE, NULL } from './json-scan.js';
 import {
   ANY,
   enumHas,
@@ -35,6 +35,8 @@ import {
   type NumberSpec,
   type ObjectSpec,
   type StringCheck,
+  keysByFirstByte,
+  knownSpellings,
 } from './fast-path-emit.js';
 
 /** What every check of one build shares: the `$ref` depth, and whether some `$ref` recurses (see Emitter.anyOf). */
@@ -291,6 +293,14 @@ function hashBytes(b: Buffer, from: number, to: number): number {
   return h ^ (h >>> 16);
 }
 
+/** Whether `b` holds `m` at `from` (its first byte already matched). */
+function spelledAt(m: Buffer, b: Buffer, from: number): boolean {
+  const len = m.length;
+  if (len > 48) return b.compare(m, 1, len, from + 1, from + len) === 0;
+  for (let j = 1; j < len; j++) if (m[j] !== b[from + j]) return false;
+  return true;
+}
+
 function sameBytes(m: Buffer, b: Buffer, from: number, len: number): boolean {
   if (len > 48) return b.compare(m, 0, len, from, from + len) === 0;
   for (let j = 0; j < len; j++) if (m[j] !== b[from + j]) return false;
@@ -316,10 +326,21 @@ function valueCheck(types: number, str: StringCheck[], num: NumberSpec, objCheck
   const hasLimits = minimum !== undefined || maximum !== undefined || exclusiveMinimum !== undefined || exclusiveMaximum !== undefined;
   const readsNumber = hasLimits || multipleOf !== undefined || en !== undefined || wholeOnly;
   const alwaysReads = hasLimits || multipleOf !== undefined || en !== undefined;
+  // Spellings taken at once, with no scan (knownSpellings): enum members, or a fixed length and its tests.
+  const known = takesString ? knownSpellings(str, en) : undefined;
+  const members = known?.members ?? [];
+  const fixed = known?.length ?? -1;
+  const fixedTests = known?.tests ?? [];
   return (b, i, end) => {
     const c = b[i];
     let e: number;
     if (c === 0x22) {
+      for (let x = 0; x < members.length; x++) {
+        const m = members[x];
+        const len = m.length;
+        if (i + len + 1 < end && b[i + len + 1] === 0x22 && sameBytes(m, b, i + 1, len)) return i + len + 2;
+      }
+      if (fixed >= 0 && i + fixed + 1 < end && b[i + fixed + 1] === 0x22 && allTake(fixedTests, b, i + 1, i + fixed + 1)) return i + fixed + 2;
       e = scanString(b, i + 1, end);
       if (e < 0) return -2;
       if (!takesString) return -1;
@@ -348,7 +369,7 @@ function valueCheck(types: number, str: StringCheck[], num: NumberSpec, objCheck
       if (e < 0) return -2;
       if (!takesNumber) return -1;
       if (readsNumber && (alwaysReads || !scanned.numberIsPlainInteger)) {
-        const n = numberValue(b, i, e);
+        const n = lastNumber(b, i, e);
         // 1e400 is Infinity to JSON.parse, and a number to ajv only without strictNumbers: unsure.
         if (!Number.isFinite(n)) return -2;
         if (wholeOnly && n % 1 !== 0) return -1;
@@ -385,6 +406,12 @@ function valueCheck(types: number, str: StringCheck[], num: NumberSpec, objCheck
   };
 }
 
+/** Whether every one of `tests` takes the bytes `b[from, to)`. */
+function allTake(tests: Array<(b: Buffer, from: number, to: number) => boolean>, b: Buffer, from: number, to: number): boolean {
+  for (let x = 0; x < tests.length; x++) if (!tests[x](b, from, to)) return false;
+  return true;
+}
+
 /** The JSON string `b[i, e)` (quotes included) as JSON.parse gives it; `esc`: it has escapes. */
 function stringValue(b: Buffer, i: number, e: number, esc: boolean): string {
   return esc ? (JSON.parse(b.toString('utf8', i, e)) as string) : b.toString('utf8', i + 1, e - 1);
@@ -401,7 +428,13 @@ function objectCheck(spec: ObjectSpec, fn: (name: Name) => Check): Check {
   const { keys, required, min, max, keySensitive, distinct } = spec;
   const n = keys.length;
   const small = n <= 30;
-  const table = new ByteTable(keys.map((k) => k.bytes));
+  // For each first byte of a key, its keys, as parallel lists: matched in place (see keysByFirstByte).
+  const firstKeys: Array<number[] | undefined> = new Array(256).fill(undefined);
+  const firstBytes: Array<Buffer[] | undefined> = new Array(256).fill(undefined);
+  for (const [first, list] of keysByFirstByte(keys.map((k) => k.bytes))) {
+    firstKeys[first] = list.map((key) => key.x);
+    firstBytes[first] = list.map((key) => key.bytes);
+  }
   const keyChecks = keys.map((k) => (k.check === undefined ? undefined : fn(k.check)));
   const inProperties = keys.map((k) => k.inProperties);
   const requiredNames = required.map((k) => keys[k].name);
@@ -412,12 +445,17 @@ function objectCheck(spec: ObjectSpec, fn: (name: Name) => Check): Check {
   const propertyNames = spec.propertyNames === undefined ? undefined : fn(spec.propertyNames);
   const deps = spec.dependencies.map((d) => ({ key: d.key, names: d.names, check: d.check === undefined ? undefined : fn(d.check) }));
   const escapesMatter = n > 0 || keySensitive;
-  return (b, i, end) => {
+  // Beyond 30 keys a key seen is marked in `seen` with this call's stamp, so no array is cleared or
+  // made per object; a call made while another is under way (a nested object of the same
+  // subschema, through a recursive $ref) marks a fresh array of its own instead.
+  const stamps = small ? undefined : new Int32Array(n);
+  let stamp = 0;
+  let busy = false;
+  const check: ObjectBody = (b, i, end, seen, t) => {
     const start = i;
     i++;
     if (b[i] <= 0x20) i = skipWs(b, i, end);
     let mask = 0;
-    const seen = small ? undefined : new Uint8Array(n);
     let names: string[] | undefined;
     let r: number;
     let ve: number;
@@ -434,24 +472,39 @@ function objectCheck(spec: ObjectSpec, fn: (name: Name) => Check): Check {
       for (;;) {
         if (i >= end || b[i] !== 0x22) return -2;
         const kf = i + 1;
-        i = scanString(b, kf, end);
-        if (i < 0) return -2;
+        let k = -1;
+        const spellings = firstBytes[b[kf]];
+        if (spellings !== undefined) {
+          for (let x = 0; x < spellings.length; x++) {
+            const m = spellings[x];
+            const len = m.length;
+            if (kf + len < end && b[kf + len] === 0x22 && spelledAt(m, b, kf)) {
+              k = firstKeys[b[kf]]![x];
+              i = kf + len + 1;
+              break;
+            }
+          }
+        }
+        // Not a key the keywords name: scan it.
+        if (k < 0) {
+          i = scanString(b, kf, end);
+          if (i < 0) return -2;
+          if (escapesMatter && scanned.hadEscape) return -2;
+        }
         const kt = i - 1;
-        if (escapesMatter && scanned.hadEscape) return -2;
         if (b[i] <= 0x20) i = skipWs(b, i, end);
         if (i >= end || b[i] !== 0x3a) return -2;
         i++;
         if (b[i] <= 0x20) i = skipWs(b, i, end);
         if (i >= end) return -2;
-        const k = n > 0 ? table.find(b, kf, kt) : -1;
         let name: string | undefined;
         if (k >= 0) {
           if (small) {
             if ((mask & (1 << k)) !== 0) return -2;
             mask |= 1 << k;
           } else {
-            if (seen![k] === 1) return -2;
-            seen![k] = 1;
+            if (seen![k] === t) return -2;
+            seen![k] = t;
           }
         } else if (distinct) {
           name = b.toString('utf8', kf, kt);
@@ -511,13 +564,13 @@ function objectCheck(spec: ObjectSpec, fn: (name: Name) => Check): Check {
     if (failed) return -1;
     if (small) {
       if ((mask & want) !== want) return -1;
-    } else for (let x = 0; x < required.length; x++) if (seen![required[x]] !== 1) return -1;
+    } else for (let x = 0; x < required.length; x++) if (seen![required[x]] !== t) return -1;
     if (count < min) return -1;
     if (count > max) return -1;
     for (let x = 0; x < deps.length; x++) {
       const d = deps[x];
-      if (!(small ? (mask & (1 << d.key)) !== 0 : seen![d.key] === 1)) continue;
-      for (let y = 0; y < d.names.length; y++) if (!(small ? (mask & (1 << d.names[y])) !== 0 : seen![d.names[y]] === 1)) return -1;
+      if (!(small ? (mask & (1 << d.key)) !== 0 : seen![d.key] === t)) continue;
+      for (let y = 0; y < d.names.length; y++) if (!(small ? (mask & (1 << d.names[y])) !== 0 : seen![d.names[y]] === t)) return -1;
       if (d.check !== undefined) {
         r = d.check(b, start, end);
         if (r < 0) return r;
@@ -526,7 +579,25 @@ function objectCheck(spec: ObjectSpec, fn: (name: Name) => Check): Check {
     }
     return i;
   };
+  if (small) return (b, i, end) => check(b, i, end, undefined, 0);
+  return (b, i, end) => {
+    if (busy) return check(b, i, end, new Int32Array(n), 1);
+    if (stamp === 0x7fffffff) {
+      stamps!.fill(0);
+      stamp = 0;
+    }
+    busy = true;
+    try {
+      return check(b, i, end, stamps, ++stamp);
+    } finally {
+      // Also when the JS stack runs out inside (compileFastCheck answers UNSURE then): the next line must not find it busy.
+      busy = false;
+    }
+  };
 }
+
+/** objectCheck's body: `seen` marks each key seen with `t` (objects of more than 30 keys). */
+type ObjectBody = (b: Buffer, i: number, end: number, seen: Int32Array | undefined, t: number) => number;
 
 /** What afterMember found last: the container's end. */
 const after = { closed: false };
