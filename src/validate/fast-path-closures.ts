@@ -293,9 +293,8 @@ function hashBytes(b: Buffer, from: number, to: number): number {
   return h ^ (h >>> 16);
 }
 
-/** Whether `b` holds `m` at `from` (its first byte already matched). */
-function spelledAt(m: Buffer, b: Buffer, from: number): boolean {
-  const len = m.length;
+/** Whether `b` holds `m` (of `len` bytes) at `from`, its first byte already matched. */
+function spelledAt(m: Buffer, b: Buffer, from: number, len: number): boolean {
   if (len > 48) return b.compare(m, 1, len, from + 1, from + len) === 0;
   for (let j = 1; j < len; j++) if (m[j] !== b[from + j]) return false;
   return true;
@@ -428,13 +427,19 @@ function objectCheck(spec: ObjectSpec, fn: (name: Name) => Check): Check {
   const { keys, required, min, max, keySensitive, distinct } = spec;
   const n = keys.length;
   const small = n <= 30;
-  // For each first byte of a key, its keys, as parallel lists: matched in place (see keysByFirstByte).
-  const firstKeys: Array<number[] | undefined> = new Array(256).fill(undefined);
-  const firstBytes: Array<Buffer[] | undefined> = new Array(256).fill(undefined);
-  for (const [first, list] of keysByFirstByte(keys.map((k) => k.bytes))) {
-    firstKeys[first] = list.map((key) => key.x);
-    firstBytes[first] = list.map((key) => key.bytes);
+  // The keys matched in place (keysByFirstByte), in flat lists: those of first byte `c` are at
+  // [groupFrom[c], groupFrom[c + 1]), each with its length and index into `keys`.
+  const groupFrom = new Int32Array(257);
+  const candidates: Array<{ bytes: Buffer; x: number }> = [];
+  const byFirst = keysByFirstByte(keys.map((k) => k.bytes));
+  for (let c = 0; c < 256; c++) {
+    groupFrom[c] = candidates.length;
+    candidates.push(...(byFirst.get(c) ?? []));
   }
+  groupFrom[256] = candidates.length;
+  const candLength = Int32Array.from(candidates, (cand) => cand.bytes.length);
+  const candKey = Int32Array.from(candidates, (cand) => cand.x);
+  const candBytes = candidates.map((cand) => cand.bytes);
   const keyChecks = keys.map((k) => (k.check === undefined ? undefined : fn(k.check)));
   const inProperties = keys.map((k) => k.inProperties);
   const requiredNames = required.map((k) => keys[k].name);
@@ -473,16 +478,13 @@ function objectCheck(spec: ObjectSpec, fn: (name: Name) => Check): Check {
         if (i >= end || b[i] !== 0x22) return -2;
         const kf = i + 1;
         let k = -1;
-        const spellings = firstBytes[b[kf]];
-        if (spellings !== undefined) {
-          for (let x = 0; x < spellings.length; x++) {
-            const m = spellings[x];
-            const len = m.length;
-            if (kf + len < end && b[kf + len] === 0x22 && spelledAt(m, b, kf)) {
-              k = firstKeys[b[kf]]![x];
-              i = kf + len + 1;
-              break;
-            }
+        const c = b[kf];
+        for (let x = groupFrom[c], to = groupFrom[c + 1]; x < to; x++) {
+          const len = candLength[x];
+          if (kf + len < end && b[kf + len] === 0x22 && spelledAt(candBytes[x], b, kf, len)) {
+            k = candKey[x];
+            i = kf + len + 1;
+            break;
           }
         }
         // Not a key the keywords name: scan it.
