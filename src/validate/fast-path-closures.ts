@@ -561,7 +561,7 @@ function objectCheck(spec: ObjectSpec, fn: (name: Name) => Check): Check {
         if (i < 0) return -2;
         i = afterMember(b, i, end, 0x7d);
         if (i < 0) return -2;
-        if (after.closed) break;
+        if (b[i - 1] === 0x7d) break;
       }
     if (failed) return -1;
     if (small) {
@@ -601,24 +601,19 @@ function objectCheck(spec: ObjectSpec, fn: (name: Name) => Check): Check {
 /** objectCheck's body: `seen` marks each key seen with `t` (objects of more than 30 keys). */
 type ObjectBody = (b: Buffer, i: number, end: number, seen: Int32Array | undefined, t: number) => number;
 
-/** What afterMember found last: the container's end. */
-const after = { closed: false };
-
 /**
  * Past what follows a member's or an item's value ending at `i`: the comma and white space, to the
- * next one; or `close`, to the index after it (after.closed). -2 when neither follows.
+ * next one (which starts with no `close` before it); or `close`, to the index after it. -2 when
+ * neither follows.
  */
 function afterMember(b: Buffer, i: number, end: number, close: number): number {
   if (b[i] <= 0x20) i = skipWs(b, i, end);
   if (i >= end) return -2;
   if (b[i] === 0x2c) {
-    after.closed = false;
     i++;
     return b[i] <= 0x20 ? skipWs(b, i, end) : i;
   }
-  if (b[i] !== close) return -2;
-  after.closed = true;
-  return i + 1;
+  return b[i] === close ? i + 1 : -2;
 }
 
 /** Emitter.array as a closure; `fn` gives the check of a name. */
@@ -661,7 +656,7 @@ function arrayCheck(spec: ArraySpec, fn: (name: Name) => Check): Check {
         count++;
         i = afterMember(b, i, end, 0x5d);
         if (i < 0) return -2;
-        if (after.closed) break;
+        if (b[i - 1] === 0x5d) break;
       }
     if (count < min) return -1;
     if (count > max) return -1;
