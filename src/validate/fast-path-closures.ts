@@ -129,7 +129,8 @@ export class ClosureEmitter implements CheckEmitter {
 
   private branches(subs: Name[], guards: Array<Guard | undefined>): Branches {
     const guarded = guards.some((g) => g !== undefined);
-    return { fns: subs.map((s) => this.fn(s)), guards: subs.map((_, x) => (guarded ? guards[x] : undefined)), guarded };
+    const objectTakers = subs.filter((_, x) => guards[x] === undefined || (guards[x]!.kinds & KIND_OBJECT) !== 0).length;
+    return { fns: subs.map((s) => this.fn(s)), guards: subs.map((_, x) => (guarded ? guards[x] : undefined)), guarded, objectTakers };
   }
 
   not(sub: Name): Name {
@@ -169,6 +170,8 @@ interface Branches {
   fns: Check[];
   guards: Array<Guard | undefined>;
   guarded: boolean;
+  /** How many branches take objects (no guard, or one whose kinds hold objects). */
+  objectTakers: number;
 }
 
 /**
@@ -184,13 +187,7 @@ function skips(br: Branches, x: number, kd: number, deep: boolean, st: Shared, b
 
 /** Whether the object at `b[i]` (kind `kd`) is to be looked into against the guards: more than one branch takes objects. */
 function looksDeep(br: Branches, kd: number, st: Shared): boolean {
-  if (st.allBranches || kd !== KIND_OBJECT) return false;
-  let takes = 0;
-  for (let x = 0; x < br.guards.length; x++) {
-    const g = br.guards[x];
-    if (g === undefined || (kd & g.kinds) !== 0) takes++;
-  }
-  return takes > 1;
+  return !st.allBranches && kd === KIND_OBJECT && br.objectTakers > 1;
 }
 
 function anyOfCheck(br: Branches, st: Shared): Check {
