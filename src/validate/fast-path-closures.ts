@@ -497,7 +497,7 @@ function objectCheck(spec: ObjectSpec, fn: (name: Name) => Check): Check {
             mask |= 1 << k;
           } else {
             if (seen![k] === t) return -2;
-            seen![k] = t;
+            seen![k] = t!;
           }
         } else if (distinct) {
           name = b.toString('utf8', kf, kt);
@@ -572,7 +572,8 @@ function objectCheck(spec: ObjectSpec, fn: (name: Name) => Check): Check {
     }
     return i;
   };
-  if (small) return (b, i, end) => check(b, i, end, undefined, 0);
+  // Up to 30 keys are marked in a mask: the body is the check itself.
+  if (small) return check;
   return (b, i, end) => {
     if (busy) return check(b, i, end, new Int32Array(n), 1);
     if (stamp === 0x7fffffff) {
@@ -589,8 +590,8 @@ function objectCheck(spec: ObjectSpec, fn: (name: Name) => Check): Check {
   };
 }
 
-/** objectCheck's body: `seen` marks each key seen with `t` (objects of more than 30 keys). */
-type ObjectBody = (b: Buffer, i: number, end: number, seen: Int32Array | undefined, t: number) => number;
+/** objectCheck's body: `seen` marks each key seen with `t` (objects of more than 30 keys only). */
+type ObjectBody = (b: Buffer, i: number, end: number, seen?: Int32Array, t?: number) => number;
 
 /**
  * Past what follows a member's or an item's value ending at `i`: the comma and white space, to the
