@@ -297,6 +297,22 @@ function sameBytes(m: Buffer, b: Buffer, from: number, len: number, skip: number
   return true;
 }
 
+/** The view keyAt reads a chunk through, made once per chunk (as json-scan.ts's scanString does). */
+let viewOf: Buffer | undefined;
+let view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+
+/** Whether `b` holds the key `m` (of `len` bytes, as words from `words[w]` on) at `from`: four bytes a step. */
+function keyAt(words: Int32Array, w: number, m: Buffer, b: Buffer, from: number, len: number): boolean {
+  if (b !== viewOf) {
+    viewOf = b;
+    view = new DataView(b.buffer, b.byteOffset, b.length);
+  }
+  let j = 0;
+  for (; j + 4 <= len; j += 4, w++) if (view.getInt32(from + j, true) !== words[w]) return false;
+  for (; j < len; j++) if (m[j] !== b[from + j]) return false;
+  return true;
+}
+
 /** Emitter.value as a closure. */
 function valueCheck(types: number, str: StringCheck[], num: NumberSpec, objCheck: Check, arrCheck: Check, en: EnumList[] | undefined): Check {
   const takesString = (types & T_STRING) !== 0;
@@ -431,6 +447,10 @@ function objectCheck(spec: ObjectSpec, fn: (name: Name) => Check): Check {
   const candLength = Int32Array.from(candidates, (cand) => cand.bytes.length);
   const candKey = Int32Array.from(candidates, (cand) => cand.x);
   const candBytes = candidates.map((cand) => cand.bytes);
+  // Each key's bytes as little-endian 32-bit words (the last 0-3 bytes apart), from candWords[x].
+  const candWords = new Int32Array(candidates.length);
+  const words = Int32Array.from(candidates.flatMap((cand) => Array.from({ length: cand.bytes.length >> 2 }, (_, w) => cand.bytes.readInt32LE(w * 4))));
+  candidates.reduce((at, cand, x) => ((candWords[x] = at), at + (cand.bytes.length >> 2)), 0);
   const keyChecks = keys.map((k) => (k.check === undefined ? undefined : fn(k.check)));
   const inProperties = keys.map((k) => k.inProperties);
   const requiredNames = required.map((k) => keys[k].name);
@@ -472,7 +492,7 @@ function objectCheck(spec: ObjectSpec, fn: (name: Name) => Check): Check {
         const c = b[kf];
         for (let x = groupFrom[c], to = groupFrom[c + 1]; x < to; x++) {
           const len = candLength[x];
-          if (kf + len < end && b[kf + len] === 0x22 && sameBytes(candBytes[x], b, kf, len, 1)) {
+          if (kf + len < end && b[kf + len] === 0x22 && keyAt(words, candWords[x], candBytes[x], b, kf, len)) {
             k = candKey[x];
             i = kf + len + 1;
             break;
