@@ -247,7 +247,7 @@ function ifCheck(cond: Check, then: Check | undefined, otherwise: Check): Check 
 }
 
 /**
- * A set of byte strings to look a key or a string value up in without decoding it: open addressing
+ * A set of byte strings to look a string value (an enum's) up in without decoding it: open addressing
  * on a hash of the bytes, confirmed byte by byte.
  */
 class ByteTable {
@@ -279,7 +279,7 @@ class ByteTable {
       if (x === 0) return -1;
       if (this.hashes[s] !== h) continue;
       const m = this.members[x - 1];
-      if (m.length === len && sameBytes(m, b, from, len, 0)) return x - 1;
+      if (m.length === len && sameBytes(m, b, from, len)) return x - 1;
     }
   }
 }
@@ -290,10 +290,9 @@ function hashBytes(b: Buffer, from: number, to: number): number {
   return h ^ (h >>> 16);
 }
 
-/** Whether `b` holds `m` (of `len` bytes) at `from`, compared from byte `skip` on (the ones before it already matched). */
-function sameBytes(m: Buffer, b: Buffer, from: number, len: number, skip: number): boolean {
-  if (len > 48) return b.compare(m, skip, len, from + skip, from + len) === 0;
-  for (let j = skip; j < len; j++) if (m[j] !== b[from + j]) return false;
+function sameBytes(m: Buffer, b: Buffer, from: number, len: number): boolean {
+  if (len > 48) return b.compare(m, 0, len, from, from + len) === 0;
+  for (let j = 0; j < len; j++) if (m[j] !== b[from + j]) return false;
   return true;
 }
 
@@ -344,7 +343,7 @@ function valueCheck(types: number, str: StringCheck[], num: NumberSpec, objCheck
       for (let x = 0; x < members.length; x++) {
         const m = members[x];
         const len = m.length;
-        if (i + len + 1 < end && b[i + len + 1] === 0x22 && sameBytes(m, b, i + 1, len, 0)) return i + len + 2;
+        if (i + len + 1 < end && b[i + len + 1] === 0x22 && sameBytes(m, b, i + 1, len)) return i + len + 2;
       }
       if (fixed >= 0 && i + fixed + 1 < end && b[i + fixed + 1] === 0x22 && allTake(fixedTests, b, i + 1, i + fixed + 1)) return i + fixed + 2;
       e = scanString(b, i + 1, end);
