@@ -586,6 +586,51 @@ for (const emitter of ['generated', 'closures'] as const) {
   });
 }
 
+test('objects of more than 30 known keys, nested in themselves, with keys repeated, missing, unknown or escaped: closures answer as the generated code does, and as ajv does', () => {
+  // Keys that share first bytes and lengths, prefixes of one another, and a long one.
+  const names = [...Array.from({ length: 34 }, (_, x) => `k${x}`), 'ka', 'kab', 'url', 'urn', 'a'.repeat(50), ''];
+  const kinds = [{ type: 'integer' }, { type: 'string', format: 'uri' }, { enum: ['open', 'closed'] }, { type: ['string', 'null'], format: 'date-time' }];
+  const node = { $ref: '#/definitions/node' };
+  const schema = {
+    ...node,
+    definitions: {
+      node: {
+        type: 'object',
+        required: ['k0', 'k31', 'ka'],
+        properties: { ...Object.fromEntries(names.map((k, x) => [k, kinds[x % kinds.length]])), child: node, kids: { type: 'array', items: node } },
+        dependencies: { k33: ['k1', 'url'] },
+      },
+    },
+  };
+  const text = JSON.stringify(schema);
+  const closures = compileRules('wide', text, { fastPathEmitter: 'closures' });
+  const generated = compileRules('wide', text, { fastPathEmitter: 'generated' }).rootCheck!()!;
+  // Values each kind takes (in its order), and some no kind takes or only some do.
+  const good = ['7', '"https://api.github.com/repos/o/r"', '"open"', 'null'];
+  const value = fc.constantFrom('1', '"x"', '"closed"', '"2026-11-05T12:34:56Z"', '1.5', '"\\u006fpen"');
+  const known = fc.tuple(fc.nat(names.length - 1), fc.nat(9)).chain(([x, bad]) => (bad === 0 ? fc.tuple(fc.constant(names[x]), value) : fc.constant([names[x], good[x % kinds.length]] as [string, string])));
+  const unknown = fc.tuple(fc.constantFrom('zz', 'k', 'urls', 'k\\u0030', 'k0\\u0030'), value);
+  const member = (inner: fc.Arbitrary<string>) => fc.oneof({ weight: 6, arbitrary: known }, unknown, fc.tuple(fc.constantFrom('child'), inner), fc.tuple(fc.constantFrom('kids'), fc.array(inner, { maxLength: 2 }).map((a) => `[${a.join(',')}]`)));
+  const object: fc.Arbitrary<string> = fc.letrec<{ o: string }>((tie) => ({
+    o: fc.oneof({ maxDepth: 3, depthIdentifier: 'o' }, fc.constant('{"k0":1,"k31":null,"ka":"open"}'), fc.array(member(tie('o')), { maxLength: 12 }).map((ms) => `{${ms.map(([k, v]) => `"${k}":${v}`).join(',')}}`)),
+  })).o;
+  // Most objects should carry the required keys, or every line is a plain reject.
+  const line = fc.tuple(object, fc.boolean()).map(([o, full]) => (full && o.length > 2 ? `{"k0":1,"k31":null,"ka":"open",${o.slice(1)}` : o));
+  const answers = new Map<number, number>();
+  fc.assert(
+    fc.property(line, (text) => {
+      const buf = Buffer.from(text);
+      const answer = closures.rootCheck!()!(buf, 0, buf.length);
+      assert.equal(answer, generated(buf, 0, buf.length), text);
+      sound(closures, buf);
+      const kind = answer >= 0 ? 0 : answer;
+      answers.set(kind, (answers.get(kind) ?? 0) + 1);
+    }),
+    { numRuns: 3000 },
+  );
+  assert.ok([0, -1, -2].every((k) => (answers.get(k) ?? 0) > 100), JSON.stringify([...answers]));
+});
+
 test('uniqueItems tells strings apart by all their bytes, and sees an escaped spelling of an item as that item', () => {
   const rules = compileRules('unique', JSON.stringify({ type: 'object', properties: { t: { type: 'array', uniqueItems: true } } }));
   const want: Array<[string, number]> = [
