@@ -454,6 +454,12 @@ function soundAtEveryEnd(rules: Rules, line: string): void {
   }
 }
 
+/** A schema of an object with `properties`, whose `child` is such an object again and `kids` an array of them (through a $ref). */
+function selfNested(properties: Record<string, unknown>, required: string[], dependencies: Record<string, string[]>): unknown {
+  const node = { $ref: '#/definitions/node' };
+  return { ...node, definitions: { node: { type: 'object', required, properties: { ...properties, child: node, kids: { type: 'array', items: node } }, dependencies } } };
+}
+
 for (const emitter of ['generated', 'closures'] as const) {
   test(`keys are told apart by their bytes up to their closing quote within the line: prefixes of one another, empty, escaped, long, and cut off at the line end (${emitter})`, () => {
     const long = 'k'.repeat(60);
@@ -550,18 +556,7 @@ for (const emitter of ['generated', 'closures'] as const) {
 
   test(`an object of more than 30 known keys nested in itself through a $ref is checked on its own: the outer object's required and repeated keys still count after the inner one (${emitter})`, () => {
     const keys = Array.from({ length: 35 }, (_, x) => `k${x}`);
-    const node = { $ref: '#/definitions/node' };
-    const schema = {
-      ...node,
-      definitions: {
-        node: {
-          type: 'object',
-          required: ['k0', 'k33'],
-          properties: { ...Object.fromEntries(keys.map((k) => [k, { type: 'integer' }])), child: node, kids: { type: 'array', items: node } },
-          dependencies: { k34: ['k1'] },
-        },
-      },
-    };
+    const schema = selfNested(Object.fromEntries(keys.map((k) => [k, { type: 'integer' }])), ['k0', 'k33'], { k34: ['k1'] });
     const rules = compileRules('nested', JSON.stringify(schema), { fastPathEmitter: emitter });
     const generated = compileRules('nested', JSON.stringify(schema), { fastPathEmitter: 'generated' });
     const inner = '{"k0":1,"k1":2,"k33":3,"k34":4}';
@@ -590,18 +585,7 @@ test('objects of more than 30 known keys, nested in themselves, with keys repeat
   // Keys that share first bytes and lengths, prefixes of one another, and a long one.
   const names = [...Array.from({ length: 34 }, (_, x) => `k${x}`), 'ka', 'kab', 'url', 'urn', 'a'.repeat(50), ''];
   const kinds = [{ type: 'integer' }, { type: 'string', format: 'uri' }, { enum: ['open', 'closed'] }, { type: ['string', 'null'], format: 'date-time' }];
-  const node = { $ref: '#/definitions/node' };
-  const schema = {
-    ...node,
-    definitions: {
-      node: {
-        type: 'object',
-        required: ['k0', 'k31', 'ka'],
-        properties: { ...Object.fromEntries(names.map((k, x) => [k, kinds[x % kinds.length]])), child: node, kids: { type: 'array', items: node } },
-        dependencies: { k33: ['k1', 'url'] },
-      },
-    },
-  };
+  const schema = selfNested(Object.fromEntries(names.map((k, x) => [k, kinds[x % kinds.length]])), ['k0', 'k31', 'ka'], { k33: ['k1', 'url'] });
   const text = JSON.stringify(schema);
   const closures = compileRules('wide', text, { fastPathEmitter: 'closures' });
   const generated = compileRules('wide', text, { fastPathEmitter: 'generated' }).rootCheck!()!;
