@@ -148,14 +148,16 @@ function uriBytes(b: Buffer, from: number, to: number): boolean {
   let part = 0;
   while (i < to) {
     const c = b[i];
-    if (c === 0x2f && part === 0) i++;
+    // Most bytes of a path are pchars (which hold none of '/', '?', '#', '%'): tested first.
+    if (PCHAR[c] === 1) i++;
+    else if (c === 0x2f && part === 0) i++;
     else if (c === 0x3f && part === 0) {
       part = 1;
       i++;
     } else if (c === 0x23 && part < 2) {
       part = 2;
       i++;
-    } else if (PCHAR[c] === 1 || (part > 0 && (c === 0x2f || c === 0x3f))) i++;
+    } else if (part > 0 && (c === 0x2f || c === 0x3f)) i++;
     else if (c === 0x25 && i + 2 < to && HEX_DIGIT[b[i + 1]] === 1 && HEX_DIGIT[b[i + 2]] === 1) i += 3;
     else return false;
   }
@@ -181,7 +183,9 @@ function uriTemplateBytes(b: Buffer, from: number, to: number): boolean {
   let i = from;
   while (i < to) {
     const c = b[i];
-    if (c === 0x25) {
+    // Most bytes of a template are literals ('%' and '{' are in NOT_LITERAL): tested first.
+    if (NOT_LITERAL[c] === 0) i++;
+    else if (c === 0x25) {
       if (i + 2 >= to || HEX_DIGIT[b[i + 1]] !== 1 || HEX_DIGIT[b[i + 2]] !== 1) return false;
       i += 3;
     } else if (c === 0x7b) {
@@ -195,8 +199,7 @@ function uriTemplateBytes(b: Buffer, from: number, to: number): boolean {
       }
       if (i >= to || b[i] !== 0x7d) return false;
       i++;
-    } else if (NOT_LITERAL[c] === 1) return false;
-    else i++;
+    } else return false;
   }
   return true;
 }

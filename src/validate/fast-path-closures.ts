@@ -11,7 +11,7 @@
  * generated code (see compileRootCheck for the choice).
  */
 import { guardFails, KIND_OBJECT, KINDS, type Guard } from './branch-guard.js';
-import { knownKeys, numberValue, objectDistinct, scanned, scanNumber, scanString, scanWord, skipValue, skipWs, TRUE, FALSE, NULL } from './json-scan.js';
+import { knownKeys, lastNumber, objectDistinct, scanned, scanNumber, scanString, scanWord, skipValue, skipWs, TRUE, FALSE, NULL } from './json-scan.js';
 import {
   ANY,
   enumHas,
@@ -35,6 +35,8 @@ import {
   type NumberSpec,
   type ObjectSpec,
   type StringCheck,
+  keysByFirstByte,
+  knownSpellings,
 } from './fast-path-emit.js';
 
 /** What every check of one build shares: the `$ref` depth, and whether some `$ref` recurses (see Emitter.anyOf). */
@@ -127,7 +129,8 @@ export class ClosureEmitter implements CheckEmitter {
 
   private branches(subs: Name[], guards: Array<Guard | undefined>): Branches {
     const guarded = guards.some((g) => g !== undefined);
-    return { fns: subs.map((s) => this.fn(s)), guards: subs.map((_, x) => (guarded ? guards[x] : undefined)), guarded };
+    const objectTakers = subs.filter((_, x) => guards[x] === undefined || (guards[x]!.kinds & KIND_OBJECT) !== 0).length;
+    return { fns: subs.map((s) => this.fn(s)), guards: subs.map((_, x) => (guarded ? guards[x] : undefined)), guarded, objectTakers };
   }
 
   not(sub: Name): Name {
@@ -167,6 +170,8 @@ interface Branches {
   fns: Check[];
   guards: Array<Guard | undefined>;
   guarded: boolean;
+  /** How many branches take objects (no guard, or one whose kinds hold objects). */
+  objectTakers: number;
 }
 
 /**
@@ -182,13 +187,7 @@ function skips(br: Branches, x: number, kd: number, deep: boolean, st: Shared, b
 
 /** Whether the object at `b[i]` (kind `kd`) is to be looked into against the guards: more than one branch takes objects. */
 function looksDeep(br: Branches, kd: number, st: Shared): boolean {
-  if (st.allBranches || kd !== KIND_OBJECT) return false;
-  let takes = 0;
-  for (let x = 0; x < br.guards.length; x++) {
-    const g = br.guards[x];
-    if (g === undefined || (kd & g.kinds) !== 0) takes++;
-  }
-  return takes > 1;
+  return !st.allBranches && kd === KIND_OBJECT && br.objectTakers > 1;
 }
 
 function anyOfCheck(br: Branches, st: Shared): Check {
@@ -248,7 +247,7 @@ function ifCheck(cond: Check, then: Check | undefined, otherwise: Check): Check 
 }
 
 /**
- * A set of byte strings to look a key or a string value up in without decoding it: open addressing
+ * A set of byte strings to look a string value (an enum's) up in without decoding it: open addressing
  * on a hash of the bytes, confirmed byte by byte.
  */
 class ByteTable {
@@ -297,6 +296,22 @@ function sameBytes(m: Buffer, b: Buffer, from: number, len: number): boolean {
   return true;
 }
 
+/** The view keyAt reads a chunk through, made once per chunk (as json-scan.ts's scanString does). */
+let viewOf: Buffer | undefined;
+let view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+
+/** Whether `b` holds the key `m` (of `len` bytes, as words from `words[w]` on) at `from`: four bytes a step. */
+function keyAt(words: Int32Array, w: number, m: Buffer, b: Buffer, from: number, len: number): boolean {
+  if (b !== viewOf) {
+    viewOf = b;
+    view = new DataView(b.buffer, b.byteOffset, b.length);
+  }
+  let j = 0;
+  for (; j + 4 <= len; j += 4, w++) if (view.getInt32(from + j, true) !== words[w]) return false;
+  for (; j < len; j++) if (m[j] !== b[from + j]) return false;
+  return true;
+}
+
 /** Emitter.value as a closure. */
 function valueCheck(types: number, str: StringCheck[], num: NumberSpec, objCheck: Check, arrCheck: Check, en: EnumList[] | undefined): Check {
   const takesString = (types & T_STRING) !== 0;
@@ -316,10 +331,21 @@ function valueCheck(types: number, str: StringCheck[], num: NumberSpec, objCheck
   const hasLimits = minimum !== undefined || maximum !== undefined || exclusiveMinimum !== undefined || exclusiveMaximum !== undefined;
   const readsNumber = hasLimits || multipleOf !== undefined || en !== undefined || wholeOnly;
   const alwaysReads = hasLimits || multipleOf !== undefined || en !== undefined;
+  // Spellings taken at once, with no scan (knownSpellings): enum members, or a fixed length and its tests.
+  const known = takesString ? knownSpellings(str, en) : undefined;
+  const members = known?.members ?? [];
+  const fixed = known?.length ?? -1;
+  const fixedTests = known?.tests ?? [];
   return (b, i, end) => {
     const c = b[i];
     let e: number;
     if (c === 0x22) {
+      for (let x = 0; x < members.length; x++) {
+        const m = members[x];
+        const len = m.length;
+        if (i + len + 1 < end && b[i + len + 1] === 0x22 && sameBytes(m, b, i + 1, len)) return i + len + 2;
+      }
+      if (fixed >= 0 && i + fixed + 1 < end && b[i + fixed + 1] === 0x22 && allTake(fixedTests, b, i + 1, i + fixed + 1)) return i + fixed + 2;
       e = scanString(b, i + 1, end);
       if (e < 0) return -2;
       if (!takesString) return -1;
@@ -348,7 +374,7 @@ function valueCheck(types: number, str: StringCheck[], num: NumberSpec, objCheck
       if (e < 0) return -2;
       if (!takesNumber) return -1;
       if (readsNumber && (alwaysReads || !scanned.numberIsPlainInteger)) {
-        const n = numberValue(b, i, e);
+        const n = lastNumber(b, i, e);
         // 1e400 is Infinity to JSON.parse, and a number to ajv only without strictNumbers: unsure.
         if (!Number.isFinite(n)) return -2;
         if (wholeOnly && n % 1 !== 0) return -1;
@@ -385,6 +411,12 @@ function valueCheck(types: number, str: StringCheck[], num: NumberSpec, objCheck
   };
 }
 
+/** Whether every one of `tests` takes the bytes `b[from, to)`. */
+function allTake(tests: Array<(b: Buffer, from: number, to: number) => boolean>, b: Buffer, from: number, to: number): boolean {
+  for (let x = 0; x < tests.length; x++) if (!tests[x](b, from, to)) return false;
+  return true;
+}
+
 /** The JSON string `b[i, e)` (quotes included) as JSON.parse gives it; `esc`: it has escapes. */
 function stringValue(b: Buffer, i: number, e: number, esc: boolean): string {
   return esc ? (JSON.parse(b.toString('utf8', i, e)) as string) : b.toString('utf8', i + 1, e - 1);
@@ -401,7 +433,23 @@ function objectCheck(spec: ObjectSpec, fn: (name: Name) => Check): Check {
   const { keys, required, min, max, keySensitive, distinct } = spec;
   const n = keys.length;
   const small = n <= 30;
-  const table = new ByteTable(keys.map((k) => k.bytes));
+  // The keys matched in place (keysByFirstByte), in flat lists: those of first byte `c` are at
+  // [groupFrom[c], groupFrom[c + 1]), each with its length and index into `keys`.
+  const groupFrom = new Int32Array(257);
+  const candidates: Array<{ bytes: Buffer; x: number }> = [];
+  const byFirst = keysByFirstByte(keys.map((k) => k.bytes));
+  for (let c = 0; c < 256; c++) {
+    groupFrom[c] = candidates.length;
+    candidates.push(...(byFirst.get(c) ?? []));
+  }
+  groupFrom[256] = candidates.length;
+  const candLength = Int32Array.from(candidates, (cand) => cand.bytes.length);
+  const candKey = Int32Array.from(candidates, (cand) => cand.x);
+  const candBytes = candidates.map((cand) => cand.bytes);
+  // Each key's bytes as little-endian 32-bit words (the last 0-3 bytes apart), from candWords[x].
+  const candWords = new Int32Array(candidates.length);
+  const words = Int32Array.from(candidates.flatMap((cand) => Array.from({ length: cand.bytes.length >> 2 }, (_, w) => cand.bytes.readInt32LE(w * 4))));
+  candidates.reduce((at, cand, x) => ((candWords[x] = at), at + (cand.bytes.length >> 2)), 0);
   const keyChecks = keys.map((k) => (k.check === undefined ? undefined : fn(k.check)));
   const inProperties = keys.map((k) => k.inProperties);
   const requiredNames = required.map((k) => keys[k].name);
@@ -412,12 +460,17 @@ function objectCheck(spec: ObjectSpec, fn: (name: Name) => Check): Check {
   const propertyNames = spec.propertyNames === undefined ? undefined : fn(spec.propertyNames);
   const deps = spec.dependencies.map((d) => ({ key: d.key, names: d.names, check: d.check === undefined ? undefined : fn(d.check) }));
   const escapesMatter = n > 0 || keySensitive;
-  return (b, i, end) => {
+  // Beyond 30 keys a key seen is marked in `seen` with this call's stamp, so no array is cleared or
+  // made per object; a call made while another is under way (a nested object of the same
+  // subschema, through a recursive $ref) marks a fresh array of its own instead.
+  const stamps = small ? undefined : new Int32Array(n);
+  let stamp = 0;
+  let busy = false;
+  const check: ObjectBody = (b, i, end, seen, t) => {
     const start = i;
     i++;
     if (b[i] <= 0x20) i = skipWs(b, i, end);
     let mask = 0;
-    const seen = small ? undefined : new Uint8Array(n);
     let names: string[] | undefined;
     let r: number;
     let ve: number;
@@ -434,24 +487,36 @@ function objectCheck(spec: ObjectSpec, fn: (name: Name) => Check): Check {
       for (;;) {
         if (i >= end || b[i] !== 0x22) return -2;
         const kf = i + 1;
-        i = scanString(b, kf, end);
-        if (i < 0) return -2;
+        let k = -1;
+        const c = b[kf];
+        for (let x = groupFrom[c], to = groupFrom[c + 1]; x < to; x++) {
+          const len = candLength[x];
+          if (kf + len < end && b[kf + len] === 0x22 && keyAt(words, candWords[x], candBytes[x], b, kf, len)) {
+            k = candKey[x];
+            i = kf + len + 1;
+            break;
+          }
+        }
+        // Not a key the keywords name: scan it.
+        if (k < 0) {
+          i = scanString(b, kf, end);
+          if (i < 0) return -2;
+          if (escapesMatter && scanned.hadEscape) return -2;
+        }
         const kt = i - 1;
-        if (escapesMatter && scanned.hadEscape) return -2;
         if (b[i] <= 0x20) i = skipWs(b, i, end);
         if (i >= end || b[i] !== 0x3a) return -2;
         i++;
         if (b[i] <= 0x20) i = skipWs(b, i, end);
         if (i >= end) return -2;
-        const k = n > 0 ? table.find(b, kf, kt) : -1;
         let name: string | undefined;
         if (k >= 0) {
           if (small) {
             if ((mask & (1 << k)) !== 0) return -2;
             mask |= 1 << k;
           } else {
-            if (seen![k] === 1) return -2;
-            seen![k] = 1;
+            if (seen![k] === t) return -2;
+            seen![k] = t!;
           }
         } else if (distinct) {
           name = b.toString('utf8', kf, kt);
@@ -506,18 +571,18 @@ function objectCheck(spec: ObjectSpec, fn: (name: Name) => Check): Check {
         if (i < 0) return -2;
         i = afterMember(b, i, end, 0x7d);
         if (i < 0) return -2;
-        if (after.closed) break;
+        if (b[i - 1] === 0x7d) break;
       }
     if (failed) return -1;
     if (small) {
       if ((mask & want) !== want) return -1;
-    } else for (let x = 0; x < required.length; x++) if (seen![required[x]] !== 1) return -1;
+    } else for (let x = 0; x < required.length; x++) if (seen![required[x]] !== t) return -1;
     if (count < min) return -1;
     if (count > max) return -1;
     for (let x = 0; x < deps.length; x++) {
       const d = deps[x];
-      if (!(small ? (mask & (1 << d.key)) !== 0 : seen![d.key] === 1)) continue;
-      for (let y = 0; y < d.names.length; y++) if (!(small ? (mask & (1 << d.names[y])) !== 0 : seen![d.names[y]] === 1)) return -1;
+      if (!(small ? (mask & (1 << d.key)) !== 0 : seen![d.key] === t)) continue;
+      for (let y = 0; y < d.names.length; y++) if (!(small ? (mask & (1 << d.names[y])) !== 0 : seen![d.names[y]] === t)) return -1;
       if (d.check !== undefined) {
         r = d.check(b, start, end);
         if (r < 0) return r;
@@ -526,26 +591,40 @@ function objectCheck(spec: ObjectSpec, fn: (name: Name) => Check): Check {
     }
     return i;
   };
+  // Up to 30 keys are marked in a mask: the body is the check itself.
+  if (small) return check;
+  return (b, i, end) => {
+    if (busy) return check(b, i, end, new Int32Array(n), 1);
+    if (stamp === 0x7fffffff) {
+      stamps!.fill(0);
+      stamp = 0;
+    }
+    busy = true;
+    try {
+      return check(b, i, end, stamps, ++stamp);
+    } finally {
+      // Also when the JS stack runs out inside (compileFastCheck answers UNSURE then): the next line must not find it busy.
+      busy = false;
+    }
+  };
 }
 
-/** What afterMember found last: the container's end. */
-const after = { closed: false };
+/** objectCheck's body: `seen` marks each key seen with `t` (objects of more than 30 keys only). */
+type ObjectBody = (b: Buffer, i: number, end: number, seen?: Int32Array, t?: number) => number;
 
 /**
  * Past what follows a member's or an item's value ending at `i`: the comma and white space, to the
- * next one; or `close`, to the index after it (after.closed). -2 when neither follows.
+ * next one (which starts with no `close` before it); or `close`, to the index after it. -2 when
+ * neither follows.
  */
 function afterMember(b: Buffer, i: number, end: number, close: number): number {
   if (b[i] <= 0x20) i = skipWs(b, i, end);
   if (i >= end) return -2;
   if (b[i] === 0x2c) {
-    after.closed = false;
     i++;
     return b[i] <= 0x20 ? skipWs(b, i, end) : i;
   }
-  if (b[i] !== close) return -2;
-  after.closed = true;
-  return i + 1;
+  return b[i] === close ? i + 1 : -2;
 }
 
 /** Emitter.array as a closure; `fn` gives the check of a name. */
@@ -588,7 +667,7 @@ function arrayCheck(spec: ArraySpec, fn: (name: Name) => Check): Check {
         count++;
         i = afterMember(b, i, end, 0x5d);
         if (i < 0) return -2;
-        if (after.closed) break;
+        if (b[i - 1] === 0x5d) break;
       }
     if (count < min) return -1;
     if (count > max) return -1;

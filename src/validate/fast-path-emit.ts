@@ -287,23 +287,14 @@ export class Emitter implements CheckEmitter {
     return this.define(s.join('\n'));
   }
 
-  /**
-   * Source that returns the end of a string value at `b[i]` at once when its bytes, up to a closing
-   * quote within the line, are one the checks surely take: an enum member every check takes, or a
-   * value of a fixed length (byte-formats.ts's fixedLength) every check's bytes test takes. Neither
-   * holds a quote, a backslash or a control byte, so that quote ends the string, and no scan is needed.
-   */
+  /** Source that returns the end of a string value at `b[i]` at once when its bytes are a spelling the checks surely take (see knownSpellings). */
   private knownSpellings(str: StringCheck[], en: EnumList[] | undefined): string[] {
     const at = (len: number) => `i + ${len + 1} < end && b[i + ${len + 1}] === 0x22`;
-    if (en !== undefined) {
-      const values = [...en[0].strings]; // in the order of `encoded`
-      const members = en[0].encoded.filter((m, x) => rawInJson(m) && m.length <= 48 && en.every((l) => l.strings.has(values[x])) && str.every((chk) => chk.str(values[x])));
-      if (members.length === 0 || members.length > 16) return [];
-      return members.map((m) => `if (${at(m.length)} && ${spells(m, 'i + 1')}) return i + ${m.length + 2};`);
-    }
-    const len = str.length > 0 ? fixedLength(str[0].bytes) : undefined;
-    if (len === undefined || !str.every((chk) => fixedLength(chk.bytes) === len)) return [];
-    return [`if (${at(len)} && ${str.map((chk) => `${this.konst(chk.bytes)}(b, i + 1, i + ${len + 1})`).join(' && ')}) return i + ${len + 2};`];
+    const known = knownSpellings(str, en);
+    if (known === undefined) return [];
+    if (known.members !== undefined) return known.members.map((m) => `if (${at(m.length)} && ${spells(m, 'i + 1')}) return i + ${m.length + 2};`);
+    const len = known.length;
+    return [`if (${at(len)} && ${known.tests.map((t) => `${this.konst(t)}(b, i + 1, i + ${len + 1})`).join(' && ')}) return i + ${len + 2};`];
   }
 
   object(spec: ObjectSpec): Name {
@@ -322,13 +313,8 @@ export class Emitter implements CheckEmitter {
     // The key's index into `keys`: by its first byte, then inline byte comparisons up to its closing
     // quote, with no scan of the key first. A key spelled with a quote, a backslash or a control
     // byte never matches raw bytes without escapes, so it is not looked for.
-    const plain = keys.map((key, x) => ({ bytes: key.bytes, x })).filter(({ bytes }) => rawInJson(bytes));
-    if (plain.length > 0) {
-      const byFirst = new Map<number, typeof plain>();
-      for (const key of plain) {
-        const first = key.bytes.length === 0 ? QUOTE : key.bytes[0];
-        byFirst.set(first, [...(byFirst.get(first) ?? []), key]);
-      }
+    const byFirst = keysByFirstByte(keys.map((key) => key.bytes));
+    if (byFirst.size > 0) {
       s.push('switch (b[kf]) {');
       for (const [first, list] of byFirst) {
         s.push(`case ${first}:`);
@@ -452,6 +438,39 @@ export function lineCheck(check: Check, st: { n: number; deep: boolean }): Check
     const r = check(b, i, end);
     return st.deep ? -2 : r;
   };
+}
+
+/**
+ * The string values a subschema surely takes that can be told from their raw bytes at once, up to a
+ * closing quote within the line, with no scan: either enum `members` (at most 16, of at most 48
+ * bytes) that every enum and string check takes, or a `length` in bytes (byte-formats.ts's
+ * fixedLength) at which the value is taken when every one of `tests` takes its bytes. Neither
+ * holds a quote, a backslash or a control byte, so that quote ends the string. Undefined: none.
+ */
+export function knownSpellings(str: StringCheck[], en: EnumList[] | undefined): { members: Buffer[]; length?: undefined; tests?: undefined } | { members?: undefined; length: number; tests: Array<(b: Buffer, from: number, to: number) => boolean> } | undefined {
+  if (en !== undefined) {
+    const values = [...en[0].strings]; // in the order of `encoded`
+    const members = en[0].encoded.filter((m, x) => rawInJson(m) && m.length <= 48 && en.every((l) => l.strings.has(values[x])) && str.every((chk) => chk.str(values[x])));
+    return members.length === 0 || members.length > 16 ? undefined : { members };
+  }
+  const length = str.length > 0 ? fixedLength(str[0].bytes) : undefined;
+  if (length === undefined || !str.every((chk) => fixedLength(chk.bytes) === length)) return undefined;
+  return { length, tests: str.map((chk) => chk.bytes!) };
+}
+
+/**
+ * The keys (by index into `keys`) that raw bytes can spell (rawInJson), by their first byte (QUOTE
+ * for the empty key), in their order: a key is matched in place by its first byte, then its bytes up
+ * to its closing quote, with no scan of it first.
+ */
+export function keysByFirstByte(keys: Buffer[]): Map<number, Array<{ bytes: Buffer; x: number }>> {
+  const byFirst = new Map<number, Array<{ bytes: Buffer; x: number }>>();
+  keys.forEach((bytes, x) => {
+    if (!rawInJson(bytes)) return;
+    const first = bytes.length === 0 ? QUOTE : bytes[0];
+    byFirst.set(first, [...(byFirst.get(first) ?? []), { bytes, x }]);
+  });
+  return byFirst;
 }
 
 /** Whether a JSON string holds `bytes` as they are: none is a quote, a backslash or a control byte, which only an escape spells. */
