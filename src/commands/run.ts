@@ -11,23 +11,22 @@ import { driveRun, type RunOutcome } from './drive.js';
 import { planRun } from './plan.js';
 import { checkLoadUrl } from '../stages/load.js';
 import { formatPrune, parseAge, pruneState } from './prune.js';
-import type { WarmingPool } from '../stages/clean-pool.js';
+import type { CleanPool } from '../stages/clean-pool.js';
 
 /**
  * Starts a new run with `settings`; refuses bad input before anything is written. `warmed`: the
  * pool warm-pool.ts started for this run, if any; closed here however the run ends.
  */
-export async function runCommand(settings: Settings, log: Logger, warmed: WarmingPool | undefined): Promise<RunOutcome> {
+export async function runCommand(settings: Settings, log: Logger, warmed: CleanPool | undefined): Promise<RunOutcome> {
   try {
     return await startRun(settings, log, warmed);
   } finally {
-    await warmed?.pool.destroy();
+    await warmed?.destroy();
   }
 }
 
-async function startRun(settings: Settings, log: Logger, warmed: WarmingPool | undefined): Promise<RunOutcome> {
+async function startRun(settings: Settings, log: Logger, warmed: CleanPool | undefined): Promise<RunOutcome> {
   const { src, rules, localDir, statePath, endpoint, source, target, shard } = planRun(settings, log);
-  warmed?.planned();
   if (settings.load) checkLoadUrl(settings.load);
   // The load reads the local output files, which --delete-local removes as soon as they are delivered.
   // DuckDB has one writer: shards running at once would fail on its lock, or worse, wait on it.
@@ -55,7 +54,7 @@ async function startRun(settings: Settings, log: Logger, warmed: WarmingPool | u
       });
       supersedeUnfinished(db, target, runId);
       log.info(`run ${runId}: ${source} -> ${localDir}`, { rules: rules.origin });
-      const outcome = await driveRun(db, statePath, getRun(db, runId)!, log, alertSettingsOf(settings), settings.load, warmed?.pool);
+      const outcome = await driveRun(db, statePath, getRun(db, runId)!, log, alertSettingsOf(settings), settings.load, warmed);
       if (pruneMs !== undefined) pruneAfterRun(db, pruneMs, log);
       return outcome;
     } finally {

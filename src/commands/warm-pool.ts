@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { resolveSource } from '../config.js';
 import type { Settings } from '../settings.js';
-import { openCleanPoolWarming, type WarmingPool } from '../stages/clean-pool.js';
+import { openCleanPoolWarming, type CleanPool } from '../stages/clean-pool.js';
 import { DEFAULT_RULES_TEXT } from '../validate/default-schema.js';
 import { LARGE_RULES } from '../validate/rules-size.js';
 
@@ -20,7 +20,7 @@ import { LARGE_RULES } from '../validate/rules-size.js';
  * are cleaned on this thread, and a run with nothing to clean should start no thread. Undefined
  * when the source or the rules file is one planRun refuses: it says why.
  */
-export function warmPoolFor(settings: Settings): WarmingPool | undefined {
+export function warmPoolFor(settings: Settings): CleanPool | undefined {
   if (settings.threads < 2) return undefined;
   let local: boolean;
   let schemaText = DEFAULT_RULES_TEXT;
@@ -32,9 +32,7 @@ export function warmPoolFor(settings: Settings): WarmingPool | undefined {
     // A source or rules file planRun refuses, with its reason.
     return undefined;
   }
-  const large = schemaText.length > LARGE_RULES;
-  if (!large && !local) return undefined;
+  if (schemaText.length <= LARGE_RULES && !local) return undefined;
   const spec = { schemaText, schemaOrigin: settings.schema === undefined ? 'default' : resolve(settings.schema), maxErrorsPerLine: settings.maxErrorsPerLine };
-  // Only a large schema's check leaves the threads waiting long enough to compile for explaining too.
-  return openCleanPoolWarming(settings.threads, spec, large);
+  return openCleanPoolWarming(settings.threads, spec);
 }

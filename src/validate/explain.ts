@@ -36,19 +36,6 @@ interface Branches {
 /** Errors in ajv's shape, for a rejected value. */
 export type Explain = (data: unknown) => ErrorObject[];
 
-/** An Explain that can also compile ahead what most rejects will need (see warm). */
-export interface Explainer extends Explain {
-  /**
-   * Compiles, until `enough()` says so, the local `$ref` targets the schema refers to from more
-   * than one place, most referred to first. A branch's first reject compiles
-   * the definitions it refers to (GitHub's webhook schema: `repository`, `user`… in every event),
-   * and ajv reuses them for every later branch: a clean thread that waits for the run to start
-   * can pay that ahead, instead of its first rejects (compiling them took one webhook event type's
-   * first reject from 880 ms to 0 after 340-500 ms spent on four shared definitions).
-   */
-  warm(enough: () => boolean): void;
-}
-
 /**
  * Branch validators kept before the explainer starts afresh. A compiled branch of a large schema
  * costs tens of KB; a file whose lines touch every branch of a 600 KB schema would otherwise keep
@@ -64,7 +51,7 @@ const MAX_STRUCTURE_DEPTH = 6;
  * An explainer for `schema`. `make(allErrors)` returns a fresh ajv instance configured as the rules'
  * (draft, formats); `idKey` is the draft's id keyword ("$id", or "id" for draft-04).
  */
-export function makeExplainer(schema: AnySchemaObject, make: (allErrors: boolean) => Ajv, idKey: string): Explainer {
+export function makeExplainer(schema: AnySchemaObject, make: (allErrors: boolean) => Ajv, idKey: string): Explain {
   const copy = rewrite(schema, '') as Record<string, unknown>;
   let rootId = typeof copy[idKey] === 'string' ? (copy[idKey] as string).replace(/#$/, '') : undefined;
   if (rootId === undefined) {
@@ -81,40 +68,11 @@ export function makeExplainer(schema: AnySchemaObject, make: (allErrors: boolean
     if (built.compiled() > MAX_CACHED_BRANCHES) built = build(copy, rootId!, make, shape, structural);
     return built.explain(data);
   };
-  return Object.assign(explain, {
-    warm(enough: () => boolean): void {
-      for (const ref of sharedRefs(copy)) {
-        if (enough()) return;
-        try {
-          built.precompile(`${rootId}${ref}`);
-        } catch {
-          // Compiled again, and explained, when a reject needs it.
-        }
-      }
-    },
-  });
-}
-
-/** The local `$ref`s ("#/…") found more than once in `schema`, most frequent first. */
-function sharedRefs(schema: unknown): string[] {
-  const counts = new Map<string, number>();
-  const walk = (node: unknown): void => {
-    if (node === null || typeof node !== 'object') return;
-    if (Array.isArray(node)) {
-      for (const v of node) walk(v);
-      return;
-    }
-    for (const [k, v] of Object.entries(node)) {
-      if (k === '$ref' && typeof v === 'string' && v.startsWith('#/')) counts.set(v, (counts.get(v) ?? 0) + 1);
-      else if (!DATA_KEYWORDS.has(k)) walk(v);
-    }
-  };
-  walk(schema);
-  return [...counts].filter(([, n]) => n > 1).sort((a, b) => b[1] - a[1]).map(([ref]) => ref);
+  return explain;
 }
 
 /** The explainer's ajv instance and its lazily compiled branch validators. */
-function build(copy: Record<string, unknown>, rootId: string, make: (allErrors: boolean) => Ajv, shape: Shape, structural: boolean): { explain: Explain; compiled: () => number; precompile: (uri: string) => void } {
+function build(copy: Record<string, unknown>, rootId: string, make: (allErrors: boolean) => Ajv, shape: Shape, structural: boolean): { explain: Explain; compiled: () => number } {
   // One instance, with allErrors, both decides and explains a branch: a branch that fails is asked
   // for its errors anyway when it is among the closest, and `$ref`'d definitions (GitHub's `user`,
   // `repository`…) compile once, not once per instance. Deciding with a second, fail-fast instance
@@ -201,7 +159,6 @@ function build(copy: Record<string, unknown>, rootId: string, make: (allErrors: 
       return root.errors ?? [];
     },
     compiled: () => cache.size,
-    precompile: (uri) => void ajv.getSchema(uri),
   };
 }
 

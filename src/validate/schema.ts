@@ -8,7 +8,7 @@ import type { Ajv, ValidateFunction, ErrorObject, Options } from 'ajv';
 import { SchemaError } from '../errors.js';
 import { DEFAULT_RULES_TEXT } from './default-schema.js';
 import { ACCEPT, compileFastCheck, compileRootCheck, type Draft, type FastAccept, type FastCheck, type FastPathOptions, type FormatDef, type RootCheck } from './fast-path.js';
-import { makeExplainer, type Explainer } from './explain.js';
+import { makeExplainer, type Explain } from './explain.js';
 
 const require = createRequire(import.meta.url);
 /** One ajv class per draft, and ajv-formats: loaded when a schema is first compiled, each draft's class when first needed. */
@@ -66,8 +66,6 @@ export interface Rules {
    * oneOf/anyOf by its closest branch only (explain.ts), and how many violations there were in all.
    */
   explain: (data: unknown) => { errors: Violation[]; total: number };
-  /** Compiles ahead, until `enough()`, what explaining rejects will need (explain.ts's Explainer.warm). */
-  warmExplain: (enough: () => boolean) => void;
 }
 
 /** How compileRules may be tuned. */
@@ -237,8 +235,8 @@ export function compileRules(origin: string, text: string, options: RulesOptions
   };
   const maxErrors = options.maxErrorsPerLine ?? DEFAULT_MAX_ERRORS_PER_LINE;
   // Built on the first rejected line: a clean file never pays for compiling the explanation.
-  let explainer: Explainer | null | undefined;
-  const explainerFor = (): Explainer | null => {
+  let explainer: Explain | null | undefined;
+  const explainerFor = (): Explain | null => {
     if (explainer === undefined) {
       try {
         explainer = makeExplainer(s, (allErrors) => ajvFor(allErrors, quiet, EXPLAIN_OPTIONS), make === DRAFTS[0].make ? 'id' : '$id');
@@ -265,7 +263,6 @@ export function compileRules(origin: string, text: string, options: RulesOptions
     rootCheck: () => buildFast<RootCheck>(compileRootCheck),
     maxErrorsPerLine: maxErrors,
     isValid: (data) => (fast ??= compileDecider())(data) as boolean,
-    warmExplain: (enough) => explainerFor()?.warm(enough),
     explain: (data) => {
       const explainFor = explainerFor();
       let errors: ErrorObject[] = [];

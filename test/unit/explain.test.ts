@@ -148,25 +148,6 @@ test('explaining a reject compiles only the branches that can match, not every b
   assert.ok(count.compiled <= 20, `${count.compiled} functions compiled`);
 });
 
-test('warming compiles the definitions many branches share ahead of the first reject, which then explains the same', async () => {
-  const { makeExplainer } = await import('../../src/validate/explain.js');
-  const { make, count } = countingAjv();
-  const schema = JSON.parse(eventsByAction(40));
-  const line = { action: 'deleted', thing31: { n: 1 }, sender: { login: 'a' } };
-  const cold = makeExplainer(schema, make, '$id');
-  count.compiled = 0;
-  const expected = cold(line);
-  const coldCompiles = count.compiled;
-
-  const warmed = makeExplainer(schema, make, '$id');
-  count.compiled = 0;
-  warmed.warm(() => false);
-  assert.ok(count.compiled > 0, 'the shared `user` definition was compiled ahead');
-  count.compiled = 0;
-  assert.deepEqual(warmed(line), expected);
-  assert.ok(count.compiled < coldCompiles, `${count.compiled} functions compiled for the first reject after warming, ${coldCompiles} without`);
-});
-
 test('past MAX_CACHED_BRANCHES compiled branches the explainer starts afresh, and explains the same lines the same way', async () => {
   const { makeExplainer, MAX_CACHED_BRANCHES } = await import('../../src/validate/explain.js');
   let instances = 0;
