@@ -39,7 +39,7 @@ function recordInterrupt(db: Db, runId: number, signal: string): void {
 /**
  * Runs the pipeline for `run` and marks the run done, failed or interrupted. `loadUrl` is --load
  * as given now, password and all; without it the run's stored one (which has no password) is used.
- * `warmed`: a clean pool already compiling the run's rules (run.ts), closed by its owner.
+ * `warmed`: a clean pool already compiling the run's rules (warm-pool.ts), closed by its owner.
  */
 export async function driveRun(db: Db, statePath: string, run: RunRow, log: Logger, alerts?: AlertSettings, loadUrl?: string, warmed?: CleanPool): Promise<RunOutcome> {
   whileDriving((signal) => recordInterrupt(db, run.id, signal));
