@@ -73,14 +73,16 @@ function withRawBytes(head: string, bytes: Buffer, tail: string): Buffer {
   const view = new DataView(bytes.buffer, bytes.byteOffset, n);
   let rawLen = n + 2;
   for (let i = 0; i < n; ) {
-    // Four bytes a step while none needs escaping.
+    // Four bytes a step while none needs escaping; else those four one by one.
     if (i + 4 <= n && !hasStringSpecial(view.getInt32(i, true))) {
       i += 4;
       continue;
     }
-    const c = bytes[i++];
-    if (c < 0x20) rawLen += SHORT_ESCAPE[c] === 0 ? 5 : 1;
-    else if (c === 0x22 || c === 0x5c) rawLen++;
+    for (const stop = Math.min(i + 4, n); i < stop; i++) {
+      const c = bytes[i];
+      if (c < 0x20) rawLen += SHORT_ESCAPE[c] === 0 ? 5 : 1;
+      else if (c === 0x22 || c === 0x5c) rawLen++;
+    }
   }
   const headLen = Buffer.byteLength(head);
   const out = Buffer.allocUnsafe(headLen + rawLen + tail.length);
@@ -98,21 +100,23 @@ function withRawBytes(head: string, bytes: Buffer, tail: string): Buffer {
         continue;
       }
     }
-    const c = bytes[i++];
-    if (c >= 0x20 && c !== 0x22 && c !== 0x5c) {
-      out[p++] = c;
-      continue;
-    }
-    out[p++] = 0x5c;
-    if (c >= 0x20) out[p++] = c;
-    else if (SHORT_ESCAPE[c] !== 0) out[p++] = SHORT_ESCAPE[c];
-    else {
-      // \u00XX with lower-case hex digits, as JSON.stringify writes it.
-      out[p++] = 0x75;
-      out[p++] = 0x30;
-      out[p++] = 0x30;
-      out[p++] = HEX[c >> 4];
-      out[p++] = HEX[c & 15];
+    for (const stop = Math.min(i + 4, n); i < stop; i++) {
+      const c = bytes[i];
+      if (c >= 0x20 && c !== 0x22 && c !== 0x5c) {
+        out[p++] = c;
+        continue;
+      }
+      out[p++] = 0x5c;
+      if (c >= 0x20) out[p++] = c;
+      else if (SHORT_ESCAPE[c] !== 0) out[p++] = SHORT_ESCAPE[c];
+      else {
+        // \u00XX with lower-case hex digits, as JSON.stringify writes it.
+        out[p++] = 0x75;
+        out[p++] = 0x30;
+        out[p++] = 0x30;
+        out[p++] = HEX[c >> 4];
+        out[p++] = HEX[c & 15];
+      }
     }
   }
   out[p++] = 0x22;
