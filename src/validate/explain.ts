@@ -63,12 +63,11 @@ export function makeExplainer(schema: AnySchemaObject, make: (allErrors: boolean
   const structural = !hasNestedId(copy, idKey, true);
   const shape = new Shape(copy);
   let built = build(copy, rootId, make, shape, structural);
-  const explain = (data: unknown): ErrorObject[] => {
+  return (data) => {
     // Start afresh between lines once too many branches are compiled: memory stays bounded.
     if (built.compiled() > MAX_CACHED_BRANCHES) built = build(copy, rootId!, make, shape, structural);
     return built.explain(data);
   };
-  return explain;
 }
 
 /** The explainer's ajv instance and its lazily compiled branch validators. */

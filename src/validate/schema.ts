@@ -98,7 +98,6 @@ const DRAFTS: Array<{ match: RegExp; make: (o: Options) => Ajv }> = [
   { match: /json-schema\.org\/draft\/2020-12\/schema#?$/, make: ajvLib.draft2020 },
 ];
 
-
 /** Reads and compiles the rules file at `path`, or the built-in web-event rules when `path` is undefined. */
 export function loadRules(path: string | undefined, options: RulesOptions = {}): Rules {
   if (path === undefined) return compileRules('default', DEFAULT_RULES_TEXT, options);
@@ -209,7 +208,7 @@ export function compileRules(origin: string, text: string, options: RulesOptions
       // Code that only proves the rules compile need not be optimised (on GitHub's webhook schema
       // that pass was two thirds of the compile, about 1 s of 1.6), nor made into functions: ajv
       // finds what it refuses while it generates the code, and evaluating 2,300 functions' source
-      // that is thrown away cost about 0.1 s more (PROVES_ONLY).
+      // that is thrown away cost about 0.1 s more (provesOnly).
       fastAjvOptions = options.checkOnly ? { code: { optimize: false, process: provesOnly(s) } } : {};
       fast = compileDecider();
     } catch (err) {
@@ -236,16 +235,6 @@ export function compileRules(origin: string, text: string, options: RulesOptions
   const maxErrors = options.maxErrorsPerLine ?? DEFAULT_MAX_ERRORS_PER_LINE;
   // Built on the first rejected line: a clean file never pays for compiling the explanation.
   let explainer: Explain | null | undefined;
-  const explainerFor = (): Explain | null => {
-    if (explainer === undefined) {
-      try {
-        explainer = makeExplainer(s, (allErrors) => ajvFor(allErrors, quiet, EXPLAIN_OPTIONS), make === DRAFTS[0].make ? 'id' : '$id');
-      } catch {
-        explainer = null;
-      }
-    }
-    return explainer;
-  };
   const quiet: Options['logger'] = { log() {}, warn() {}, error() {} };
   return {
     origin,
@@ -264,11 +253,17 @@ export function compileRules(origin: string, text: string, options: RulesOptions
     maxErrorsPerLine: maxErrors,
     isValid: (data) => (fast ??= compileDecider())(data) as boolean,
     explain: (data) => {
-      const explainFor = explainerFor();
-      let errors: ErrorObject[] = [];
-      if (explainFor) {
+      if (explainer === undefined) {
         try {
-          errors = explainFor(data);
+          explainer = makeExplainer(s, (allErrors) => ajvFor(allErrors, quiet, EXPLAIN_OPTIONS), make === DRAFTS[0].make ? 'id' : '$id');
+        } catch {
+          explainer = null;
+        }
+      }
+      let errors: ErrorObject[] = [];
+      if (explainer) {
+        try {
+          errors = explainer(data);
         } catch (err) {
           if (err instanceof RangeError) throw err;
           errors = [];
@@ -298,6 +293,15 @@ function formatNames(schema: unknown): string[] {
 }
 
 /**
+ * ajv's `code.process` for a compile that only proves the rules `schema` compile: the source of each
+ * function generated for them becomes one that is never called (the main thread lets the validator
+ * go at once). Not the meta-schema's: ajv validates the rules with it during the compile.
+ */
+function provesOnly(schema: object): (source: string, env?: { root?: { schema?: unknown } }) => string {
+  return (source, env) => (env?.root?.schema === schema ? 'return function unused() { throw new Error("a check-only validator was called"); }' : source);
+}
+
+/**
  * The explainer's ajv options beside the rules'. `validateSchema: false`: the rules were checked
  * against their meta-schema when first compiled, and checking the explainer's rewritten copy again
  * compiled the 2020-12 meta-schema per worker (~120 ms on a small schema). `optimize: false`: an
@@ -308,15 +312,6 @@ function formatNames(schema: unknown): string[] {
  * CPU (ajv builds that code, then V8 parses it on first call). (`optimize: true` shrank it less and
  * cost more; `loopEnum` changed nothing there.)
  */
-/**
- * ajv's `code.process` for a compile that only proves the rules `schema` compile: the source of each
- * function generated for them becomes one that is never called (the main thread lets the validator
- * go at once). Not the meta-schema's: ajv validates the rules with it during the compile.
- */
-function provesOnly(schema: object): (source: string, env?: { root?: { schema?: unknown } }) => string {
-  return (source, env) => (env?.root?.schema === schema ? 'return function unused() { throw new Error("a check-only validator was called"); }' : source);
-}
-
 const EXPLAIN_OPTIONS: Options = { validateSchema: false, code: { optimize: false }, loopRequired: 1 };
 
 /** Which draft a DRAFTS entry compiles, for the fast path's vocabulary. */
