@@ -60,7 +60,7 @@ describe('the cleaner command line', () => {
     ['not-json.json', '{"type": "object",', /not valid JSON/],
     ['invalid.json', '{"type": "objekt"}', /not a valid JSON Schema/],
     ['bad-ref.json', '{"properties": {"a": {"$ref": "#/definitions/nowhere"}}}', /unresolvable \$ref/],
-    // Over 64 KB the clean threads start compiling the rules while they are checked (run.ts).
+    // Over 64 KB the clean threads start compiling the rules while they are checked (warm-pool.ts).
     ['invalid-large.json', JSON.stringify({ type: 'objekt', description: 'x'.repeat(70_000) }), /not a valid JSON Schema/],
     ['bad-ref-large.json', JSON.stringify({ description: 'x'.repeat(70_000), properties: { a: { $ref: '#/definitions/nowhere' } } }), /unresolvable \$ref/],
   ] as const) {
