@@ -95,11 +95,10 @@ export async function cleanBlock(task: BlockTask): Promise<BlockResult> {
     }
     if (!splitter.stopped) {
       if (task.limit !== undefined) short = true;
-      else {
-        splitter.end();
-        cleaner.flush();
-      }
+      else splitter.end();
     }
+    // Every line placed, explanations from elsewhere included.
+    cleaner.drain();
     endOffset = splitter.offset;
     noteBytesCleaned(endOffset - firstLine);
   }

@@ -4,6 +4,7 @@
  * the finished files with a rename. Runs inside a worker thread with its own state connection.
  */
 import { createReadStream, existsSync, rmSync } from 'node:fs';
+import { isMainThread, workerData } from 'node:worker_threads';
 import { createGunzip } from 'node:zlib';
 import { LineSplitter } from '../lines/splitter.js';
 import type { Redactor } from '../validate/reject.js';
@@ -19,6 +20,8 @@ import { noteBytesCleaned } from './heap.js';
 import type { TaskOptions } from '../settings.js';
 import { checkpointer, checkpointOf, openPartials, snapshotOf } from './checkpoint.js';
 import { pathClash } from './path-clash.js';
+import { explainerAt } from './explain-desk.js';
+import type { CleanWorkerData } from './clean-pool.js';
 
 /** What the orchestrator sends a worker. */
 export interface CleanTask extends TaskOptions {
@@ -75,6 +78,9 @@ export function rulesFor(task: RulesSpec): Rules {
     // (planRun), and its text stored with the run, so no thread checks them again; the deciding
     // validator is compiled when a line first needs it.
     r = compileRules(task.schemaOrigin, task.schemaText, { maxErrorsPerLine: task.maxErrorsPerLine, checked: true });
+    // A pool that explains these rules' rejects on the main thread (clean-pool.ts) says so in workerData.
+    const link = (workerData as CleanWorkerData | null)?.explainLink;
+    if (!isMainThread && link !== undefined) r.explainLater = explainerAt(link, r);
     rulesCache.set(key, r);
   }
   return r;
@@ -155,7 +161,8 @@ async function cleanLines(state: Db, task: CleanTask, row: ObjectRow, paths: Obj
 
   const { commit, close } = checkpointer(state, task.objectId, out, errs);
   const checkpoint = (final: boolean) => {
-    cleaner.flush();
+    // A checkpoint counts only lines placed: the held ones are placed first.
+    cleaner.drain();
     return commit(() => snapshotOf(cp, splitter.offset), final);
   };
 

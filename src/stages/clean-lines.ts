@@ -5,7 +5,7 @@
  */
 import type { LineHandler } from '../lines/splitter.js';
 import type { Sink } from '../sinks/appender.js';
-import { classify, type RejectReason } from '../validate/classify.js';
+import { classify, Deferred, settle, type RejectReason, type Verdict } from '../validate/classify.js';
 import { rejectRecord, type Redactor } from '../validate/reject.js';
 import type { Rules } from '../validate/schema.js';
 import type { LineCounts } from '../state/queries.js';
@@ -30,6 +30,30 @@ export function ruleKey(v: { path: string; keyword: string }): string {
 }
 const rules = new Map<string, string>();
 const MAX_RULE_KEYS = 10_000;
+
+/**
+ * Lines a cleaner has out with another thread at once (Deferred): enough to keep that thread busy
+ * while this one goes on, few enough that a few workers share its slots (explain-desk.ts).
+ */
+const MAX_LINES_OUT = 8;
+/** Bytes of lines held back at most (memory stays bounded when rejects are far apart). */
+const MAX_HELD_BYTES = 16 << 20;
+const EMPTY = Buffer.alloc(0);
+/** A held line that was longer than --max-line-bytes (its bytes are its head). */
+const OVERLONG = 'overlong';
+
+/** A line held back behind one being explained elsewhere (LineCleaner.held). */
+interface Held {
+  verdict: Verdict | Deferred | typeof OVERLONG;
+  /** The line's bytes, terminator included (a copy); the head, for an overlong line; none when not needed. */
+  bytes: Buffer;
+  /** The content's length (for an overlong line, its whole length). */
+  contentLength: number;
+  /** The content's and terminator's length. */
+  length: number;
+  offset: number;
+  lineNo: number;
+}
 
 /** What a LineCleaner needs to know besides its sinks. */
 export interface LineCleanerOptions {
@@ -59,6 +83,18 @@ export class LineCleaner implements LineHandler {
   private runEnd = 0;
   /** Absolute input offset of the run's first byte. */
   private runOffset = 0;
+  /**
+   * Lines held back, in input order, from the first one whose explanation another thread is
+   * writing (Deferred, see Rules.explainLater): nothing after a line may be written before it. Each
+   * holds a copy of its bytes (the splitter's buffers are reused); all are placed by flush().
+   */
+  private held: Held[] = [];
+  /** The first of `held` not yet placed. */
+  private heldFrom = 0;
+  /** Deferred lines in `held`. */
+  private waiting = 0;
+  /** The bytes `held` copied. */
+  private heldBytes = 0;
 
   constructor(
     /** The counters, updated in place: a checkpoint copies them. */
@@ -70,14 +106,55 @@ export class LineCleaner implements LineHandler {
   ) {}
 
   line(buf: Buffer, start: number, contentEnd: number, end: number, offset: number, utf8: boolean): void {
+    const lineNo = ++this.counts.lines;
+    // The other thread's slots are shared, and held lines are copies: take an answer back before
+    // asking for more, or holding more.
+    if (this.waiting >= MAX_LINES_OUT || this.heldBytes > MAX_HELD_BYTES) this.placeHeld('one');
+    const verdict = classify(buf, start, contentEnd, this.opts.rules, utf8, true);
+    if (this.heldFrom === this.held.length && !(verdict instanceof Deferred)) {
+      this.place(verdict, buf, start, contentEnd, end, offset, lineNo);
+      return;
+    }
+    // What is already in the run goes before the held lines.
+    if (this.heldFrom === this.held.length) this.flushRun();
+    if (verdict instanceof Deferred) this.waiting++;
+    // A kept line given as a byte range needs no copy of its bytes.
+    const bytes = verdict === 'blank' || (verdict === null && this.opts.keptRuns !== undefined) ? EMPTY : Buffer.from(buf.subarray(start, end));
+    this.heldBytes += bytes.length;
+    this.held.push({ verdict, bytes, contentLength: contentEnd - start, length: end - start, offset, lineNo });
+    this.placeHeld('ready');
+  }
+
+  overlong(head: Buffer, contentLength: number, _total: number, offset: number): void {
+    const lineNo = ++this.counts.lines;
+    if (this.heldFrom < this.held.length) this.held.push({ verdict: OVERLONG, bytes: Buffer.from(head), contentLength, length: 0, offset, lineNo });
+    else this.placeOverlong(head, contentLength, offset, lineNo);
+  }
+
+  /**
+   * Appends the pending run of kept lines, and the held lines whose turn has come (see `drain`): the
+   * buffer the run is in may then be reused.
+   */
+  flush(): void {
+    this.placeHeld('ready');
+    this.flushRun();
+  }
+
+  /** Places every held line, waiting for their explanations, and appends the pending run: before the sinks are synced. */
+  drain(): void {
+    this.placeHeld('all');
+    this.flushRun();
+  }
+
+  /** Sends a classified line where it belongs, and counts it. */
+  private place(verdict: Verdict, buf: Buffer, start: number, contentEnd: number, end: number, offset: number, lineNo: number): void {
     const c = this.counts;
-    c.lines++;
-    const verdict = classify(buf, start, contentEnd, this.opts.rules, utf8);
     if (verdict === null) {
       c.valid++;
-      if (buf === this.runBuf && start === this.runEnd) this.runEnd = end;
+      // A run given as a byte range goes on with the next line of input, wherever its bytes are (a held line is a copy).
+      if (this.runBuf !== null && (this.opts.keptRuns !== undefined ? offset === this.runOffset + this.runEnd - this.runStart : buf === this.runBuf && start === this.runEnd)) this.runEnd += end - start;
       else {
-        this.flush();
+        this.flushRun();
         this.runBuf = buf;
         this.runStart = start;
         this.runEnd = end;
@@ -86,22 +163,46 @@ export class LineCleaner implements LineHandler {
     } else if (verdict === 'blank') {
       c.blank++;
     } else {
-      this.count(verdict.reason, offset, verdict.errors);
+      this.count(verdict.reason, offset, lineNo, verdict.errors);
       this.opts.beforeRecord?.();
-      this.errs.append(rejectRecord(this.origin(offset), verdict, buf.subarray(start, contentEnd), {}, this.opts.redact));
+      this.errs.append(rejectRecord(this.origin(offset, lineNo), verdict, buf.subarray(start, contentEnd), {}, this.opts.redact));
     }
   }
 
-  overlong(head: Buffer, contentLength: number, _total: number, offset: number): void {
-    this.counts.lines++;
-    this.count('line_too_long', offset);
+  private placeOverlong(head: Buffer, contentLength: number, offset: number, lineNo: number): void {
+    this.count('line_too_long', offset, lineNo);
     const why = { reason: 'line_too_long' as const, message: `the line is ${contentLength} bytes, longer than --max-line-bytes ${this.opts.maxLineBytes}` };
     this.opts.beforeRecord?.();
-    this.errs.append(rejectRecord(this.origin(offset), why, head, { length: contentLength }, this.opts.redact));
+    this.errs.append(rejectRecord(this.origin(offset, lineNo), why, head, { length: contentLength }, this.opts.redact));
+  }
+
+  /**
+   * Places held lines in order: all of them; up to the first one explained elsewhere (`one`); or
+   * (`ready`) up to the first one whose explanation is not back yet.
+   */
+  private placeHeld(how: 'all' | 'one' | 'ready'): void {
+    while (this.heldFrom < this.held.length) {
+      const h = this.held[this.heldFrom];
+      const deferred = h.verdict instanceof Deferred;
+      if (how === 'ready' && h.verdict instanceof Deferred && !h.verdict.pending.ready()) break;
+      this.heldFrom++;
+      this.heldBytes -= h.bytes.length;
+      if (h.verdict === OVERLONG) this.placeOverlong(h.bytes, h.contentLength, h.offset, h.lineNo);
+      else {
+        const verdict = h.verdict instanceof Deferred ? settle(h.verdict, this.opts.rules) : h.verdict;
+        if (deferred) this.waiting--;
+        this.place(verdict, h.bytes, 0, h.contentLength, h.length, h.offset, h.lineNo);
+      }
+      if (deferred && how === 'one') break;
+    }
+    if (this.heldFrom === this.held.length && this.heldFrom > 0) {
+      this.held = [];
+      this.heldFrom = 0;
+    }
   }
 
   /** Appends the pending run of kept lines. */
-  flush(): void {
+  private flushRun(): void {
     if (this.runBuf !== null) {
       const runs = this.opts.keptRuns;
       if (runs !== undefined) runs.push(this.runOffset, this.runOffset + this.runEnd - this.runStart);
@@ -110,24 +211,24 @@ export class LineCleaner implements LineHandler {
     }
   }
 
-  private origin(offset: number) {
-    return { source: this.opts.source, etag: this.opts.etag, line: this.counts.lines, offset };
+  private origin(offset: number, lineNo: number) {
+    return { source: this.opts.source, etag: this.opts.etag, line: lineNo, offset };
   }
 
-  private count(reason: RejectReason, offset: number, violations?: Array<{ path: string; keyword: string }>): void {
+  private count(reason: RejectReason, offset: number, lineNo: number, violations?: Array<{ path: string; keyword: string }>): void {
     const c = this.counts;
     c.rejected++;
     c.byReason[reason] = (c.byReason[reason] ?? 0) + 1;
     if (violations && violations.length) {
       // One count per rule per line, so a line breaking a rule twice (two array items) counts once.
-      if (violations.length === 1) this.countRule(ruleKey(violations[0]), offset);
-      else for (const rule of new Set(violations.map(ruleKey))) this.countRule(rule, offset);
-    } else this.countRule(reason, offset);
+      if (violations.length === 1) this.countRule(ruleKey(violations[0]), offset, lineNo);
+      else for (const rule of new Set(violations.map(ruleKey))) this.countRule(rule, offset, lineNo);
+    } else this.countRule(reason, offset, lineNo);
   }
 
-  private countRule(rule: string, offset: number): void {
+  private countRule(rule: string, offset: number, lineNo: number): void {
     const f = (this.counts.byRule[rule] ??= { count: 0, examples: [] });
     f.count++;
-    if (f.examples.length < EXAMPLES_PER_RULE) f.examples.push({ line: this.counts.lines, offset });
+    if (f.examples.length < EXAMPLES_PER_RULE) f.examples.push({ line: lineNo, offset });
   }
 }

@@ -27,6 +27,6 @@ export function cleanBytes(task: CleanTask, row: ObjectRow, body: Buffer): Clean
   splitter.push(body);
   cleaner.flush();
   splitter.end();
-  cleaner.flush();
+  cleaner.drain();
   return { counts, out: out.bytes(), errs: errs.bytes(), rulesHash: rules.hash };
 }

@@ -3,6 +3,9 @@
  */
 import { Piscina } from 'piscina';
 import type { CleanResult, CleanTask, RulesSpec } from './clean-file.js';
+import { openExplainDesk, type ExplainDesk } from './explain-desk.js';
+import { LARGE_RULES } from '../validate/rules-size.js';
+import type { Rules } from '../validate/schema.js';
 
 /**
  * Heap limits for a clean worker thread. A worker allocates little on its heap (the fast path
@@ -18,13 +21,48 @@ import type { CleanResult, CleanTask, RulesSpec } from './clean-file.js';
  */
 const WORKER_LIMITS = { maxYoungGenerationSizeMb: 2 };
 
-export type CleanPool = Piscina<CleanTask, CleanResult>;
+/** What a clean worker finds in its workerData. */
+export interface CleanWorkerData {
+  /** Where it may have this thread explain its rejects (explain-desk.ts). */
+  explainLink?: SharedArrayBuffer;
+}
 
-/** A pool of up to `threads` clean workers; a task is one object, or (named cleanBlock) one block of one. */
-export function openCleanPool(threads: number): CleanPool {
-  // Under tsx (tests) the worker is the .ts source; built, it is the .js beside this file.
-  const workerFile = new URL(`./clean-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url).href;
-  return new Piscina<CleanTask, CleanResult>({ filename: workerFile, maxThreads: threads, minThreads: 1, idleTimeout: 1000, resourceLimits: WORKER_LIMITS });
+/** The clean pool: piscina's, with the explain desk its threads share, closed with it. */
+export class CleanPool extends Piscina<CleanTask, CleanResult> {
+  constructor(
+    threads: number,
+    private readonly desk: ExplainDesk | undefined,
+  ) {
+    // Under tsx (tests) the worker is the .ts source; built, it is the .js beside this file.
+    const filename = new URL(`./clean-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url).href;
+    const workerData: CleanWorkerData = { explainLink: desk?.link };
+    super({ filename, maxThreads: threads, minThreads: 1, idleTimeout: 1000, resourceLimits: WORKER_LIMITS, workerData });
+  }
+
+  override async destroy(): Promise<void> {
+    this.desk?.close();
+    return super.destroy();
+  }
+}
+
+/**
+ * A pool of up to `threads` clean workers; a task is one object, or (named cleanBlock) one block of
+ * one. With large `rules` and more than one thread, this thread explains the workers' rejects
+ * (explain-desk.ts says why); small rules compile in a few milliseconds, and a reject's trip
+ * between threads would cost more than explaining it where it is.
+ */
+export function openCleanPool(threads: number, rules?: RulesSpec): CleanPool {
+  return new CleanPool(threads, rules !== undefined && threads > 1 && rules.schemaText.length > LARGE_RULES ? explainDesk(rules) : undefined);
+}
+
+/**
+ * A desk that explains with `rules` compiled as a worker compiles them (clean-file.ts's rulesFor),
+ * loaded on the first reject: the main thread of a run with a warm pool has not loaded them yet.
+ */
+function explainDesk(rules: RulesSpec): ExplainDesk {
+  let explain: Rules['explain'] | undefined;
+  const loading = import('./clean-file.js').then((m) => (explain = m.rulesFor(rules).explain));
+  return openExplainDesk({ schemaText: rules.schemaText, maxErrorsPerLine: rules.maxErrorsPerLine }, loading, (value) => explain!(value));
 }
 
 /**
@@ -39,7 +77,7 @@ export function openCleanPool(threads: number): CleanPool {
  * the pool.
  */
 export function openCleanPoolWarming(threads: number, rules: RulesSpec): CleanPool {
-  const pool = openCleanPool(threads);
+  const pool = openCleanPool(threads, rules);
   // One task per thread: with every thread busy, piscina starts another, up to `threads`.
   for (let t = 0; t < threads; t++) pool.run(rules as unknown as CleanTask, { name: 'warmRules' }).catch(() => undefined);
   return pool;

@@ -7,7 +7,7 @@
 import { isUtf8 } from 'node:buffer';
 import { ACCEPT, REJECT, UNSURE_LINE } from './fast-path.js';
 import { shortcutFor } from './probe.js';
-import type { Rules, Violation } from './schema.js';
+import type { Explained, ExplainPending, Rules, Violation } from './schema.js';
 
 /** Why a line was rejected; documented in README.md. */
 export type RejectReason = 'invalid_utf8' | 'invalid_json' | 'not_object' | 'schema' | 'line_too_long';
@@ -35,10 +35,26 @@ export function isBlank(buf: Buffer, start: number, end: number): boolean {
 }
 
 /**
+ * A line of JSON object that breaks the rules, handed to another thread to explain (Rules.explainLater):
+ * `settle` gives its verdict once the explanation is back.
+ */
+export class Deferred {
+  constructor(
+    readonly pending: ExplainPending,
+    readonly value: object,
+    /** The fast path found the line breaks the rules (else ajv's fail-fast validator did). */
+    readonly fastReject: boolean,
+  ) {}
+}
+
+/**
  * Classifies the content `buf[start, end)` of one line (terminator excluded) against `rules`.
  * `utf8Known`: the caller already knows these bytes are valid UTF-8 (it checked a whole chunk).
+ * `defer`: a line to explain may be handed to another thread (see Deferred).
  */
-export function classify(buf: Buffer, start: number, end: number, rules: Rules, utf8Known = false): Verdict {
+export function classify(buf: Buffer, start: number, end: number, rules: Rules, utf8Known?: boolean): Verdict;
+export function classify(buf: Buffer, start: number, end: number, rules: Rules, utf8Known: boolean, defer: true): Verdict | Deferred;
+export function classify(buf: Buffer, start: number, end: number, rules: Rules, utf8Known = false, defer = false): Verdict | Deferred {
   // A line that starts with "{" is not blank: skip the scan for the common case. (`buf[start]` is
   // the byte after the range when it is empty, so an empty range must not take the shortcut.)
   if ((start >= end || buf[start] !== 0x7b) && isBlank(buf, start, end)) return 'blank';
@@ -58,20 +74,39 @@ export function classify(buf: Buffer, start: number, end: number, rules: Rules, 
     const kind = value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`;
     return { reason: 'not_object', message: `the line is ${kind}, not a JSON object` };
   }
-  let errors: Violation[];
-  let total: number;
   try {
     // Decide with the fail-fast validator (unless the fast path already knows this JSON object
     // breaks the rules); only a rejected line is explained.
     if (verdict !== REJECT && rules.isValid(value)) return null;
-    ({ errors, total } = rules.explain(value));
-    // An explanation that finds nothing wrong asks ajv itself: a line is rejected only on its word.
-    if (total === 0 && verdict === REJECT && rules.isValid(value)) return null;
+    const pending = defer ? rules.explainLater?.(bytes) : undefined;
+    if (pending !== undefined) return new Deferred(pending, value, verdict === REJECT);
+    return explained(rules.explain(value), value, verdict === REJECT, rules);
   } catch (err) {
-    // ajv validates recursively: with a recursive schema ($ref "#"), a line nested about 3,000
-    // objects deep overflows Node 20's default stack. That is one bad line, not a failed object.
-    const message = `the line could not be checked against the rules: ${String((err as Error).message).slice(0, 200)}`;
-    return { reason: 'schema', message, errors: [{ path: '/', keyword: 'nesting', message }], errorsTotal: 1 };
+    return uncheckable(err);
   }
+}
+
+/** The verdict on a Deferred line, once its explanation is back (explained here if the other thread gave it back). */
+export function settle(d: Deferred, rules: Rules): Verdict {
+  try {
+    return explained(d.pending.collect() ?? rules.explain(d.value), d.value, d.fastReject, rules);
+  } catch (err) {
+    return uncheckable(err);
+  }
+}
+
+/** The rejection a line's explanation makes of it. */
+function explained({ errors, total }: Explained, value: unknown, fastReject: boolean, rules: Rules): Verdict {
+  // An explanation that finds nothing wrong asks ajv itself: a line is rejected only on its word.
+  if (total === 0 && fastReject && rules.isValid(value)) return null;
   return { reason: 'schema', message: errors.length ? `${errors[0].path} ${errors[0].message}` : 'schema violation', errors, errorsTotal: total };
+}
+
+/**
+ * ajv validates recursively: with a recursive schema ($ref "#"), a line nested about 3,000 objects
+ * deep overflows Node 20's default stack. That is one bad line, not a failed object.
+ */
+function uncheckable(err: unknown): Rejection {
+  const message = `the line could not be checked against the rules: ${String((err as Error).message).slice(0, 200)}`;
+  return { reason: 'schema', message, errors: [{ path: '/', keyword: 'nesting', message }], errorsTotal: 1 };
 }

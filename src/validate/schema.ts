@@ -38,6 +38,20 @@ export interface Violation {
   message: string;
 }
 
+/** A rejected line's explanation: its first violations, and how many there were in all. */
+export interface Explained {
+  errors: Violation[];
+  total: number;
+}
+
+/** A line being explained on another thread (Rules.explainLater). */
+export interface ExplainPending {
+  /** Whether the explanation is back (collect would not wait). */
+  ready(): boolean;
+  /** The explanation, once back; undefined when it must be explained here after all. Call once. */
+  collect(): Explained | undefined;
+}
+
 /** A compiled rules file. */
 export interface Rules {
   /** Where the rules came from: a file path, or "default". */
@@ -65,7 +79,13 @@ export interface Rules {
    * Explains a line already known to be invalid: at most `maxErrorsPerLine` violations, a failed
    * oneOf/anyOf by its closest branch only (explain.ts), and how many violations there were in all.
    */
-  explain: (data: unknown) => { errors: Violation[]; total: number };
+  explain: (data: unknown) => Explained;
+  /**
+   * Hands a rejected line (its bytes: a JSON object) to another thread to explain as `explain` would;
+   * undefined when the line must be explained here. Set in a clean worker whose run explains large
+   * rules' rejects on its main thread (stages/explain-desk.ts).
+   */
+  explainLater?: (line: Buffer) => ExplainPending | undefined;
 }
 
 /** How compileRules may be tuned. */

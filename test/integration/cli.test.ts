@@ -90,7 +90,7 @@ describe('the cleaner command line', () => {
     assert.equal(readFileSync(join(local, 'output', 'a.jsonl'), 'utf8'), '{"id":"x","when":"soon"}\n');
   });
 
-  test('rules over 64 KB, compiled by the threads while they are checked, clean as any rules do', async () => {
+  test('rules over 64 KB, compiled by the threads while they are checked and explained on the main thread, clean as any rules do', async () => {
     const src = join(dir, 'src-large-rules');
     mkdirSync(src, { recursive: true });
     const a = generateEvents({ seed: 7, lines: 400, rejectRate: 0.1, blankRate: 0.05 }).data;
@@ -104,6 +104,16 @@ describe('the cleaner command line', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(readFileSync(join(local, 'output', 'a.jsonl')), expectedFor(a).output);
     assert.deepEqual(readFileSync(join(local, 'output', 'b.jsonl')), expectedFor(b).output);
+    // Each thread's rejects were explained on the main thread (stages/explain-desk.ts): the records
+    // are those one thread writes explaining its own, in the same order.
+    const alone = join(dir, 'w-large-rules-1');
+    const r1 = await runCli(['run', '--source', src, '--local-dir', alone, '--state', join(dir, 'large-rules-1.db'), '--schema', schema, '--threads', '1']);
+    assert.equal(r1.code, 0, r1.stderr);
+    for (const f of ['a.jsonl', 'b.jsonl']) {
+      const records = readFileSync(join(local, 'errors', f), 'utf8');
+      assert.equal(records, readFileSync(join(alone, 'errors', f), 'utf8'));
+      assert.ok(records.split('\n').filter((l) => l.includes('"reason":"schema"')).length >= 10, records.slice(0, 300));
+    }
   });
 
   test('a local directory source is cleaned in place, with no download stage', async () => {

@@ -1,0 +1,22 @@
+/**
+ * A worker thread for explain-desk.test.ts: puts its lines on the desk at `link`, all at once, then
+ * collects the answers in order and posts them back (an answer that throws is posted as {thrown}).
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { explainerAt } from '../../src/stages/explain-desk.js';
+
+const { link, hash, maxErrorsPerLine, lines } = workerData as { link: SharedArrayBuffer; hash: string; maxErrorsPerLine: number; lines: string[] };
+const submit = explainerAt(link, { hash, maxErrorsPerLine });
+if (submit === undefined) parentPort!.postMessage('other rules');
+else {
+  const pending = lines.map((l) => submit(Buffer.from(l)));
+  const answers = pending.map((p) => {
+    if (p === undefined) return 'not taken';
+    try {
+      return p.collect() ?? 'given back';
+    } catch (err) {
+      return { thrown: (err as Error).message };
+    }
+  });
+  parentPort!.postMessage(answers);
+}
