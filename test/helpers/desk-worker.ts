@@ -1,6 +1,7 @@
 /**
- * A worker thread for explain-desk.test.ts: puts its lines on the desk at `link`, all at once, then
- * collects the answers in order and posts them back (an answer that throws is posted as {thrown}).
+ * A worker thread for explain-desk.test.ts: puts its lines on the desk at `link`, all at once, says
+ * so ('asked'), then collects the answers in order and posts them back (an answer that throws is
+ * posted as {thrown}).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { explainerAt } from '../../src/stages/explain-desk.js';
@@ -10,6 +11,7 @@ const submit = explainerAt(link, { hash, maxErrorsPerLine });
 if (submit === undefined) parentPort!.postMessage('other rules');
 else {
   const pending = lines.map((l) => submit(Buffer.from(l)));
+  parentPort!.postMessage('asked');
   const answers = pending.map((p) => {
     if (p === undefined) return 'not taken';
     try {

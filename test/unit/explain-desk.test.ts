@@ -19,13 +19,17 @@ const schemaText = JSON.stringify({
   },
 });
 
-/** Runs test/helpers/desk-worker.ts with `lines` against `link`, and returns what it posts. */
-function askFromWorker(link: SharedArrayBuffer, lines: string[], rules: { hash: string; maxErrorsPerLine: number }): Promise<unknown> {
+/**
+ * Runs test/helpers/desk-worker.ts with `lines` against `link`, and returns what it posts last;
+ * `asked` is called once its lines are on the desk.
+ */
+function askFromWorker(link: SharedArrayBuffer, lines: string[], rules: { hash: string; maxErrorsPerLine: number }, asked?: () => void): Promise<unknown> {
   return new Promise((resolve, reject) => {
     // A worker thread of Node 20 does not inherit tsx's loader: it registers it, then loads the .ts entry.
     const entry = new URL('../helpers/desk-worker.ts', import.meta.url).href;
     const w = new Worker(`import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(entry)}); })`, { eval: true, workerData: { link, lines, hash: rules.hash, maxErrorsPerLine: rules.maxErrorsPerLine } });
-    w.once('message', (m) => {
+    w.on('message', (m) => {
+      if (m === 'asked') return asked?.();
       resolve(m);
       void w.terminate();
     });
@@ -88,9 +92,8 @@ test('a line nobody takes is given back to its worker when the desk closes, and 
   const rules = compileRules('t', schemaText, { checked: true, maxErrorsPerLine: 3 });
   // Never ready: this thread never serves the link.
   const desk = openExplainDesk({ schemaText, maxErrorsPerLine: 3 }, new Promise(() => {}), () => assert.fail('nothing is explained'));
-  const asked = askFromWorker(desk.link, ['{"n":-1}'], rules);
-  setTimeout(() => desk.close(), 200);
-  assert.deepEqual(await asked, ['given back']);
+  const answers = askFromWorker(desk.link, ['{"n":-1}'], rules, () => desk.close());
+  assert.deepEqual(await answers, ['given back']);
   assert.deepEqual(await askFromWorker(desk.link, ['{"n":-1}'], rules), ['not taken']);
 });
 
