@@ -197,7 +197,7 @@ export class LineCleaner implements LineHandler {
       this.heldBytes -= h.bytes.length;
       if (h.verdict === OVERLONG) this.placeOverlong(h.bytes, h.contentLength, h.offset, h.lineNo);
       else {
-        const verdict = h.verdict instanceof Deferred ? settle(h.verdict, this.opts.rules) : h.verdict;
+        const verdict = h.verdict instanceof Deferred ? settle(h.verdict, h.bytes.subarray(0, h.contentLength), this.opts.rules) : h.verdict;
         if (deferred) this.waiting--;
         this.place(verdict, h.bytes, 0, h.contentLength, h.length, h.offset, h.lineNo);
       }

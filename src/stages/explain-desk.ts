@@ -7,8 +7,8 @@
  *
  * How: the pool's threads share a SharedArrayBuffer with the main thread (the link) holding a few
  * slots. A worker with a reject claims a free slot, writes the line's bytes and rings the doorbell,
- * and goes on with its next lines; the main thread, woken by Atomics.waitAsync, writes the
- * explanation back into the slot, where the worker collects it (Atomics.wait) before it writes
+ * and goes on with its next lines; the main thread, woken by Atomics.waitAsync, parses and explains
+ * the line and writes its rejection back into the slot (classify.ts's rejectionOf), where the worker collects it (Atomics.wait) before it writes
  * anything that follows the line (clean-lines.ts holds those lines back until then). Waiting for
  * each answer instead left both workers idle while the main thread explained one of them: the same
  * run took 4.53 s against 4.9-5.2 s before the desk, when the CPU it saved promised more.
@@ -17,7 +17,8 @@
  * the same explanation either way.
  */
 import { createHash } from 'node:crypto';
-import type { Explained, ExplainPending, Rules } from '../validate/schema.js';
+import type { Rejection } from '../validate/classify.js';
+import type { ExplainPending, Rules } from '../validate/schema.js';
 
 /** What a worker may ask the main thread to explain with: the rules' text and the violations kept per line. */
 export interface DeskRules {
@@ -72,27 +73,22 @@ export interface ExplainDesk {
   close(): void;
 }
 
-/** An answer as it crosses the link: the explanation, or the message of what explaining threw. */
-type Answer = Explained | { thrown: string };
-
 /**
- * Starts explaining, on this thread, the lines workers put on the returned link, with `explain`
- * (the rules compiled as a worker compiles them: explanations must not depend on where they ran)
- * once `ready` has settled.
+ * Starts answering, on this thread, the lines workers put on the returned link, with `answer` (the
+ * rules compiled as a worker compiles them: answers must not depend on where they ran) once `ready`
+ * has settled. An answer that throws is left to the line's worker.
  */
-export function openExplainDesk(rules: DeskRules, ready: Promise<unknown>, explain: (value: unknown) => Explained): ExplainDesk {
+export function openExplainDesk(rules: DeskRules, ready: Promise<unknown>, answer: (line: Buffer) => Rejection | null): ExplainDesk {
   const link = new SharedArrayBuffer(DATA_AT + SLOTS * SLOT_BYTES);
   const ints = new Int32Array(link);
   ints[H_MAX_ERRORS] = rules.maxErrorsPerLine;
   createHash('sha256').update(rules.schemaText).digest().copy(Buffer.from(link, HASH_AT, 32));
-  const answer = (line: Buffer): Buffer => {
-    let a: Answer;
+  const encoded = (line: Buffer): Buffer | undefined => {
     try {
-      a = explain(JSON.parse(line.toString('utf8')));
-    } catch (err) {
-      a = { thrown: String((err as Error).message) };
+      return Buffer.from(JSON.stringify(answer(line)), 'utf8');
+    } catch {
+      return undefined;
     }
-    return Buffer.from(JSON.stringify(a), 'utf8');
   };
   const close = (): void => {
     Atomics.store(ints, H_CLOSED, 1);
@@ -102,12 +98,12 @@ export function openExplainDesk(rules: DeskRules, ready: Promise<unknown>, expla
     for (let s = 0; s < SLOTS; s++) Atomics.notify(ints, SLOT_STATE + 2 * s);
   };
   // Rules that cannot be loaded here close the desk: each worker then explains its own rejects.
-  ready.then(() => void serve(ints, answer), close);
+  ready.then(() => void serve(ints, encoded), close);
   return { link, close };
 }
 
 /** The main thread's loop: explain every line put in a slot, then wait for the doorbell; until the desk closes. */
-async function serve(ints: Int32Array, answer: (line: Buffer) => Buffer): Promise<void> {
+async function serve(ints: Int32Array, answer: (line: Buffer) => Buffer | undefined): Promise<void> {
   const slots = Array.from({ length: SLOTS }, (_, s) => Buffer.from(ints.buffer as SharedArrayBuffer, DATA_AT + s * SLOT_BYTES, SLOT_BYTES));
   while (Atomics.load(ints, H_CLOSED) === 0) {
     // Read before looking: a line put in a slot after the look changes it, and the wait below returns at once.
@@ -120,9 +116,10 @@ async function serve(ints: Int32Array, answer: (line: Buffer) => Buffer): Promis
       found = true;
       const data = slots[s];
       const out = answer(data.subarray(0, Atomics.load(ints, at + 1)));
-      // Too long to pass back: a length the slot cannot hold tells the worker to explain it itself.
-      if (out.length <= SLOT_BYTES) out.copy(data);
-      Atomics.store(ints, at + 1, out.length <= SLOT_BYTES ? out.length : -1);
+      // No answer, or one too long to pass back: a length of -1 tells the worker to explain the line itself.
+      const fits = out !== undefined && out.length <= SLOT_BYTES;
+      if (fits) out.copy(data);
+      Atomics.store(ints, at + 1, fits ? out.length : -1);
       Atomics.store(ints, at, ANSWERED);
       Atomics.notify(ints, at);
     }
@@ -135,8 +132,7 @@ async function serve(ints: Int32Array, answer: (line: Buffer) => Buffer): Promis
 
 /**
  * A worker's side, or undefined when `link` serves other rules: a function that puts a rejected
- * line (its bytes: a JSON object) on the desk and returns its pending explanation, or undefined
- * when the line must be explained here.
+ * line on the desk and returns its pending answer, or undefined when the line must be explained here.
  */
 export function explainerAt(link: SharedArrayBuffer, rules: Pick<Rules, 'hash' | 'maxErrorsPerLine'>): ((line: Buffer) => ExplainPending | undefined) | undefined {
   const ints = new Int32Array(link);
@@ -155,7 +151,7 @@ export function explainerAt(link: SharedArrayBuffer, rules: Pick<Rules, 'hash' |
     Atomics.notify(ints, H_BELL);
     const asked = Date.now();
     const ready = (): boolean => Atomics.load(ints, at) === ANSWERED;
-    const collect = (): Explained | undefined => {
+    const collect = (): Rejection | null | undefined => {
       const deadline = asked + ASK_TIMEOUT_MS;
       for (;;) {
         const state = Atomics.load(ints, at);
@@ -169,9 +165,8 @@ export function explainerAt(link: SharedArrayBuffer, rules: Pick<Rules, 'hash' |
         Atomics.wait(ints, at, state, state === ASKED ? Math.max(1, deadline - Date.now()) : undefined);
       }
       const length = Atomics.load(ints, at + 1);
-      const a = length < 0 ? undefined : (JSON.parse(data.toString('utf8', 0, length)) as Answer);
+      const a = length < 0 ? undefined : (JSON.parse(data.toString('utf8', 0, length)) as Rejection | null);
       Atomics.store(ints, at, FREE);
-      if (a !== undefined && 'thrown' in a) throw new Error(a.thrown);
       return a;
     };
     return { ready, collect };

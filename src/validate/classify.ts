@@ -35,22 +35,17 @@ export function isBlank(buf: Buffer, start: number, end: number): boolean {
 }
 
 /**
- * A line of JSON object that breaks the rules, handed to another thread to explain (Rules.explainLater):
- * `settle` gives its verdict once the explanation is back.
+ * A line the rules reject, handed to another thread to parse and explain (Rules.explainLater):
+ * `settle` gives its verdict once the answer is back.
  */
 export class Deferred {
-  constructor(
-    readonly pending: ExplainPending,
-    readonly value: object,
-    /** The fast path found the line breaks the rules (else ajv's fail-fast validator did). */
-    readonly fastReject: boolean,
-  ) {}
+  constructor(readonly pending: ExplainPending) {}
 }
 
 /**
  * Classifies the content `buf[start, end)` of one line (terminator excluded) against `rules`.
  * `utf8Known`: the caller already knows these bytes are valid UTF-8 (it checked a whole chunk).
- * `defer`: a line to explain may be handed to another thread (see Deferred).
+ * `defer`: a line the rules reject may be handed to another thread (see Deferred).
  */
 export function classify(buf: Buffer, start: number, end: number, rules: Rules, utf8Known?: boolean): Verdict;
 export function classify(buf: Buffer, start: number, end: number, rules: Rules, utf8Known: boolean, defer: true): Verdict | Deferred;
@@ -64,6 +59,52 @@ export function classify(buf: Buffer, start: number, end: number, rules: Rules, 
   const verdict = fast === undefined ? UNSURE_LINE : fast(buf, start, end);
   if (verdict === ACCEPT) return null;
   const bytes = buf.subarray(start, end);
+  // Rejected (the value is never needed here then): the other thread parses it as it explains it.
+  // Parsing a 10 KB payload here as well was the larger part of a worker's garbage.
+  const pending = defer && verdict === REJECT ? rules.explainLater?.(bytes) : undefined;
+  if (pending !== undefined) return new Deferred(pending);
+  const parsed = parseObject(bytes);
+  if (!isObject(parsed)) return parsed;
+  const value = parsed.value;
+  try {
+    // Decide with the fail-fast validator (unless the fast path already knows this JSON object
+    // breaks the rules); only a rejected line is explained.
+    if (verdict !== REJECT && rules.isValid(value)) return null;
+    const later = defer ? rules.explainLater?.(bytes) : undefined;
+    if (later !== undefined) return new Deferred(later);
+    return explained(rules.explain(value), value, verdict === REJECT, rules);
+  } catch (err) {
+    return uncheckable(err);
+  }
+}
+
+/**
+ * The verdict on a Deferred line (`bytes`: its content), once its answer is back: the other
+ * thread's rejection, or, when it found nothing wrong or gave the line back, the line classified
+ * here as if it had never been handed over.
+ */
+export function settle(d: Deferred, bytes: Buffer, rules: Rules): Verdict {
+  return d.pending.collect() ?? classify(bytes, 0, bytes.length, rules, true);
+}
+
+/**
+ * On the thread a line the rules reject was handed to (Rules.explainLater): its rejection as
+ * classify gives it, or null when the explanation finds nothing wrong (the line's own thread then
+ * has ajv decide again).
+ */
+export function rejectionOf(bytes: Buffer, rules: Rules): Rejection | null {
+  const parsed = parseObject(bytes);
+  if (!isObject(parsed)) return parsed;
+  try {
+    const e = rules.explain(parsed.value);
+    return e.total === 0 ? null : schemaRejection(e);
+  } catch (err) {
+    return uncheckable(err);
+  }
+}
+
+/** The line's JSON object, or why it is none. */
+function parseObject(bytes: Buffer): { value: object } | Rejection {
   let value: unknown;
   try {
     value = JSON.parse(bytes.toString('utf8'));
@@ -74,31 +115,21 @@ export function classify(buf: Buffer, start: number, end: number, rules: Rules, 
     const kind = value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`;
     return { reason: 'not_object', message: `the line is ${kind}, not a JSON object` };
   }
-  try {
-    // Decide with the fail-fast validator (unless the fast path already knows this JSON object
-    // breaks the rules); only a rejected line is explained.
-    if (verdict !== REJECT && rules.isValid(value)) return null;
-    const pending = defer ? rules.explainLater?.(bytes) : undefined;
-    if (pending !== undefined) return new Deferred(pending, value, verdict === REJECT);
-    return explained(rules.explain(value), value, verdict === REJECT, rules);
-  } catch (err) {
-    return uncheckable(err);
-  }
+  return { value };
 }
 
-/** The verdict on a Deferred line, once its explanation is back (explained here if the other thread gave it back). */
-export function settle(d: Deferred, rules: Rules): Verdict {
-  try {
-    return explained(d.pending.collect() ?? rules.explain(d.value), d.value, d.fastReject, rules);
-  } catch (err) {
-    return uncheckable(err);
-  }
+function isObject(p: { value: object } | Rejection): p is { value: object } {
+  return 'value' in p;
 }
 
 /** The rejection a line's explanation makes of it. */
-function explained({ errors, total }: Explained, value: unknown, fastReject: boolean, rules: Rules): Verdict {
+function explained(e: Explained, value: unknown, fastReject: boolean, rules: Rules): Verdict {
   // An explanation that finds nothing wrong asks ajv itself: a line is rejected only on its word.
-  if (total === 0 && fastReject && rules.isValid(value)) return null;
+  if (e.total === 0 && fastReject && rules.isValid(value)) return null;
+  return schemaRejection(e);
+}
+
+function schemaRejection({ errors, total }: Explained): Rejection {
   return { reason: 'schema', message: errors.length ? `${errors[0].path} ${errors[0].message}` : 'schema violation', errors, errorsTotal: total };
 }
 

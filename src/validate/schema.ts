@@ -9,6 +9,7 @@ import { SchemaError } from '../errors.js';
 import { DEFAULT_RULES_TEXT } from './default-schema.js';
 import { ACCEPT, compileFastCheck, compileRootCheck, type Draft, type FastAccept, type FastCheck, type FastPathOptions, type FormatDef, type RootCheck } from './fast-path.js';
 import { makeExplainer, type Explain } from './explain.js';
+import type { Rejection } from './classify.js';
 
 const require = createRequire(import.meta.url);
 /** One ajv class per draft, and ajv-formats: loaded when a schema is first compiled, each draft's class when first needed. */
@@ -46,10 +47,13 @@ export interface Explained {
 
 /** A line being explained on another thread (Rules.explainLater). */
 export interface ExplainPending {
-  /** Whether the explanation is back (collect would not wait). */
+  /** Whether the answer is back (collect would not wait). */
   ready(): boolean;
-  /** The explanation, once back; undefined when it must be explained here after all. Call once. */
-  collect(): Explained | undefined;
+  /**
+   * The line's rejection; null when its explanation found nothing (ajv decides again where the line
+   * is); undefined when it must be classified where it is after all. Call once.
+   */
+  collect(): Rejection | null | undefined;
 }
 
 /** A compiled rules file. */
@@ -81,9 +85,10 @@ export interface Rules {
    */
   explain: (data: unknown) => Explained;
   /**
-   * Hands a rejected line (its bytes: a JSON object) to another thread to explain as `explain` would;
-   * undefined when the line must be explained here. Set in a clean worker whose run explains large
-   * rules' rejects on its main thread (stages/explain-desk.ts).
+   * Hands a line the rules reject (its bytes, UTF-8) to another thread, which parses and explains it
+   * as classify would (classify.ts's rejectionOf); undefined when the line must be explained here.
+   * Set in a clean worker whose run explains large rules' rejects on its main thread
+   * (stages/explain-desk.ts).
    */
   explainLater?: (line: Buffer) => ExplainPending | undefined;
 }

@@ -1,7 +1,6 @@
 /**
  * A worker thread for explain-desk.test.ts: puts its lines on the desk at `link`, all at once, says
- * so ('asked'), then collects the answers in order and posts them back (an answer that throws is
- * posted as {thrown}).
+ * so ('asked'), then collects the answers in order and posts them back.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { explainerAt } from '../../src/stages/explain-desk.js';
@@ -12,13 +11,6 @@ if (submit === undefined) parentPort!.postMessage('other rules');
 else {
   const pending = lines.map((l) => submit(Buffer.from(l)));
   parentPort!.postMessage('asked');
-  const answers = pending.map((p) => {
-    if (p === undefined) return 'not taken';
-    try {
-      return p.collect() ?? 'given back';
-    } catch (err) {
-      return { thrown: (err as Error).message };
-    }
-  });
+  const answers = pending.map((p) => (p === undefined ? 'not taken' : (p.collect() ?? 'given back')));
   parentPort!.postMessage(answers);
 }
