@@ -5,7 +5,6 @@ import { Piscina } from 'piscina';
 import type { CleanResult, CleanTask, RulesSpec } from './clean-file.js';
 import { openExplainDesk, type ExplainDesk } from './explain-desk.js';
 import { LARGE_RULES } from '../validate/rules-size.js';
-import type { Rejection } from '../validate/classify.js';
 
 /**
  * Heap limits for a clean worker thread. A worker allocates little on its heap (the fast path
@@ -57,15 +56,14 @@ export function openCleanPool(threads: number, rules?: RulesSpec): CleanPool {
 
 /**
  * A desk that answers with `rules` compiled as a worker compiles them (clean-file.ts's rulesFor),
- * loaded as it opens: the main thread of a run with a warm pool has not loaded them yet.
+ * loaded with the first line it is given.
  */
 function explainDesk(rules: RulesSpec): ExplainDesk {
-  let answer: ((line: Buffer) => Rejection | null) | undefined;
-  const loading = Promise.all([import('./clean-file.js'), import('../validate/classify.js')]).then(([file, { rejectionOf }]) => {
-    const compiled = file.rulesFor(rules);
-    answer = (line) => rejectionOf(line, compiled);
+  return openExplainDesk({ schemaText: rules.schemaText, maxErrorsPerLine: rules.maxErrorsPerLine }, async () => {
+    const [{ rulesFor }, { rejectionOf }] = await Promise.all([import('./clean-file.js'), import('../validate/classify.js')]);
+    const compiled = rulesFor(rules);
+    return (line) => rejectionOf(line, compiled);
   });
-  return openExplainDesk({ schemaText: rules.schemaText, maxErrorsPerLine: rules.maxErrorsPerLine }, loading, (line) => answer!(line));
 }
 
 /**

@@ -40,7 +40,7 @@ function askFromWorker(link: SharedArrayBuffer, lines: string[], rules: { hash: 
 
 test('lines from several worker threads are answered on this thread exactly as each worker would answer them, failures to explain included', async () => {
   const rules = compileRules('t', schemaText, { checked: true, maxErrorsPerLine: 3 });
-  const desk = openExplainDesk({ schemaText, maxErrorsPerLine: 3 }, Promise.resolve(), (line) => rejectionOf(line, rules));
+  const desk = openExplainDesk({ schemaText, maxErrorsPerLine: 3 }, async () => (line) => rejectionOf(line, rules));
   try {
     let deep = '{"id":"x"}';
     for (let i = 0; i < 20_000; i++) deep = `{"child":${deep}}`;
@@ -75,7 +75,7 @@ test('lines from several worker threads are answered on this thread exactly as e
 });
 
 test('a worker running other rules, or other limits, does not use the desk', async () => {
-  const desk = openExplainDesk({ schemaText, maxErrorsPerLine: 3 }, Promise.resolve(), () => assert.fail('nothing is asked'));
+  const desk = openExplainDesk({ schemaText, maxErrorsPerLine: 3 }, async () => assert.fail('nothing is asked'));
   try {
     const other = compileRules('t', JSON.stringify({ type: 'object' }), { checked: true, maxErrorsPerLine: 3 });
     assert.equal(await askFromWorker(desk.link, ['{}'], other), 'other rules');
@@ -88,8 +88,8 @@ test('a worker running other rules, or other limits, does not use the desk', asy
 
 test('a line nobody takes is given back to its worker when the desk closes, and a closed desk takes none', async () => {
   const rules = compileRules('t', schemaText, { checked: true, maxErrorsPerLine: 3 });
-  // Never ready: this thread never serves the link.
-  const desk = openExplainDesk({ schemaText, maxErrorsPerLine: 3 }, new Promise(() => {}), () => assert.fail('nothing is explained'));
+  // Never loaded: this thread never answers.
+  const desk = openExplainDesk({ schemaText, maxErrorsPerLine: 3 }, () => new Promise(() => {}));
   const answers = askFromWorker(desk.link, ['{"n":-1}'], rules, () => desk.close());
   assert.deepEqual(await answers, ['given back']);
   assert.deepEqual(await askFromWorker(desk.link, ['{"n":-1}'], rules), ['not taken']);
@@ -97,7 +97,7 @@ test('a line nobody takes is given back to its worker when the desk closes, and 
 
 test('a line longer than a slot is left to its worker', async () => {
   const rules = compileRules('t', schemaText, { checked: true, maxErrorsPerLine: 3 });
-  const desk = openExplainDesk({ schemaText, maxErrorsPerLine: 3 }, Promise.resolve(), (line) => rejectionOf(line, rules));
+  const desk = openExplainDesk({ schemaText, maxErrorsPerLine: 3 }, async () => (line) => rejectionOf(line, rules));
   try {
     const long = JSON.stringify({ n: -1, pad: 'x'.repeat(1 << 20) });
     assert.deepEqual(await askFromWorker(desk.link, [long, '{"n":-1}'], rules), ['not taken', JSON.parse(JSON.stringify(rejectionOf(Buffer.from('{"n":-1}'), rules)))]);
