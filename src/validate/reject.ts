@@ -71,26 +71,40 @@ export function rejectRecord(origin: LineOrigin, why: Rejection, bytes: Buffer, 
 function withRawBytes(head: string, bytes: Buffer, tail: string): Buffer {
   const n = bytes.length;
   const view = new DataView(bytes.buffer, bytes.byteOffset, n);
-  let rawLen = n + 2;
-  for (let i = 0; i < n; ) {
-    // Four bytes a step while none needs escaping; else those four one by one.
-    if (i + 4 <= n && !hasStringSpecial(view.getInt32(i, true))) {
-      i += 4;
-      continue;
-    }
-    for (const stop = Math.min(i + 4, n); i < stop; i++) {
-      const c = bytes[i];
-      if (c < 0x20) rawLen += SHORT_ESCAPE[c] === 0 ? 5 : 1;
-      else if (c === 0x22 || c === 0x5c) rawLen++;
-    }
-  }
   const headLen = Buffer.byteLength(head);
-  const out = Buffer.allocUnsafe(headLen + rawLen + tail.length);
+  // Room for every byte escaped in two: enough unless a control byte needs six (\u00XX), which a
+  // line of JSON cannot hold (a JSON string has none raw); such a line is measured first. Measuring
+  // every line first was a second pass over it.
+  let room = 2 * n;
+  let out = Buffer.allocUnsafe(headLen + room + 2 + tail.length);
+  let p = copyEscaped(bytes, view, out, headLen + 1, false);
+  if (p < 0) {
+    room = n;
+    for (let i = 0; i < n; i++) {
+      const c = bytes[i];
+      if (c < 0x20) room += SHORT_ESCAPE[c] === 0 ? 5 : 1;
+      else if (c === 0x22 || c === 0x5c) room++;
+    }
+    out = Buffer.allocUnsafe(headLen + room + 2 + tail.length);
+    p = copyEscaped(bytes, view, out, headLen + 1, true);
+  }
   out.write(head, 0, 'utf8');
-  let p = headLen;
+  out[headLen] = 0x22;
   out[p++] = 0x22;
+  p += out.write(tail, p, 'latin1');
+  return out.subarray(0, p);
+}
+
+/**
+ * `bytes` escaped as JSON.stringify escapes a string's characters, written into `out` from `p`: the
+ * index after them. `measured`: `out` was sized for exactly these escapes; else it has two bytes for
+ * each, and a control byte that needs six makes it return -1 (with `out` half written).
+ */
+function copyEscaped(bytes: Buffer, view: DataView, out: Buffer, p: number, measured: boolean): number {
+  const n = bytes.length;
   const outView = new DataView(out.buffer, out.byteOffset, out.length);
   for (let i = 0; i < n; ) {
+    // Four bytes a step while none needs escaping; else those four one by one.
     if (i + 4 <= n) {
       const x = view.getInt32(i, true);
       if (!hasStringSpecial(x)) {
@@ -110,6 +124,8 @@ function withRawBytes(head: string, bytes: Buffer, tail: string): Buffer {
       if (c >= 0x20) out[p++] = c;
       else if (SHORT_ESCAPE[c] !== 0) out[p++] = SHORT_ESCAPE[c];
       else {
+        // Six bytes for one: the room reserved may not hold them and what follows.
+        if (!measured) return -1;
         // \u00XX with lower-case hex digits, as JSON.stringify writes it.
         out[p++] = 0x75;
         out[p++] = 0x30;
@@ -119,9 +135,7 @@ function withRawBytes(head: string, bytes: Buffer, tail: string): Buffer {
       }
     }
   }
-  out[p++] = 0x22;
-  out.write(tail, p, 'latin1');
-  return out;
+  return p;
 }
 
 /** For each control character, the letter of its two-character JSON escape (\b \t \n \f \r), or 0. */
