@@ -86,9 +86,10 @@ export class LineCleaner implements LineHandler {
   /** Absolute input offset of the run's first byte. */
   private runOffset = 0;
   /**
-   * Lines held back, in input order, from the first one whose explanation another thread is
-   * writing (Deferred, see Rules.explainLater): nothing after a line may be written before it. Each
-   * holds a copy of its bytes (the splitter's buffers are reused); all are placed by flush().
+   * Lines held back, in input order, from the first one another thread is explaining (Deferred, see
+   * Rules.explainLater): nothing after a line may be written before it. Each holds a copy of its
+   * bytes (the splitter's buffers are reused). They are placed as their answers come back (line,
+   * flush), and all of them by drain().
    */
   private held: Held[] = [];
   /** The first of `held` not yet placed. */
@@ -99,7 +100,8 @@ export class LineCleaner implements LineHandler {
   private heldBytes = 0;
   /**
    * Where held lines' bytes are copied, from the start again once none is held; made on first use.
-   * One copy each into a Buffer of its own made the garbage collector a tenth of a worker's CPU.
+   * With a Buffer of its own for each, a run over GitHub's webhook payloads took 4.21-4.36 s, against
+   * 4.02-4.16 s with the arena.
    */
   private arena: Buffer | undefined;
   private arenaUsed = 0;

@@ -6,15 +6,16 @@
  * spent 4.4 CPU-s of its 9.7 explaining 3,282 rejects. Explained in one place, it is paid once.
  *
  * How: the pool's threads share a SharedArrayBuffer with the main thread (the link) holding a few
- * slots. A worker with a reject claims a free slot, writes the line's bytes and rings the doorbell,
- * and goes on with its next lines; the main thread, woken by Atomics.waitAsync, parses and explains
- * the line and writes its rejection back into the slot (classify.ts's rejectionOf), where the worker collects it (Atomics.wait) before it writes
- * anything that follows the line (clean-lines.ts holds those lines back until then). Waiting for
- * each answer instead left both workers idle while the main thread explained one of them: the same
- * run took 4.53 s against 4.9-5.2 s before the desk, when the CPU it saved promised more.
+ * slots. A worker with a reject claims a free slot, writes the line's bytes, rings the doorbell and
+ * goes on with its next lines. The main thread, woken by Atomics.waitAsync, parses and explains the
+ * line and writes its rejection back into the slot (classify.ts's rejectionOf). The worker collects
+ * it (Atomics.wait) before it writes anything that follows the line: clean-lines.ts holds those
+ * lines back until then. Waiting for each answer at once left both workers idle while the main
+ * thread explained for one of them: that run took 4.53 s, against 3.7-3.9 s now and 4.4-4.8 s
+ * before the desk.
  * A worker that finds no free slot, a line too long for a slot, or a main thread that does not take
- * the line within ASK_TIMEOUT_MS, explains it itself: the same rules compiled the same way give
- * the same explanation either way.
+ * the line within ASK_TIMEOUT_MS, classifies the line itself: the same rules compiled the same way
+ * give the same rejection either way.
  */
 import { createHash } from 'node:crypto';
 import type { Rejection } from '../validate/classify.js';
@@ -31,7 +32,7 @@ export interface DeskRules {
  * most MAX_LINES_OUT each). A worker that finds all of them taken explains on its own thread.
  */
 const SLOTS = 16;
-/** Bytes a slot holds: a longer line (or explanation) is explained by its worker. */
+/** Bytes a slot holds: a longer line (or answer) is classified by its worker. */
 const SLOT_BYTES = 1 << 20;
 /**
  * How long a worker waits for the main thread to take its line before explaining it itself. The main
@@ -46,9 +47,9 @@ const FREE = 0;
 const CLAIMED = 1;
 /** The line is there for the main thread. */
 const ASKED = 2;
-/** The main thread is explaining it (the worker can no longer take it back). */
+/** The main thread is answering it (the worker can no longer take it back). */
 const TAKEN = 3;
-/** The explanation is there for the worker. */
+/** The answer is there for the worker. */
 const ANSWERED = 4;
 
 // The link's layout: a header of Int32s, then each slot's bytes.
