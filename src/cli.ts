@@ -119,7 +119,7 @@ export function buildProgram(): Command {
     // Where alerts go is not stored with a run (URLs may hold secrets): resume takes it anew.
     // So is --load's password: given again here, or from PGPASSWORD / ~/.pgpass.
     const settings = resolveSettings(o, { config: o.config, only: ['state', 'load', ...ALERT_KEYS] });
-    const [{ resumeCommand }, { alertSettingsOf }] = await Promise.all([import('./commands/resume.js'), import('./alerts/after-run.js')]);
+    const [{ resumeCommand }, { alertSettingsOf }] = await Promise.all([import('./commands/resume.js'), import('./alerts/settings.js')]);
     const outcome = await resumeCommand({ state: settings.state, runId: runIdOf(o), alerts: alertSettingsOf(settings), load: settings.load }, log);
     if (outcome) endWith(outcome, log);
   });

@@ -13,24 +13,7 @@ import { writeMetricsFile } from './metrics-file.js';
 import { pushMetrics } from './pushgateway.js';
 import { sendNotifications, shouldNotify, type NotifyOn, type RunNews } from './notify.js';
 import { DELIVERY, safeUrl, type Delivery } from './http.js';
-
-/** Where a run's outcome goes. Not stored with the run: URLs may hold secrets. */
-export interface AlertSettings {
-  metricsFile?: string;
-  pushgateway?: string;
-  notify: string[];
-  notifyOn: NotifyOn[];
-}
-
-/** The alert settings among a command's settings. */
-export function alertSettingsOf(s: Pick<Settings, 'metricsFile' | 'pushgateway' | 'notify' | 'notifyOn'>): AlertSettings {
-  return { metricsFile: s.metricsFile, pushgateway: s.pushgateway, notify: s.notify, notifyOn: s.notifyOn as NotifyOn[] };
-}
-
-/** Whether any alert destination is set. */
-export function alertsWanted(a: AlertSettings | undefined): a is AlertSettings {
-  return !!a && (a.metricsFile !== undefined || a.pushgateway !== undefined || a.notify.length > 0);
-}
+import { alertsWanted, type AlertSettings } from './settings.js';
 
 /** Writes, pushes and notifies for the finished (or failed) run `runId`; never throws. */
 export async function announceRun(db: Db, runId: number, settings: AlertSettings | undefined, log: Logger, reportPath: string | null, limits: Delivery = DELIVERY): Promise<void> {

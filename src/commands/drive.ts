@@ -8,11 +8,9 @@ import { MAX_ATTEMPTS, runProgress, countFailed, finishRun, type RunRow } from '
 import { executeRun, type PipelineResult } from '../stages/pipeline.js';
 import { parseRunOptions } from '../settings.js';
 import { applyGate, type GateVerdict } from '../stages/gate.js';
-import { writeRunReport } from '../report/build.js';
 import type { Logger } from '../log.js';
-import { announceRun, type AlertSettings } from '../alerts/after-run.js';
+import { alertsWanted, type AlertSettings } from '../alerts/settings.js';
 import { startProgress } from '../progress.js';
-import { loadPublished } from '../stages/load.js';
 import type { Delivery } from '../stages/deliver.js';
 import { whileDriving } from './interrupt.js';
 import type { CleanPool } from '../stages/clean-pool.js';
@@ -80,7 +78,7 @@ export async function driveRun(db: Db, statePath: string, run: RunRow, log: Logg
     const gate = applyGate(db, run, options);
     await delivery?.finish();
     // After the gate, so quarantined output never reaches the database; a failed load fails the run, and resume loads the rest.
-    if (loadUrl ?? options.load) await loadPublished(db, run, { url: (loadUrl ?? options.load)!, table: options.table, loadRejects: options.loadRejects }, log);
+    if (loadUrl ?? options.load) await (await import('../stages/load.js')).loadPublished(db, run, { url: (loadUrl ?? options.load)!, table: options.table, loadRejects: options.loadRejects }, log);
     const failed = countFailed(db, run.id);
     if (failed > 0) {
       exitCode = ExitCode.objectsFailed;
@@ -93,19 +91,19 @@ export async function driveRun(db: Db, statePath: string, run: RunRow, log: Logg
       message = `run ${run.id} breached the quality gate: ${gate.reasons.join('; ')}; ${gate.quarantined_total ?? gate.quarantined.length} object(s) moved to ${run.local_dir}/quarantine/${failed > 0 ? `; ${failed} object(s) failed` : ''}`;
     }
     finishRun(db, run.id, 'done', exitCode, message);
-    const reportPath = writeRunReport(db, run.id);
+    const reportPath = (await import('../report/build.js')).writeRunReport(db, run.id);
     if (reportPath) log.info(`report: ${reportPath}`);
     if (delivery) {
       const manifest = await delivery.publish(reportPath);
       log.info(`delivered to ${delivery.dest.uri}: manifest ${delivery.manifestKey()} (${manifest.entries.length} file(s), ${manifest.meta.record_count} rows)`);
     }
-    await announceRun(db, run.id, alerts, log, reportPath);
+    await announce(db, run.id, alerts, log, reportPath);
     return { runId: run.id, exitCode, message, result, gate };
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
     // Local trouble can be fixed and resumed; anything else ends the run.
     finishRun(db, run.id, err instanceof LocalIoError ? 'interrupted' : 'failed', err instanceof CleanerError ? err.exitCode : ExitCode.internal, msg);
-    await announceRun(db, run.id, alerts, log, null);
+    await announce(db, run.id, alerts, log, null);
     throw err;
   } finally {
     stopProgress();
@@ -113,4 +111,13 @@ export async function driveRun(db: Db, statePath: string, run: RunRow, log: Logg
     delivery?.close();
     whileDriving(undefined);
   }
+}
+
+/**
+ * after-run.ts's announceRun, loaded only when an alert destination is set: what it brings (the
+ * report, metrics, Pushgateway and webhook modules) cost a run's main thread about 20 ms of loading
+ * before it could check the rules, which every clean thread waits for.
+ */
+async function announce(db: Db, runId: number, alerts: AlertSettings | undefined, log: Logger, reportPath: string | null): Promise<void> {
+  if (alertsWanted(alerts)) await (await import('../alerts/after-run.js')).announceRun(db, runId, alerts, log, reportPath);
 }

@@ -5,7 +5,7 @@ import { UsageError } from '../errors.js';
 import { acquireLock, openState, releaseLock } from '../state/db.js';
 import { getRun, latestUnfinishedRun, reopenRun } from '../state/queries.js';
 import type { Logger } from '../log.js';
-import type { AlertSettings } from '../alerts/after-run.js';
+import type { AlertSettings } from '../alerts/settings.js';
 import { driveRun, type RunOutcome } from './drive.js';
 
 /** Resumes run `runId` (default: the newest unfinished one); `undefined` when there is nothing to do. */

@@ -6,10 +6,9 @@ import { resolveRegion } from '../s3/settings.js';
 import { acquireLock, openState, releaseLock, type Db } from '../state/db.js';
 import { createRun, getRun, supersedeUnfinished } from '../state/queries.js';
 import type { Logger } from '../log.js';
-import { alertSettingsOf } from '../alerts/after-run.js';
+import { alertSettingsOf } from '../alerts/settings.js';
 import { driveRun, type RunOutcome } from './drive.js';
 import { planRun } from './plan.js';
-import { checkLoadUrl } from '../stages/load.js';
 import { formatPrune, parseAge, pruneState } from './prune.js';
 import type { CleanPool } from '../stages/clean-pool.js';
 
@@ -27,7 +26,7 @@ export async function runCommand(settings: Settings, log: Logger, warmed: CleanP
 
 async function startRun(settings: Settings, log: Logger, warmed: CleanPool | undefined): Promise<RunOutcome> {
   const { src, rules, localDir, statePath, endpoint, source, target, shard } = planRun(settings, log);
-  if (settings.load) checkLoadUrl(settings.load);
+  if (settings.load) (await import('../stages/load.js')).checkLoadUrl(settings.load);
   // The load reads the local output files, which --delete-local removes as soon as they are delivered.
   // DuckDB has one writer: shards running at once would fail on its lock, or worse, wait on it.
   if (settings.load?.startsWith('duckdb:') && shard && shard.count > 1) throw new UsageError(`--load ${settings.load} with --shard ${shard.index}/${shard.count}: DuckDB takes one writer at a time; load into PostgreSQL from shards, or run cleaner load once after the job`);
