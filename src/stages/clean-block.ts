@@ -88,17 +88,21 @@ export async function cleanBlock(task: BlockTask): Promise<BlockResult> {
       keptRuns: kept,
     });
     const splitter = new LineSplitter(cleaner, { maxLineBytes: object.maxLineBytes, startOffset: firstLine, stopAt: task.end });
-    for await (const chunk of readChunks(input, firstLine, CHUNK_BYTES, task.limit)) {
-      splitter.push(chunk);
-      cleaner.flush();
-      if (splitter.stopped) break;
+    try {
+      for await (const chunk of readChunks(input, firstLine, CHUNK_BYTES, task.limit)) {
+        splitter.push(chunk);
+        cleaner.flush();
+        if (splitter.stopped) break;
+      }
+      if (!splitter.stopped) {
+        if (task.limit !== undefined) short = true;
+        else splitter.end();
+      }
+      // Every line placed, explanations from elsewhere included.
+      cleaner.drain();
+    } finally {
+      cleaner.release();
     }
-    if (!splitter.stopped) {
-      if (task.limit !== undefined) short = true;
-      else splitter.end();
-    }
-    // Every line placed, explanations from elsewhere included.
-    cleaner.drain();
     endOffset = splitter.offset;
     noteBytesCleaned(endOffset - firstLine);
   }

@@ -210,6 +210,7 @@ async function cleanLines(state: Db, task: CleanTask, row: ObjectRow, paths: Obj
     splitter.end();
     await checkpoint(true);
   } finally {
+    cleaner.release();
     await close();
   }
 }

@@ -156,6 +156,23 @@ export class LineCleaner implements LineHandler {
     this.flushRun();
   }
 
+  /**
+   * Takes back every line still out with another thread, its answer unused, and drops the held
+   * lines: for a clean that ends early (an error), whose slots on the explain desk would otherwise
+   * stay taken for the rest of the run. Nothing after the last drain() is written.
+   */
+  release(): void {
+    for (let i = this.heldFrom; i < this.held.length; i++) {
+      const v = this.held[i].verdict;
+      if (v instanceof Deferred) v.pending.collect();
+    }
+    this.held = [];
+    this.heldFrom = 0;
+    this.waiting = 0;
+    this.heldBytes = 0;
+    this.arenaUsed = 0;
+  }
+
   /** Sends a classified line where it belongs, and counts it. */
   private place(verdict: Verdict, buf: Buffer, start: number, contentEnd: number, end: number, offset: number, lineNo: number): void {
     const c = this.counts;

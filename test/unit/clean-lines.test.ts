@@ -135,3 +135,33 @@ function mulberry(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+test('a clean that ends early takes back every line it had out with another thread, and writes nothing more', () => {
+  const schema = JSON.stringify({ type: 'object', required: ['id'] });
+  const rules = compileRules('t', schema, { maxErrorsPerLine: 10 });
+  let out = 0;
+  // Answers that never come back on their own: only collecting takes them back.
+  rules.explainLater = () => {
+    out++;
+    return { ready: () => false, collect: () => (out--, null) };
+  };
+  const counts: LineCounts = { offset: 0, outLen: 0, errLen: 0, lines: 0, valid: 0, rejected: 0, blank: 0, byReason: {}, byRule: {} };
+  const sinks = { out: memorySink(), errs: memorySink() };
+  const cleaner = new LineCleaner(counts, sinks.out, sinks.errs, { rules, redact: undefined, source: 's', etag: 'e', maxLineBytes: 100 });
+  const data = Buffer.from('{"id":1}\n{"n":1}\n{"id":2}\n{"n":2}\n{"id":3}\n');
+  let at = 0;
+  for (;;) {
+    const nl = data.indexOf(0x0a, at);
+    if (nl < 0) break;
+    cleaner.line(data, at, nl, nl + 1, at, true);
+    at = nl + 1;
+  }
+  cleaner.flush();
+  assert.equal(out, 2, 'two rejects are out');
+  assert.equal(sinks.out.text(), '{"id":1}\n', 'what follows the first reject is held');
+  cleaner.release();
+  assert.equal(out, 0, 'both taken back');
+  cleaner.drain();
+  assert.equal(sinks.out.text(), '{"id":1}\n');
+  assert.equal(sinks.errs.text(), '');
+});
