@@ -79,8 +79,9 @@ export interface ExplainDesk {
  * `load` resolves to (the rules compiled as a worker compiles them: answers must not depend on where
  * they ran). `load` is called when the first line arrives: a run's main thread is checking the rules
  * while its workers start, and compiling them again meanwhile delayed that check, which every
- * worker waits for (by 0.12 s of its 0.9 s on GitHub's webhook schema). An answer that throws is
- * left to the line's worker; a `load` that fails closes the desk.
+ * worker waits for (on GitHub's webhook schema it took 0.12 s of the main thread's first 0.38 s,
+ * before the check began). An answer that throws is left to the line's worker; a `load` that fails
+ * closes the desk.
  */
 export function openExplainDesk(rules: DeskRules, load: () => Promise<(line: Buffer) => Rejection | null>): ExplainDesk {
   const link = new SharedArrayBuffer(DATA_AT + SLOTS * SLOT_BYTES);
@@ -169,7 +170,7 @@ export function explainerAt(link: SharedArrayBuffer, rules: Pick<Rules, 'hash' |
           if (Atomics.compareExchange(ints, at, ASKED, FREE) === ASKED) return undefined;
           continue;
         }
-        // A taken line is always answered: the main thread explains it in one go.
+        // A taken line is always answered: the main thread answers it in one go.
         Atomics.wait(ints, at, state, state === ASKED ? Math.max(1, deadline - Date.now()) : undefined);
       }
       const length = Atomics.load(ints, at + 1);

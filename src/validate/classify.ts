@@ -60,7 +60,7 @@ export function classify(buf: Buffer, start: number, end: number, rules: Rules, 
   if (verdict === ACCEPT) return null;
   const bytes = buf.subarray(start, end);
   // Rejected (the value is never needed here then): the other thread parses it as it explains it.
-  // Parsing a 10 KB payload here as well was the larger part of a worker's garbage.
+  // Parsing it here as well made the webhook row (10 KB payloads) 4.02-4.16 s against 3.71-3.91.
   const pending = defer && verdict === REJECT ? rules.explainLater?.(bytes) : undefined;
   if (pending !== undefined) return new Deferred(pending);
   const parsed = parseObject(bytes);
@@ -70,6 +70,7 @@ export function classify(buf: Buffer, start: number, end: number, rules: Rules, 
     // Decide with the fail-fast validator (unless the fast path already knows this JSON object
     // breaks the rules); only a rejected line is explained.
     if (verdict !== REJECT && rules.isValid(value)) return null;
+    // Parsed again over there: few lines get here, the fast path rejects most that break the rules.
     const later = defer ? rules.explainLater?.(bytes) : undefined;
     if (later !== undefined) return new Deferred(later);
     return explained(rules.explain(value), value, verdict === REJECT, rules);
