@@ -300,9 +300,28 @@ export function compileRules(origin: string, text: string, options: RulesOptions
         fast(data);
         errors = fast.errors ?? [];
       }
-      return { errors: errors.slice(0, maxErrors).map(toViolation), total: errors.length };
+      return { errors: firstErrors(errors, maxErrors).map(toViolation), total: errors.length };
     },
   };
+}
+
+/**
+ * The first `max` of an explanation's errors, keeping one line that names a failed oneOf/anyOf's
+ * closest branch (explain.ts): that line follows the branch's own violations, and a branch with
+ * more than `max` of them pushed it out (GitHub's webhook payloads reach 20), leaving the record
+ * without the one line that says which event type the payload was taken for. The last such line is
+ * kept: an enclosing oneOf's comes after those inside it.
+ */
+function firstErrors(errors: ErrorObject[], max: number): ErrorObject[] {
+  if (errors.length <= max) return errors;
+  const kept = errors.slice(0, max);
+  for (let i = errors.length - 1; i >= max; i--) {
+    if (errors[i].params?.closestBranch !== undefined) {
+      kept[max - 1] = errors[i];
+      break;
+    }
+  }
+  return kept;
 }
 
 /** Every string value of a `format` key in `schema`, wherever it sits. */

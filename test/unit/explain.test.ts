@@ -65,6 +65,22 @@ test('at most 10 violations by default, the limit is a parameter, and errors_tot
   assert.throws(() => compileRules('closed', closed, { maxErrorsPerLine: 0 }), RangeError);
 });
 
+test('a closest branch with more violations than the limit still has the record name it', () => {
+  const keys = Array.from({ length: 15 }, (_, i) => `field_${i}`);
+  const branch = (kind: string) => ({ type: 'object', required: ['kind', ...keys], properties: { kind: { const: kind } } });
+  const rules = compileRules('wide', JSON.stringify({ oneOf: [branch('a'), branch('b')] }));
+  const why = reject(rules, { kind: 'b' });
+  assert.equal(why.errorsTotal, 16);
+  assert.equal(why.errors!.length, 10);
+  assert.deepEqual(why.errors!.slice(0, 9).map((e) => e.keyword), Array(9).fill('required'));
+  const last = why.errors!.at(-1)!;
+  assert.equal(last.keyword, 'oneOf');
+  assert.match(last.message, /closest: branch 1 .*kind = "b" \(its discriminator matched\)/);
+  // Within the limit, nothing moves: the closest line stays last, after all of the branch's violations.
+  const all = reject(compileRules('wide', JSON.stringify({ oneOf: [branch('a'), branch('b')] }), { maxErrorsPerLine: 20 }), { kind: 'b' });
+  assert.deepEqual(all.errors!.map((e) => e.keyword), [...Array(15).fill('required'), 'oneOf']);
+});
+
 test('a reject record without raw stays under 4 KiB, whatever the source name, keys or messages', () => {
   const longKey = 'k'.repeat(2000);
   const schema = JSON.stringify({ type: 'object', patternProperties: { '^k': { type: 'string', pattern: '^' + 'x'.repeat(1500) + '$' } } });
@@ -171,7 +187,11 @@ test('a reject under a oneOf of 66 event types is explained by its own branch wi
   assert.equal(why.errors!.length, 10);
   // 15 extra keys and /thing40/n in branch "deleted" of thing40, and the two oneOf summaries.
   assert.equal(why.errorsTotal, 18);
-  for (const e of why.errors!) assert.match(`${e.path} ${e.message}`, /^\/thing40\/n must be integer|^\/ must NOT have additional property 'extra_\d+'/);
+  for (const e of why.errors!.slice(0, 9)) assert.match(`${e.path} ${e.message}`, /^\/thing40\/n must be integer|^\/ must NOT have additional property 'extra_\d+'/);
+  // The tenth place goes to the line naming the event type it was taken for (the outer oneOf's).
+  const last = why.errors!.at(-1)!;
+  assert.equal(last.keyword, 'oneOf');
+  assert.match(last.message, /closest: .*thing40/);
 });
 
 test('a nullable field’s oneOf of bare types is settled without compiling its branches, and explained as before', async () => {
