@@ -216,17 +216,17 @@ export class LineCleaner implements LineHandler {
   private placeHeld(how: 'all' | 'one' | 'ready'): void {
     while (this.heldFrom < this.held.length) {
       const h = this.held[this.heldFrom];
-      const deferred = h.verdict instanceof Deferred;
-      if (how === 'ready' && h.verdict instanceof Deferred && !h.verdict.pending.ready()) break;
+      const v = h.verdict;
+      if (how === 'ready' && v instanceof Deferred && !v.pending.ready()) break;
       this.heldFrom++;
       this.heldBytes -= h.bytes.length;
-      if (h.verdict === OVERLONG) this.placeOverlong(h.bytes, h.contentLength, h.offset, h.lineNo);
+      if (v === OVERLONG) this.placeOverlong(h.bytes, h.contentLength, h.offset, h.lineNo);
+      else if (!(v instanceof Deferred)) this.place(v, h.bytes, 0, h.contentLength, h.length, h.offset, h.lineNo);
       else {
-        const verdict = h.verdict instanceof Deferred ? settle(h.verdict, h.bytes.subarray(0, h.contentLength), this.opts.rules) : h.verdict;
-        if (deferred) this.waiting--;
-        this.place(verdict, h.bytes, 0, h.contentLength, h.length, h.offset, h.lineNo);
+        this.waiting--;
+        this.place(settle(v, h.bytes.subarray(0, h.contentLength), this.opts.rules), h.bytes, 0, h.contentLength, h.length, h.offset, h.lineNo);
+        if (how === 'one') break;
       }
-      if (deferred && how === 'one') break;
     }
     if (this.heldFrom === this.held.length && this.heldFrom > 0) {
       this.held = [];
