@@ -4,7 +4,7 @@
  * the finished files with a rename. Runs inside a worker thread with its own state connection.
  */
 import { createReadStream, existsSync, rmSync } from 'node:fs';
-import { isMainThread, workerData } from 'node:worker_threads';
+import { workerData } from 'node:worker_threads';
 import { createGunzip } from 'node:zlib';
 import { LineSplitter } from '../lines/splitter.js';
 import type { Redactor } from '../validate/reject.js';
@@ -78,9 +78,10 @@ export function rulesFor(task: RulesSpec): Rules {
     // (planRun), and its text stored with the run, so no thread checks them again; the deciding
     // validator is compiled when a line first needs it.
     r = compileRules(task.schemaOrigin, task.schemaText, { maxErrorsPerLine: task.maxErrorsPerLine, checked: true });
-    // A pool that explains these rules' rejects on the main thread (clean-pool.ts) says so in workerData.
+    // A pool that explains these rules' rejects on the main thread (clean-pool.ts) says so in
+    // workerData (null on the main thread, which therefore never waits on the desk).
     const link = (workerData as CleanWorkerData | null)?.explainLink;
-    if (!isMainThread && link !== undefined) r.explainLater = explainerAt(link, r);
+    if (link !== undefined) r.explainLater = explainerAt(link, r);
     rulesCache.set(key, r);
   }
   return r;
