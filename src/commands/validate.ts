@@ -8,7 +8,7 @@ import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
 import { UsageError } from '../errors.js';
 import { LineSplitter } from '../lines/splitter.js';
-import { classify } from '../validate/classify.js';
+import { classify, rejection } from '../validate/classify.js';
 import { rejectRecord } from '../validate/reject.js';
 import { makeRedactor } from '../validate/redact.js';
 import { loadRules } from '../validate/schema.js';
@@ -59,7 +59,7 @@ export async function validateCommand(
         overlong(head, contentLength, _total, offset) {
           v.lines++;
           reject('line_too_long');
-          const why = { reason: 'line_too_long' as const, message: `the line is ${contentLength} bytes, longer than --max-line-bytes ${opts.maxLineBytes}` };
+          const why = rejection('line_too_long', `the line is ${contentLength} bytes, longer than --max-line-bytes ${opts.maxLineBytes}`);
           out(rejectRecord({ source: file, etag: '', line: v.lines, offset }, why, head, { length: contentLength }, redact));
         },
       },

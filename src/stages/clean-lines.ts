@@ -5,7 +5,7 @@
  */
 import type { LineHandler } from '../lines/splitter.js';
 import type { Sink } from '../sinks/appender.js';
-import { classify, Deferred, settle, type RejectReason, type Verdict } from '../validate/classify.js';
+import { classify, Deferred, rejection, settle, type RejectReason, type Verdict } from '../validate/classify.js';
 import { rejectRecord, type Redactor } from '../validate/reject.js';
 import type { Rules } from '../validate/schema.js';
 import type { LineCounts } from '../state/queries.js';
@@ -204,7 +204,7 @@ export class LineCleaner implements LineHandler {
 
   private placeOverlong(head: Buffer, contentLength: number, offset: number, lineNo: number): void {
     this.count('line_too_long', offset, lineNo);
-    const why = { reason: 'line_too_long' as const, message: `the line is ${contentLength} bytes, longer than --max-line-bytes ${this.opts.maxLineBytes}` };
+    const why = rejection('line_too_long', `the line is ${contentLength} bytes, longer than --max-line-bytes ${this.opts.maxLineBytes}`);
     this.opts.beforeRecord?.();
     this.errs.append(rejectRecord(this.origin(offset, lineNo), why, head, { length: contentLength }, this.opts.redact));
   }

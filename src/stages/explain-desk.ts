@@ -18,7 +18,7 @@
  * give the same rejection either way.
  */
 import { createHash } from 'node:crypto';
-import type { Rejection } from '../validate/classify.js';
+import { rejection, type Rejection } from '../validate/classify.js';
 import type { ExplainPending, Rules } from '../validate/schema.js';
 
 /** What a worker may ask the main thread to explain with: the rules' text and the violations kept per line. */
@@ -174,10 +174,15 @@ export function explainerAt(link: SharedArrayBuffer, rules: Pick<Rules, 'hash' |
         Atomics.wait(ints, at, state, state === ASKED ? Math.max(1, deadline - Date.now()) : undefined);
       }
       const length = Atomics.load(ints, at + 1);
-      const a = length < 0 ? undefined : (JSON.parse(data.toString('utf8', 0, length)) as Rejection | null);
+      const a = length < 0 ? undefined : reshaped(JSON.parse(data.toString('utf8', 0, length)) as Rejection | null);
       Atomics.store(ints, at, FREE);
       return a;
     };
     return { ready, collect };
   };
+}
+
+/** A rejection as it crossed the link (JSON leaves out the fields that were undefined), in the one shape classify.ts makes. */
+function reshaped(r: Rejection | null): Rejection | null {
+  return r === null ? null : rejection(r.reason, r.message, r.errors, r.errorsTotal);
 }
