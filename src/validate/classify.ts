@@ -23,9 +23,10 @@ export interface Rejection {
 }
 
 /**
- * A Rejection, always with the same four fields in the same order. The code that counts and
- * records rejections reads every one of them: rejections of several shapes made V8 throw away its
- * optimized code for rejectRecord, schemaRejection and the counting each time a new shape turned up.
+ * A Rejection, always with the same four fields in the same order, wherever it was made (here, in
+ * the line cleaner, or parsed from the explain desk's answer): the code that counts and records
+ * rejections then sees one object shape. (V8 still deoptimizes rejectRecord once per worker, when a
+ * field first holds a number where it held undefined; that costs one recompile, not one per shape.)
  */
 export function rejection(reason: RejectReason, message: string, errors?: Violation[], errorsTotal?: number): Rejection {
   return { reason, message, errors, errorsTotal };
