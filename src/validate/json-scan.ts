@@ -267,8 +267,17 @@ function objectKey(b: Buffer, i: number, end: number): number {
 
 /** Per line: object start -> objectDistinct's answer (see below). */
 const distinctMemo = new Map<number, number>();
-/** Per line: object start -> its keys and where each one's value starts, for objects objectDistinct found JSON with no repeated key. */
-const keysMemo = new Map<number, Map<string, number>>();
+/**
+ * Per line: object start -> where objectDistinct found its keys and their values, for objects it
+ * found JSON with no repeated key; made into a map of names only when knownKeys is asked.
+ */
+const keysMemo = new Map<number, KeySpans>();
+interface KeySpans {
+  b: Buffer;
+  /** Per key: where its name starts and ends, and where its value starts. */
+  spans: number[];
+  map: Map<string, number> | undefined;
+}
 /** Forgets what objectDistinct learned about the previous line's bytes. */
 export function forgetObjects(): void {
   if (distinctMemo.size > 0) {
@@ -284,7 +293,15 @@ export function forgetObjects(): void {
  */
 export function knownKeys(start: number): Map<string, number> | undefined {
   // Most lines have no object read by objectDistinct: no lookup then.
-  return keysMemo.size === 0 ? undefined : keysMemo.get(start);
+  if (keysMemo.size === 0) return undefined;
+  const found = keysMemo.get(start);
+  if (found === undefined) return undefined;
+  if (found.map === undefined) {
+    const { b, spans } = found;
+    found.map = new Map();
+    for (let x = 0; x < spans.length; x += 3) found.map.set(b.toString('utf8', spans[x], spans[x + 1]), spans[x + 2]);
+  }
+  return found.map;
 }
 const keyFrom = new Int32Array(256);
 const keyTo = new Int32Array(256);
@@ -340,9 +357,12 @@ export function objectDistinct(b: Buffer, start: number, end: number): number {
   }
   distinctMemo.set(start, result);
   if (result >= 0) {
-    const keys = new Map<string, number>();
-    for (let x = 0; x < n; x++) keys.set(b.toString('utf8', keyFrom[x], keyTo[x]), valueAt[x]);
-    keysMemo.set(start, keys);
+    // Names are decoded only if asked for: a rejected member of an object no branch tests
+    // (a line's root, say) needs to know only that its value is the one JSON.parse keeps. Decoding
+    // every key of every such root made a rejected web event cost twice what a valid one does.
+    const spans: number[] = [];
+    for (let x = 0; x < n; x++) spans.push(keyFrom[x], keyTo[x], valueAt[x]);
+    keysMemo.set(start, { b, spans, map: undefined });
   }
   return result;
 }

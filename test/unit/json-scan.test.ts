@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { scanned, scanString, skipValue } from '../../src/validate/json-scan.js';
+import { forgetObjects, knownKeys, objectDistinct, scanned, scanString, skipValue } from '../../src/validate/json-scan.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
 
@@ -116,5 +116,39 @@ test('skipValue finds the end of exactly the values JSON.parse takes, from any s
       assert.equal(skipValue(other, 3 - at, 3 - at + t.length), got < 0 ? -1 : got - at + 3 - at);
     }),
     { numRuns: RUNS * 10 },
+  );
+});
+
+test('objectDistinct accepts exactly the objects JSON.parse takes with no key repeated or escaped, and knownKeys then names JSON.parse\'s keys at their values', () => {
+  const keys = fc.constantFrom('a', 'b', 'id', 'é', 'a"b', 'x\ny', '');
+  const members = fc.array(fc.tuple(keys, fc.jsonValue({ maxDepth: 2 })), { maxLength: 6 });
+  fc.assert(
+    fc.property(members, fc.boolean(), fc.nat(3), fc.nat(3), (list, spaced, at, shift) => {
+      const sp = spaced ? ' ' : '';
+      const text = `{${sp}${list.map(([k, v]) => `${JSON.stringify(k)}${sp}:${sp}${JSON.stringify(v)}`).join(`,${sp}`)}${sp}}`;
+      const names = list.map(([k]) => k);
+      const distinct = new Set(names).size === names.length && names.every((k) => JSON.stringify(k) === `"${k}"`);
+      const t = Buffer.from(text);
+      const b = placed(t, at, shift);
+      forgetObjects();
+      const got = objectDistinct(b, at, at + t.length);
+      assert.equal(got, distinct ? at + t.length : -1, text);
+      const found = knownKeys(at);
+      if (!distinct) {
+        assert.equal(found, undefined, text);
+        return;
+      }
+      const parsed = JSON.parse(text) as Record<string, unknown>;
+      assert.deepEqual([...found!.keys()].sort(), Object.keys(parsed).sort(), text);
+      for (const [k, from] of found!) {
+        const to = skipValue(b, from, at + t.length);
+        assert.deepEqual(JSON.parse(b.toString('utf8', from, to)), parsed[k], `${text}: ${k}`);
+      }
+      // Asked again, the same answer from the line's memo; forgotten with the line.
+      assert.equal(knownKeys(at), found);
+      forgetObjects();
+      assert.equal(knownKeys(at), undefined);
+    }),
+    { numRuns: RUNS * 3 },
   );
 });
