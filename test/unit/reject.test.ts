@@ -14,8 +14,14 @@ const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
 /** The record as the README describes it, made the obvious way. */
 function expected(origin: { source: string; etag: string; line: number; offset: number }, why: Rejection, bytes: Buffer, length?: number, redact?: Redactor): Buffer {
   const text = bytes.toString('utf8');
-  const record: Record<string, unknown> = { ...origin, reason: why.reason, message: why.message };
-  if (why.errors) Object.assign(record, { errors: why.errors, errors_total: why.errorsTotal ?? why.errors.length });
+  const clip = (s: string, max: number) => (s.length <= max ? s : s.slice(0, max - 1) + '…');
+  const record: Record<string, unknown> = { ...origin, reason: why.reason, message: clip(why.message, 300) };
+  if (why.errors) {
+    const errors = why.errors.map((e) => ({ path: clip(e.path, 300), keyword: clip(e.keyword, 60), message: clip(e.message, 300) }));
+    Object.assign(record, { errors, errors_total: why.errorsTotal ?? why.errors.length });
+    // Without raw, under 4 KiB: the last errors go first.
+    while (errors.length > 0 && Buffer.byteLength(JSON.stringify(record)) >= 4096) errors.pop();
+  }
   record.raw = redact ? redact(text) : text;
   if (!isValidUtf8(bytes)) record.raw_base64 = bytes.toString('base64');
   if (length !== undefined) Object.assign(record, { length, truncated: true });
@@ -74,4 +80,35 @@ test('a reject record escapes a quote, a backslash or a control byte at any posi
       }
     }
   }
+});
+
+test('a reject record keeps its violations\' texts clipped and itself under 4 KiB without raw, as JSON.stringify of the clipped fields gives it, whatever the texts hold', () => {
+  const text = fc.oneof(fc.string({ maxLength: 40 }), fc.string({ unit: 'binary', maxLength: 400 }), fc.constantFrom('/a/0/b', 'must match format "date"', 'x'.repeat(299), 'é'.repeat(301), '"\\\n'));
+  const violation = fc.record({ path: text, keyword: text, message: text });
+  const why = fc.record({ message: text, errors: fc.array(violation, { maxLength: 14 }), total: fc.option(fc.nat(50), { nil: undefined }) });
+  fc.assert(
+    fc.property(why, text, text, fc.nat(), (w, source, etag, line) => {
+      const r: Rejection = { reason: 'schema', message: w.message, errors: w.errors, errorsTotal: w.total };
+      const origin = { source, etag, line, offset: line * 7 };
+      const bytes = Buffer.from('{"a":1}');
+      const got = rejectRecord(origin, r, bytes);
+      assert.equal(got.toString(), expected(origin, r, bytes).toString());
+      const { raw: _raw, ...rest } = JSON.parse(got.toString()) as Record<string, unknown>;
+      assert.ok(Buffer.byteLength(JSON.stringify(rest)) < 4096 || (rest.errors as unknown[]).length === 0);
+    }),
+    { numRuns: RUNS },
+  );
+});
+
+test('a reject record drops a violation exactly when keeping it would make the record without raw 4 KiB or more', () => {
+  const bytes = Buffer.from('{"a":1}');
+  let dropped = 0;
+  for (let n = 3850; n < 4100; n++) {
+    const origin = { source: 's'.repeat(n), etag: 'e', line: 1, offset: 0 };
+    const got = rejectRecord(origin, SCHEMA, bytes);
+    assert.equal(got.toString(), expected(origin, SCHEMA, bytes).toString(), `source of ${n} bytes`);
+    if ((JSON.parse(got.toString()) as { errors: unknown[] }).errors.length === 0) dropped++;
+  }
+  // Both sides of the boundary were reached.
+  assert.ok(dropped > 0 && dropped < 250, `${dropped}`);
 });
