@@ -12,6 +12,7 @@ import { listLocal, toListed } from '../stages/manifest.js';
 import type { Exclusion } from '../keys/select.js';
 import { relativeKey } from '../keys/local-path.js';
 import { planRun } from './plan.js';
+import { sizeHeapsForMemory } from '../heap-sizing.js';
 import type { Logger } from '../log.js';
 
 export interface DryRunEntry {
@@ -40,6 +41,8 @@ export interface DryRunTotals {
  */
 export async function dryRunCommand(settings: Settings, log: Logger, emit: (page: DryRunEntry[]) => void | Promise<void>): Promise<DryRunTotals> {
   const { src, rules, localDir, statePath, endpoint, target, select } = planRun(settings, log);
+  // A listing of millions of keys is what the heaps are sized for; the check of the rules is not.
+  sizeHeapsForMemory();
   const db: Db | undefined = existsSync(statePath) ? openState(statePath, { readonly: true }) : undefined;
   const totals: DryRunTotals = { process: 0, skip: 0, bytes: 0, excluded: 0, otherShards: 0 };
   const decide = (o: ListedObject, relKey: string): DryRunEntry => {
