@@ -5,10 +5,10 @@
 // needing Node 22 would land in every cron mail and CI log without telling the user anything to do.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-// Heaps sized for memory from the start (src/heap-sizing.ts says why), but for `run`, which sizes
-// them once its rules are checked, and `load`, which never does.
+// Heaps sized for memory from the start (src/heap-sizing.ts says why), but for `run` and `resume`,
+// which size them once they know they have many objects, and `load`, which never does.
 const command = process.argv[2];
-if (command !== 'run' && command !== 'load') (await import('../dist/heap-sizing.js')).sizeHeapsForMemory();
+if (command !== 'run' && command !== 'resume' && command !== 'load') (await import('../dist/heap-sizing.js')).sizeHeapsForMemory();
 
 const { main } = await import('../dist/cli.js');
 await main(process.argv.slice(2));

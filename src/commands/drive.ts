@@ -13,6 +13,7 @@ import { alertsWanted, type AlertSettings } from '../alerts/settings.js';
 import { startProgress } from '../progress.js';
 import type { Delivery } from '../stages/deliver.js';
 import { whileDriving } from './interrupt.js';
+import { sizeHeapsFor, sizeHeapsForMemory } from '../heap-sizing.js';
 import type { CleanPool } from '../stages/clean-pool.js';
 
 /** What a finished run returns to the CLI. */
@@ -55,10 +56,15 @@ export async function driveRun(db: Db, statePath: string, run: RunRow, log: Logg
   try {
     // Checked before anything is downloaded: an unwritable destination stops the run at once (exit 3).
     delivery = parseRunOptions(run.options).dest ? await (await import('../stages/deliver.js')).Delivery.open(db, run, log) : undefined;
+    // Heaps sized for memory where this thread's would grow (heap-sizing.ts): in S3 runs, which list
+    // and clean small objects here, and over many objects, known once they are listed.
+    if (run.kind === 's3') sizeHeapsForMemory();
+    else if (run.listed) sizeHeapsFor(runProgress(db, run.id).objects);
     const result = await executeRun(db, statePath, run, client, {
       downloadedBytes: (n) => (downloaded += n),
       listed: (s) => {
         listed = s.listed;
+        sizeHeapsFor(s.listed);
         log.debug('listing', { objects: s.listed });
       },
       objectDownloaded: (row) => log.debug('downloaded', { object: row.key, bytes: row.size }),

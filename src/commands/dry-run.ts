@@ -41,7 +41,7 @@ export interface DryRunTotals {
  */
 export async function dryRunCommand(settings: Settings, log: Logger, emit: (page: DryRunEntry[]) => void | Promise<void>): Promise<DryRunTotals> {
   const { src, rules, localDir, statePath, endpoint, target, select } = planRun(settings, log);
-  // A listing of millions of keys is what the heaps are sized for; the check of the rules is not.
+  // It lists and cleans nothing: no time to save, and a listing of millions of keys to keep small.
   sizeHeapsForMemory();
   const db: Db | undefined = existsSync(statePath) ? openState(statePath, { readonly: true }) : undefined;
   const totals: DryRunTotals = { process: 0, skip: 0, bytes: 0, excluded: 0, otherShards: 0 };

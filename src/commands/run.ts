@@ -9,7 +9,6 @@ import type { Logger } from '../log.js';
 import { alertSettingsOf } from '../alerts/settings.js';
 import { driveRun, type RunOutcome } from './drive.js';
 import { planRun } from './plan.js';
-import { sizeHeapsForMemory } from '../heap-sizing.js';
 import { formatPrune, parseAge, pruneState } from './prune.js';
 import type { CleanPool } from '../stages/clean-pool.js';
 
@@ -27,8 +26,6 @@ export async function runCommand(settings: Settings, log: Logger, warmed: CleanP
 
 async function startRun(settings: Settings, log: Logger, warmed: CleanPool | undefined): Promise<RunOutcome> {
   const { src, rules, localDir, statePath, endpoint, source, target, shard } = planRun(settings, log);
-  // Not before: the check of large rules is mostly garbage (heap-sizing.ts).
-  sizeHeapsForMemory();
   if (settings.load) (await import('../stages/load.js')).checkLoadUrl(settings.load);
   // The load reads the local output files, which --delete-local removes as soon as they are delivered.
   // DuckDB has one writer: shards running at once would fail on its lock, or worse, wait on it.
