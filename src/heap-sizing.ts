@@ -9,11 +9,12 @@
  * A run (or resume) sizes them where its main thread's heap would grow (commands/drive.ts): in S3
  * runs, which list and clean small objects on that thread, and in runs of many objects (MANY_OBJECTS,
  * once listed). Sized for memory, every thread collects garbage more often, and local runs of a few
- * large objects, whose heaps stay small anyway, paid for it in time (5 alternating runs each, on a 2-core
- * Xeon VM): 400 MB in 4 objects under the built-in rules took 5.34 s sized and 4.67 s not (user 8.77
- * and 7.62 s; 111 MB peak RSS either way); GitHub's webhook schema over 200 MB, 9.89 s sized and
- * 9.24 s not (213 and 229 MB). Checking that schema alone spent 642 ms of 1,783 collecting garbage
- * sized, 121 ms of 1,559 not (node --cpu-prof), and every clean thread waits for that check.
+ * large objects, whose heaps stay small anyway, paid for it in time: 2-12 % in alternating runs in
+ * several sittings on a 2-core Xeon VM. 400 MB in 4 objects under the built-in rules took 5.34 s
+ * sized and 4.67 s not in one (user 8.77 and 7.62 s; 111 MB peak RSS either way), 5.28 and 5.17 s
+ * in another; GitHub's webhook schema over 200 MB, 9.89 s sized and 9.24 s not (213 and 229 MB).
+ * Checking that schema alone spent 642 ms of 1,783 collecting garbage sized, 121 ms of 1,559 not
+ * (node --cpu-prof), and every clean thread waits for that check.
  * Not for `cleaner load` at all: it streams rows through a small live heap, and the smaller young
  * generation this flag brings cost it 30 % more CPU in collections (295 scavenges instead of 40).
  */

@@ -12,11 +12,11 @@ import { LARGE_RULES } from '../validate/rules-size.js';
  * generation (semi-spaces up to 16 MB) only costs resident memory: 2 MB took about 25 MB off a
  * 2-thread run's peak RSS on the bench, with no measurable change in speed, also when every line
  * takes the JSON.parse path (a schema outside the fast path's subset).
- * With the heaps sized for memory this limit changes nothing: --optimize-for-size (heap-sizing.ts; a process-wide V8 flag,
- * so the workers' too) caps every isolate's new space at 2 MB whatever is asked here. Without that
- * flag, 8 MB here took the bench's workers from 261 to 80 scavenges (400 MB, 2 threads) for about
- * 3 % less user CPU and 15 MB more peak RSS; but dropping the flag took a first run over 6,000
- * tiny objects (`npm run bench -- --objects 6000`) from 123 MB to 161 MB peak RSS.
+ * When the heaps are sized for memory (heap-sizing.ts), --optimize-for-size, a process-wide V8 flag,
+ * caps every isolate's new space at 2 MB whatever is asked here. Without that flag, 8 MB here took
+ * the bench's workers from 261 to 80 scavenges (400 MB, 2 threads) for about 3 % less user CPU and
+ * 15 MB more peak RSS; on the Xeon VM, alternating runs gave 4.73 against 5.37 s in one sitting
+ * (built-in rules) and 4.52 against 4.32 s in another (nested rules, 6 rounds): no gain that holds.
  */
 const WORKER_LIMITS = { maxYoungGenerationSizeMb: 2 };
 
