@@ -6,7 +6,8 @@
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 // Heaps sized for memory from the start (src/heap-sizing.ts says why), but for `run` and `resume`,
-// which size them once they know they have many objects, and `load`, which never does.
+// which size them where a run needs it, after its rules are checked (S3 runs, runs of many objects,
+// dry runs: src/commands/drive.ts and dry-run.ts), and `load`, which never does.
 const command = process.argv[2];
 if (command !== 'run' && command !== 'resume' && command !== 'load') (await import('../dist/heap-sizing.js')).sizeHeapsForMemory();
 
