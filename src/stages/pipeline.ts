@@ -108,7 +108,7 @@ export async function executeRun(db: Db, statePath: string, run: RunRow, client:
    * that was given up (the download failed or started over), and the object is cleaned as usual.
    */
   const cleanAlongside = (row: ObjectRow): { feed: InputFeed; task: CleanTask; done: Promise<CleanResult | undefined> } | undefined => {
-    if (!shouldSplit(row, opts.threads, runBytes) || row.size - row.downloaded_bytes <= PART_BYTES) return undefined;
+    if (!shouldSplit(row, opts.threads, runBytes, true) || row.size - row.downloaded_bytes <= PART_BYTES) return undefined;
     const feed = new InputFeed();
     const task = taskFor(row);
     return { feed, task, done: cleanWhileDownloading(db, pool(), task, opts.threads, feed) };
