@@ -21,7 +21,7 @@
 import { setFlagsFromString } from 'node:v8';
 
 /** Objects listed from which a run sizes its heaps for memory: the thousands of the case above. */
-export const MANY_OBJECTS = 1000;
+const MANY_OBJECTS = 1000;
 
 let sized = false;
 
