@@ -2,8 +2,8 @@
  * Opens the state database: pragmas, migrations, and the one-process-at-a-time lock.
  */
 import Database from 'better-sqlite3';
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { StateBusyError, StateError } from '../errors.js';
@@ -48,6 +48,10 @@ export function openState(path: string, opts: { migrate?: boolean; readonly?: bo
     throw new StateError(`cannot open state ${path}: ${(err as Error).message}`);
   }
   try {
+    if (opts.readonly && hasHotJournal(db)) {
+      db.close();
+      return rolledBackCopy(path);
+    }
     // WAL: `status` reads while a run writes, and clean workers commit checkpoints from their own
     // connections without blocking readers. synchronous=FULL: a checkpoint or a 'publishing' mark
     // must survive power loss once committed, because files are truncated or renamed on its word;
@@ -98,6 +102,50 @@ function migratedCopy(db: Db, path: string): Db {
     throw err;
   }
   return copy;
+}
+
+/**
+ * Whether SQLite refuses to read `db` until a hot rollback journal beside it is played back, which
+ * a read-only connection may not do. It happens when the process creating the state was killed
+ * before the file was in WAL mode (switching a new file to WAL goes through a rollback journal).
+ */
+function hasHotJournal(db: Db): boolean {
+  try {
+    db.prepare('SELECT 1 FROM sqlite_master LIMIT 1').get();
+    return false;
+  } catch (err) {
+    if ((err as { code?: string }).code === 'SQLITE_READONLY_ROLLBACK') return true;
+    throw err;
+  }
+}
+
+/**
+ * The state at `path` as its hot journal leaves it once played back, read in memory: the file and
+ * its journal are copied to a temp folder, SQLite plays the journal back on the copy, and the
+ * result goes the way of an older state (migratedCopy). `path` itself is not written; the next
+ * `run` or `resume` plays the journal back there. If the journal is gone by the time it is copied,
+ * its writer has committed or rolled back meanwhile, and the file is opened again as it now is.
+ */
+function rolledBackCopy(path: string): Db {
+  const tmp = mkdtempSync(join(tmpdir(), 'cleaner-state-'));
+  try {
+    const copy = join(tmp, 'state.db');
+    copyFileSync(path, copy);
+    try {
+      copyFileSync(`${path}-journal`, `${copy}-journal`);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !existsSync(`${path}-journal`)) return openState(path, { readonly: true });
+      throw err;
+    }
+    const rolled = new Database(copy);
+    try {
+      return migratedCopy(rolled, path);
+    } finally {
+      rolled.close();
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
 }
 
 function currentVersion(db: Db): number {

@@ -5,6 +5,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -91,6 +92,45 @@ describe('a read-only open of the state', () => {
     raw.close();
     chmodSync(path, 0o444);
     readOnlyLook(path, (db) => assert.equal(getRun(db), undefined));
+  });
+
+  test('reads a state whose creating process was SIGKILLed mid-transaction (a hot rollback journal) as one with no runs, and writes nothing', async () => {
+    // The way `run` leaves a new state killed while switching it to WAL: a rollback journal that
+    // SQLite must play back before the file can be read. A real process, its cache made tiny so
+    // the open transaction's pages reach the file, killed with SIGKILL before it commits.
+    const path = join(dir, 'hot.db');
+    const child = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const db = new (require('better-sqlite3'))(process.argv[1]); db.pragma('cache_size = 1'); db.exec('BEGIN; CREATE TABLE migrations (version INTEGER PRIMARY KEY, name TEXT, applied_at TEXT)');
+         const ins = db.prepare("INSERT INTO migrations VALUES (?, 'x', ?)"); for (let i = 1; i <= 2000; i++) ins.run(i, 'x'.repeat(200));
+         process.stdout.write('spilled\\n'); setInterval(() => {}, 1000);`,
+        path,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (d: Buffer) => d.toString().includes('spilled') && resolve());
+      child.on('exit', (code) => reject(new Error(`the writer exited ${code} before it was killed`)));
+    });
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.once('exit', resolve));
+    assert.ok(statSync(path).size > 0 && statSync(`${path}-journal`).size > 0, 'the killed writer should leave pages in the file and a journal beside it');
+    assert.throws(() => new Database(path, { readonly: true }).prepare('SELECT 1 FROM sqlite_master').get(), /readonly/, 'plain SQLite cannot read it read-only');
+    const journal = createHash('sha256').update(readFileSync(`${path}-journal`)).digest('hex');
+    readOnlyLook(path, (db) => {
+      assert.equal(getRun(db), undefined);
+      assert.equal(listRuns(db).length, 0);
+    });
+    assert.equal(createHash('sha256').update(readFileSync(`${path}-journal`)).digest('hex'), journal);
+    // The next writing open plays the journal back itself and migrates.
+    const db = openState(path);
+    try {
+      assert.equal((db.prepare('SELECT MAX(version) AS v FROM migrations').get() as { v: number }).v, latestVersion());
+    } finally {
+      db.close();
+    }
   });
 
   test('the next writing open migrates the file itself', () => {
