@@ -10,10 +10,9 @@ import type { Filter } from './keys/select.js';
 import { makeLogger, type LogFormat, type Logger } from './log.js';
 import type { RunOutcome } from './commands/drive.js';
 import { interruptActiveRun } from './commands/interrupt.js';
-import { warmPoolFor } from './commands/warm-pool.js';
-// The other commands are imported when they run: fleet.js loads the AWS SDK, and `run` (most
-// invocations) paid about 20 ms of CPU to load status, report (its HTML page), validate, dry-run
-// and load without using them.
+// The commands are imported when they run: fleet.js loads the AWS SDK, `run` (most invocations)
+// paid about 20 ms of CPU to load status, report (its HTML page), validate, dry-run and load
+// without using them, and `status` loaded the clean pool, piscina and ajv for `run`'s warm pool.
 import type { FleetView } from './commands/fleet.js';
 
 /** A setting's flags (two for the filters), with its environment variable and default in the help text. */
@@ -105,7 +104,7 @@ export function buildProgram(): Command {
       return;
     }
     // The clean threads boot while the rest of the program loads (commands are imported when run).
-    const warmed = warmPoolFor(settings);
+    const warmed = (await import('./commands/warm-pool.js')).warmPoolFor(settings);
     const { runCommand } = await import('./commands/run.js');
     endWith(await runCommand(settings, log, warmed), log);
   });
