@@ -38,6 +38,35 @@ export class CleanPool extends Piscina<CleanTask, CleanResult> {
     super({ filename, maxThreads: threads, minThreads: 1, idleTimeout: 1000, resourceLimits: WORKER_LIMITS, workerData });
   }
 
+  /** Settles once every thread told to compile the rules at once (warm) has; undefined after. */
+  private warming: Promise<unknown> | undefined;
+  private warmingThreads = 0;
+  /** Tasks held back for a warming thread. */
+  private waiting = 0;
+
+  /**
+   * Has `threads` threads start compiling `rules` at once (warmRules in clean-worker.ts), one task
+   * each: with every thread busy, piscina starts another, up to the pool's size.
+   */
+  warm(rules: RulesSpec, threads: number): void {
+    const tasks = Array.from({ length: threads }, () => super.run(rules as unknown as CleanTask, { name: 'warmRules' }).catch(() => undefined));
+    this.warmingThreads = threads;
+    this.warming = Promise.all(tasks).then(() => {
+      this.warming = undefined;
+    });
+  }
+
+  /**
+   * A task that a warming thread will take once it has compiled is handed over then: handed over
+   * now, it would find every thread busy and piscina would start one more thread for it (0.3-0.4
+   * CPU-s to boot and compile, for a run that has one task at a time to give).
+   */
+  override run(task: CleanTask, options?: Parameters<Piscina<CleanTask, CleanResult>['run']>[1]): Promise<CleanResult> {
+    if (this.warming === undefined || this.waiting >= this.warmingThreads) return super.run(task, options);
+    this.waiting++;
+    return this.warming.then(() => super.run(task, options));
+  }
+
   override async destroy(): Promise<void> {
     this.desk?.close();
     return super.destroy();
@@ -67,8 +96,9 @@ function explainDesk(rules: RulesSpec): ExplainDesk {
 }
 
 /**
- * A pool whose `threads` threads start compiling `rules` at once (warmRules in clean-worker.ts),
- * for a run to adopt once it is planned. Why: planning checks the rules on this thread first, and
+ * A pool whose first `warm` threads (all `threads` unless said) start compiling `rules` at once
+ * (warmRules in clean-worker.ts), for a run to adopt once it is planned; the others start when the
+ * run has tasks for them. Why: planning checks the rules on this thread first, and
  * on GitHub's 600 KB webhook schema that took 0.8 s with the other core idle before any worker
  * started; started early, the threads boot and build their fast path meanwhile. (They used to go
  * on compiling what explaining rejects would need until the run was planned; once they started
@@ -77,9 +107,8 @@ function explainDesk(rules: RulesSpec): ExplainDesk {
  * that fails to compile says nothing here: the check reports bad rules, and then nothing adopts
  * the pool.
  */
-export function openCleanPoolWarming(threads: number, rules: RulesSpec): CleanPool {
+export function openCleanPoolWarming(threads: number, rules: RulesSpec, warm = threads): CleanPool {
   const pool = openCleanPool(threads, rules);
-  // One task per thread: with every thread busy, piscina starts another, up to `threads`.
-  for (let t = 0; t < threads; t++) pool.run(rules as unknown as CleanTask, { name: 'warmRules' }).catch(() => undefined);
+  pool.warm(rules, Math.min(warm, threads));
   return pool;
 }

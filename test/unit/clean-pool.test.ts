@@ -1,0 +1,48 @@
+/**
+ * The clean pool's threads: a pool warmed on one thread starts a second only when two tasks are
+ * in hand at once, not for a task that arrives while the first still compiles. Real worker threads.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { openCleanPoolWarming, type CleanPool } from '../../src/stages/clean-pool.js';
+import type { CleanTask, RulesSpec } from '../../src/stages/clean-file.js';
+import { DEFAULT_RULES_TEXT } from '../../src/validate/default-schema.js';
+
+const RULES: RulesSpec = { schemaText: DEFAULT_RULES_TEXT, schemaOrigin: 'default', maxErrorsPerLine: 10 };
+
+/** A task that keeps a thread busy as a clean does (it compiles the rules, as each thread does first). */
+function task(pool: CleanPool): Promise<unknown> {
+  return pool.run(RULES as unknown as CleanTask, { name: 'warmRules' });
+}
+
+test('a pool warmed on one thread cleans one task at a time on that thread alone', async () => {
+  const pool = openCleanPoolWarming(2, RULES, 1);
+  try {
+    // Handed over while the thread still compiles: it waits for it rather than starting another.
+    await task(pool);
+    await task(pool);
+    assert.equal(pool.threads.length, 1);
+  } finally {
+    await pool.destroy();
+  }
+});
+
+test('a pool warmed on one thread starts the second when two tasks are in hand at once', async () => {
+  const pool = openCleanPoolWarming(2, RULES, 1);
+  try {
+    await Promise.all([task(pool), task(pool), task(pool)]);
+    assert.equal(pool.threads.length, 2);
+  } finally {
+    await pool.destroy();
+  }
+});
+
+test('a pool warmed on every thread starts them all at once', async () => {
+  const pool = openCleanPoolWarming(2, RULES);
+  try {
+    assert.equal(pool.threads.length, 2);
+    await task(pool);
+  } finally {
+    await pool.destroy();
+  }
+});
