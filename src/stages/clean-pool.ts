@@ -50,6 +50,8 @@ export class CleanPool extends Piscina<CleanTask, CleanResult> {
    */
   warm(rules: RulesSpec, threads: number): void {
     const tasks = Array.from({ length: threads }, () => super.run(rules as unknown as CleanTask, { name: 'warmRules' }).catch(() => undefined));
+    // With every thread warming there is none to start: piscina queues tasks for the first free one.
+    if (threads >= this.maxThreads) return;
     this.warmingThreads = threads;
     this.warming = Promise.all(tasks).then(() => {
       this.warming = undefined;
@@ -59,7 +61,8 @@ export class CleanPool extends Piscina<CleanTask, CleanResult> {
   /**
    * A task that a warming thread will take once it has compiled is handed over then: handed over
    * now, it would find every thread busy and piscina would start one more thread for it (0.3-0.4
-   * CPU-s to boot and compile, for a run that has one task at a time to give).
+   * CPU-s to boot and compile, for a run that has one task at a time to give). Tasks beyond the
+   * warming threads go at once, and piscina starts threads for them.
    */
   override run(task: CleanTask, options?: Parameters<Piscina<CleanTask, CleanResult>['run']>[1]): Promise<CleanResult> {
     if (this.warming === undefined || this.waiting >= this.warmingThreads) return super.run(task, options);

@@ -3,6 +3,7 @@
  * overlapped: each object is handed to the clean pool as soon as its download finishes.
  */
 import { accessSync, constants, existsSync, rmSync, statSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import pLimit from 'p-limit';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -117,8 +118,9 @@ export async function executeRun(db: Db, statePath: string, run: RunRow, client:
   /** Whether a downloaded object's input copy is all there (it is not fsynced: a power loss can cut it short). */
   const inputWhole = (row: ObjectRow): boolean => statSync(objectPaths(run.local_dir, row.rel_path).input, { throwIfNoEntry: false })?.size === row.size;
 
-  // Small objects are cleaned from memory as their GET ends and committed a group at a time.
-  const small = new SmallObjects(db, run.id, run.local_dir, !opts.deleteInput, {
+  // Small objects are cleaned from memory as their GET ends (small local files as they are read)
+  // and committed a group at a time.
+  const small = new SmallObjects(db, run.id, run.local_dir, run.kind === 'local' ? 'none' : opts.deleteInput ? 'remove' : 'write', {
     done: (row, r) => {
       result.done++;
       events.objectCleaned?.(row.key, r);
@@ -144,6 +146,19 @@ export async function executeRun(db: Db, statePath: string, run: RunRow, client:
       fatal ??= asFatal(err as Error);
     }
     return true;
+  };
+
+  /** Cleans a small local file on this thread, as a small GET's body; the usual way when it is not as listed. */
+  const cleanSmallLocal = async (row: ObjectRow): Promise<void> => {
+    if (fatal) return;
+    const task = taskFor(row);
+    const body = await readListed(task.inputPath, row.size);
+    if (body === undefined) return clean(row);
+    try {
+      await small.add(row, body, task, 0);
+    } catch (err) {
+      fatal ??= asFatal(err as Error);
+    }
   };
 
   // Ranged parts of every object share the connections, first object first (download-parts.ts).
@@ -209,7 +224,7 @@ export async function executeRun(db: Db, statePath: string, run: RunRow, client:
           continue;
         }
         await cleans.slot();
-        cleans.start(() => clean(row));
+        cleans.start(() => (run.kind === 'local' && SmallObjects.fitsLocal(row) ? cleanSmallLocal(row) : clean(row)));
       }
     }
     for (const state of ['downloading', 'listed'] as const) {
@@ -222,14 +237,41 @@ export async function executeRun(db: Db, statePath: string, run: RunRow, client:
       }
     }
     await downloads.drain();
-    await small.drain();
     // Cleans are started by downloads as they finish: all started once the downloads are drained.
+    // Small objects are added by downloads and by cleans (a local run's small files): all added
+    // once both are drained.
     await cleans.drain();
+    await small.drain();
   } finally {
     if (openedPool !== warmed) await openedPool?.destroy();
   }
   if (fatal) throw fatal;
   return result;
+}
+
+/**
+ * The `size` bytes of the file at `path`, or undefined when it cannot be read or no longer holds
+ * that many (it changed since it was listed: the usual clean reads it as it is now, and says what
+ * is wrong with it). Reads one byte more than listed, never the whole of a file that grew.
+ */
+async function readListed(path: string, size: number): Promise<Buffer | undefined> {
+  let fh: FileHandle | undefined;
+  try {
+    fh = await open(path, 'r');
+    const buf = Buffer.allocUnsafe(size + 1);
+    let got = 0;
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, got, buf.length - got, got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+      if (got === buf.length) break;
+    }
+    return got === size ? buf.subarray(0, size) : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    await fh?.close().catch(() => undefined);
+  }
 }
 
 /** Whether `e` is a file-system error (an errno code that is not the network's): it stops the run. */

@@ -1,14 +1,15 @@
 /**
- * Group commit for small objects: each is cleaned from memory on the main thread as its GET ends,
- * its files written on the thread pool, and many such objects become durable together: their partial outputs
- * fsynced in parallel, one transaction marks them all publishing, their renames made durable with
- * one fsync per folder, and one more transaction marks them all done. Per object that saves five
- * commits (each an fsync of the WAL), a folder fsync and a worker round trip, which were most of
- * the cost of a one-line object.
+ * Group commit for small objects: each is cleaned from memory on the main thread as its GET ends
+ * (or, in a local run, as its file is read), its files written on the thread pool, and many such
+ * objects become durable together: their partial outputs fsynced in parallel, one transaction marks
+ * them all publishing, their renames made durable with one fsync per folder, and one more
+ * transaction marks them all done. Per object that saves five commits (each an fsync of the WAL), a
+ * folder fsync and a worker round trip, which were most of the cost of a one-line object.
  *
  * The crash promise is the one-object path's: until the publishing commit an object is still
- * 'listed' and is simply downloaded again (its partial files are cut back to the committed length,
- * zero); from that commit on its outputs are on disk, and resume only renames (clean-file.ts publish).
+ * 'listed' (a local file: 'downloaded') and is simply downloaded (read) again, its partial files
+ * written anew; from that commit on its outputs are on disk, and resume only renames (clean-file.ts
+ * publish).
  */
 import { mkdir, open, rename, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -18,9 +19,8 @@ import { objectPaths, type ObjectPaths } from '../keys/local-layout.js';
 import type { CleanResult, CleanTask } from './clean-file.js';
 import { cleanBytes, type CleanedBytes } from './clean-memory.js';
 import { pathClash } from './path-clash.js';
+import { SMALL_BYTES } from './small-size.js';
 
-/** Objects of at most this many bytes take the small path: a GET read into memory, cleaned on the main thread. */
-export const SMALL_BYTES = 256 << 10;
 
 /**
  * Most objects in one group. Also the backlog at which a new object waits for the group being
@@ -58,17 +58,26 @@ export class SmallObjects {
   /** Folders made during this run: a small object costs no mkdir once its folder exists. */
   private readonly made = new Map<string, Promise<unknown>>();
 
+  /**
+   * `input`: what becomes of the input copy under the local dir: written (an S3 run that keeps its
+   * inputs), removed (one that deletes them), or nothing (a local run reads its source in place).
+   */
   constructor(
     private readonly db: Db,
     private readonly runId: number,
     private readonly localDir: string,
-    private readonly keepInput: boolean,
+    private readonly input: 'write' | 'remove' | 'none',
     private readonly events: SmallEvents,
   ) {}
 
   /** Whether `row` can take the small path (a fresh download of a plain object of at most SMALL_BYTES). */
   static fits(row: ObjectRow): boolean {
     return row.gz === 0 && row.size <= SMALL_BYTES && row.downloaded_bytes === 0 && (row.state === 'listed' || row.state === 'downloading');
+  }
+
+  /** Whether the local file of `row` can take the small path (a plain file of at most SMALL_BYTES, not started). */
+  static fitsLocal(row: ObjectRow): boolean {
+    return row.gz === 0 && row.size <= SMALL_BYTES && row.state === 'downloaded' && row.clean_offset === 0;
   }
 
   /**
@@ -162,8 +171,8 @@ export class SmallObjects {
       handles.push(await this.create(paths.partialOutput, c.out));
       if (c.errs.length > 0) handles.push(await this.create(paths.partialErrors, c.errs));
       // Not fsynced, as download.ts: an input copy can be fetched again.
-      if (this.keepInput) await this.mkdir(paths.input).then(() => writeFile(paths.input, body));
-      else await removeFile(paths.input);
+      if (this.input === 'write') await this.mkdir(paths.input).then(() => writeFile(paths.input, body));
+      else if (this.input === 'remove') await removeFile(paths.input);
     } catch (err) {
       await Promise.all(handles.map((h) => h.close()));
       throw err;

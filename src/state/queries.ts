@@ -869,7 +869,7 @@ export function publishSmallObjects(db: Db, objects: SmallObjectCleaned[]): void
     `UPDATE objects SET state = 'publishing', downloaded_bytes = ?, download_ms = download_ms + ?, clean_schema_hash = ?,
             clean_offset = ?, input_bytes = ?, out_len = ?, err_len = ?, lines = ?, valid = ?, rejected = ?, blank = ?,
             by_reason = ?, by_rule = ?, clean_ms = clean_ms + ?
-     WHERE id = ? AND state IN ('listed', 'downloading')`,
+     WHERE id = ? AND state IN ('listed', 'downloading', 'downloaded')`,
   );
   db.transaction(() => {
     for (const o of objects) {
