@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import type { Settings } from '../settings.js';
 import { openState, type Db } from '../state/db.js';
 import { decideListing, findObject, type ListedObject, type ListingReason } from '../state/queries.js';
-import { listLocal, toListed } from '../stages/manifest.js';
+import { eachLocalFile, toListed } from '../stages/manifest.js';
 import type { Exclusion } from '../keys/select.js';
 import { relativeKey } from '../keys/local-path.js';
 import { planRun } from './plan.js';
@@ -57,9 +57,17 @@ export async function dryRunCommand(settings: Settings, log: Logger, emit: (page
   };
   try {
     if (src.kind === 'local') {
-      const page: DryRunEntry[] = [];
-      for (const o of listLocal(src.path, localDir)) if (!settings.startAfter || o.key > settings.startAfter) page.push(decide(o, o.key));
-      await emit(page);
+      let page: DryRunEntry[] = [];
+      for (const o of eachLocalFile(src.path, localDir)) {
+        if (settings.startAfter && o.key <= settings.startAfter) continue;
+        page.push(decide(o, o.key));
+        // Pages as an S3 listing's, so a tree of millions of files is never held whole.
+        if (page.length === 1000) {
+          await emit(page);
+          page = [];
+        }
+      }
+      if (page.length > 0) await emit(page);
     } else {
       const [{ makeClient }, { listObjects }] = await Promise.all([import('../s3/client.js'), import('../s3/list.js')]);
       const client = makeClient({ endpoint, region: settings.region });
