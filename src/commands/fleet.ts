@@ -2,7 +2,8 @@
  * The whole job at a glance, from the destination alone (no state file, from any laptop): every
  * shard's latest run report under `<dest>/_runs/`, their union, and a quality gate over it.
  */
-import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command } from '../s3/sdk.js';
 import { CleanerError, ExitCode, S3PermanentError } from '../errors.js';
 import { parseDest, type DestLocation } from '../s3/dest.js';
 import { makeClient } from '../s3/client.js';

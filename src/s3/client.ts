@@ -1,12 +1,13 @@
 /**
  * The S3 client as cleaner uses it. Only runs that read S3 import this module (and the SDK).
  */
-import { S3Client } from '@aws-sdk/client-s3';
+import type { S3Client as Client } from '@aws-sdk/client-s3';
+import { S3Client } from './sdk.js';
 import { FileBodyHandler } from './file-body.js';
 import { resolveEndpoint, resolveRegion, type S3Settings } from './settings.js';
 
 /** A client with bounded retries and timeouts; path-style addressing for custom endpoints. */
-export function makeClient(s: S3Settings): S3Client {
+export function makeClient(s: S3Settings): Client {
   const endpoint = resolveEndpoint(s.endpoint);
   return new S3Client({
     region: resolveRegion(s.region),

@@ -1,5 +1,6 @@
 /** Lists every object under a prefix, page by page, with the SDK's paginator. */
-import { paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { paginateListObjectsV2 } from './sdk.js';
 import { classifyS3Error } from './errors.js';
 import { CleanerError, S3UnavailableError } from '../errors.js';
 

@@ -6,6 +6,7 @@
  * Only single-object calls are used: s3rver (and some S3-compatible stores) lack DeleteObjects,
  * ListParts and ListMultipartUploads, and delivery keeps what it would need them for in SQLite.
  */
+import type { S3Client } from '@aws-sdk/client-s3';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -15,8 +16,7 @@ import {
   ListObjectsV2Command,
   PutObjectCommand,
   UploadPartCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+} from './sdk.js';
 import { CleanerError, S3PermanentError, S3UnavailableError } from '../errors.js';
 import { classifyS3Error, errorStatus } from './errors.js';
 import type { FileRange } from './file-body.js';

@@ -3,7 +3,8 @@
  * the ETag comparison, and the HEAD that tells a changed object from a deleted one. (What a failure
  * means and how often it is retried: download-retry.ts.)
  */
-import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { HeadObjectCommand } from '../s3/sdk.js';
 import { fsync, writev } from 'node:fs';
 import { promisify } from 'node:util';
 import type { Readable } from 'node:stream';

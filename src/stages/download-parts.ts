@@ -8,7 +8,8 @@
  * Progress is the prefix of parts that are complete, fsynced, then committed: a resume starts
  * there, and parts beyond it are fetched again.
  */
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand } from '../s3/sdk.js';
 import { setMaxListeners } from 'node:events';
 import type { Readable } from 'node:stream';
 import type { LimitFunction } from 'p-limit';

@@ -4,7 +4,8 @@
  * stage's path (download.ts), which knows how to retry, resume and tell a changed object from a
  * deleted one: the fast path never has to.
  */
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand } from '../s3/sdk.js';
 import { leanGet, type LeanGet } from '../s3/lean-get.js';
 import type { ObjectRow } from '../state/queries.js';
 import { sameEtag } from './download-body.js';

@@ -3,7 +3,8 @@
  * interrupted or broken download resumes with a ranged GET from the bytes already on disk, guarded
  * by the ETag (If-Match), so bytes of two versions of an object never mix.
  */
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand } from '../s3/sdk.js';
 import { closeSync, constants, ftruncateSync, mkdirSync, openSync, renameSync, rmSync, fstatSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Readable } from 'node:stream';
