@@ -41,6 +41,25 @@ export async function* readChunks(path: string | readonly string[], start: numbe
   }
 }
 
+/**
+ * The `size` bytes of the file at `path`, or undefined when it cannot be read or does not hold
+ * exactly that many (it changed since it was listed). Reads one byte more than `size` at most,
+ * never the whole of a file that grew.
+ */
+export async function readExactly(path: string, size: number): Promise<Buffer | undefined> {
+  let fh: FileHandle | undefined;
+  try {
+    fh = await open(path, 'r');
+    const buf = Buffer.allocUnsafe(size + 1);
+    const got = await readFull(fh, buf, 0);
+    return got === size ? buf.subarray(0, size) : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    await fh?.close().catch(() => undefined);
+  }
+}
+
 /** Reads until `buf` is full or the file ends; returns the bytes read. */
 async function readFull(fh: FileHandle, buf: Buffer, pos: number): Promise<number> {
   let got = 0;

@@ -3,7 +3,6 @@
  * overlapped: each object is handed to the clean pool as soon as its download finishes.
  */
 import { accessSync, constants, existsSync, rmSync, statSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import pLimit from 'p-limit';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -20,6 +19,7 @@ import { InputFeed } from './input-feed.js';
 import { parseRunOptions, taskOptionsOf } from '../settings.js';
 import { Bounded } from './bounded.js';
 import { SmallObjects } from './small-batch.js';
+import { readExactly } from '../lines/read-chunks.js';
 
 /** What the pipeline tells the outside while it works (progress bars, logs). */
 export interface PipelineEvents {
@@ -152,7 +152,8 @@ export async function executeRun(db: Db, statePath: string, run: RunRow, client:
   const cleanSmallLocal = async (row: ObjectRow): Promise<void> => {
     if (fatal) return;
     const task = taskFor(row);
-    const body = await readListed(task.inputPath, row.size);
+    // A file that changed since it was listed goes the usual way, which reads it as it is now.
+    const body = await readExactly(task.inputPath, row.size);
     if (body === undefined) return clean(row);
     try {
       await small.add(row, body, task, 0);
@@ -247,31 +248,6 @@ export async function executeRun(db: Db, statePath: string, run: RunRow, client:
   }
   if (fatal) throw fatal;
   return result;
-}
-
-/**
- * The `size` bytes of the file at `path`, or undefined when it cannot be read or no longer holds
- * that many (it changed since it was listed: the usual clean reads it as it is now, and says what
- * is wrong with it). Reads one byte more than listed, never the whole of a file that grew.
- */
-async function readListed(path: string, size: number): Promise<Buffer | undefined> {
-  let fh: FileHandle | undefined;
-  try {
-    fh = await open(path, 'r');
-    const buf = Buffer.allocUnsafe(size + 1);
-    let got = 0;
-    for (;;) {
-      const { bytesRead } = await fh.read(buf, got, buf.length - got, got);
-      if (bytesRead === 0) break;
-      got += bytesRead;
-      if (got === buf.length) break;
-    }
-    return got === size ? buf.subarray(0, size) : undefined;
-  } catch {
-    return undefined;
-  } finally {
-    await fh?.close().catch(() => undefined);
-  }
 }
 
 /** Whether `e` is a file-system error (an errno code that is not the network's): it stops the run. */
