@@ -116,9 +116,8 @@ export function* eachLocalFile(source: string, localDirPath: string): Generator<
     }
     // A folder's keys are its name and '/' and more, so it sorts as that: the walk then yields
     // keys in the order a sort of all of them gives.
-    const sortName = (e: Dirent) => (e.isDirectory() ? `${e.name}/` : e.name);
-    entries.sort((a, b) => (sortName(a) < sortName(b) ? -1 : sortName(a) > sortName(b) ? 1 : 0));
-    for (const e of entries) {
+    const sorted = entries.map((e) => ({ e, by: e.isDirectory() ? `${e.name}/` : e.name })).sort((a, b) => (a.by < b.by ? -1 : a.by > b.by ? 1 : 0));
+    for (const { e } of sorted) {
       const full = join(dir, e.name);
       // Never list our own outputs when the local dir sits inside the source.
       if (full === localDir) continue;
