@@ -6,11 +6,12 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLake, type Lake } from '../helpers/lake-s3.js';
 import { killWhen, runCli, statusJson } from '../helpers/cli.js';
+import { listFiles } from '../helpers/tree.js';
 
 const N = Number(process.env.CLEANER_LAKE_OBJECTS ?? 500);
 const TIMEOUT = Math.max(300_000, N * 20);
@@ -20,26 +21,14 @@ function args(lake: Lake, local: string, ...more: string[]): string[] {
   return ['run', '--source', `s3://${lake.bucket}/${lake.prefix}`, '--local-dir', local, '--state', join(local, 'state.db'), '--quiet', ...more];
 }
 
-/** Files under `d`, as relative paths. */
-function filesUnder(d: string, rel = ''): string[] {
-  if (!existsSync(join(d, rel))) return [];
-  const out: string[] = [];
-  for (const e of readdirSync(join(d, rel), { withFileTypes: true })) {
-    const r = rel ? `${rel}/${e.name}` : e.name;
-    if (e.isDirectory()) out.push(...filesUnder(d, r));
-    else out.push(r);
-  }
-  return out;
-}
-
 /**
  * Checks every object from `from` to `to` (exclusive) against what the lake serves: its output
  * holds exactly its valid line, its errors file exactly one record when it has a rejected line
  * (none otherwise), and no other file is in output/ or errors/.
  */
 function assertOutputs(lake: Lake, local: string, from: number, to: number): void {
-  const outs = new Set(filesUnder(join(local, 'output')));
-  const errs = new Set(filesUnder(join(local, 'errors')));
+  const outs = new Set(listFiles(join(local, 'output')));
+  const errs = new Set(listFiles(join(local, 'errors')));
   let rejects = 0;
   for (let i = from; i < to; i++) {
     const rel = lake.key(i).slice(lake.prefix.length);
