@@ -21,7 +21,6 @@ import { cleanBytes, type CleanedBytes } from './clean-memory.js';
 import { pathClash } from './path-clash.js';
 import { SMALL_BYTES } from './small-size.js';
 
-
 /**
  * Most objects in one group. Also the backlog at which a new object waits for the group being
  * committed: each waiting object holds up to two open files.

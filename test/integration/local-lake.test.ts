@@ -49,6 +49,7 @@ describe('a local source of many small files', () => {
     assert.equal(s.totals.objects_done, inputs.size);
     let valid = 0;
     let rejected = 0;
+    let withRejects = 0;
     const outputs = readTree(join(local, 'output'));
     const errors = readTree(join(local, 'errors'));
     assert.equal(outputs.size, inputs.size, 'one output per file, nothing else');
@@ -56,6 +57,7 @@ describe('a local source of many small files', () => {
       const e = expectedFor(plain(rel, body));
       valid += e.valid;
       rejected += e.rejected;
+      if (e.rejected > 0) withRejects++;
       assert.ok(plain(rel, outputs.get(rel)!).equals(e.output), `output of ${rel} is exactly its valid lines`);
       const err = errors.get(rel);
       const records = err ? plain(rel, err).toString('utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [];
@@ -64,7 +66,7 @@ describe('a local source of many small files', () => {
     }
     assert.equal(s.totals.valid, valid);
     assert.equal(s.totals.rejected, rejected);
-    assert.equal(errors.size, [...inputs].filter(([rel, body]) => expectedFor(plain(rel, body)).rejected > 0).length, 'an errors file only for a file with rejects');
+    assert.equal(errors.size, withRejects, 'an errors file only for a file with rejects');
     assert.deepEqual(listFiles(join(local, '.cleaner', 'partial')), [], 'no partial file left');
     assert.ok(!existsSync(join(local, 'input')), 'nothing copied to input/');
   }
