@@ -39,7 +39,7 @@ export function warmPoolFor(settings: Settings): CleanPool | undefined {
   const spec = { schemaText, schemaOrigin: settings.schema === undefined ? 'default' : resolve(settings.schema), maxErrorsPerLine: settings.maxErrorsPerLine };
   // Small rules compile in a tenth of a second: one thread warms, the others start as tasks wait
   // for them (a file under clean-ranged.ts's split size is one task, for one thread).
-  return openCleanPoolWarming(settings.threads, spec, large ? settings.threads : 1);
+  return openCleanPoolWarming(settings.threads, spec, large ? settings.threads : 1, source.kind === 'local');
 }
 
 /** Files of a directory's top level looked at, at most, for hasLargeFile. */

@@ -66,6 +66,13 @@ function stateFor(path: string): Db {
   return db;
 }
 
+/** Closes this thread's state connection, if cleanFile opened one (the main thread's, at a pool's end). */
+export function closeThreadState(): void {
+  db?.close();
+  db = undefined;
+  dbPath = undefined;
+}
+
 /** What a thread compiles its rules from: the fields of a task the compiled rules are cached by. */
 export type RulesSpec = Pick<CleanTask, 'schemaText' | 'schemaOrigin' | 'maxErrorsPerLine'>;
 

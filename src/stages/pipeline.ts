@@ -61,7 +61,7 @@ export async function executeRun(db: Db, statePath: string, run: RunRow, client:
   // Opened on first use: a run of small objects only (cleaned on this thread) starts no worker,
   // each of which has its own V8 heap, rules and state connection.
   let openedPool: CleanPool | undefined = warmed;
-  const pool = () => (openedPool ??= openCleanPool(opts.threads, { schemaText: run.schema_text, schemaOrigin: run.schema_origin, maxErrorsPerLine: opts.maxErrorsPerLine }));
+  const pool = () => (openedPool ??= openCleanPool(opts.threads, { schemaText: run.schema_text, schemaOrigin: run.schema_origin, maxErrorsPerLine: opts.maxErrorsPerLine }, run.kind === 'local'));
   const sourceIsFile = run.kind === 'local' && statSync(run.source).isFile();
   let fatal: Error | undefined;
 
