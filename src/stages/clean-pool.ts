@@ -42,8 +42,14 @@ export class CleanPool extends Piscina<CleanTask, CleanResult> {
     // Under tsx (tests) the worker is the .ts source; built, it is the .js beside this file.
     const filename = new URL(`./clean-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url).href;
     const workerData: CleanWorkerData = { explainLink: desk?.link };
-    super({ filename, maxThreads: mainLane ? threads - 1 : threads, minThreads: 1, idleTimeout: 1000, resourceLimits: WORKER_LIMITS, workerData });
+    // A main lane of one thread starts no worker at all (piscina wants room for one all the same).
+    const workers = mainLane ? threads - 1 : threads;
+    super({ filename, maxThreads: Math.max(workers, 1), minThreads: Math.min(workers, 1), idleTimeout: 1000, resourceLimits: WORKER_LIMITS, workerData });
+    this.workers = workers;
   }
+
+  /** Threads of piscina's that clean: all of them, or none when this thread alone does. */
+  private readonly workers: number;
 
   /** With a main lane: tasks waiting for a worker or this thread, whichever is free first. */
   private readonly queued: Array<() => void> = [];
@@ -82,7 +88,7 @@ export class CleanPool extends Piscina<CleanTask, CleanResult> {
     return new Promise<CleanResult>((resolve, reject) => {
       this.queued.push(() => {
         // A worker first: a run with one task at a time leaves this thread to its own work.
-        const here = this.inWorkers >= this.maxThreads;
+        const here = this.inWorkers >= this.workers;
         if (here) this.mainBusy = true;
         else this.inWorkers++;
         (here ? cleanHere(task, options?.name ?? undefined) : this.toWorker(task, options)).then(resolve, reject).finally(() => {
@@ -96,7 +102,7 @@ export class CleanPool extends Piscina<CleanTask, CleanResult> {
   }
 
   private handOut(): void {
-    while (this.queued.length > 0 && (this.inWorkers < this.maxThreads || !this.mainBusy)) this.queued.shift()!();
+    while (this.queued.length > 0 && (this.inWorkers < this.workers || !this.mainBusy)) this.queued.shift()!();
   }
 
   private toWorker(task: CleanTask, options?: RunOptions): Promise<CleanResult> {
@@ -133,12 +139,13 @@ async function cleanHere(task: CleanTask, name: string | undefined): Promise<Cle
  * has loaded the program and ajv already, where each worker boots, loads and compiles on its own.
  * Alternating runs on the Xeon VM (--threads 2, 6 rounds each): the nested rules' 201 MB 3.71 s /
  * 6.23 CPU-s against 4.13 s / 6.92 with two workers, the built-in rules' 401 MB 4.95 s / 8.09
- * against 5.28 s / 8.52. An S3 run's downloads go through this thread: there it cleans nothing
- * but small objects, as before.
+ * against 5.28 s / 8.52. With one thread, no worker starts (6.01 s / 6.17 CPU-s against 6.42 /
+ * 6.71, built-in rules, 3 rounds). An S3 run's downloads go through this thread: there it cleans
+ * nothing but small objects, as before.
  */
 export function openCleanPool(threads: number, rules?: RulesSpec, local = false): CleanPool {
   const desk = rules !== undefined && threads > 1 && rules.schemaText.length > LARGE_RULES ? explainDesk(rules) : undefined;
-  return new CleanPool(threads, desk, local && threads > 1 && desk === undefined);
+  return new CleanPool(threads, desk, local && desk === undefined);
 }
 
 /**

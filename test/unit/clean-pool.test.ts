@@ -59,6 +59,16 @@ test('a pool of two threads for a local source takes three tasks at once with on
   }
 });
 
+test('a pool of one thread for a local source starts no worker: this thread takes every task', async () => {
+  const pool = openCleanPool(1, RULES, true);
+  try {
+    await Promise.all([task(pool), task(pool)]);
+    assert.equal(pool.threads.length, 0);
+  } finally {
+    await pool.destroy();
+  }
+});
+
 test('large rules keep every thread a worker, for a local source too (this thread explains their rejects)', async () => {
   const large = { ...RULES, schemaText: DEFAULT_RULES_TEXT + ' '.repeat(70 * 1024) };
   const pool = openCleanPool(2, large, true);
