@@ -1,7 +1,8 @@
 /**
  * Cleans one downloaded object: streams its input from the committed offset, sends every line to
  * exactly one place (output, errors, or the blank count), checkpoints every few MB, and publishes
- * the finished files with a rename. Runs inside a worker thread with its own state connection.
+ * the finished files with a rename. Runs inside a worker thread (for a local source, on the main
+ * thread too: clean-pool.ts) with its own state connection.
  */
 import { createReadStream, existsSync, rmSync } from 'node:fs';
 import { workerData } from 'node:worker_threads';

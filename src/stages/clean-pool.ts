@@ -1,5 +1,6 @@
 /**
- * The pool of clean worker threads (clean-worker.ts is their entry), with the heap limits they run under.
+ * The pool of clean worker threads (clean-worker.ts is their entry), with the heap limits they run
+ * under, and for a local source this thread as one of them.
  */
 import { Piscina, valueSymbol } from 'piscina';
 import type { CleanResult, CleanTask, RulesSpec } from './clean-file.js';
@@ -77,12 +78,7 @@ export class CleanPool extends Piscina<CleanTask, CleanResult> {
     });
   }
 
-  /**
-   * A task that a warming thread will take once it has compiled is handed over then: handed over
-   * now, it would find every thread busy and piscina would start one more thread for it (0.3-0.4
-   * CPU-s to boot and compile, for a run that has one task at a time to give). Tasks beyond the
-   * warming threads go at once, and piscina starts threads for them.
-   */
+  /** Runs a task on a worker, or with a main lane on whichever of a worker and this thread is free first. */
   override run(task: CleanTask, options?: RunOptions): Promise<CleanResult> {
     if (!this.mainLane) return this.toWorker(task, options);
     return new Promise<CleanResult>((resolve, reject) => {
@@ -105,6 +101,12 @@ export class CleanPool extends Piscina<CleanTask, CleanResult> {
     while (this.queued.length > 0 && (this.inWorkers < this.workers || !this.mainBusy)) this.queued.shift()!();
   }
 
+  /**
+   * A task that a warming thread will take once it has compiled is handed over then: handed over
+   * now, it would find every thread busy and piscina would start one more thread for it (0.3-0.4
+   * CPU-s to boot and compile, for a run that has one task at a time to give). Tasks beyond the
+   * warming threads go at once, and piscina starts threads for them.
+   */
   private toWorker(task: CleanTask, options?: RunOptions): Promise<CleanResult> {
     if (this.warming === undefined || this.waiting >= this.warmingThreads) return super.run(task, options);
     this.waiting++;
@@ -137,9 +139,9 @@ async function cleanHere(task: CleanTask, name: string | undefined): Promise<Cle
  * For a local source (`local`) with small rules, this thread is one of the `threads`, and the pool
  * starts one worker fewer: this thread has little else to do then (no downloads, no desk), and it
  * has loaded the program and ajv already, where each worker boots, loads and compiles on its own.
- * Alternating runs on the Xeon VM (--threads 2, 6 rounds each): the nested rules' 201 MB 3.71 s /
- * 6.23 CPU-s against 4.13 s / 6.92 with two workers, the built-in rules' 401 MB 4.95 s / 8.09
- * against 5.28 s / 8.52. With one thread, no worker starts (6.01 s / 6.17 CPU-s against 6.42 /
+ * Alternating builds on the Xeon VM (--threads 2, 5 rounds each): the nested rules' 201 MB 3.82 s /
+ * 6.37 CPU-s against 4.15 s / 6.99 with two workers, the built-in rules' 401 MB 4.87 s / 8.00
+ * against 5.07 s / 8.48. With one thread, no worker starts (6.01 s / 6.17 CPU-s against 6.42 /
  * 6.71, built-in rules, 3 rounds). An S3 run's downloads go through this thread: there it cleans
  * nothing but small objects, as before.
  */
