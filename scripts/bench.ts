@@ -5,6 +5,9 @@
  *   npm run bench -- [--size 1GB] [--files 8] [--threads N] [--seed 1] [--runs 3] [--ascii]
  *                    [--skip-e2e] [--skip-baseline] [--data-only] [--dir /tmp/cleaner-bench]
  *                    [--cli path/to/bin/cleaner.js]   (another build of cleaner, e.g. an older commit's)
+ *                    [--against path/to/bin/cleaner.js] (clean only, also with that build, in the same
+ *                                      runs, the two alternating which goes first: the way to
+ *                                      compare two builds on a machine whose speed drifts)
  *                    [--link-mbps N]  (e2e through a proxy that serves each connection at N MB/s, as S3 does)
  *                    [--part-bytes N] (e2e: the size of ranged GETs; 0 fetches every object whole)
  *                    [--dest]         (e2e also delivers to a destination bucket on the same s3rver:
@@ -81,6 +84,7 @@ const { values } = parseArgs({
     'data-only': { type: 'boolean', default: false },
     dir: { type: 'string', default: '/tmp/cleaner-bench' },
     cli: { type: 'string' },
+    against: { type: 'string' },
     schema: { type: 'string' },
     data: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
@@ -98,6 +102,10 @@ const runs = positiveInt('runs', values.runs!);
 const threads = values.threads === undefined ? availableParallelism() : positiveInt('threads', values.threads);
 const dir = resolve(values.dir!);
 const cli = values.cli === undefined ? CLI : resolve(values.cli);
+/** The build measured (runCleaner's default). */
+const CLEANER = cli;
+const against = values.against === undefined ? undefined : resolve(values.against);
+if (against !== undefined && !existsSync(against)) usage(`--against: no such file ${against}`);
 const linkMbps = values['link-mbps'] === undefined ? undefined : positiveInt('link-mbps', values['link-mbps']);
 const partBytes = values['part-bytes'] === undefined ? undefined : positiveInt('part-bytes', values['part-bytes'], 0);
 const schemaFile = values.schema === undefined ? undefined : resolve(values.schema);
@@ -260,7 +268,7 @@ async function runBaseline(ds: DataSet, out: string, cmd: string[]): Promise<Mea
   return { ...m, counts: JSON.parse(m.stdout) as Counts };
 }
 
-async function runCleaner(what: string, source: string, work: string, extraEnv: Record<string, string> = {}, extraArgs: string[] = []): Promise<Measured & { counts: Counts }> {
+async function runCleaner(what: string, source: string, work: string, extraEnv: Record<string, string> = {}, extraArgs: string[] = [], cli = CLEANER): Promise<Measured & { counts: Counts }> {
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
   const state = join(work, 'state.db');
@@ -407,9 +415,11 @@ const loadBefore = loadavg()[0];
 const rows: Row[] = [];
 const baseline: Row = { what: 'baseline (readline + JSON.parse + ajv, 1 thread)', seconds: [], rss: [], cpu: [] };
 const clean: Row = { what: `cleaner, clean only (local files, ${threads} threads)`, seconds: [], rss: [], cpu: [] };
+const other: Row = { what: `--against build, clean only (local files, ${threads} threads)`, seconds: [], rss: [], cpu: [] };
 const e2e: Row = { what: `cleaner, end to end from s3rver${values.dest ? ' and back to it (--dest)' : ''} (${threads} threads)`, seconds: [], rss: [], cpu: [] };
 if (!values['skip-baseline']) rows.push(baseline);
 rows.push(clean);
+if (against !== undefined) rows.push(other);
 if (!values['skip-e2e']) rows.push(e2e);
 
 let s3: S3Server | undefined;
@@ -441,12 +451,18 @@ try {
       }
     }
     const work = join(dir, 'work-clean');
-    const c = await runCleaner('clean', ds.source, work);
-    clean.seconds.push(c.seconds);
-    clean.rss.push(c.peakRss);
-    clean.cpu.push(c.cpu);
-    log(`run ${r}/${runs}: clean ${c.seconds.toFixed(2)} s, peak RSS ${mb(c.peakRss)} MB`);
-    await checkCleaner(`clean run ${r}`, work, ds, c.counts, baselineHashes);
+    // With --against, the builds take turns going first, so neither always meets the machine as the other left it.
+    const order: Array<[Row, string]> = [[clean, cli], ...(against === undefined ? [] : [[other, against] as [Row, string]])];
+    if (r % 2 === 0) order.reverse();
+    for (const [row, build] of order) {
+      const what = row === clean ? 'clean' : 'against';
+      const c = await runCleaner(what, ds.source, work, {}, [], build);
+      row.seconds.push(c.seconds);
+      row.rss.push(c.peakRss);
+      row.cpu.push(c.cpu);
+      log(`run ${r}/${runs}: ${what} ${c.seconds.toFixed(2)} s, ${c.cpu.toFixed(2)} CPU s, peak RSS ${mb(c.peakRss)} MB`);
+      await checkCleaner(`${what} run ${r}`, work, ds, c.counts, baselineHashes);
+    }
     if (s3) {
       const w = join(dir, 'work-e2e');
       const env: Record<string, string> = s3.env();
@@ -486,6 +502,14 @@ if (rows.includes(e2e) && e2e.seconds.length) {
   const floor = (median(e2e.cpu) + median(serverCpu)) / availableParallelism();
   console.log(`s3rver used ${median(serverCpu).toFixed(1)} CPU s serving it; cleaner + s3rver CPU over ${availableParallelism()} cores = ${floor.toFixed(2)} s, ` +
     `${(floor / median(clean.seconds)).toFixed(2)}x clean only: no end-to-end run on this machine can be faster`);
+}
+if (against !== undefined && other.seconds.length) {
+  // Each run's pair was measured minutes apart at most: their ratio is steadier than either time.
+  const ratios = clean.seconds.map((x, i) => x / other.seconds[i]);
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  console.log(`\n--against ${against}: this build / that one, clean only, per run: ${ratios.map((x) => x.toFixed(3)).join(', ')}; ` +
+    `mean ${mean(ratios).toFixed(3)} (mean s ${mean(clean.seconds).toFixed(2)} against ${mean(other.seconds).toFixed(2)}, ` +
+    `CPU s ${mean(clean.cpu).toFixed(2)} against ${mean(other.cpu).toFixed(2)})`);
 }
 if (problems.length) {
   console.log(`\nCHECK FAILED:\n  ${problems.join('\n  ')}`);
