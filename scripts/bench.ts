@@ -102,8 +102,6 @@ const runs = positiveInt('runs', values.runs!);
 const threads = values.threads === undefined ? availableParallelism() : positiveInt('threads', values.threads);
 const dir = resolve(values.dir!);
 const cli = values.cli === undefined ? CLI : resolve(values.cli);
-/** The build measured (runCleaner's default). */
-const CLEANER = cli;
 const against = values.against === undefined ? undefined : resolve(values.against);
 if (against !== undefined && !existsSync(against)) usage(`--against: no such file ${against}`);
 const linkMbps = values['link-mbps'] === undefined ? undefined : positiveInt('link-mbps', values['link-mbps']);
@@ -268,11 +266,11 @@ async function runBaseline(ds: DataSet, out: string, cmd: string[]): Promise<Mea
   return { ...m, counts: JSON.parse(m.stdout) as Counts };
 }
 
-async function runCleaner(what: string, source: string, work: string, extraEnv: Record<string, string> = {}, extraArgs: string[] = [], cli = CLEANER): Promise<Measured & { counts: Counts }> {
+async function runCleaner(what: string, source: string, work: string, extraEnv: Record<string, string> = {}, extraArgs: string[] = [], build = cli): Promise<Measured & { counts: Counts }> {
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
   const state = join(work, 'state.db');
-  const args = [cli, 'run', '--source', source, '--local-dir', work, '--state', state, '--threads', String(threads), '-q', ...(schemaFile ? ['--schema', schemaFile] : []), ...extraArgs];
+  const args = [build, 'run', '--source', source, '--local-dir', work, '--state', state, '--threads', String(threads), '-q', ...(schemaFile ? ['--schema', schemaFile] : []), ...extraArgs];
   const m = await measureNode(what, args, cliEnv(extraEnv));
   const st = await new Promise<string>((res, rej) => {
     const c = spawn(process.execPath, [cli, 'status', '--json', '--state', state], { env: cliEnv(), stdio: ['ignore', 'pipe', 'inherit'] });
