@@ -17,6 +17,7 @@ import {
   enumHas,
   itemsDistinct,
   lineCheck,
+  LINE_REJECT,
   MAX_NESTING,
   NEVER,
   T_ARRAY,
@@ -430,7 +431,7 @@ function inEvery(lists: unknown[][], v: unknown): boolean {
 
 /** Emitter.object as a closure; `fn` gives the check of a name. */
 function objectCheck(spec: ObjectSpec, fn: (name: Name) => Check): Check {
-  const { keys, required, min, max, keySensitive, distinct } = spec;
+  const { keys, required, min, max, keySensitive, distinct, lineRoot } = spec;
   const n = keys.length;
   const small = n <= 30;
   // The keys matched in place (keysByFirstByte), in flat lists: those of first byte `c` are at
@@ -565,7 +566,10 @@ function objectCheck(spec: ObjectSpec, fn: (name: Name) => Check): Check {
             else ve = r;
           }
           // With no repeated key, the failed member's value is the one JSON.parse keeps: REJECT now.
-          if (failed && objectDistinct(b, start, end) >= 0) return -1;
+          if (failed) {
+            if (lineRoot) return LINE_REJECT;
+            if (objectDistinct(b, start, end) >= 0) return -1;
+          }
         }
         i = ve >= 0 ? ve : b[i] === 0x22 ? scanString(b, i + 1, end) : skipValue(b, i, end);
         if (i < 0) return -2;

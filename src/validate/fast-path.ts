@@ -31,7 +31,7 @@ import { GuardDeriver } from './branch-guard.js';
 import { skipWs } from './json-scan.js';
 import { NOT_FOUND, pointerTarget } from './schema-pointer.js';
 import { ClosureEmitter } from './fast-path-closures.js';
-import { ANY, Emitter, NEVER, T_ANY, T_ARRAY, T_BOOLEAN, T_INTEGER, T_NULL, T_NUMBER, T_OBJECT, T_STRING, UNSURE, type ArraySpec, type CheckEmitter, type EnumList, type Name, type NumberSpec, type ObjectSpec, type StringCheck } from './fast-path-emit.js';
+import { ANY, Emitter, LINE_REJECT, NEVER, T_ANY, T_ARRAY, T_BOOLEAN, T_INTEGER, T_NULL, T_NUMBER, T_OBJECT, T_STRING, UNSURE, type ArraySpec, type CheckEmitter, type EnumList, type Name, type NumberSpec, type ObjectSpec, type StringCheck } from './fast-path-emit.js';
 
 const ucs2length = ((ucs2lengthModule as any).default ?? ucs2lengthModule) as (s: string) => number;
 const fullFormats = fullFormatsExport as Record<string, unknown>;
@@ -47,8 +47,10 @@ export type FastVerdict = typeof ACCEPT | typeof UNSURE_LINE | typeof REJECT;
 
 /**
  * The fast path with its whole answer for the bytes `buf[start, end)`: ACCEPT only when they are a
- * JSON object that the rules accept; REJECT only when the rules reject them *if* they are JSON (the
- * caller must still find out whether they are, and explain); UNSURE_LINE for anything else.
+ * JSON object that the rules accept; REJECT only when the rules reject them *if* they are JSON and
+ * no key of that object repeats (the caller must still find out whether they are, by parsing and
+ * explaining them, and ask ajv when the explanation finds nothing wrong); UNSURE_LINE for anything
+ * else.
  */
 export type FastCheck = (buf: Buffer, start: number, end: number) => FastVerdict;
 
@@ -105,8 +107,9 @@ export function compileFastCheck(schema: unknown, formats: Record<string, Format
     try {
       const e = check(b, i, end);
       if (e >= 0) return skipWs(b, e, end) === end ? ACCEPT : UNSURE_LINE;
-      // The root object breaks a rule: if the line is JSON at all, that object is its value.
-      return e === -1 ? REJECT : UNSURE_LINE;
+      // The root object breaks a rule: if the line is JSON at all, that object is its value (and,
+      // for LINE_REJECT, if none of its keys repeats).
+      return e === -1 || e === LINE_REJECT ? REJECT : UNSURE_LINE;
     } catch {
       // A schema nested deeper than the JS stack: the exact path decides.
       return UNSURE_LINE;
@@ -116,8 +119,9 @@ export function compileFastCheck(schema: unknown, formats: Record<string, Format
 
 /**
  * The root check itself, for the value whose first byte (not whitespace) is `b[i]`: the index after
- * it when the rules accept it, -1 when ajv surely rejects it (provided the bytes are JSON), -2 when
- * unsure. Undefined when the root is unsure.
+ * it when the rules accept it, -1 when ajv surely rejects it (provided the bytes are JSON), -3
+ * (LINE_REJECT) when it does unless a key of the root object repeats, -2 when unsure. Undefined when
+ * the root is unsure.
  */
 export function compileRootCheck(schema: unknown, formats: Record<string, FormatDef | undefined>, options: FastPathOptions = { draft: 'draft-07', isKeyword: () => true }): RootCheck | undefined {
   // A $ref cycle that never moves into the data recurses until ajv's stack runs out, a reject whose
@@ -156,6 +160,8 @@ class Compiler {
   private guards: GuardDeriver;
   /** Checks by the schema text they were compiled from. */
   private same = new Map<string, Name>();
+  /** Until the root schema is compiled: the next compileOwn is the line's root. */
+  private atLineRoot = true;
 
   constructor(
     private root: unknown,
@@ -187,6 +193,10 @@ class Compiler {
   }
 
   private compileOwn(s: Record<string, unknown>, isRoot: boolean): Name {
+    // The schema's own object keywords check the line's root object when nothing else at the root
+    // weighs their answer (ObjectSpec.lineRoot); "#" referred to from inside is compiled again, apart.
+    const lineRoot = isRoot && this.atLineRoot && s.$ref === undefined && ['allOf', 'anyOf', 'oneOf', 'not', 'if'].every((k) => s[k] === undefined);
+    this.atLineRoot = false;
     // A nested id changes what "#/…" means inside: leave such a subschema to ajv.
     if (!isRoot && typeof s[this.idKey] === 'string') return UNSURE;
     for (const k of Object.keys(s)) {
@@ -201,7 +211,7 @@ class Compiler {
       }
       parts.push(this.ref(s.$ref));
     }
-    const own = this.own(s);
+    const own = this.own(s, lineRoot);
     if (own === UNSURE) return UNSURE;
     if (own !== ANY) parts.unshift(own);
     for (const k of ['allOf', 'anyOf', 'oneOf'] as const) {
@@ -240,7 +250,7 @@ class Compiler {
   }
 
   /** The type-specific keywords of `s` (everything but $ref and the combinators), as one check. */
-  private own(s: Record<string, unknown>): Name {
+  private own(s: Record<string, unknown>, lineRoot = false): Name {
     let types = T_ANY;
     if (s.type !== undefined) {
       const list = Array.isArray(s.type) ? s.type : [s.type];
@@ -252,7 +262,7 @@ class Compiler {
     }
     const str = this.stringChecks(s);
     const num = this.numberChecks(s);
-    const obj = this.objectCheck(s);
+    const obj = this.objectCheck(s, lineRoot);
     const arr = this.arrayCheck(s);
     const en = this.enumCheck(s);
     if (str === null || num === null || obj === null || arr === null || en === null) return UNSURE;
@@ -321,10 +331,10 @@ class Compiler {
     });
   }
 
-  private objectCheck(o: Record<string, unknown>): ObjectSpec | undefined | null {
+  private objectCheck(o: Record<string, unknown>, lineRoot: boolean): ObjectSpec | undefined | null {
     const keywords = ['properties', 'patternProperties', 'additionalProperties', 'required', 'minProperties', 'maxProperties', 'propertyNames', 'dependencies', 'dependentRequired', 'dependentSchemas'];
     if (!keywords.some((k) => o[k] !== undefined && this.understood.has(k))) return undefined;
-    const spec: ObjectSpec = { keys: [], patterns: [], additional: undefined, propertyNames: undefined, required: [], min: 0, max: Infinity, dependencies: [], keySensitive: false, distinct: false };
+    const spec: ObjectSpec = { keys: [], patterns: [], additional: undefined, propertyNames: undefined, required: [], min: 0, max: Infinity, dependencies: [], keySensitive: false, distinct: false, lineRoot };
     const keyIndex = (name: string): number => {
       // ajv reads `data.constructor`, `data.toString`, ... through the prototype chain: those names
       // are present on every object as far as ajv is concerned. A name with a lone surrogate has no

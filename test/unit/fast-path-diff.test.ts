@@ -16,6 +16,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { compileRules, type Rules } from '../../src/validate/schema.js';
+import { LINE_REJECT } from '../../src/validate/fast-path-emit.js';
+import { topKeysRepeat } from '../helpers/json-keys.js';
 
 const RUNS = process.env.FUZZ_RUNS === undefined ? 15 : Number(process.env.FUZZ_RUNS) / 10;
 const LINES = 12;
@@ -190,7 +192,7 @@ for (const emitter of EMITTERS) for (const family of Object.keys(FAMILIES)) {
           const fast = rules.fastAccept(buf, 0, buf.length);
           const answer = check(buf, 0, buf.length);
           if (twin) assert.equal(answer, twin(buf, 0, buf.length), `closures and generated code disagree:\nschema ${JSON.stringify(schema)}\nline   ${text}`);
-          if (!fast && answer !== -1) continue;
+          if (!fast && answer !== -1 && answer !== LINE_REJECT) continue;
           let verdict: boolean;
           try {
             verdict = rules.isValid(JSON.parse(text));
@@ -202,7 +204,8 @@ for (const emitter of EMITTERS) for (const family of Object.keys(FAMILIES)) {
             assert.ok(verdict, `fast path accepted what ajv rejects:\nschema ${JSON.stringify(schema)}\nline   ${text}`);
           } else {
             rejected++;
-            assert.ok(!verdict, `fast path answered REJECT for what ajv accepts:\nschema ${JSON.stringify(schema)}\nline   ${text}`);
+            // LINE_REJECT stands unless a key of the root object repeats (JSON.parse keeps the last).
+            assert.ok(!verdict || (answer === LINE_REJECT && topKeysRepeat(text)), `fast path answered REJECT for what ajv accepts:\nschema ${JSON.stringify(schema)}\nline   ${text}`);
           }
         }
       }),
