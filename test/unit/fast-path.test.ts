@@ -672,3 +672,24 @@ test('numbers are read from their bytes (by numberValue, and by lastNumber after
   assert.equal(patternBytes('^[^a]$'), undefined);
   assert.equal(patternBytes('abc'), undefined);
 });
+
+for (const emitter of ['generated', 'closures'] as const) {
+  test(`a root member that breaks a rule rejects the line at once, and a repeated key whose last value is good still leaves it to ajv, which accepts it (${emitter})`, () => {
+    const rules = compileRules('t', JSON.stringify({ type: 'object', properties: { a: { type: 'string' }, o: { type: 'object', properties: { x: { type: 'integer' } } } } }), { fastPathEmitter: emitter });
+    const check = rules.rootCheck!()!;
+    const answer = (line: string) => check(Buffer.from(line), 0, Buffer.byteLength(line));
+    const verdict = (line: string) => classify(Buffer.from(line), 0, Buffer.byteLength(line), rules);
+    // Broken at the root: answered at the first bad member, whatever follows.
+    assert.equal(answer('{"a":1,"b":2}'), LINE_REJECT);
+    assert.equal(answer('{"a":1,"a":"x"}'), LINE_REJECT);
+    assert.equal(verdict('{"a":1,"a":"x"}'), null, 'the last "a" is good: ajv accepts the line');
+    const rejected = verdict('{"a":"x","a":1}');
+    assert.ok(rejected !== null && rejected !== 'blank' && rejected.reason === 'schema');
+    // Broken inside a nested object: that object still reads on for repeats (nothing parses it alone).
+    assert.equal(answer('{"o":{"x":"no"}}'), LINE_REJECT);
+    assert.equal(verdict('{"o":{"x":"no","x":1}}'), null);
+    // A root with a combinator keeps the certain answer: a branch may weigh it.
+    const union = compileRules('u', JSON.stringify({ anyOf: [{ properties: { a: { type: 'string' } } }, { required: ['b'] }] }), { fastPathEmitter: emitter });
+    assert.equal(union.rootCheck!()!(Buffer.from('{"a":1}'), 0, 7), -1);
+  });
+}
