@@ -34,7 +34,14 @@ interface Branches {
 }
 
 /** Errors in ajv's shape, for a rejected value. */
-export type Explain = (data: unknown) => ErrorObject[];
+export type Explain = ((data: unknown) => ErrorObject[]) & {
+  /**
+   * The errors of the root's `properties[key]` subschema for `data` (that member's value), at the
+   * member's path: what explaining the whole object gives when that member is its only fault
+   * (fast-path-emit.ts's LINE_REJECT_ONE). Undefined when the root has no such subschema.
+   */
+  member: (key: string, data: unknown) => ErrorObject[] | undefined;
+};
 
 /**
  * Branch validators kept before the explainer starts afresh. A compiled branch of a large schema
@@ -63,15 +70,24 @@ export function makeExplainer(schema: AnySchemaObject, make: (allErrors: boolean
   const structural = !hasNestedId(copy, idKey, true);
   const shape = new Shape(copy);
   let built = build(copy, rootId, make, shape, structural);
-  return (data) => {
+  const fresh = (): void => {
     // Start afresh between lines once too many branches are compiled: memory stays bounded.
     if (built.compiled() > MAX_CACHED_BRANCHES) built = build(copy, rootId!, make, shape, structural);
+  };
+  const explain = (data: unknown): ErrorObject[] => {
+    fresh();
     return built.explain(data);
   };
+  return Object.assign(explain, {
+    member: (key: string, data: unknown): ErrorObject[] | undefined => {
+      fresh();
+      return built.member(key, data);
+    },
+  });
 }
 
 /** The explainer's ajv instance and its lazily compiled branch validators. */
-function build(copy: Record<string, unknown>, rootId: string, make: (allErrors: boolean) => Ajv, shape: Shape, structural: boolean): { explain: Explain; compiled: () => number } {
+function build(copy: Record<string, unknown>, rootId: string, make: (allErrors: boolean) => Ajv, shape: Shape, structural: boolean): { explain: (data: unknown) => ErrorObject[]; member: Explain['member']; compiled: () => number } {
   // One instance, with allErrors, both decides and explains a branch: a branch that fails is asked
   // for its errors anyway when it is among the closest, and `$ref`'d definitions (GitHub's `user`,
   // `repository`…) compile once, not once per instance. Deciding with a second, fail-fast instance
@@ -152,12 +168,27 @@ function build(copy: Record<string, unknown>, rootId: string, make: (allErrors: 
   // Every subschema is reached by pointer into the copy, so the copy is registered, not compiled whole.
   ajv.addSchema(copy as AnySchemaObject);
   const root = ajv.getSchema(rootId)!;
+  /** The root's `properties` subschemas by key, compiled on first use (null: none). */
+  const members = new Map<string, ValidateFunction | null>();
+  const hasProperties = typeof copy.properties === 'object' && copy.properties !== null;
   return {
     explain: (data) => {
       root(data);
       return root.errors ?? [];
     },
-    compiled: () => cache.size,
+    member: (key, data) => {
+      let v = members.get(key);
+      if (v === undefined) {
+        const own = hasProperties && Object.hasOwn(copy.properties as object, key);
+        v = own ? (ajv.getSchema(`${rootId}#/properties/${encodeURIComponent(escapePointer(key))}`) ?? null) : null;
+        members.set(key, v);
+      }
+      if (v === null) return undefined;
+      v(data);
+      const at = '/' + escapePointer(key);
+      return (v.errors ?? []).map((e) => ({ ...e, instancePath: at + e.instancePath }));
+    },
+    compiled: () => cache.size + members.size,
   };
 }
 

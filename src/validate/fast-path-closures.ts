@@ -16,10 +16,13 @@ import {
   ANY,
   enumHas,
   itemsDistinct,
+  explainsOne,
   lineCheck,
   LINE_REJECT,
+  LINE_REJECT_ONE,
   MAX_NESTING,
   NEVER,
+  oneBroken,
   T_ARRAY,
   T_BOOLEAN,
   T_INTEGER,
@@ -461,6 +464,7 @@ function objectCheck(spec: ObjectSpec, fn: (name: Name) => Check): Check {
   const propertyNames = spec.propertyNames === undefined ? undefined : fn(spec.propertyNames);
   const deps = spec.dependencies.map((d) => ({ key: d.key, names: d.names, check: d.check === undefined ? undefined : fn(d.check) }));
   const escapesMatter = n > 0 || keySensitive;
+  const one = explainsOne(spec);
   // Beyond 30 keys a key seen is marked in `seen` with this call's stamp, so no array is cleared or
   // made per object; a call made while another is under way (a nested object of the same
   // subschema, through a recursive $ref) marks a fresh array of its own instead.
@@ -478,6 +482,10 @@ function objectCheck(spec: ObjectSpec, fn: (name: Name) => Check): Check {
     let count = 0;
     // A REJECT stands only once the whole object is read: a repeated key could replace the value.
     let failed = false;
+    // The one broken member so far (-1: none), its value's start, and its end (-2: to be read).
+    let oneAt = -1;
+    let oneFrom = 0;
+    let oneTo = -1;
     if (requiredNames.length > 0) {
       // Another branch already read this object: a missing required key settles it without reading it again.
       const ks = knownKeys(start);
@@ -541,8 +549,16 @@ function objectCheck(spec: ObjectSpec, fn: (name: Name) => Check): Check {
             if (check !== undefined && !failed) {
               r = check(b, i, end);
               if (r === -2) return -2;
-              if (r === -1) failed = true;
-              else if (ve >= 0 && r !== ve) return -2;
+              if (r === -1) {
+                // A second broken member, or one broken otherwise than by its own subschema: LINE_REJECT.
+                if (!one) failed = true;
+                else {
+                  if (oneAt >= 0) return LINE_REJECT;
+                  oneAt = k;
+                  oneFrom = i;
+                  oneTo = -2;
+                }
+              } else if (ve >= 0 && r !== ve) return -2;
               else ve = r;
             }
           }
@@ -573,6 +589,7 @@ function objectCheck(spec: ObjectSpec, fn: (name: Name) => Check): Check {
         }
         i = ve >= 0 ? ve : b[i] === 0x22 ? scanString(b, i + 1, end) : skipValue(b, i, end);
         if (i < 0) return -2;
+        if (oneTo === -2) oneTo = i;
         i = afterMember(b, i, end, 0x7d);
         if (i < 0) return -2;
         if (b[i - 1] === 0x7d) break;
@@ -592,6 +609,13 @@ function objectCheck(spec: ObjectSpec, fn: (name: Name) => Check): Check {
         if (r < 0) return r;
         if (r !== i) return -2;
       }
+    }
+    if (oneAt >= 0) {
+      oneBroken.key = keys[oneAt].name;
+      oneBroken.from = oneFrom;
+      oneBroken.to = oneTo;
+      oneBroken.end = i;
+      return LINE_REJECT_ONE;
     }
     return i;
   };

@@ -97,10 +97,30 @@ export interface ObjectSpec {
    * nothing there: on the built-in rules it was two thirds of what the fast path spent on a reject.
    */
   lineRoot: boolean;
+  /** A line root that no keyword but these judges (no `enum` or `const` beside them): see explainsOne. */
+  alone: boolean;
 }
 
 /** The root object's answer for a line that breaks a rule unless a key repeats (ObjectSpec.lineRoot). */
 export const LINE_REJECT = -3;
+
+/**
+ * The root object's answer for a line whose one broken member is the value of one of its
+ * `properties` (where `oneBroken` says), read to its end: every other member and every keyword of
+ * the object passed, and no key the keywords name repeats. Then ajv's errors for the whole line
+ * (allErrors) are that member's own, so that value alone is parsed and explained (classify.ts):
+ * parsing the whole line was most of what a rejected web event cost. Only for a line root that
+ * nothing but its object keywords judges, and whose members no `patternProperties` or
+ * `propertyNames` also checks (explainsOne).
+ */
+export const LINE_REJECT_ONE = -4;
+/** Where LINE_REJECT_ONE found the broken member: its key, its value's bytes [from, to), and the index after the object. */
+export const oneBroken = { key: '', from: 0, to: 0, end: 0 };
+
+/** Whether the object of `spec` answers LINE_REJECT_ONE (see there). */
+export function explainsOne(spec: ObjectSpec): boolean {
+  return spec.alone && spec.patterns.length === 0 && spec.propertyNames === undefined;
+}
 
 export interface ArraySpec {
   prefix: Name[];
@@ -323,6 +343,9 @@ export class Emitter implements CheckEmitter {
     // 400 MB run took 4.35 s against 4.71 (5 alternating rounds). skipWs is small enough to inline.
     const s: string[] = ['const start = i;', 'i++; i = skipWs(b, i, end);', small ? 'let mask = 0;' : `const seen = new Uint8Array(${n});`];
     s.push('let names, r, ve, k, count = 0;', '// A REJECT stands only once the whole object is read: a repeated key could replace the value.', 'let failed = false;');
+    const one = explainsOne(spec);
+    // The one broken member so far (-1: none), its key and its value's start, and its end (-2: to be read).
+    if (one) s.push("let one = -1, oneKey = '', oneFrom = 0, oneTo = -1;");
     if (required.length > 0) {
       // Another branch already read this object: a missing required key settles it without reading it again.
       s.push(`{\nconst ks = knownKeys(start);\nif (ks !== undefined && !(${required.map((k) => `ks.has(${this.konst(keys[k].name)})`).join(' && ')})) return -1;\n}`);
@@ -365,7 +388,9 @@ export class Emitter implements CheckEmitter {
       for (const { key, x } of named) {
         s.push(`case ${x}:`);
         if (key.inProperties) s.push('matched = true;');
-        if (key.check !== undefined) s.push(`if (!failed) {\nr = ${key.check}(b, i, end);\n${merge}\n}`);
+        // A second broken member, or one broken otherwise than by its own subschema: LINE_REJECT.
+        const mergeOne = `if (r === -2) return -2;\nif (r === -1) {\nif (one >= 0) return ${LINE_REJECT};\none = ${x};\noneKey = ${this.konst(key.name)};\noneFrom = i;\noneTo = -2;\n}\nelse if (ve >= 0 && r !== ve) return -2;\nelse ve = r;`;
+        if (key.check !== undefined) s.push(`if (!failed) {\nr = ${key.check}(b, i, end);\n${one ? mergeOne : merge}\n}`);
         s.push('break;');
       }
       s.push('}');
@@ -379,7 +404,9 @@ export class Emitter implements CheckEmitter {
     // With no repeated key, the failed member's value is the one JSON.parse keeps: REJECT now.
     s.push(spec.lineRoot ? `if (failed) return ${LINE_REJECT};` : 'if (failed && objectDistinct(b, start, end) >= 0) return -1;');
     s.push('}');
-    s.push('i = ve >= 0 ? ve : b[i] === 0x22 ? scanString(b, i + 1, end) : skipValue(b, i, end);', 'if (i < 0) return -2;', 'i = skipWs(b, i, end);', 'if (i >= end) return -2;');
+    s.push('i = ve >= 0 ? ve : b[i] === 0x22 ? scanString(b, i + 1, end) : skipValue(b, i, end);', 'if (i < 0) return -2;');
+    if (one) s.push('if (oneTo === -2) oneTo = i;');
+    s.push('i = skipWs(b, i, end);', 'if (i >= end) return -2;');
     s.push('if (b[i] === 0x2c) { i++; i = skipWs(b, i, end); continue; }', 'if (b[i] === 0x7d) { i++; break; }', 'return -2;', '}');
     s.push('if (failed) return -1;');
     if (required.length > 0) {
@@ -396,6 +423,7 @@ export class Emitter implements CheckEmitter {
       if (d.check !== undefined) s.push(`r = ${d.check}(b, start, end);`, 'if (r < 0) return r;', 'if (r !== i) return -2;');
       s.push('}');
     }
+    if (one) s.push('if (one >= 0) {', 'oneBroken.key = oneKey;', 'oneBroken.from = oneFrom;', 'oneBroken.to = oneTo;', 'oneBroken.end = i;', `return ${LINE_REJECT_ONE};`, '}');
     s.push('return i;');
     return this.define(s.join('\n'));
   }
@@ -430,7 +458,7 @@ export class Emitter implements CheckEmitter {
 
   /** Builds every function defined, and returns the one named `root`. */
   build(root: Name): Check {
-    const runtime: Record<string, unknown> = { guardFails, KINDS, knownKeys, lastNumber, objectDistinct, scanString, scanNumber, scanWord, skipValue, skipWs, scanned, TRUE, FALSE, NULL, isOneOf, enumHas, itemsDistinct, QUOTE };
+    const runtime: Record<string, unknown> = { guardFails, KINDS, knownKeys, lastNumber, objectDistinct, oneBroken, scanString, scanNumber, scanWord, skipValue, skipWs, scanned, TRUE, FALSE, NULL, isOneOf, enumHas, itemsDistinct, QUOTE };
     const params = [...Object.keys(runtime), ...this.consts.map((_, x) => `k${x}`)];
     const source = [
       "'use strict';",

@@ -31,7 +31,7 @@ import { GuardDeriver } from './branch-guard.js';
 import { skipWs } from './json-scan.js';
 import { NOT_FOUND, pointerTarget } from './schema-pointer.js';
 import { ClosureEmitter } from './fast-path-closures.js';
-import { ANY, Emitter, LINE_REJECT, NEVER, T_ANY, T_ARRAY, T_BOOLEAN, T_INTEGER, T_NULL, T_NUMBER, T_OBJECT, T_STRING, UNSURE, type ArraySpec, type CheckEmitter, type EnumList, type Name, type NumberSpec, type ObjectSpec, type StringCheck } from './fast-path-emit.js';
+import { ANY, Emitter, LINE_REJECT, LINE_REJECT_ONE, NEVER, oneBroken, T_ANY, T_ARRAY, T_BOOLEAN, T_INTEGER, T_NULL, T_NUMBER, T_OBJECT, T_STRING, UNSURE, type ArraySpec, type CheckEmitter, type EnumList, type Name, type NumberSpec, type ObjectSpec, type StringCheck } from './fast-path-emit.js';
 
 const ucs2length = ((ucs2lengthModule as any).default ?? ucs2lengthModule) as (s: string) => number;
 const fullFormats = fullFormatsExport as Record<string, unknown>;
@@ -43,14 +43,17 @@ export type FastAccept = (buf: Buffer, start: number, end: number) => boolean;
 export const ACCEPT = 1;
 export const UNSURE_LINE = 0;
 export const REJECT = -1;
-export type FastVerdict = typeof ACCEPT | typeof UNSURE_LINE | typeof REJECT;
+/** REJECT, with the one broken member of the root object where oneBroken (fast-path-emit.ts) says. */
+export const REJECT_ONE = -2;
+export type FastVerdict = typeof ACCEPT | typeof UNSURE_LINE | typeof REJECT | typeof REJECT_ONE;
 
 /**
  * The fast path with its whole answer for the bytes `buf[start, end)`: ACCEPT only when they are a
  * JSON object that the rules accept; REJECT only when the rules reject them *if* they are JSON and
  * no key of that object repeats (the caller must still find out whether they are, by parsing and
- * explaining them, and ask ajv when the explanation finds nothing wrong); UNSURE_LINE for anything
- * else.
+ * explaining them, and ask ajv when the explanation finds nothing wrong); REJECT_ONE when they are
+ * a JSON object whose one fault is the value of one of its `properties` (oneBroken says which);
+ * UNSURE_LINE for anything else.
  */
 export type FastCheck = (buf: Buffer, start: number, end: number) => FastVerdict;
 
@@ -109,6 +112,7 @@ export function compileFastCheck(schema: unknown, formats: Record<string, Format
       if (e >= 0) return skipWs(b, e, end) === end ? ACCEPT : UNSURE_LINE;
       // The root object breaks a rule: if the line is JSON at all, that object is its value (and,
       // for LINE_REJECT, if none of its keys repeats).
+      if (e === LINE_REJECT_ONE) return skipWs(b, oneBroken.end, end) === end ? REJECT_ONE : REJECT;
       return e === -1 || e === LINE_REJECT ? REJECT : UNSURE_LINE;
     } catch {
       // A schema nested deeper than the JS stack: the exact path decides.
@@ -162,6 +166,8 @@ class Compiler {
   private same = new Map<string, Name>();
   /** Until the root schema is compiled: the next compileOwn is the line's root. */
   private atLineRoot = true;
+  /** The line's root object is judged by its object keywords alone (ObjectSpec.alone). */
+  private rootAlone = false;
 
   constructor(
     private root: unknown,
@@ -196,6 +202,8 @@ class Compiler {
     // The schema's own object keywords check the line's root object when nothing else at the root
     // weighs their answer (ObjectSpec.lineRoot); "#" referred to from inside is compiled again, apart.
     const lineRoot = isRoot && this.atLineRoot && s.$ref === undefined && ['allOf', 'anyOf', 'oneOf', 'not', 'if'].every((k) => s[k] === undefined);
+    // An enum or const beside them judges the root object too: another fault, which LINE_REJECT_ONE must not hide.
+    this.rootAlone = lineRoot && s.enum === undefined && s.const === undefined;
     this.atLineRoot = false;
     // A nested id changes what "#/…" means inside: leave such a subschema to ajv.
     if (!isRoot && typeof s[this.idKey] === 'string') return UNSURE;
@@ -334,7 +342,7 @@ class Compiler {
   private objectCheck(o: Record<string, unknown>, lineRoot: boolean): ObjectSpec | undefined | null {
     const keywords = ['properties', 'patternProperties', 'additionalProperties', 'required', 'minProperties', 'maxProperties', 'propertyNames', 'dependencies', 'dependentRequired', 'dependentSchemas'];
     if (!keywords.some((k) => o[k] !== undefined && this.understood.has(k))) return undefined;
-    const spec: ObjectSpec = { keys: [], patterns: [], additional: undefined, propertyNames: undefined, required: [], min: 0, max: Infinity, dependencies: [], keySensitive: false, distinct: false, lineRoot };
+    const spec: ObjectSpec = { keys: [], patterns: [], additional: undefined, propertyNames: undefined, required: [], min: 0, max: Infinity, dependencies: [], keySensitive: false, distinct: false, lineRoot, alone: lineRoot && this.rootAlone };
     const keyIndex = (name: string): number => {
       // ajv reads `data.constructor`, `data.toString`, ... through the prototype chain: those names
       // are present on every object as far as ajv is concerned. A name with a lone surrogate has no

@@ -85,6 +85,12 @@ export interface Rules {
    */
   explain: (data: unknown) => Explained;
   /**
+   * What `explain` gives for a root object whose one fault is the value `data` of its member `key`
+   * (fast-path-emit.ts's LINE_REJECT_ONE), from that value alone; undefined when it cannot tell
+   * (then the whole line is explained).
+   */
+  explainMember: (key: string, data: unknown) => Explained | undefined;
+  /**
    * Hands a line the rules reject (its bytes, UTF-8) to another thread, which parses and explains it
    * as classify would (classify.ts's rejectionOf); undefined when the line must be explained here.
    * Set in a clean worker whose run explains large rules' rejects on its main thread
@@ -260,6 +266,17 @@ export function compileRules(origin: string, text: string, options: RulesOptions
   const maxErrors = options.maxErrorsPerLine ?? DEFAULT_MAX_ERRORS_PER_LINE;
   // Built on the first rejected line: a clean file never pays for compiling the explanation.
   let explainer: Explain | null | undefined;
+  /** The explainer, made on first use (null: the rules cannot be explained apart, see explain.ts). */
+  const theExplainer = (): Explain | null => {
+    if (explainer === undefined) {
+      try {
+        explainer = makeExplainer(s, (allErrors) => ajvFor(allErrors, quiet, EXPLAIN_OPTIONS), make === DRAFTS[0].make ? 'id' : '$id');
+      } catch {
+        explainer = null;
+      }
+    }
+    return explainer;
+  };
   const quiet: Options['logger'] = { log() {}, warn() {}, error() {} };
   return {
     origin,
@@ -278,13 +295,7 @@ export function compileRules(origin: string, text: string, options: RulesOptions
     maxErrorsPerLine: maxErrors,
     isValid: (data) => (fast ??= compileDecider())(data) as boolean,
     explain: (data) => {
-      if (explainer === undefined) {
-        try {
-          explainer = makeExplainer(s, (allErrors) => ajvFor(allErrors, quiet, EXPLAIN_OPTIONS), make === DRAFTS[0].make ? 'id' : '$id');
-        } catch {
-          explainer = null;
-        }
-      }
+      const explainer = theExplainer();
       let errors: ErrorObject[] = [];
       if (explainer) {
         try {
@@ -300,6 +311,17 @@ export function compileRules(origin: string, text: string, options: RulesOptions
         fast(data);
         errors = fast.errors ?? [];
       }
+      return { errors: firstErrors(errors, maxErrors).map(toViolation), total: errors.length };
+    },
+    explainMember: (key, data) => {
+      const explainer = theExplainer();
+      let errors: ErrorObject[] | undefined;
+      try {
+        errors = explainer?.member(key, data);
+      } catch (err) {
+        if (err instanceof RangeError) throw err;
+      }
+      if (errors === undefined || errors.length === 0) return undefined;
       return { errors: firstErrors(errors, maxErrors).map(toViolation), total: errors.length };
     },
   };

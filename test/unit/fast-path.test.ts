@@ -15,8 +15,8 @@ import { classify } from '../../src/validate/classify.js';
 import { fullFormats } from 'ajv-formats/dist/formats.js';
 import { BYTE_FORMATS, patternBytes } from '../../src/validate/byte-formats.js';
 import { lastNumber, numberValue, scanNumber } from '../../src/validate/json-scan.js';
-import { ACCEPT, REJECT, UNSURE_LINE } from '../../src/validate/fast-path.js';
-import { LINE_REJECT } from '../../src/validate/fast-path-emit.js';
+import { ACCEPT, REJECT, REJECT_ONE, UNSURE_LINE } from '../../src/validate/fast-path.js';
+import { LINE_REJECT, LINE_REJECT_ONE } from '../../src/validate/fast-path-emit.js';
 import { compileRules, loadRules, type Rules } from '../../src/validate/schema.js';
 import { generateEvents } from '../helpers/events.js';
 import { topKeysRepeat } from '../helpers/json-keys.js';
@@ -26,8 +26,13 @@ const CORPUS = fileURLToPath(new URL('../../../shared/corpus/JSONTestSuite/test_
 
 /** The exact path's verdict: the same rules without the shortcut. */
 function exact(rules: Rules, buf: Buffer): string {
-  const v = classify(buf, 0, buf.length, { ...rules, fastAccept: undefined, fastCheck: undefined });
+  const v = exactVerdict(rules, buf);
   return v === null ? 'valid' : v === 'blank' ? 'blank' : v.reason;
+}
+
+/** classify's verdict without the fast path: JSON.parse and ajv on the whole line. */
+function exactVerdict(rules: Rules, buf: Buffer): ReturnType<typeof classify> {
+  return classify(buf, 0, buf.length, { ...rules, fastAccept: undefined, fastCheck: undefined });
 }
 
 /**
@@ -39,7 +44,11 @@ function sound(rules: Rules, buf: Buffer): boolean {
   const fast = verdict === ACCEPT;
   assert.equal(fast, rules.fastAccept!(buf, 0, buf.length));
   if (fast) assert.equal(exact(rules, buf), 'valid', `the fast path accepted a line the exact path rejects: ${JSON.stringify(buf.toString('latin1'))}`);
-  if (verdict === REJECT) {
+  if (verdict === REJECT_ONE) {
+    // Explained from the broken member's value alone: the rejection must be the whole line's.
+    assert.deepEqual(classify(buf, 0, buf.length, rules), exactVerdict(rules, buf), `one member explained otherwise than the whole line: ${JSON.stringify(buf.toString('latin1'))}`);
+  }
+  if (verdict === REJECT || verdict === REJECT_ONE) {
     const found = exact(rules, buf);
     // A REJECT stands unless a key of the root object repeats (LINE_REJECT): then classify asks ajv.
     const repeats = found === 'valid' && topKeysRepeat(buf.toString('utf8'));
@@ -293,6 +302,7 @@ for (const emitter of ['generated', 'closures'] as const) {
           if (got.answer >= 0) assert.ok(valid, `the fast path accepts what ajv rejects (${draft}): ${line}`);
           if (got.answer === -1) assert.ok(!valid, `the fast path rejects what ajv accepts (${draft}): ${line}`);
           if (got.answer === LINE_REJECT) assert.ok(!valid || topKeysRepeat(line), `the fast path rejects what ajv accepts (${draft}): ${line}`);
+          if (got.answer === LINE_REJECT_ONE) assert.ok(!valid, `the fast path rejects what ajv accepts (${draft}): ${line}`);
           // Only an escaped or repeated key leaves the fast path unsure here.
           if (!line.includes('act\\u0069on') && line.indexOf('"action"') === line.lastIndexOf('"action"')) assert.notEqual(got.answer, -2, `unsure (${draft}): ${line}`);
         }
@@ -327,10 +337,10 @@ for (const emitter of ['generated', 'closures'] as const) {
           for (const line of ['{"c":[]}', '{"c":[1]}', '{"c":[[]]}', '{"c":[1,0]}', '{"c":[false]}', '{"n":[]}', '{"n":[1]}', '{"n":[1,0]}']) {
             const got = verdicts(rules, line);
             if (got.answer >= 0) assert.ok(got.valid, `${draft} ${JSON.stringify(tuple)}: ${line}`);
-            if (got.answer === -1 || got.answer === LINE_REJECT) assert.ok(!got.valid, `${draft} ${JSON.stringify(tuple)}: ${line}`);
+            if (got.answer === -1 || got.answer === LINE_REJECT || got.answer === LINE_REJECT_ONE) assert.ok(!got.valid, `${draft} ${JSON.stringify(tuple)}: ${line}`);
           }
-          // The root object answers for its member: a REJECT unless a key repeats.
-          assert.equal(verdicts(rules, '{"c":[1,0]}').answer, LINE_REJECT, 'an array that reaches the tuple is still decided');
+          // The root object answers for its one broken member.
+          assert.equal(verdicts(rules, '{"c":[1,0]}').answer, LINE_REJECT_ONE, 'an array that reaches the tuple is still decided');
         }
       }
     });
@@ -434,9 +444,10 @@ test('the byte check for uri-template answers exactly as ajv-formats does, on te
   for (const s of ['{}', '{a:0}', '{a:12345}', '{a*:1}', 'a b', '{a', 'a}', '%4', '{é}']) assert.equal(bytes(Buffer.from(s), 0, Buffer.byteLength(s)), false, s);
 });
 
-/** The shortcut's verdict on `line`. */
+/** The shortcut's verdict on `line` (REJECT_ONE, a REJECT that says where, counted as REJECT). */
 function verdictOf(rules: Rules, line: string): number {
-  return rules.fastCheck!(Buffer.from(line), 0, Buffer.byteLength(line));
+  const v = rules.fastCheck!(Buffer.from(line), 0, Buffer.byteLength(line));
+  return v === REJECT_ONE ? REJECT : v;
 }
 
 /** soundAtEveryEnd on every line, and the verdicts `expected` names. */
@@ -456,7 +467,7 @@ function soundAtEveryEnd(rules: Rules, line: string): void {
     const verdict = rules.fastCheck!(b, 0, end);
     const found = exact(rules, Buffer.from(b.subarray(0, end)));
     if (verdict === ACCEPT) assert.equal(found, 'valid', `accepted ${JSON.stringify(b.toString('latin1', 0, end))}`);
-    if (verdict === REJECT && found !== 'invalid_json') assert.equal(found, 'schema', `rejected ${JSON.stringify(b.toString('latin1', 0, end))}`);
+    if ((verdict === REJECT || verdict === REJECT_ONE) && found !== 'invalid_json') assert.equal(found, 'schema', `rejected ${JSON.stringify(b.toString('latin1', 0, end))}`);
   }
 }
 
@@ -674,22 +685,38 @@ test('numbers are read from their bytes (by numberValue, and by lastNumber after
 });
 
 for (const emitter of ['generated', 'closures'] as const) {
-  test(`a root member that breaks a rule rejects the line at once, and a repeated key whose last value is good still leaves it to ajv, which accepts it (${emitter})`, () => {
-    const rules = compileRules('t', JSON.stringify({ type: 'object', properties: { a: { type: 'string' }, o: { type: 'object', properties: { x: { type: 'integer' } } } } }), { fastPathEmitter: emitter });
+  test(`a root object with one broken member is explained from that member alone, as the whole line would be; two broken members, a repeated key or a pattern-checked root take the whole line (${emitter})`, () => {
+    const schema = { type: 'object', required: ['a'], properties: { a: { type: 'string', minLength: 2 }, n: { type: 'integer', minimum: 0, maximum: 9 }, o: { type: 'object', properties: { x: { type: 'integer' } } } } };
+    const rules = compileRules('t', JSON.stringify(schema), { fastPathEmitter: emitter });
     const check = rules.rootCheck!()!;
-    const answer = (line: string) => check(Buffer.from(line), 0, Buffer.byteLength(line));
-    const verdict = (line: string) => classify(Buffer.from(line), 0, Buffer.byteLength(line), rules);
-    // Broken at the root: answered at the first bad member, whatever follows.
-    assert.equal(answer('{"a":1,"b":2}'), LINE_REJECT);
-    assert.equal(answer('{"a":1,"a":"x"}'), LINE_REJECT);
-    assert.equal(verdict('{"a":1,"a":"x"}'), null, 'the last "a" is good: ajv accepts the line');
-    const rejected = verdict('{"a":"x","a":1}');
-    assert.ok(rejected !== null && rejected !== 'blank' && rejected.reason === 'schema');
-    // Broken inside a nested object: that object still reads on for repeats (nothing parses it alone).
-    assert.equal(answer('{"o":{"x":"no"}}'), LINE_REJECT);
-    assert.equal(verdict('{"o":{"x":"no","x":1}}'), null);
-    // A root with a combinator keeps the certain answer: a branch may weigh it.
+    const answer = (r: Rules, line: string) => r.rootCheck!()!(Buffer.from(line), 0, Buffer.byteLength(line));
+    const verdict = (r: Rules, line: string) => classify(Buffer.from(line), 0, Buffer.byteLength(line), r);
+    const same = (r: Rules, line: string) => assert.deepEqual(verdict(r, line), exactVerdict(r, Buffer.from(line)), line);
+    assert.ok(check);
+    // One broken member, anywhere among the others, nested or not: read to the end, explained alone.
+    for (const line of ['{"a":1,"b":2}', '{"b":[{}],"a":"x"}', '{"a":"ok","o":{"x":"no","y":1}}', '{"n":10,"a":"ok","o":{}}', '{"a":"ok","n":-1.5}']) {
+      assert.equal(answer(rules, line), LINE_REJECT_ONE, line);
+      same(rules, line);
+    }
+    const one = verdict(rules, '{"n":10,"a":"ok"}');
+    assert.ok(one !== null && one !== 'blank');
+    assert.deepEqual(one.errors, [{ path: '/n', keyword: 'maximum', message: 'must be <= 9' }]);
+    // Two broken members, or a broken member and a missing required key: the whole line is explained.
+    for (const line of ['{"a":1,"n":10}', '{"n":10}', '{"a":"x","o":{"x":1.5},"n":-1}']) {
+      assert.ok(answer(rules, line) === LINE_REJECT || answer(rules, line) === -1, line);
+      same(rules, line);
+    }
+    // A repeated key the rules name: unsure, and ajv sees the last value (good here).
+    assert.equal(answer(rules, '{"a":1,"a":"xy"}'), -2);
+    assert.equal(verdict(rules, '{"a":1,"a":"xy"}'), null);
+    // Inside a nested object, a repeated key is still looked for before its member counts as broken.
+    assert.equal(verdict(rules, '{"a":"xy","o":{"x":"no","x":1}}'), null);
+    // patternProperties may check a member twice: such a root answers at its first fault (LINE_REJECT).
+    const patterned = compileRules('p', JSON.stringify({ properties: { a: { type: 'string' } }, patternProperties: { '^a': { minLength: 3 } } }), { fastPathEmitter: emitter });
+    assert.equal(answer(patterned, '{"a":1}'), LINE_REJECT);
+    same(patterned, '{"a":1}');
+    // A root combinator weighs its branches' answers: those stay certain (-1).
     const union = compileRules('u', JSON.stringify({ anyOf: [{ properties: { a: { type: 'string' } } }, { required: ['b'] }] }), { fastPathEmitter: emitter });
-    assert.equal(union.rootCheck!()!(Buffer.from('{"a":1}'), 0, 7), -1);
+    assert.equal(answer(union, '{"a":1}'), -1);
   });
 }
