@@ -12,7 +12,7 @@
  * Every generated function has the contract of fast-path.ts's checks: for the value whose first
  * byte (not whitespace) is `b[i]`, the index after it when the subschema accepts it, else
  * -1 (REJECT: ajv rejects it, provided the bytes turn out to be JSON) or -2 (UNSURE); the line's
- * root object alone may also answer -3 (ObjectSpec.lineRoot).
+ * root object alone may also answer LINE_REJECT (-3) and LINE_REJECT_ONE (-4).
  */
 import equalModule from 'ajv/dist/runtime/equal.js';
 import { fixedLength } from './byte-formats.js';
@@ -90,7 +90,8 @@ export interface ObjectSpec {
   /**
    * The line's root object, reached from the line check with nothing between them that weighs a
    * REJECT (no combinator, `not`, `if` or `$ref` at the root). A member that breaks a rule then
-   * answers LINE_REJECT at once: the line is rejected unless a repeated key replaces that member
+   * answers LINE_REJECT at once (unless the object reads on for LINE_REJECT_ONE, explainsOne): the
+   * line is rejected unless a repeated key replaces that member
    * (JSON.parse keeps the last), which only the rest of the object could tell. The caller parses and
    * explains every rejected line anyway, and asks ajv when the explanation finds nothing wrong
    * (classify.ts), so reading on (the rest of the line, then every key again for repeats) bought

@@ -166,8 +166,6 @@ class Compiler {
   private same = new Map<string, Name>();
   /** Until the root schema is compiled: the next compileOwn is the line's root. */
   private atLineRoot = true;
-  /** The line's root object is judged by its object keywords alone (ObjectSpec.alone). */
-  private rootAlone = false;
 
   constructor(
     private root: unknown,
@@ -203,7 +201,7 @@ class Compiler {
     // weighs their answer (ObjectSpec.lineRoot); "#" referred to from inside is compiled again, apart.
     const lineRoot = isRoot && this.atLineRoot && s.$ref === undefined && ['allOf', 'anyOf', 'oneOf', 'not', 'if'].every((k) => s[k] === undefined);
     // An enum or const beside them judges the root object too: another fault, which LINE_REJECT_ONE must not hide.
-    this.rootAlone = lineRoot && s.enum === undefined && s.const === undefined;
+    const alone = lineRoot && s.enum === undefined && s.const === undefined;
     this.atLineRoot = false;
     // A nested id changes what "#/…" means inside: leave such a subschema to ajv.
     if (!isRoot && typeof s[this.idKey] === 'string') return UNSURE;
@@ -219,7 +217,7 @@ class Compiler {
       }
       parts.push(this.ref(s.$ref));
     }
-    const own = this.own(s, lineRoot);
+    const own = this.own(s, lineRoot, alone);
     if (own === UNSURE) return UNSURE;
     if (own !== ANY) parts.unshift(own);
     for (const k of ['allOf', 'anyOf', 'oneOf'] as const) {
@@ -258,7 +256,7 @@ class Compiler {
   }
 
   /** The type-specific keywords of `s` (everything but $ref and the combinators), as one check. */
-  private own(s: Record<string, unknown>, lineRoot = false): Name {
+  private own(s: Record<string, unknown>, lineRoot = false, alone = false): Name {
     let types = T_ANY;
     if (s.type !== undefined) {
       const list = Array.isArray(s.type) ? s.type : [s.type];
@@ -270,7 +268,7 @@ class Compiler {
     }
     const str = this.stringChecks(s);
     const num = this.numberChecks(s);
-    const obj = this.objectCheck(s, lineRoot);
+    const obj = this.objectCheck(s, lineRoot, alone);
     const arr = this.arrayCheck(s);
     const en = this.enumCheck(s);
     if (str === null || num === null || obj === null || arr === null || en === null) return UNSURE;
@@ -339,10 +337,10 @@ class Compiler {
     });
   }
 
-  private objectCheck(o: Record<string, unknown>, lineRoot: boolean): ObjectSpec | undefined | null {
+  private objectCheck(o: Record<string, unknown>, lineRoot: boolean, alone: boolean): ObjectSpec | undefined | null {
     const keywords = ['properties', 'patternProperties', 'additionalProperties', 'required', 'minProperties', 'maxProperties', 'propertyNames', 'dependencies', 'dependentRequired', 'dependentSchemas'];
     if (!keywords.some((k) => o[k] !== undefined && this.understood.has(k))) return undefined;
-    const spec: ObjectSpec = { keys: [], patterns: [], additional: undefined, propertyNames: undefined, required: [], min: 0, max: Infinity, dependencies: [], keySensitive: false, distinct: false, lineRoot, alone: lineRoot && this.rootAlone };
+    const spec: ObjectSpec = { keys: [], patterns: [], additional: undefined, propertyNames: undefined, required: [], min: 0, max: Infinity, dependencies: [], keySensitive: false, distinct: false, lineRoot, alone };
     const keyIndex = (name: string): number => {
       // ajv reads `data.constructor`, `data.toString`, ... through the prototype chain: those names
       // are present on every object as far as ajv is concerned. A name with a lone surrogate has no
