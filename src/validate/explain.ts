@@ -16,7 +16,7 @@
  */
 import type { Ajv, AnySchemaObject, ErrorObject, ValidateFunction } from 'ajv';
 import equalModule from 'ajv/dist/runtime/equal.js';
-import { NOT_FOUND, pointerTarget } from './schema-pointer.js';
+import { lineRootPointer, NOT_FOUND, pointerTarget } from './schema-pointer.js';
 
 const equal = ((equalModule as any).default ?? equalModule) as (a: unknown, b: unknown) => boolean;
 
@@ -69,10 +69,12 @@ export function makeExplainer(schema: AnySchemaObject, make: (allErrors: boolean
   // structural shortcuts below stay off (every branch is then decided by ajv).
   const structural = !hasNestedId(copy, idKey, true);
   const shape = new Shape(copy);
-  let built = build(copy, rootId, make, shape, structural);
+  // Where the root's members are judged (a root that is only a $ref judges them at its target).
+  const lineRoot = lineRootPointer(copy, idKey);
+  let built = build(copy, rootId, make, shape, structural, lineRoot);
   const fresh = (): void => {
     // Start afresh between lines once too many branches are compiled: memory stays bounded.
-    if (built.compiled() > MAX_CACHED_BRANCHES) built = build(copy, rootId!, make, shape, structural);
+    if (built.compiled() > MAX_CACHED_BRANCHES) built = build(copy, rootId!, make, shape, structural, lineRoot);
   };
   const explain = (data: unknown): ErrorObject[] => {
     fresh();
@@ -87,7 +89,7 @@ export function makeExplainer(schema: AnySchemaObject, make: (allErrors: boolean
 }
 
 /** The explainer's ajv instance and its lazily compiled branch validators. */
-function build(copy: Record<string, unknown>, rootId: string, make: (allErrors: boolean) => Ajv, shape: Shape, structural: boolean): { explain: (data: unknown) => ErrorObject[]; member: Explain['member']; compiled: () => number } {
+function build(copy: Record<string, unknown>, rootId: string, make: (allErrors: boolean) => Ajv, shape: Shape, structural: boolean, lineRoot: string): { explain: (data: unknown) => ErrorObject[]; member: Explain['member']; compiled: () => number } {
   // One instance, with allErrors, both decides and explains a branch: a branch that fails is asked
   // for its errors anyway when it is among the closest, and `$ref`'d definitions (GitHub's `user`,
   // `repository`…) compile once, not once per instance. Deciding with a second, fail-fast instance
@@ -168,9 +170,10 @@ function build(copy: Record<string, unknown>, rootId: string, make: (allErrors: 
   // Every subschema is reached by pointer into the copy, so the copy is registered, not compiled whole.
   ajv.addSchema(copy as AnySchemaObject);
   const root = ajv.getSchema(rootId)!;
-  /** The root's `properties` subschemas by key, compiled on first use (null: none). */
+  /** The line root's `properties` subschemas by key, compiled on first use (null: none). */
   const members = new Map<string, ValidateFunction | null>();
-  const hasProperties = typeof copy.properties === 'object' && copy.properties !== null;
+  const judge = pointerTarget(copy, lineRoot) as Record<string, unknown>;
+  const hasProperties = typeof judge.properties === 'object' && judge.properties !== null;
   return {
     explain: (data) => {
       root(data);
@@ -179,8 +182,8 @@ function build(copy: Record<string, unknown>, rootId: string, make: (allErrors: 
     member: (key, data) => {
       let v = members.get(key);
       if (v === undefined) {
-        const own = hasProperties && Object.hasOwn(copy.properties as object, key);
-        v = own ? (ajv.getSchema(`${rootId}#/properties/${encodeURIComponent(escapePointer(key))}`) ?? null) : null;
+        const own = hasProperties && Object.hasOwn(judge.properties as object, key);
+        v = own ? (ajv.getSchema(`${rootId}${lineRoot}/properties/${encodeURIComponent(escapePointer(key))}`) ?? null) : null;
         members.set(key, v);
       }
       if (v === null) return undefined;

@@ -29,7 +29,7 @@ import { fullFormats as fullFormatsExport } from 'ajv-formats/dist/formats.js';
 import { BYTE_FORMATS, codePoints, formatCheck, patternBytes } from './byte-formats.js';
 import { GuardDeriver } from './branch-guard.js';
 import { skipWs } from './json-scan.js';
-import { NOT_FOUND, pointerTarget } from './schema-pointer.js';
+import { lineRootPointer, NOT_FOUND, pointerTarget } from './schema-pointer.js';
 import { ClosureEmitter } from './fast-path-closures.js';
 import { ANY, Emitter, LINE_REJECT, LINE_REJECT_ONE, NEVER, oneBroken, T_ANY, T_ARRAY, T_BOOLEAN, T_INTEGER, T_NULL, T_NUMBER, T_OBJECT, T_STRING, UNSURE, type ArraySpec, type CheckEmitter, type EnumList, type Name, type NumberSpec, type ObjectSpec, type StringCheck } from './fast-path-emit.js';
 
@@ -197,6 +197,12 @@ class Compiler {
   }
 
   private compileOwn(s: Record<string, unknown>, isRoot: boolean): Name {
+    // A root that is only a $ref: its target judges the line's root object, compiled apart from its
+    // other uses (as "#" is), so that it may answer for the root object (below).
+    if (isRoot && this.atLineRoot && s === this.root) {
+      const at = lineRootPointer(this.root, this.idKey);
+      if (at !== '#') return this.compileOwn(pointerTarget(this.root, at, this.idKey) as Record<string, unknown>, true);
+    }
     // The schema's own object keywords check the line's root object when nothing else at the root
     // weighs their answer (ObjectSpec.lineRoot); "#" referred to from inside is compiled again, apart.
     const lineRoot = isRoot && this.atLineRoot && s.$ref === undefined && ['allOf', 'anyOf', 'oneOf', 'not', 'if'].every((k) => s[k] === undefined);

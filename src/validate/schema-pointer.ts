@@ -27,3 +27,28 @@ export function pointerTarget(root: unknown, ref: string, idKey?: string): unkno
   }
   return at;
 }
+
+/** What may stand beside a root's `$ref` without judging anything (definitions, annotations, ids). */
+const BESIDE_ROOT_REF = new Set(['$schema', '$id', 'id', 'definitions', '$defs', '$anchor', 'title', 'description', '$comment', 'examples', 'default', 'deprecated', 'readOnly', 'writeOnly']);
+
+/**
+ * The pointer ("#" or "#/…") to the subschema that judges a line's root object alone: the root
+ * itself, or where its `$ref` leads when nothing beside that `$ref` asserts anything (rules written
+ * as `{"$ref": "#/definitions/Event", "definitions": …}`), hop after hop, never into a subschema
+ * with its own id. The fast path (fast-path.ts) and the explainer (explain.ts) both read the
+ * root's members there, so they agree on it.
+ */
+export function lineRootPointer(root: unknown, idKey: string): string {
+  let at = '#';
+  let node = root;
+  for (let hops = 0; hops < 32; hops++) {
+    if (node === null || typeof node !== 'object' || Array.isArray(node)) break;
+    const ref = (node as Record<string, unknown>).$ref;
+    if (typeof ref !== 'string' || !ref.startsWith('#/') || !Object.keys(node).every((k) => k === '$ref' || BESIDE_ROOT_REF.has(k))) break;
+    const next = pointerTarget(root, ref, idKey);
+    if (next === NOT_FOUND || next === null || typeof next !== 'object' || Array.isArray(next)) break;
+    at = ref;
+    node = next;
+  }
+  return at;
+}

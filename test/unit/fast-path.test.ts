@@ -718,5 +718,20 @@ for (const emitter of ['generated', 'closures'] as const) {
     // A root combinator weighs its branches' answers: those stay certain (-1).
     const union = compileRules('u', JSON.stringify({ anyOf: [{ properties: { a: { type: 'string' } } }, { required: ['b'] }] }), { fastPathEmitter: emitter });
     assert.equal(answer(union, '{"a":1}'), -1);
+    // Rules written as a root $ref: its target is the line's root, also where it is used again inside.
+    for (const [draft, defs] of [['http://json-schema.org/draft-07/schema#', 'definitions'], ['https://json-schema.org/draft/2020-12/schema', '$defs']]) {
+      const event = { type: 'object', required: ['a'], properties: { a: { type: 'string' }, n: { type: 'integer', maximum: 9 }, kids: { type: 'array', items: { $ref: `#/${defs}/E` } } } };
+      const byRef = compileRules('r', JSON.stringify({ $schema: draft, $id: 'https://x.test/e.json', $ref: `#/${defs}/Top`, [defs]: { Top: { $ref: `#/${defs}/E` }, E: event } }), { fastPathEmitter: emitter });
+      for (const line of ['{"a":"x","n":10}', '{"a":"x","kids":[{"a":"y","n":10}]}', '{"a":"x","kids":[{"a":1}],"z":0}']) {
+        assert.equal(answer(byRef, line), LINE_REJECT_ONE, `${draft} ${line}`);
+        same(byRef, line);
+      }
+      for (const line of ['{"a":"x","n":10,"kids":[{}]}', '{"a":1,"n":10}', '{"a":"x","kids":[{"a":"y","kids":[{"a":"z","a":1}]}]}']) same(byRef, line);
+      // Beside the $ref (2020-12 applies both), a keyword that asserts makes the root judged by both: not a line root.
+      if (defs !== '$defs') continue;
+      const beside = compileRules('b', JSON.stringify({ $schema: 'https://json-schema.org/draft/2020-12/schema', $ref: '#/$defs/E', required: ['n'], $defs: { E: event } }), { fastPathEmitter: emitter });
+      assert.notEqual(answer(beside, '{"a":"x","n":10}'), LINE_REJECT_ONE);
+      same(beside, '{"a":"x","n":10}');
+    }
   });
 }
