@@ -273,7 +273,7 @@ async function runCleaner(what: string, source: string, work: string, extraEnv: 
   const args = [build, 'run', '--source', source, '--local-dir', work, '--state', state, '--threads', String(threads), '-q', ...(schemaFile ? ['--schema', schemaFile] : []), ...extraArgs];
   const m = await measureNode(what, args, cliEnv(extraEnv));
   const st = await new Promise<string>((res, rej) => {
-    const c = spawn(process.execPath, [cli, 'status', '--json', '--state', state], { env: cliEnv(), stdio: ['ignore', 'pipe', 'inherit'] });
+    const c = spawn(process.execPath, [build, 'status', '--json', '--state', state], { env: cliEnv(), stdio: ['ignore', 'pipe', 'inherit'] });
     let s = '';
     c.stdout.setEncoding('utf8').on('data', (d: string) => (s += d));
     c.on('close', (code) => (code === 0 ? res(s) : rej(new Error(`cleaner status exited ${code}`))));

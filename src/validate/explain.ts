@@ -16,7 +16,7 @@
  */
 import type { Ajv, AnySchemaObject, ErrorObject, ValidateFunction } from 'ajv';
 import equalModule from 'ajv/dist/runtime/equal.js';
-import { lineRootPointer, NOT_FOUND, pointerTarget } from './schema-pointer.js';
+import { ANNOTATIONS, lineRootPointer, NOT_FOUND, pointerTarget } from './schema-pointer.js';
 
 const equal = ((equalModule as any).default ?? equalModule) as (a: unknown, b: unknown) => boolean;
 
@@ -257,8 +257,6 @@ function bareRefs(root: unknown, node: unknown, end: unknown): boolean {
   return node === end;
 }
 
-/** Keywords that assert nothing (draft-04 to 2020-12). */
-const ANNOTATIONS = ['title', 'description', '$comment', 'examples', 'default', 'deprecated', 'readOnly', 'writeOnly'];
 /** A simple schema's keywords: cannotMatch checks all of those that assert. */
 const SIMPLE_KEYS = new Set(['type', 'const', 'enum', ...ANNOTATIONS]);
 const REF_KEYS = new Set(['$ref', ...ANNOTATIONS]);

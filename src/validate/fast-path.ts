@@ -29,7 +29,7 @@ import { fullFormats as fullFormatsExport } from 'ajv-formats/dist/formats.js';
 import { BYTE_FORMATS, codePoints, formatCheck, patternBytes } from './byte-formats.js';
 import { GuardDeriver } from './branch-guard.js';
 import { skipWs } from './json-scan.js';
-import { lineRootPointer, NOT_FOUND, pointerTarget } from './schema-pointer.js';
+import { INERT, lineRootPointer, NOT_FOUND, pointerTarget } from './schema-pointer.js';
 import { ClosureEmitter } from './fast-path-closures.js';
 import { ANY, Emitter, LINE_REJECT, LINE_REJECT_ONE, NEVER, oneBroken, T_ANY, T_ARRAY, T_BOOLEAN, T_INTEGER, T_NULL, T_NUMBER, T_OBJECT, T_STRING, UNSURE, type ArraySpec, type CheckEmitter, type EnumList, type Name, type NumberSpec, type ObjectSpec, type StringCheck } from './fast-path-emit.js';
 
@@ -88,8 +88,6 @@ const TYPE_BITS: Record<string, number> = {
   array: T_ARRAY,
 };
 
-/** Keywords that never change a verdict (containers of definitions included). */
-const INERT = new Set(['title', 'description', '$comment', 'examples', 'default', 'deprecated', 'readOnly', 'writeOnly', '$schema', 'definitions', '$defs', '$anchor']);
 const COMMON = ['type', 'enum', 'properties', 'patternProperties', 'additionalProperties', 'required', 'minProperties', 'maxProperties', 'items', 'minItems', 'maxItems', 'uniqueItems', 'minLength', 'maxLength', 'pattern', 'format', 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'multipleOf', 'allOf', 'anyOf', 'oneOf', 'not', '$ref'];
 const SINCE_06 = ['const', 'contains', 'propertyNames', 'if', 'then', 'else'];
 /** The keywords this compiler decides exactly, per draft (ajv's vocabulary for it). */

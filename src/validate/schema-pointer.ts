@@ -28,8 +28,12 @@ export function pointerTarget(root: unknown, ref: string, idKey?: string): unkno
   return at;
 }
 
-/** What may stand beside a root's `$ref` without judging anything (definitions, annotations, ids). */
-const BESIDE_ROOT_REF = new Set(['$schema', '$id', 'id', 'definitions', '$defs', '$anchor', 'title', 'description', '$comment', 'examples', 'default', 'deprecated', 'readOnly', 'writeOnly']);
+/** Keywords that assert nothing (draft-04 to 2020-12). */
+export const ANNOTATIONS = ['title', 'description', '$comment', 'examples', 'default', 'deprecated', 'readOnly', 'writeOnly'];
+/** Keywords that never change a verdict (containers of definitions included). */
+export const INERT = new Set([...ANNOTATIONS, '$schema', 'definitions', '$defs', '$anchor']);
+/** What may stand beside a root's `$ref` without judging anything: the inert keywords and ids. */
+const BESIDE_ROOT_REF = new Set([...INERT, '$id', 'id']);
 
 /**
  * The pointer ("#" or "#/…") to the subschema that judges a line's root object alone: the root
