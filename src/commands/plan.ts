@@ -8,7 +8,9 @@ import { DEFAULTS, type Settings } from '../settings.js';
 import { resolveShard, shardStatePath, type Shard } from '../keys/shard.js';
 import { resolveEndpoint } from '../s3/settings.js';
 import { parseDest, refuseDestInSource } from '../s3/dest.js';
-import { loadRules, type Rules } from '../validate/schema.js';
+import { loadRules, rulesChecker, type Rules } from '../validate/schema.js';
+import { peekState } from '../state/db.js';
+import { checkedRulesWarnings } from '../state/queries.js';
 import type { Logger } from '../log.js';
 
 export interface RunPlan {
@@ -30,13 +32,14 @@ export interface RunPlan {
 /** Resolves and checks everything a run needs; refuses bad input before anything is written. */
 export function planRun(settings: Settings, log: Logger): RunPlan {
   const src = resolveSource(settings);
-  const rules = loadRules(settings.schema, { checkOnly: true });
-  for (const w of rules.warnings) log.warn(`schema ${rules.origin}: ${w}`);
-  const localDir = resolve(settings.localDir);
-  if (src.kind === 'local') refuseLocalDirInSource(src.path, localDir, compileSelection(settings.filters));
   const shard = resolveShard(settings.shard);
   // Shards on one machine (or one volume) each get their own state unless one was chosen.
   const state = shard && shard.count > 1 && settings.state === DEFAULTS.state ? shardStatePath(settings.state, shard) : settings.state;
+  const rules = loadRules(settings.schema, { checkOnly: true, checkedBefore: (hash) => checkedIn(resolve(state), hash) });
+  for (const w of rules.warnings) log.warn(`schema ${rules.origin}: ${w}`);
+  if (rules.checkedEarlier) log.debug(`schema ${rules.origin}: checked by an earlier run of this state (same text, same cleaner); not compiled again`);
+  const localDir = resolve(settings.localDir);
+  if (src.kind === 'local') refuseLocalDirInSource(src.path, localDir, compileSelection(settings.filters));
   const endpoint = src.kind === 's3' ? (resolveEndpoint(settings.endpointUrl) ?? null) : null;
   if (settings.dest) {
     const dest = parseDest(settings.dest);
@@ -56,6 +59,23 @@ export function planRun(settings: Settings, log: Logger): RunPlan {
     shard,
     select: compileSelection(settings.filters, shard),
   };
+}
+
+/**
+ * The warnings of an earlier check of these rules (by hash) recorded in the state at `statePath`
+ * by this program, or undefined: none, no state yet, or one that cannot be read now (the run
+ * itself then says what is wrong with it, after checking the rules as usual).
+ */
+function checkedIn(statePath: string, hash: string): string[] | undefined {
+  const db = peekState(statePath);
+  if (db === undefined) return undefined;
+  try {
+    return checkedRulesWarnings(db, hash, rulesChecker());
+  } catch {
+    return undefined;
+  } finally {
+    db.close();
+  }
 }
 
 /**

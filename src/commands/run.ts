@@ -4,7 +4,8 @@ import { resolve } from 'node:path';
 import { runOptionsOf, type Settings } from '../settings.js';
 import { resolveRegion } from '../s3/settings.js';
 import { acquireLock, openState, releaseLock, type Db } from '../state/db.js';
-import { createRun, getRun, supersedeUnfinished } from '../state/queries.js';
+import { createRun, getRun, recordCheckedRules, supersedeUnfinished } from '../state/queries.js';
+import { rulesChecker } from '../validate/schema.js';
 import type { Logger } from '../log.js';
 import { alertSettingsOf } from '../alerts/settings.js';
 import { driveRun, type RunOutcome } from './drive.js';
@@ -51,6 +52,8 @@ async function startRun(settings: Settings, log: Logger, warmed: CleanPool | und
         // The shard as resolved (perhaps from the job engine's variables), so resume keeps it.
         options: runOptionsOf({ ...settings, shard: shard ? `${shard.index}/${shard.count}` : undefined }),
       });
+      // Checked now (not the built-in rules, which never are): a later run of the same text skips it.
+      if (!rules.checkedEarlier && rules.origin !== 'default') recordCheckedRules(db, rules.hash, rulesChecker(), rules.warnings);
       supersedeUnfinished(db, target, runId);
       log.info(`run ${runId}: ${source} -> ${localDir}`, { rules: rules.origin });
       const outcome = await driveRun(db, statePath, getRun(db, runId)!, log, alertSettingsOf(settings), settings.load, warmed);

@@ -74,6 +74,22 @@ export function openState(path: string, opts: { migrate?: boolean; readonly?: bo
   return db;
 }
 
+/**
+ * The state at `path` opened read-only as it is (not migrated, not copied), or undefined when there
+ * is none or it cannot be read that way: for a look before a run that may do without it
+ * (plan.ts's rules already checked). The caller closes it.
+ */
+export function peekState(path: string): Db | undefined {
+  if (!existsSync(path)) return undefined;
+  try {
+    const db = new Database(path, { readonly: true, fileMustExist: true });
+    db.pragma('busy_timeout = 1000');
+    return db;
+  } catch {
+    return undefined;
+  }
+}
+
 /** An SQLite error that says the file is not a database becomes a StateError naming the path. */
 function asStateError(err: unknown, path: string): unknown {
   if (err instanceof StateError) return err;

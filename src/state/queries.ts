@@ -135,6 +135,32 @@ export function createRun(db: Db, p: RunParams): number {
   return Number(info.lastInsertRowid);
 }
 
+/**
+ * Records that rules with this hash passed the check of `checker` (cleaner's and ajv's versions),
+ * with the warnings it gave: a later run of the same text under the same program skips the check
+ * (checkedRulesWarnings). Recording it again changes nothing.
+ */
+export function recordCheckedRules(db: Db, schemaHash: string, checker: string, warnings: string[]): void {
+  db.prepare('INSERT OR IGNORE INTO checked_rules (schema_hash, checker, warnings, checked_at) VALUES (?, ?, ?, ?)').run(schemaHash, checker, JSON.stringify(warnings), now());
+}
+
+/**
+ * The warnings of an earlier check of rules with this hash by `checker`, or undefined when this
+ * state holds none (a state from before migration 0007 has no such table: none either).
+ */
+export function checkedRulesWarnings(db: Db, schemaHash: string, checker: string): string[] | undefined {
+  let row: { warnings: string } | undefined;
+  try {
+    row = db.prepare('SELECT warnings FROM checked_rules WHERE schema_hash = ? AND checker = ?').get(schemaHash, checker) as { warnings: string } | undefined;
+  } catch (err) {
+    if (/no such table/.test((err as Error).message)) return undefined;
+    throw err;
+  }
+  if (row === undefined) return undefined;
+  const warnings = JSON.parse(row.warnings) as unknown;
+  return Array.isArray(warnings) && warnings.every((w) => typeof w === 'string') ? warnings : undefined;
+}
+
 /** The run with `id`, or the latest run when `id` is undefined. */
 export function getRun(db: Db, id?: number): RunRow | undefined {
   if (id === undefined) return db.prepare('SELECT * FROM runs ORDER BY id DESC LIMIT 1').get() as RunRow | undefined;

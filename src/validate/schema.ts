@@ -10,6 +10,7 @@ import { DEFAULT_RULES_TEXT } from './default-schema.js';
 import { ACCEPT, compileFastCheck, compileRootCheck, type Draft, type FastAccept, type FastCheck, type FastPathOptions, type FormatDef, type RootCheck } from './fast-path.js';
 import { makeExplainer, type Explain } from './explain.js';
 import type { Rejection } from './classify.js';
+import { VERSION } from '../version.js';
 
 const require = createRequire(import.meta.url);
 /** One ajv class per draft, and ajv-formats: loaded when a schema is first compiled, each draft's class when first needed. */
@@ -66,6 +67,8 @@ export interface Rules {
   hash: string;
   /** Problems that did not stop compilation (unknown keywords or formats). */
   warnings: string[];
+  /** Whether checking them was skipped, an earlier check of the same text by the same program standing (RulesOptions.checkedBefore). */
+  checkedEarlier: boolean;
   /**
    * A one-pass check of a line's bytes that answers true only for a line these rules accept
    * (see fast-path.ts); absent when the schema is outside the subset it understands.
@@ -117,6 +120,21 @@ export interface RulesOptions {
   checkOnly?: boolean;
   /** How the fast path is built (FastPathOptions.emitter): for tests that check both ways. */
   fastPathEmitter?: FastPathOptions['emitter'];
+  /**
+   * With checkOnly: the warnings of an earlier check of rules with this hash by this program
+   * (rulesChecker()), or undefined when there was none. Rules found checked are not compiled again:
+   * the verdict depends only on their text and the program (plan.ts keeps it in the run's state).
+   */
+  checkedBefore?: (hash: string) => string[] | undefined;
+}
+
+/**
+ * The program that checks rules, as a checked_rules row names it: cleaner's version and those of
+ * the libraries whose verdict and warnings the check is.
+ */
+export function rulesChecker(): string {
+  const v = (name: string): string => (require(`${name}/package.json`) as { version: string }).version;
+  return `cleaner ${VERSION}; ajv ${v('ajv')}; ajv-formats ${v('ajv-formats')}; ajv-draft-04 ${v('ajv-draft-04')}`;
 }
 
 /** Ten violations say what is wrong with a line; a record of thousands says nothing more, slowly. */
@@ -220,7 +238,13 @@ export function compileRules(origin: string, text: string, options: RulesOptions
       }
     }
   };
-  if (options.checkOnly && origin === 'default' && text === DEFAULT_RULES_TEXT) {
+  const hash = createHash('sha256').update(text).digest('hex');
+  const earlier = options.checkOnly ? options.checkedBefore?.(hash) : undefined;
+  if (earlier !== undefined) {
+    // Checked before, by this program: the same warnings, and nothing compiled here.
+    warnings.push(...earlier);
+    fastAjvOptions = { validateSchema: false };
+  } else if (options.checkOnly && origin === 'default' && text === DEFAULT_RULES_TEXT) {
     // The built-in rules compile (the tests say so): nothing to check, and the main thread of a run
     // with them never loads ajv (about 100 ms before any worker starts).
     fastAjvOptions = { validateSchema: false };
@@ -281,8 +305,9 @@ export function compileRules(origin: string, text: string, options: RulesOptions
   return {
     origin,
     text,
-    hash: createHash('sha256').update(text).digest('hex'),
+    hash,
     warnings: [...new Set(warnings)],
+    checkedEarlier: earlier !== undefined,
     get fastCheck() {
       if (fastCheck === null) fastCheck = buildFast<FastCheck>(compileFastCheck);
       return fastCheck;

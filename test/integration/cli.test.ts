@@ -90,6 +90,52 @@ describe('the cleaner command line', () => {
     assert.equal(readFileSync(join(local, 'output', 'a.jsonl'), 'utf8'), '{"id":"x","when":"soon"}\n');
   });
 
+  test('rules a run of this state checked are not compiled again by the next run of the same text; other text, or another cleaner, is checked', async () => {
+    const src = join(dir, 'src-checked');
+    mkdirSync(src, { recursive: true });
+    writeFileSync(join(src, 'a.jsonl'), '{"id":"x","when":"soon"}\n{"id":5}\n');
+    const schema = join(dir, 'checked-rules.json');
+    const rules = { type: 'object', 'x-owner': 'data-team', properties: { id: { type: 'string' }, when: { format: 'fuzzy-time' } } };
+    writeFileSync(schema, JSON.stringify(rules));
+    const local = join(dir, 'w-checked');
+    const state = join(dir, 'checked.db');
+    const run = () => runCli(['run', '--source', src, '--local-dir', local, '--state', state, '--schema', schema, '-v']);
+    const SKIPPED = /checked by an earlier run of this state/;
+
+    const first = await run();
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stderr, /warn: .*fuzzy-time/);
+    assert.doesNotMatch(first.stderr, SKIPPED);
+
+    // The next run of the same rules takes the check from the state, warnings and all.
+    writeFileSync(join(src, 'b.jsonl'), '{"id":"y"}\n{"id":[]}\n');
+    const second = await run();
+    assert.equal(second.code, 0, second.stderr);
+    assert.match(second.stderr, /warn: .*fuzzy-time/);
+    assert.match(second.stderr, SKIPPED);
+    assert.equal(readFileSync(join(local, 'output', 'b.jsonl'), 'utf8'), '{"id":"y"}\n');
+    assert.match(readFileSync(join(local, 'errors', 'b.jsonl'), 'utf8'), /"path":"\/id","keyword":"type"/);
+
+    // A check by another cleaner (or another ajv) does not count.
+    const db = new Database(state);
+    db.prepare("UPDATE checked_rules SET checker = 'cleaner 0.0.1; ajv 8.0.0; ajv-formats 3.0.0; ajv-draft-04 1.0.0'").run();
+    db.close();
+    const third = await run();
+    assert.equal(third.code, 0, third.stderr);
+    assert.doesNotMatch(third.stderr, SKIPPED);
+
+    // Other text is checked, and bad rules are refused before any work, whatever the state holds.
+    writeFileSync(schema, JSON.stringify({ ...rules, 'x-owner': 'platform' }));
+    const fourth = await run();
+    assert.equal(fourth.code, 0, fourth.stderr);
+    assert.doesNotMatch(fourth.stderr, SKIPPED);
+    writeFileSync(schema, JSON.stringify({ ...rules, properties: { id: { type: 'string', pattern: '([' } } }));
+    const bad = await run();
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(bad.stderr, /checked-rules\.json/);
+    noStack(bad.stderr);
+  });
+
   test('rules over 64 KB, compiled by the threads while they are checked and explained on the main thread, clean as any rules do', async () => {
     const src = join(dir, 'src-large-rules');
     mkdirSync(src, { recursive: true });

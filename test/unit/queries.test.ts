@@ -9,9 +9,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StateTransitionError } from '../../src/errors.js';
-import { openState, type Db } from '../../src/state/db.js';
+import Database from 'better-sqlite3';
+import { openState, peekState, type Db } from '../../src/state/db.js';
 import {
   MAX_ATTEMPTS,
+  checkedRulesWarnings,
+  recordCheckedRules,
   commitCheckpoint,
   createRun,
   findObject,
@@ -314,5 +317,32 @@ describe('the run lifecycle', () => {
     markQuarantined(db, runId, id);
     const other = createRun(db, params());
     assert.throws(() => markQuarantined(db, other, id), StateTransitionError);
+  });
+
+  test('a check of rules is found again by their hash and the program that checked them, with its warnings', () => {
+    const checker = 'cleaner 1.0.0; ajv 8.20.0';
+    assert.equal(checkedRulesWarnings(db, HASH, checker), undefined);
+    recordCheckedRules(db, HASH, checker, ['strict mode: unknown keyword: "x-owner"']);
+    // Recorded twice (a rerun that checked again): the first stands, nothing throws.
+    recordCheckedRules(db, HASH, checker, []);
+    assert.deepEqual(checkedRulesWarnings(db, HASH, checker), ['strict mode: unknown keyword: "x-owner"']);
+    assert.equal(checkedRulesWarnings(db, HASH, 'cleaner 1.0.1; ajv 8.20.0'), undefined, 'another program checks again');
+    assert.equal(checkedRulesWarnings(db, 'rules-2', checker), undefined, 'other rules are checked');
+    recordCheckedRules(db, 'rules-2', checker, []);
+    assert.deepEqual(checkedRulesWarnings(db, 'rules-2', checker), []);
+  });
+
+  test('a state from before checked rules were kept, or none at all, holds no check', () => {
+    const old = new Database(join(dir, 'old.db'));
+    old.exec('CREATE TABLE migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
+    old.close();
+    const peeked = peekState(join(dir, 'old.db'));
+    assert.ok(peeked);
+    try {
+      assert.equal(checkedRulesWarnings(peeked, HASH, 'cleaner 1.0.0'), undefined);
+    } finally {
+      peeked.close();
+    }
+    assert.equal(peekState(join(dir, 'none.db')), undefined);
   });
 });
