@@ -14,7 +14,9 @@ import { expectedFor } from '../helpers/oracle.js';
 import { plain, readTree } from '../helpers/tree.js';
 
 const BUCKET = 'events-bucket';
-const OBJECTS = 2600;
+// Past 1,000 keys, so the listing takes two pages (s3rver's page is S3's 1,000) and the run is one
+// of many objects (heap-sizing.ts's MANY_OBJECTS).
+const OBJECTS = 1400;
 
 /** Every line category of the product's promise, in one object. */
 const MIXED = Buffer.concat([
@@ -178,7 +180,7 @@ describe('cleaner run against a real S3 server', () => {
     r = await runCli(['run', '--source', source, '--local-dir', local, '--state', state, '--schema', schema], { env: s3.env(), timeoutMs: 240_000 });
     assert.equal(r.code, 0, r.stderr);
     const status = await statusJson(state);
-    assert.ok(day.length > 50, `${day.length} objects`);
+    assert.ok(day.length >= 40, `${day.length} objects`);
     assert.equal(status.totals.objects, day.length);
     assert.equal(status.totals.objects_skipped, 0);
     assert.equal(status.totals.objects_done, day.length);
