@@ -240,13 +240,11 @@ export function compileRules(origin: string, text: string, options: RulesOptions
   };
   const hash = createHash('sha256').update(text).digest('hex');
   const earlier = options.checkOnly ? options.checkedBefore?.(hash) : undefined;
-  if (earlier !== undefined) {
-    // Checked before, by this program: the same warnings, and nothing compiled here.
-    warnings.push(...earlier);
-    fastAjvOptions = { validateSchema: false };
-  } else if (options.checkOnly && origin === 'default' && text === DEFAULT_RULES_TEXT) {
-    // The built-in rules compile (the tests say so): nothing to check, and the main thread of a run
-    // with them never loads ajv (about 100 ms before any worker starts).
+  if (earlier !== undefined || (options.checkOnly && origin === 'default' && text === DEFAULT_RULES_TEXT)) {
+    // Nothing to check: rules this program checked before (their warnings stand), or the built-in
+    // rules, which compile (the tests say so). The main thread of such a run never loads ajv (about
+    // 100 ms before any worker starts; seconds for a large schema checked before).
+    warnings.push(...(earlier ?? []));
     fastAjvOptions = { validateSchema: false };
   } else if (options.checked) {
     // The formats the first compile found unknown, found again without compiling: every string
