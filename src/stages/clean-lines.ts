@@ -6,7 +6,7 @@
 import type { LineHandler } from '../lines/splitter.js';
 import type { Sink } from '../sinks/appender.js';
 import { classify, Deferred, rejection, settle, type RejectReason, type Verdict } from '../validate/classify.js';
-import { rejectRecord, type Redactor } from '../validate/reject.js';
+import { appendRejectRecord, type Redactor } from '../validate/reject.js';
 import type { Rules } from '../validate/schema.js';
 import type { LineCounts } from '../state/queries.js';
 import { giveBuffer, takeBuffer } from '../sinks/buffer-pool.js';
@@ -198,7 +198,7 @@ export class LineCleaner implements LineHandler {
     } else {
       this.count(verdict.reason, offset, lineNo, verdict.errors);
       this.opts.beforeRecord?.();
-      this.errs.append(rejectRecord(this.origin(offset, lineNo), verdict, buf.subarray(start, contentEnd), {}, this.opts.redact));
+      appendRejectRecord(this.errs, this.origin(offset, lineNo), verdict, buf.subarray(start, contentEnd), {}, this.opts.redact);
     }
   }
 
@@ -206,7 +206,7 @@ export class LineCleaner implements LineHandler {
     this.count('line_too_long', offset, lineNo);
     const why = rejection('line_too_long', `the line is ${contentLength} bytes, longer than --max-line-bytes ${this.opts.maxLineBytes}`);
     this.opts.beforeRecord?.();
-    this.errs.append(rejectRecord(this.origin(offset, lineNo), why, head, { length: contentLength }, this.opts.redact));
+    appendRejectRecord(this.errs, this.origin(offset, lineNo), why, head, { length: contentLength }, this.opts.redact);
   }
 
   /**

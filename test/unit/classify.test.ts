@@ -234,6 +234,24 @@ test('a line the fast path knows breaks the rules is rejected and explained with
   assert.equal(run('{"id":7', counted) !== null && (run('{"id":7', counted) as { reason: string }).reason, 'invalid_json');
 });
 
+test('a broken member seen again is explained as the first time, and by the rules in use: two rule sets, the same value, each its own reason', () => {
+  const integer = compileRules('i', JSON.stringify({ type: 'object', properties: { id: { type: 'integer' }, n: { type: 'number' } } }), { checked: true });
+  const short = compileRules('s', JSON.stringify({ type: 'object', properties: { id: { maxLength: 2 }, n: { type: 'number' } } }), { checked: true });
+  for (let round = 0; round < 3; round++) {
+    for (const [rules, keyword] of [[integer, 'type'], [short, 'maxLength']] as const) {
+      for (const line of ['{"id":"seven","n":1}', '{"n":2,"id":"seven"}']) {
+        const v = run(line, rules);
+        assert.ok(v !== null && v !== 'blank' && v.reason === 'schema', line);
+        assert.deepEqual(v.errors?.map((e) => [e.path, e.keyword]), [['/id', keyword]]);
+      }
+    }
+  }
+  // The same bytes under another key are another member.
+  const v = run('{"n":"seven"}', integer);
+  assert.ok(v !== null && v !== 'blank');
+  assert.deepEqual(v.errors?.map((e) => [e.path, e.keyword]), [['/n', 'type']]);
+});
+
 test('a reject the explanation cannot support is decided by ajv: a wrong fast-path reject never drops a valid line', () => {
   // A fast path that (wrongly) rejects every line, in front of rules that accept every object.
   const lying: Rules = { ...PERMISSIVE, fastCheck: () => -1 };

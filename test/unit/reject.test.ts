@@ -6,7 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { rejectRecord, type Redactor } from '../../src/validate/reject.js';
+import { appendRejectRecord, rejectRecord, type Redactor } from '../../src/validate/reject.js';
+import { MemorySink } from '../../src/sinks/memory-sink.js';
 import type { Rejection } from '../../src/validate/classify.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
@@ -111,4 +112,24 @@ test('a reject record drops a violation exactly when keeping it would make the r
   }
   // Both sides of the boundary were reached.
   assert.ok(dropped > 0 && dropped < 250, `${dropped}`);
+});
+
+test('records appended to a sink are the bytes rejectRecord gives, one after the other, across sources, a record longer than a megabyte and a line with a control byte', () => {
+  const sink = new MemorySink(16);
+  const want: Buffer[] = [];
+  const lines = [
+    Buffer.from('{"a":"x"}'),
+    Buffer.from('{"a":"\u00e9"}'),
+    Buffer.from('{"a":"' + 'q"'.repeat(700_000) + '"}'),
+    Buffer.from([0x7b, 0x01, 0x7d]),
+    Buffer.from([0xff, 0x22]),
+    Buffer.from('{"a":"y"}'),
+  ];
+  for (const [k, bytes] of lines.entries()) {
+    const origin = { source: k % 2 === 0 ? 's3://b/a.jsonl' : 'dir/\u00e9 "b".jsonl', etag: String(k % 3), line: k + 1, offset: 10 * k };
+    const why = k % 2 === 0 ? SCHEMA : NOT_JSON;
+    appendRejectRecord(sink, origin, why, bytes);
+    want.push(expected(origin, why, bytes));
+  }
+  assert.ok(Buffer.from(sink.bytes()).equals(Buffer.concat(want)));
 });
