@@ -131,12 +131,13 @@ function memberRejection(buf: Buffer, rules: Rules): Rejection | undefined {
   const { key, from, to } = oneBroken;
   // The explanation depends only on the rules, the key and the member's bytes, and broken values
   // repeat (an empty id, one wrong date format): the bench's 5,887 schema rejects of 100 MB had 496
-  // distinct ones. Short values only, so the memo stays small.
+  // distinct ones. Short values only, and at most MEMO_ENTRIES of them and MEMO_CHARS of text.
   let memoKey: string | undefined;
   if (to - from <= MEMO_VALUE_BYTES) {
     if (memoRules !== rules) {
       memoRules = rules;
       memo.clear();
+      memoChars = 0;
     }
     memoKey = key + '\0' + buf.toString('latin1', from, to);
     const known = memo.get(memoKey);
@@ -156,8 +157,15 @@ function memberRejection(buf: Buffer, rules: Rules): Rejection | undefined {
     return uncheckable(err);
   }
   if (found !== undefined && memoKey !== undefined) {
-    if (memo.size >= MEMO_ENTRIES) memo.clear();
+    // Bounded by its texts too: a message can quote a long pattern from the rules.
+    let size = memoKey.length + found.message.length;
+    for (const e of found.errors ?? []) size += e.path.length + e.keyword.length + e.message.length;
+    if (memo.size >= MEMO_ENTRIES || memoChars + size > MEMO_CHARS) {
+      memo.clear();
+      memoChars = 0;
+    }
     memo.set(memoKey, found);
+    memoChars += size;
   }
   return found;
 }
@@ -165,7 +173,10 @@ function memberRejection(buf: Buffer, rules: Rules): Rejection | undefined {
 /** memberRejection's memo: the rejection of each (key, value bytes) seen, for the rules last used. */
 const memo = new Map<string, Rejection>();
 let memoRules: Rules | undefined;
+/** Characters of text the memo holds (keys, messages, paths), about its size in bytes. */
+let memoChars = 0;
 const MEMO_ENTRIES = 4096;
+const MEMO_CHARS = 4 << 20;
 const MEMO_VALUE_BYTES = 256;
 
 /** The line's JSON object, or why it is none. */

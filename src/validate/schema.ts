@@ -134,8 +134,10 @@ export interface RulesOptions {
  */
 export function rulesChecker(): string {
   const v = (name: string): string => (require(`${name}/package.json`) as { version: string }).version;
-  return `cleaner ${VERSION}; ajv ${v('ajv')}; ajv-formats ${v('ajv-formats')}; ajv-draft-04 ${v('ajv-draft-04')}`;
+  return (checker ??= `cleaner ${VERSION}; ajv ${v('ajv')}; ajv-formats ${v('ajv-formats')}; ajv-draft-04 ${v('ajv-draft-04')}`);
 }
+/** rulesChecker's answer, made once (a run asks when it plans and when it records the check). */
+let checker: string | undefined;
 
 /** Ten violations say what is wrong with a line; a record of thousands says nothing more, slowly. */
 export const DEFAULT_MAX_ERRORS_PER_LINE = 10;
