@@ -142,8 +142,9 @@ function withErrors(start: string, errors: Violation[], kept: number, total: num
 
 /**
  * `"`, then `bytes` escaped as JSON.stringify escapes a string's characters, written into `out`
- * (seen through `outView`) from `p`: the index after them (the closing quote is the caller's). `measured`: `out` was sized for exactly these escapes; else it has two bytes for
- * each, and a control byte that needs six makes it return -1 (with `out` half written).
+ * (seen through `outView`) from `p`: the index after them (the closing quote is the caller's).
+ * `measured`: `out` was sized for exactly these escapes; else it has two bytes for each, and a
+ * control byte that needs six makes it return -1 (with `out` half written).
  */
 function copyEscaped(bytes: Buffer, view: DataView, out: Buffer, outView: DataView, p: number, measured: boolean): number {
   const n = bytes.length;
