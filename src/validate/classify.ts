@@ -139,7 +139,8 @@ function memberRejection(buf: Buffer, rules: Rules): Rejection | undefined {
       memo.clear();
       memoChars = 0;
     }
-    memoKey = key + '\0' + buf.toString('latin1', from, to);
+    // The key's length first: no other key and value can spell the same memo key.
+    memoKey = `${key.length}:${key}${buf.toString('latin1', from, to)}`;
     const known = memo.get(memoKey);
     if (known !== undefined) return known;
   }
