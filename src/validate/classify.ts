@@ -5,7 +5,7 @@
  * everything expensive happens only for lines that are rejected.
  */
 import { isUtf8 } from 'node:buffer';
-import { ACCEPT, REJECT, REJECT_ONE, UNSURE_LINE } from './fast-path.js';
+import { ACCEPT, REJECT, REJECT_EXTRA, REJECT_ONE, UNSURE_LINE } from './fast-path.js';
 import { oneBroken } from './fast-path-emit.js';
 import { shortcutFor } from './probe.js';
 import type { Explained, ExplainPending, Rules, Violation } from './schema.js';
@@ -74,7 +74,13 @@ export function classify(buf: Buffer, start: number, end: number, rules: Rules, 
     const one = memberRejection(buf, rules);
     if (one !== undefined) return one;
   }
-  const rejected = verdict === REJECT || verdict === REJECT_ONE;
+  // Only keys that are not allowed: explained as the last line with the same ones was.
+  const extrasKey = verdict === REJECT_EXTRA ? extrasMemoKey(oneBroken.extras) : undefined;
+  if (extrasKey !== undefined) {
+    const known = recall(rules, extrasKey);
+    if (known !== undefined) return known;
+  }
+  const rejected = verdict === REJECT || verdict === REJECT_ONE || verdict === REJECT_EXTRA;
   const bytes = buf.subarray(start, end);
   // Rejected (the value is never needed here then): the other thread parses it as it explains it.
   // Parsing it here as well made the webhook row (10 KB payloads) 4.02-4.16 s against 3.71-3.91.
@@ -90,7 +96,9 @@ export function classify(buf: Buffer, start: number, end: number, rules: Rules, 
     // Parsed again over there: few lines get here, the fast path rejects most that break the rules.
     const later = defer ? rules.explainLater?.(bytes) : undefined;
     if (later !== undefined) return new Deferred(later);
-    return explained(rules.explain(value), value, rejected, rules);
+    const v = explained(rules.explain(value), value, rejected, rules);
+    if (extrasKey !== undefined && v !== null && v !== 'blank' && v.reason === 'schema') remember(extrasKey, v);
+    return v;
   } catch (err) {
     return uncheckable(err);
   }
@@ -134,14 +142,9 @@ function memberRejection(buf: Buffer, rules: Rules): Rejection | undefined {
   // distinct ones. Short values only, and at most MEMO_ENTRIES of them and MEMO_CHARS of text.
   let memoKey: string | undefined;
   if (to - from <= MEMO_VALUE_BYTES) {
-    if (memoRules !== rules) {
-      memoRules = rules;
-      memo.clear();
-      memoChars = 0;
-    }
     // The key's length first: no other key and value can spell the same memo key.
     memoKey = `${key.length}:${key}${buf.toString('latin1', from, to)}`;
-    const known = memo.get(memoKey);
+    const known = recall(rules, memoKey);
     if (known !== undefined) return known;
   }
   let value: unknown;
@@ -157,21 +160,17 @@ function memberRejection(buf: Buffer, rules: Rules): Rejection | undefined {
   } catch (err) {
     return uncheckable(err);
   }
-  if (found !== undefined && memoKey !== undefined) {
-    // Bounded by its texts too: a message can quote a long pattern from the rules.
-    let size = memoKey.length + found.message.length;
-    for (const e of found.errors ?? []) size += e.path.length + e.keyword.length + e.message.length;
-    if (memo.size >= MEMO_ENTRIES || memoChars + size > MEMO_CHARS) {
-      memo.clear();
-      memoChars = 0;
-    }
-    memo.set(memoKey, found);
-    memoChars += size;
-  }
+  if (found !== undefined && memoKey !== undefined) remember(memoKey, found);
   return found;
 }
 
-/** memberRejection's memo: the rejection of each (key, value bytes) seen, for the rules last used. */
+/**
+ * Explanations that depend on a few bytes of a line only, for the rules last used: a broken
+ * member's, by its key and value bytes (memberRejection), and that of a line whose only fault is
+ * keys that are not allowed, by their names (`+` then each name after its length; extrasMemoKey).
+ * At most MEMO_ENTRIES of them and MEMO_CHARS of text (a message can quote a long pattern from the
+ * rules): emptied when full.
+ */
 const memo = new Map<string, Rejection>();
 let memoRules: Rules | undefined;
 /** Characters of text the memo holds (keys, messages, paths), about its size in bytes. */
@@ -179,6 +178,35 @@ let memoChars = 0;
 const MEMO_ENTRIES = 4096;
 const MEMO_CHARS = 4 << 20;
 const MEMO_VALUE_BYTES = 256;
+
+/** The rejection remembered under `key` for `rules`, if any (the memo is emptied when the rules change). */
+function recall(rules: Rules, key: string): Rejection | undefined {
+  if (memoRules !== rules) {
+    memoRules = rules;
+    memo.clear();
+    memoChars = 0;
+  }
+  return memo.get(key);
+}
+
+/** Remembers `found` under `key`, for the rules recall() was last asked about. */
+function remember(key: string, found: Rejection): void {
+  let size = key.length + found.message.length;
+  for (const e of found.errors ?? []) size += e.path.length + e.keyword.length + e.message.length;
+  if (memo.size >= MEMO_ENTRIES || memoChars + size > MEMO_CHARS) {
+    memo.clear();
+    memoChars = 0;
+  }
+  memo.set(key, found);
+  memoChars += size;
+}
+
+/** The memo key of a line whose only fault is the keys `names` (REJECT_EXTRA), or undefined when they are long. */
+function extrasMemoKey(names: readonly string[]): string | undefined {
+  let key = '+';
+  for (const name of names) key += `${name.length}:${name}`;
+  return key.length <= MEMO_VALUE_BYTES ? key : undefined;
+}
 
 /** The line's JSON object, or why it is none. */
 function parseObject(bytes: Buffer): { value: object } | Rejection {

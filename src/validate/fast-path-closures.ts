@@ -16,9 +16,11 @@ import {
   ANY,
   enumHas,
   itemsDistinct,
+  explainsExtras,
   explainsOne,
   lineCheck,
   LINE_REJECT,
+  LINE_REJECT_EXTRA,
   LINE_REJECT_ONE,
   MAX_NESTING,
   NEVER,
@@ -465,6 +467,7 @@ function objectCheck(spec: ObjectSpec, fn: (name: Name) => Check): Check {
   const deps = spec.dependencies.map((d) => ({ key: d.key, names: d.names, check: d.check === undefined ? undefined : fn(d.check) }));
   const escapesMatter = n > 0 || keySensitive;
   const one = explainsOne(spec);
+  const extras = explainsExtras(spec);
   // Beyond 30 keys a key seen is marked in `seen` with this call's stamp, so no array is cleared or
   // made per object; a call made while another is under way (a nested object of the same
   // subschema, through a recursive $ref) marks a fresh array of its own instead.
@@ -486,6 +489,8 @@ function objectCheck(spec: ObjectSpec, fn: (name: Name) => Check): Check {
     let oneAt = -1;
     let oneFrom = 0;
     let oneTo = -1;
+    // Whether a key that is not allowed was read (its name is in `names`).
+    let extra = false;
     if (requiredNames.length > 0) {
       // Another branch already read this object: a missing required key settles it without reading it again.
       const ks = knownKeys(start);
@@ -574,7 +579,8 @@ function objectCheck(spec: ObjectSpec, fn: (name: Name) => Check): Check {
               else ve = r;
             }
           }
-          if (additional !== undefined && !matched && !failed) {
+          if (extras && !matched && !failed) extra = true;
+          else if (additional !== undefined && !matched && !failed) {
             r = additional(b, i, end);
             if (r === -2) return -2;
             if (r === -1) failed = true;
@@ -609,6 +615,12 @@ function objectCheck(spec: ObjectSpec, fn: (name: Name) => Check): Check {
         if (r < 0) return r;
         if (r !== i) return -2;
       }
+    }
+    if (extra) {
+      if (oneAt >= 0) return LINE_REJECT;
+      oneBroken.extras = names!;
+      oneBroken.end = i;
+      return LINE_REJECT_EXTRA;
     }
     if (oneAt >= 0) {
       oneBroken.key = keys[oneAt].name;

@@ -115,12 +115,30 @@ export const LINE_REJECT = -3;
  * `propertyNames` also checks (explainsOne).
  */
 export const LINE_REJECT_ONE = -4;
-/** Where LINE_REJECT_ONE found the broken member: its key, its value's bytes [from, to), and the index after the object. */
-export const oneBroken = { key: '', from: 0, to: 0, end: 0 };
+/**
+ * Where LINE_REJECT_ONE found the broken member: its key, its value's bytes [from, to), and the
+ * index after the object; for LINE_REJECT_EXTRA, the keys that were not allowed (`extras`).
+ */
+export const oneBroken = { key: '', from: 0, to: 0, end: 0, extras: [] as string[] };
 
 /** Whether the object of `spec` answers LINE_REJECT_ONE (see there). */
 export function explainsOne(spec: ObjectSpec): boolean {
   return spec.alone && spec.patterns.length === 0 && spec.propertyNames === undefined;
+}
+
+/**
+ * The root object's answer for a line whose only fault is keys that `additionalProperties: false`
+ * forbids (oneBroken.extras names them, in the line's order), read to its end: every named member
+ * and every other keyword of the object passed, and no key repeats. ajv's errors for the whole line
+ * (allErrors) are then one per such key, in an order that depends on their names alone, so a line
+ * with the same extra keys is explained as the first such line was (classify.ts): a producer that
+ * adds a field makes every line one of these.
+ */
+export const LINE_REJECT_EXTRA = -5;
+
+/** Whether the object of `spec` answers LINE_REJECT_EXTRA: explainsOne, extra keys forbidden, and every key its keywords name one of its `properties`. */
+export function explainsExtras(spec: ObjectSpec): boolean {
+  return explainsOne(spec) && spec.additional === NEVER && spec.keys.every((key) => key.inProperties);
 }
 
 export interface ArraySpec {
@@ -345,8 +363,11 @@ export class Emitter implements CheckEmitter {
     const s: string[] = ['const start = i;', 'i++; i = skipWs(b, i, end);', small ? 'let mask = 0;' : `const seen = new Uint8Array(${n});`];
     s.push('let names, r, ve, k, count = 0;', '// A REJECT stands only once the whole object is read: a repeated key could replace the value.', 'let failed = false;');
     const one = explainsOne(spec);
+    const extras = explainsExtras(spec);
     // The one broken member so far (-1: none), its key and its value's start, and its end (-2: to be read).
     if (one) s.push("let one = -1, oneKey = '', oneFrom = 0, oneTo = -1;");
+    // Whether a key that is not allowed was read (its name is in `names`).
+    if (extras) s.push('let extra = false;');
     if (required.length > 0) {
       // Another branch already read this object: a missing required key settles it without reading it again.
       s.push(`{\nconst ks = knownKeys(start);\nif (ks !== undefined && !(${required.map((k) => `ks.has(${this.konst(keys[k].name)})`).join(' && ')})) return -1;\n}`);
@@ -401,7 +422,7 @@ export class Emitter implements CheckEmitter {
       for (const p of patterns) s.push(`if (!failed && ${this.konst(p.re)}.test(name)) {\nmatched = true;\nr = ${p.check}(b, i, end);\n${merge}\n}`);
       s.push('}');
     }
-    if (additional !== undefined) s.push(`if (!matched && !failed) {\nr = ${additional}(b, i, end);\n${merge}\n}`);
+    if (additional !== undefined) s.push(extras ? 'if (!matched && !failed) extra = true;' : `if (!matched && !failed) {\nr = ${additional}(b, i, end);\n${merge}\n}`);
     // With no repeated key, the failed member's value is the one JSON.parse keeps: REJECT now.
     s.push(spec.lineRoot ? `if (failed) return ${LINE_REJECT};` : 'if (failed && objectDistinct(b, start, end) >= 0) return -1;');
     s.push('}');
@@ -424,6 +445,7 @@ export class Emitter implements CheckEmitter {
       if (d.check !== undefined) s.push(`r = ${d.check}(b, start, end);`, 'if (r < 0) return r;', 'if (r !== i) return -2;');
       s.push('}');
     }
+    if (extras) s.push('if (extra) {', `if (one >= 0) return ${LINE_REJECT};`, 'oneBroken.extras = names;', 'oneBroken.end = i;', `return ${LINE_REJECT_EXTRA};`, '}');
     if (one) s.push('if (one >= 0) {', 'oneBroken.key = oneKey;', 'oneBroken.from = oneFrom;', 'oneBroken.to = oneTo;', 'oneBroken.end = i;', `return ${LINE_REJECT_ONE};`, '}');
     s.push('return i;');
     return this.define(s.join('\n'));

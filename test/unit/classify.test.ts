@@ -4,8 +4,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { classify, type Verdict } from '../../src/validate/classify.js';
 import { compileRules, loadRules, type Rules } from '../../src/validate/schema.js';
+import { REJECT, REJECT_EXTRA, UNSURE_LINE } from '../../src/validate/fast-path.js';
 
 const PERMISSIVE = compileRules('t', '{}');
 const DEFAULT = loadRules(undefined);
@@ -250,6 +252,50 @@ test('a broken member seen again is explained as the first time, and by the rule
   const v = run('{"n":"seven"}', integer);
   assert.ok(v !== null && v !== 'blank');
   assert.deepEqual(v.errors?.map((e) => [e.path, e.keyword]), [['/n', 'type']]);
+});
+
+test('keys that are not allowed, alone at fault, are explained as the whole line is, and remembered by their names only', () => {
+  const text = JSON.stringify({ type: 'object', required: ['id'], additionalProperties: false, properties: { id: { type: 'integer' }, n: { type: 'number' } } });
+  for (const emitter of ['generated', 'closures'] as const) {
+    const rules = compileRules('x', text, { checked: true, fastPathEmitter: emitter });
+    const slow: Rules = { ...rules, fastAccept: undefined, fastCheck: undefined };
+    const cases: Array<[string, number]> = [
+      ['{"id":1,"extra":true}', REJECT_EXTRA],
+      ['{"id":2,"n":3,"extra":"a value the memo never sees"}', REJECT_EXTRA],
+      ['{"extra":[1,2],"id":3}', REJECT_EXTRA],
+      ['{"id":1,"b":1,"a":2}', REJECT_EXTRA],
+      ['{"id":1,"2":1,"10":2,"a":3}', REJECT_EXTRA],
+      ['{"id":1,"10":1,"2":2,"a":3}', REJECT_EXTRA],
+      // Another fault beside them: the whole line is explained.
+      ['{"id":"x","extra":1}', REJECT],
+      ['{"extra":1}', REJECT],
+      // A repeated key: JSON.parse keeps one of them, so the fast path is unsure.
+      ['{"id":1,"extra":1,"extra":2}', UNSURE_LINE],
+    ];
+    for (let round = 0; round < 2; round++) {
+      for (const [line, verdict] of cases) {
+        const b = Buffer.from(line);
+        assert.equal(rules.fastCheck!(b, 0, b.length), verdict, `${emitter}: ${line}`);
+        const v = classify(b, 0, b.length, rules);
+        assert.deepEqual(v, classify(b, 0, b.length, slow), `${emitter}: ${line}`);
+        assert.ok(v !== null && v !== 'blank' && v.reason === 'schema', line);
+      }
+    }
+    // Any keys (integer-like ones come first in JSON.parse's order), in any order, with any values.
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.oneof(fc.string({ maxLength: 4 }), fc.nat(30).map(String)), fc.jsonValue({ maxDepth: 1 })), { maxLength: 4 }), fc.boolean(), (members, brokenId) => {
+        const parts = [`"id":${brokenId ? '"x"' : 1}`, ...members.map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`)];
+        for (const line of [`{${parts.join(',')}}`, `{${parts.reverse().join(',')}}`]) {
+          const b = Buffer.from(line);
+          for (let twice = 0; twice < 2; twice++) assert.deepEqual(classify(b, 0, b.length, rules), classify(b, 0, b.length, slow), `${emitter}: ${line}`);
+        }
+      }),
+      { numRuns: 300 },
+    );
+    const extra = run('{"id":9,"extra":{"deep":[1]}}', rules);
+    assert.ok(extra !== null && extra !== 'blank');
+    assert.deepEqual(extra.errors?.map((e) => [e.path, e.keyword]), [['/', 'additionalProperties']]);
+  }
 });
 
 test('a reject the explanation cannot support is decided by ajv: a wrong fast-path reject never drops a valid line', () => {
