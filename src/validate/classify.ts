@@ -5,7 +5,7 @@
  * everything expensive happens only for lines that are rejected.
  */
 import { isUtf8 } from 'node:buffer';
-import { ACCEPT, REJECT, REJECT_EXTRA, REJECT_ONE, UNSURE_LINE } from './fast-path.js';
+import { ACCEPT, REJECT, REJECT_EXTRA, REJECT_MISSING, REJECT_ONE, UNSURE_LINE } from './fast-path.js';
 import { oneBroken } from './fast-path-emit.js';
 import { shortcutFor } from './probe.js';
 import type { Explained, ExplainPending, Rules, Violation } from './schema.js';
@@ -74,13 +74,14 @@ export function classify(buf: Buffer, start: number, end: number, rules: Rules, 
     const one = memberRejection(buf, rules);
     if (one !== undefined) return one;
   }
-  // Only keys that are not allowed: explained as the last line with the same ones was.
-  const extrasKey = verdict === REJECT_EXTRA ? extrasMemoKey(oneBroken.extras) : undefined;
-  if (extrasKey !== undefined) {
-    const known = recall(rules, extrasKey);
+  // Only keys that are not allowed, or only required keys missing: explained as the last line with
+  // the same ones was.
+  const keysKey = verdict === REJECT_EXTRA ? extrasMemoKey(oneBroken.extras) : verdict === REJECT_MISSING ? `-${oneBroken.missing}` : undefined;
+  if (keysKey !== undefined) {
+    const known = recall(rules, keysKey);
     if (known !== undefined) return known;
   }
-  const rejected = verdict === REJECT || verdict === REJECT_ONE || verdict === REJECT_EXTRA;
+  const rejected = verdict === REJECT || verdict === REJECT_ONE || verdict === REJECT_EXTRA || verdict === REJECT_MISSING;
   const bytes = buf.subarray(start, end);
   // Rejected (the value is never needed here then): the other thread parses it as it explains it.
   // Parsing it here as well made the webhook row (10 KB payloads) 4.02-4.16 s against 3.71-3.91.
@@ -97,7 +98,7 @@ export function classify(buf: Buffer, start: number, end: number, rules: Rules, 
     const later = defer ? rules.explainLater?.(bytes) : undefined;
     if (later !== undefined) return new Deferred(later);
     const v = explained(rules.explain(value), value, rejected, rules);
-    if (extrasKey !== undefined && v !== null && v !== 'blank' && v.reason === 'schema') remember(extrasKey, v);
+    if (keysKey !== undefined && v !== null && v !== 'blank' && v.reason === 'schema') remember(keysKey, v);
     return v;
   } catch (err) {
     return uncheckable(err);
@@ -166,8 +167,9 @@ function memberRejection(buf: Buffer, rules: Rules): Rejection | undefined {
 
 /**
  * Explanations that depend on a few bytes of a line only, for the rules last used: a broken
- * member's, by its key and value bytes (memberRejection), and that of a line whose only fault is
- * keys that are not allowed, by their names (`+` then each name after its length; extrasMemoKey).
+ * member's, by its key and value bytes (memberRejection); that of a line whose only fault is keys
+ * that are not allowed, by their names (`+` then each name after its length; extrasMemoKey); and
+ * that of a line whose only fault is required keys missing, by which (`-` then their bit mask).
  * At most MEMO_ENTRIES of them and MEMO_CHARS of text (a message can quote a long pattern from the
  * rules): emptied when full.
  */

@@ -21,6 +21,7 @@ import {
   lineCheck,
   LINE_REJECT,
   LINE_REJECT_EXTRA,
+  LINE_REJECT_MISSING,
   LINE_REJECT_ONE,
   MAX_NESTING,
   NEVER,
@@ -601,8 +602,13 @@ function objectCheck(spec: ObjectSpec, fn: (name: Name) => Check): Check {
         if (b[i - 1] === 0x7d) break;
       }
     if (failed) return -1;
+    // A line root checked as for one broken member reads on past missing required keys (LINE_REJECT_MISSING).
+    let missing = false;
     if (small) {
-      if ((mask & want) !== want) return -1;
+      if ((mask & want) !== want) {
+        if (!one) return -1;
+        missing = true;
+      }
     } else for (let x = 0; x < required.length; x++) if (seen![required[x]] !== t) return -1;
     if (count < min) return -1;
     if (count > max) return -1;
@@ -615,6 +621,12 @@ function objectCheck(spec: ObjectSpec, fn: (name: Name) => Check): Check {
         if (r < 0) return r;
         if (r !== i) return -2;
       }
+    }
+    if (missing) {
+      if (oneAt >= 0 || extra) return -1;
+      oneBroken.missing = want & ~mask;
+      oneBroken.end = i;
+      return LINE_REJECT_MISSING;
     }
     if (extra) {
       if (oneAt >= 0) return LINE_REJECT;

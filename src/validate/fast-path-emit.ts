@@ -117,9 +117,11 @@ export const LINE_REJECT = -3;
 export const LINE_REJECT_ONE = -4;
 /**
  * Where LINE_REJECT_ONE found the broken member: its key, its value's bytes [from, to), and the
- * index after the object; for LINE_REJECT_EXTRA, the keys that were not allowed (`extras`).
+ * index after the object; for LINE_REJECT_EXTRA, the keys that were not allowed (`extras`); for
+ * LINE_REJECT_MISSING, the required keys that are missing (`missing`, one bit per key as the root
+ * check numbers them).
  */
-export const oneBroken = { key: '', from: 0, to: 0, end: 0, extras: [] as string[] };
+export const oneBroken = { key: '', from: 0, to: 0, end: 0, extras: [] as string[], missing: 0 };
 
 /** Whether the object of `spec` answers LINE_REJECT_ONE (see there). */
 export function explainsOne(spec: ObjectSpec): boolean {
@@ -135,6 +137,16 @@ export function explainsOne(spec: ObjectSpec): boolean {
  * adds a field makes every line one of these.
  */
 export const LINE_REJECT_EXTRA = -5;
+
+/**
+ * The root object's answer for a line whose only fault is required keys that are missing
+ * (oneBroken.missing says which), read to its end: every member and every other keyword of the
+ * object passed, and no key repeats. ajv's errors for the whole line (allErrors) are then one per
+ * missing key, in the order of `required`, so a line missing the same keys is explained as the
+ * first such line was (classify.ts): a producer that drops a field makes every line one of these.
+ * Only for a root that answers LINE_REJECT_ONE, with at most 30 keys named (a bit mask).
+ */
+export const LINE_REJECT_MISSING = -6;
 
 /** Whether the object of `spec` answers LINE_REJECT_EXTRA: explainsOne, extra keys forbidden, and every key its keywords name one of its `properties`. */
 export function explainsExtras(spec: ObjectSpec): boolean {
@@ -431,11 +443,13 @@ export class Emitter implements CheckEmitter {
     s.push('i = skipWs(b, i, end);', 'if (i >= end) return -2;');
     s.push('if (b[i] === 0x2c) { i++; i = skipWs(b, i, end); continue; }', 'if (b[i] === 0x7d) { i++; break; }', 'return -2;', '}');
     s.push('if (failed) return -1;');
-    if (required.length > 0) {
-      if (small) {
-        const want = required.reduce((m, k) => m | (1 << k), 0);
-        s.push(`if ((mask & ${want}) !== ${want}) return -1;`);
-      } else for (const k of required) s.push(`if (!(${has(k)})) return -1;`);
+    // A line root checked as for one broken member reads on past missing required keys (LINE_REJECT_MISSING).
+    const missing = one && small && required.length > 0;
+    const want = required.reduce((m, k) => m | (1 << k), 0);
+    if (missing) s.push(`const missing = (mask & ${want}) !== ${want};`);
+    else if (required.length > 0) {
+      if (small) s.push(`if ((mask & ${want}) !== ${want}) return -1;`);
+      else for (const k of required) s.push(`if (!(${has(k)})) return -1;`);
     }
     if (min > 0) s.push(`if (count < ${min}) return -1;`);
     if (max !== Infinity) s.push(`if (count > ${max}) return -1;`);
@@ -445,6 +459,7 @@ export class Emitter implements CheckEmitter {
       if (d.check !== undefined) s.push(`r = ${d.check}(b, start, end);`, 'if (r < 0) return r;', 'if (r !== i) return -2;');
       s.push('}');
     }
+    if (missing) s.push('if (missing) {', `if (one >= 0${extras ? ' || extra' : ''}) return -1;`, `oneBroken.missing = ${want} & ~mask;`, 'oneBroken.end = i;', `return ${LINE_REJECT_MISSING};`, '}');
     if (extras) s.push('if (extra) {', `if (one >= 0) return ${LINE_REJECT};`, 'oneBroken.extras = names;', 'oneBroken.end = i;', `return ${LINE_REJECT_EXTRA};`, '}');
     if (one) s.push('if (one >= 0) {', 'oneBroken.key = oneKey;', 'oneBroken.from = oneFrom;', 'oneBroken.to = oneTo;', 'oneBroken.end = i;', `return ${LINE_REJECT_ONE};`, '}');
     s.push('return i;');

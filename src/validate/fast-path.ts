@@ -31,7 +31,7 @@ import { GuardDeriver } from './branch-guard.js';
 import { skipWs } from './json-scan.js';
 import { INERT, lineRootPointer, NOT_FOUND, pointerTarget } from './schema-pointer.js';
 import { ClosureEmitter } from './fast-path-closures.js';
-import { ANY, Emitter, LINE_REJECT, LINE_REJECT_EXTRA, LINE_REJECT_ONE, NEVER, oneBroken, T_ANY, T_ARRAY, T_BOOLEAN, T_INTEGER, T_NULL, T_NUMBER, T_OBJECT, T_STRING, UNSURE, type ArraySpec, type CheckEmitter, type EnumList, type Name, type NumberSpec, type ObjectSpec, type StringCheck } from './fast-path-emit.js';
+import { ANY, Emitter, LINE_REJECT, LINE_REJECT_EXTRA, LINE_REJECT_MISSING, LINE_REJECT_ONE, NEVER, oneBroken, T_ANY, T_ARRAY, T_BOOLEAN, T_INTEGER, T_NULL, T_NUMBER, T_OBJECT, T_STRING, UNSURE, type ArraySpec, type CheckEmitter, type EnumList, type Name, type NumberSpec, type ObjectSpec, type StringCheck } from './fast-path-emit.js';
 
 const ucs2length = ((ucs2lengthModule as any).default ?? ucs2lengthModule) as (s: string) => number;
 const fullFormats = fullFormatsExport as Record<string, unknown>;
@@ -47,7 +47,9 @@ export const REJECT = -1;
 export const REJECT_ONE = -2;
 /** REJECT, the line's only fault being keys of the root object that are not allowed (oneBroken.extras, fast-path-emit.ts). */
 export const REJECT_EXTRA = -3;
-export type FastVerdict = typeof ACCEPT | typeof UNSURE_LINE | typeof REJECT | typeof REJECT_ONE | typeof REJECT_EXTRA;
+/** REJECT, the line's only fault being required keys of the root object that are missing (oneBroken.missing, fast-path-emit.ts). */
+export const REJECT_MISSING = -4;
+export type FastVerdict = typeof ACCEPT | typeof UNSURE_LINE | typeof REJECT | typeof REJECT_ONE | typeof REJECT_EXTRA | typeof REJECT_MISSING;
 
 /**
  * The fast path with its whole answer for the bytes `buf[start, end)`: ACCEPT only when they are a
@@ -55,8 +57,8 @@ export type FastVerdict = typeof ACCEPT | typeof UNSURE_LINE | typeof REJECT | t
  * no key of that object repeats (the caller must still find out whether they are, by parsing and
  * explaining them, and ask ajv when the explanation finds nothing wrong); REJECT_ONE when they are
  * a JSON object whose one fault is the value of one of its `properties` (oneBroken says which);
- * REJECT_EXTRA when its only fault is keys that are not allowed (oneBroken says which); UNSURE_LINE
- * for anything else.
+ * REJECT_EXTRA when its only fault is keys that are not allowed, REJECT_MISSING when it is required
+ * keys that are missing (oneBroken says which); UNSURE_LINE for anything else.
  */
 export type FastCheck = (buf: Buffer, start: number, end: number) => FastVerdict;
 
@@ -115,6 +117,7 @@ export function compileFastCheck(schema: unknown, formats: Record<string, Format
       // for LINE_REJECT, if none of its keys repeats).
       if (e === LINE_REJECT_ONE) return skipWs(b, oneBroken.end, end) === end ? REJECT_ONE : REJECT;
       if (e === LINE_REJECT_EXTRA) return skipWs(b, oneBroken.end, end) === end ? REJECT_EXTRA : REJECT;
+      if (e === LINE_REJECT_MISSING) return skipWs(b, oneBroken.end, end) === end ? REJECT_MISSING : REJECT;
       return e === -1 || e === LINE_REJECT ? REJECT : UNSURE_LINE;
     } catch {
       // A schema nested deeper than the JS stack: the exact path decides.

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { classify, type Verdict } from '../../src/validate/classify.js';
 import { compileRules, loadRules, type Rules } from '../../src/validate/schema.js';
-import { REJECT, REJECT_EXTRA, UNSURE_LINE } from '../../src/validate/fast-path.js';
+import { REJECT, REJECT_EXTRA, REJECT_MISSING, UNSURE_LINE } from '../../src/validate/fast-path.js';
 
 const PERMISSIVE = compileRules('t', '{}');
 const DEFAULT = loadRules(undefined);
@@ -269,6 +269,10 @@ test('keys that are not allowed, alone at fault, are explained as the whole line
       // Another fault beside them: the whole line is explained.
       ['{"id":"x","extra":1}', REJECT],
       ['{"extra":1}', REJECT],
+      // Only required keys missing.
+      ['{"n":1}', REJECT_MISSING],
+      ['{}', REJECT_MISSING],
+      ['{"n":"x"}', REJECT],
       // A repeated key: JSON.parse keeps one of them, so the fast path is unsure.
       ['{"id":1,"extra":1,"extra":2}', UNSURE_LINE],
     ];
@@ -295,6 +299,45 @@ test('keys that are not allowed, alone at fault, are explained as the whole line
     const extra = run('{"id":9,"extra":{"deep":[1]}}', rules);
     assert.ok(extra !== null && extra !== 'blank');
     assert.deepEqual(extra.errors?.map((e) => [e.path, e.keyword]), [['/', 'additionalProperties']]);
+  }
+});
+
+test('required keys missing, alone at fault, are explained as the whole line is, and remembered by which keys they are', () => {
+  const text = JSON.stringify({ type: 'object', required: ['b', 'a', 'c'], minProperties: 1, properties: { a: { type: 'integer' }, b: { type: 'string' }, c: {}, d: { type: 'boolean' } } });
+  for (const emitter of ['generated', 'closures'] as const) {
+    const rules = compileRules('m', text, { checked: true, fastPathEmitter: emitter });
+    const slow: Rules = { ...rules, fastAccept: undefined, fastCheck: undefined };
+    const cases: Array<[string, number]> = [
+      ['{"a":1,"c":null}', REJECT_MISSING],
+      ['{"c":[1],"a":2,"z":"any"}', REJECT_MISSING],
+      ['{"a":1}', REJECT_MISSING],
+      ['{"d":true}', REJECT_MISSING],
+      ['{"c":0,"b":"x"}', REJECT_MISSING],
+      // Another fault beside them, or minProperties: the whole line is explained.
+      ['{"a":"x"}', REJECT],
+      ['{"d":1,"c":2}', REJECT],
+      ['{}', REJECT],
+      ['{"a":1,"a":2}', UNSURE_LINE],
+    ];
+    for (let round = 0; round < 2; round++) {
+      for (const [line, verdict] of cases) {
+        const b = Buffer.from(line);
+        assert.equal(rules.fastCheck!(b, 0, b.length), verdict, `${emitter}: ${line}`);
+        assert.deepEqual(classify(b, 0, b.length, rules), classify(b, 0, b.length, slow), `${emitter}: ${line}`);
+      }
+    }
+    const v = run('{"c":1,"a":1}', rules);
+    assert.ok(v !== null && v !== 'blank');
+    assert.deepEqual(v.errors?.map((e) => [e.path, e.keyword]), [['/b', 'required']]);
+    // Any members, of any values, in any order: classified as without the fast path, twice.
+    fc.assert(
+      fc.property(fc.subarray(['a', 'b', 'c', 'd', 'e']), fc.array(fc.jsonValue({ maxDepth: 1 }), { minLength: 5, maxLength: 5 }), (keys, values) => {
+        const line = `{${keys.map((k, x) => `"${k}":${JSON.stringify(x % 2 === 0 && k === 'a' ? 7 : values[x])}`).join(',')}}`;
+        const b = Buffer.from(line);
+        for (let twice = 0; twice < 2; twice++) assert.deepEqual(classify(b, 0, b.length, rules), classify(b, 0, b.length, slow), `${emitter}: ${line}`);
+      }),
+      { numRuns: 300 },
+    );
   }
 });
 

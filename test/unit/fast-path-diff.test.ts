@@ -16,7 +16,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { compileRules, type Rules } from '../../src/validate/schema.js';
-import { LINE_REJECT, LINE_REJECT_EXTRA, LINE_REJECT_ONE } from '../../src/validate/fast-path-emit.js';
+import { LINE_REJECT, LINE_REJECT_EXTRA, LINE_REJECT_MISSING, LINE_REJECT_ONE } from '../../src/validate/fast-path-emit.js';
 import { classify } from '../../src/validate/classify.js';
 import { topKeysRepeat } from '../helpers/json-keys.js';
 
@@ -194,10 +194,10 @@ for (const emitter of EMITTERS) for (const family of Object.keys(FAMILIES)) {
           const fast = rules.fastAccept(buf, 0, buf.length);
           const answer = check(buf, 0, buf.length);
           if (twin) assert.equal(answer, twin(buf, 0, buf.length), `closures and generated code disagree:\nschema ${JSON.stringify(schema)}\nline   ${text}`);
-          if (!fast && answer !== -1 && answer !== LINE_REJECT && answer !== LINE_REJECT_ONE && answer !== LINE_REJECT_EXTRA) continue;
-          // One broken member is explained from its value alone, and extra keys as the last line
-          // with the same ones was (asked twice: the second is remembered): exactly as the whole line would be.
-          if (answer === LINE_REJECT_ONE || answer === LINE_REJECT_EXTRA) {
+          if (!fast && answer !== -1 && answer !== LINE_REJECT && answer !== LINE_REJECT_ONE && answer !== LINE_REJECT_EXTRA && answer !== LINE_REJECT_MISSING) continue;
+          // One broken member is explained from its value alone, and extra or missing keys as the
+          // last line with the same ones was (asked twice: the second is remembered): exactly as the whole line would be.
+          if (answer === LINE_REJECT_ONE || answer === LINE_REJECT_EXTRA || answer === LINE_REJECT_MISSING) {
             alone++;
             const whole = classify(buf, 0, buf.length, { ...rules, fastAccept: undefined, fastCheck: undefined });
             for (let twice = 0; twice < 2; twice++) assert.deepEqual(classify(buf, 0, buf.length, rules), whole, `explained otherwise than the whole line:\nschema ${JSON.stringify(schema)}\nline   ${text}`);

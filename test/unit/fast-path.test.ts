@@ -15,8 +15,8 @@ import { classify } from '../../src/validate/classify.js';
 import { fullFormats } from 'ajv-formats/dist/formats.js';
 import { BYTE_FORMATS, patternBytes } from '../../src/validate/byte-formats.js';
 import { lastNumber, numberValue, scanNumber } from '../../src/validate/json-scan.js';
-import { ACCEPT, REJECT, REJECT_EXTRA, REJECT_ONE, UNSURE_LINE } from '../../src/validate/fast-path.js';
-import { LINE_REJECT, LINE_REJECT_EXTRA, LINE_REJECT_ONE } from '../../src/validate/fast-path-emit.js';
+import { ACCEPT, REJECT, REJECT_EXTRA, REJECT_MISSING, REJECT_ONE, UNSURE_LINE } from '../../src/validate/fast-path.js';
+import { LINE_REJECT, LINE_REJECT_EXTRA, LINE_REJECT_MISSING, LINE_REJECT_ONE } from '../../src/validate/fast-path-emit.js';
 import { compileRules, loadRules, type Rules } from '../../src/validate/schema.js';
 import { generateEvents } from '../helpers/events.js';
 import { topKeysRepeat } from '../helpers/json-keys.js';
@@ -44,12 +44,12 @@ function sound(rules: Rules, buf: Buffer): boolean {
   const fast = verdict === ACCEPT;
   assert.equal(fast, rules.fastAccept!(buf, 0, buf.length));
   if (fast) assert.equal(exact(rules, buf), 'valid', `the fast path accepted a line the exact path rejects: ${JSON.stringify(buf.toString('latin1'))}`);
-  if (verdict === REJECT_ONE || verdict === REJECT_EXTRA) {
+  if (verdict === REJECT_ONE || verdict === REJECT_EXTRA || verdict === REJECT_MISSING) {
     // Explained from the broken member's value alone, or as the last line with the same extra keys
     // was (asked twice: the second answer is the remembered one): the rejection must be the whole line's.
     for (let twice = 0; twice < 2; twice++) assert.deepEqual(classify(buf, 0, buf.length, rules), exactVerdict(rules, buf), `explained otherwise than the whole line: ${JSON.stringify(buf.toString('latin1'))}`);
   }
-  if (verdict === REJECT || verdict === REJECT_ONE || verdict === REJECT_EXTRA) {
+  if (verdict === REJECT || verdict === REJECT_ONE || verdict === REJECT_EXTRA || verdict === REJECT_MISSING) {
     const found = exact(rules, buf);
     // A REJECT stands unless a key of the root object repeats (LINE_REJECT): then classify asks ajv.
     const repeats = found === 'valid' && topKeysRepeat(buf.toString('utf8'));
@@ -303,7 +303,7 @@ for (const emitter of ['generated', 'closures'] as const) {
           if (got.answer >= 0) assert.ok(valid, `the fast path accepts what ajv rejects (${draft}): ${line}`);
           if (got.answer === -1) assert.ok(!valid, `the fast path rejects what ajv accepts (${draft}): ${line}`);
           if (got.answer === LINE_REJECT) assert.ok(!valid || topKeysRepeat(line), `the fast path rejects what ajv accepts (${draft}): ${line}`);
-          if (got.answer === LINE_REJECT_ONE || got.answer === LINE_REJECT_EXTRA) assert.ok(!valid, `the fast path rejects what ajv accepts (${draft}): ${line}`);
+          if (got.answer === LINE_REJECT_ONE || got.answer === LINE_REJECT_EXTRA || got.answer === LINE_REJECT_MISSING) assert.ok(!valid, `the fast path rejects what ajv accepts (${draft}): ${line}`);
           // Only an escaped or repeated key leaves the fast path unsure here.
           if (!line.includes('act\\u0069on') && line.indexOf('"action"') === line.lastIndexOf('"action"')) assert.notEqual(got.answer, -2, `unsure (${draft}): ${line}`);
         }
@@ -338,7 +338,7 @@ for (const emitter of ['generated', 'closures'] as const) {
           for (const line of ['{"c":[]}', '{"c":[1]}', '{"c":[[]]}', '{"c":[1,0]}', '{"c":[false]}', '{"n":[]}', '{"n":[1]}', '{"n":[1,0]}']) {
             const got = verdicts(rules, line);
             if (got.answer >= 0) assert.ok(got.valid, `${draft} ${JSON.stringify(tuple)}: ${line}`);
-            if (got.answer === -1 || got.answer === LINE_REJECT || got.answer === LINE_REJECT_ONE || got.answer === LINE_REJECT_EXTRA) assert.ok(!got.valid, `${draft} ${JSON.stringify(tuple)}: ${line}`);
+            if (got.answer === -1 || got.answer === LINE_REJECT || got.answer === LINE_REJECT_ONE || got.answer === LINE_REJECT_EXTRA || got.answer === LINE_REJECT_MISSING) assert.ok(!got.valid, `${draft} ${JSON.stringify(tuple)}: ${line}`);
           }
           // The root object answers for its one broken member.
           assert.equal(verdicts(rules, '{"c":[1,0]}').answer, LINE_REJECT_ONE, 'an array that reaches the tuple is still decided');
@@ -448,7 +448,7 @@ test('the byte check for uri-template answers exactly as ajv-formats does, on te
 /** The shortcut's verdict on `line` (REJECT_ONE, a REJECT that says where, counted as REJECT). */
 function verdictOf(rules: Rules, line: string): number {
   const v = rules.fastCheck!(Buffer.from(line), 0, Buffer.byteLength(line));
-  return v === REJECT_ONE || v === REJECT_EXTRA ? REJECT : v;
+  return v === REJECT_ONE || v === REJECT_EXTRA || v === REJECT_MISSING ? REJECT : v;
 }
 
 /** soundAtEveryEnd on every line, and the verdicts `expected` names. */
@@ -468,7 +468,7 @@ function soundAtEveryEnd(rules: Rules, line: string): void {
     const verdict = rules.fastCheck!(b, 0, end);
     const found = exact(rules, Buffer.from(b.subarray(0, end)));
     if (verdict === ACCEPT) assert.equal(found, 'valid', `accepted ${JSON.stringify(b.toString('latin1', 0, end))}`);
-    if ((verdict === REJECT || verdict === REJECT_ONE || verdict === REJECT_EXTRA) && found !== 'invalid_json') assert.equal(found, 'schema', `rejected ${JSON.stringify(b.toString('latin1', 0, end))}`);
+    if ((verdict === REJECT || verdict === REJECT_ONE || verdict === REJECT_EXTRA || verdict === REJECT_MISSING) && found !== 'invalid_json') assert.equal(found, 'schema', `rejected ${JSON.stringify(b.toString('latin1', 0, end))}`);
   }
 }
 
