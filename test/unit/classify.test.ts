@@ -254,91 +254,84 @@ test('a broken member seen again is explained as the first time, and by the rule
   assert.deepEqual(v.errors?.map((e) => [e.path, e.keyword]), [['/n', 'type']]);
 });
 
+/**
+ * For rules compiled with each emitter: the fast path's verdict on each of `cases`, and classify()
+ * of every case and of every line `lines` makes, asked twice (the second answer may be remembered),
+ * equal to classify() without the fast path. Returns the rules of the last emitter.
+ */
+function explainsAsWhole(text: string, cases: Array<[string, number]>, lines: fc.Arbitrary<string>): Rules {
+  let rules = PERMISSIVE;
+  for (const emitter of ['generated', 'closures'] as const) {
+    rules = compileRules('r', text, { checked: true, fastPathEmitter: emitter });
+    const slow: Rules = { ...rules, fastAccept: undefined, fastCheck: undefined };
+    const same = (line: string) => {
+      const b = Buffer.from(line);
+      for (let twice = 0; twice < 2; twice++) assert.deepEqual(classify(b, 0, b.length, rules), classify(b, 0, b.length, slow), `${emitter}: ${line}`);
+    };
+    for (const [line, verdict] of cases) {
+      const b = Buffer.from(line);
+      assert.equal(rules.fastCheck!(b, 0, b.length), verdict, `${emitter}: ${line}`);
+      same(line);
+    }
+    fc.assert(fc.property(lines, same), { numRuns: 300 });
+  }
+  return rules;
+}
+
 test('keys that are not allowed, alone at fault, are explained as the whole line is, and remembered by their names only', () => {
   const text = JSON.stringify({ type: 'object', required: ['id'], additionalProperties: false, properties: { id: { type: 'integer' }, n: { type: 'number' } } });
-  for (const emitter of ['generated', 'closures'] as const) {
-    const rules = compileRules('x', text, { checked: true, fastPathEmitter: emitter });
-    const slow: Rules = { ...rules, fastAccept: undefined, fastCheck: undefined };
-    const cases: Array<[string, number]> = [
-      ['{"id":1,"extra":true}', REJECT_EXTRA],
-      ['{"id":2,"n":3,"extra":"a value the memo never sees"}', REJECT_EXTRA],
-      ['{"extra":[1,2],"id":3}', REJECT_EXTRA],
-      ['{"id":1,"b":1,"a":2}', REJECT_EXTRA],
-      ['{"id":1,"2":1,"10":2,"a":3}', REJECT_EXTRA],
-      ['{"id":1,"10":1,"2":2,"a":3}', REJECT_EXTRA],
-      // Another fault beside them: the whole line is explained.
-      ['{"id":"x","extra":1}', REJECT],
-      ['{"extra":1}', REJECT],
-      // Only required keys missing.
-      ['{"n":1}', REJECT_MISSING],
-      ['{}', REJECT_MISSING],
-      ['{"n":"x"}', REJECT],
-      // A repeated key: JSON.parse keeps one of them, so the fast path is unsure.
-      ['{"id":1,"extra":1,"extra":2}', UNSURE_LINE],
-    ];
-    for (let round = 0; round < 2; round++) {
-      for (const [line, verdict] of cases) {
-        const b = Buffer.from(line);
-        assert.equal(rules.fastCheck!(b, 0, b.length), verdict, `${emitter}: ${line}`);
-        const v = classify(b, 0, b.length, rules);
-        assert.deepEqual(v, classify(b, 0, b.length, slow), `${emitter}: ${line}`);
-        assert.ok(v !== null && v !== 'blank' && v.reason === 'schema', line);
-      }
-    }
-    // Any keys (integer-like ones come first in JSON.parse's order), in any order, with any values.
-    fc.assert(
-      fc.property(fc.array(fc.tuple(fc.oneof(fc.string({ maxLength: 4 }), fc.nat(30).map(String)), fc.jsonValue({ maxDepth: 1 })), { maxLength: 4 }), fc.boolean(), (members, brokenId) => {
-        const parts = [`"id":${brokenId ? '"x"' : 1}`, ...members.map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`)];
-        for (const line of [`{${parts.join(',')}}`, `{${parts.reverse().join(',')}}`]) {
-          const b = Buffer.from(line);
-          for (let twice = 0; twice < 2; twice++) assert.deepEqual(classify(b, 0, b.length, rules), classify(b, 0, b.length, slow), `${emitter}: ${line}`);
-        }
-      }),
-      { numRuns: 300 },
-    );
-    const extra = run('{"id":9,"extra":{"deep":[1]}}', rules);
-    assert.ok(extra !== null && extra !== 'blank');
-    assert.deepEqual(extra.errors?.map((e) => [e.path, e.keyword]), [['/', 'additionalProperties']]);
-  }
+  const cases: Array<[string, number]> = [
+    ['{"id":1,"extra":true}', REJECT_EXTRA],
+    ['{"id":2,"n":3,"extra":"a value the memo never sees"}', REJECT_EXTRA],
+    ['{"extra":[1,2],"id":3}', REJECT_EXTRA],
+    ['{"id":1,"b":1,"a":2}', REJECT_EXTRA],
+    ['{"id":1,"2":1,"10":2,"a":3}', REJECT_EXTRA],
+    ['{"id":1,"10":1,"2":2,"a":3}', REJECT_EXTRA],
+    // Another fault beside them: the whole line is explained.
+    ['{"id":"x","extra":1}', REJECT],
+    ['{"extra":1}', REJECT],
+    // Only required keys missing.
+    ['{"n":1}', REJECT_MISSING],
+    ['{}', REJECT_MISSING],
+    ['{"n":"x"}', REJECT],
+    // A repeated key: JSON.parse keeps one of them, so the fast path is unsure.
+    ['{"id":1,"extra":1,"extra":2}', UNSURE_LINE],
+  ];
+  // Any keys (integer-like ones come first in JSON.parse's order), in either order, with any values.
+  const lines = fc
+    .tuple(fc.array(fc.tuple(fc.oneof(fc.string({ maxLength: 4 }), fc.nat(30).map(String)), fc.jsonValue({ maxDepth: 1 })), { maxLength: 4 }), fc.boolean(), fc.boolean())
+    .map(([members, brokenId, reversed]) => {
+      const parts = [`"id":${brokenId ? '"x"' : 1}`, ...members.map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`)];
+      return `{${(reversed ? parts.reverse() : parts).join(',')}}`;
+    });
+  const rules = explainsAsWhole(text, cases, lines);
+  const extra = run('{"id":9,"extra":{"deep":[1]}}', rules);
+  assert.ok(extra !== null && extra !== 'blank');
+  assert.deepEqual(extra.errors?.map((e) => [e.path, e.keyword]), [['/', 'additionalProperties']]);
 });
 
 test('required keys missing, alone at fault, are explained as the whole line is, and remembered by which keys they are', () => {
   const text = JSON.stringify({ type: 'object', required: ['b', 'a', 'c'], minProperties: 1, properties: { a: { type: 'integer' }, b: { type: 'string' }, c: {}, d: { type: 'boolean' } } });
-  for (const emitter of ['generated', 'closures'] as const) {
-    const rules = compileRules('m', text, { checked: true, fastPathEmitter: emitter });
-    const slow: Rules = { ...rules, fastAccept: undefined, fastCheck: undefined };
-    const cases: Array<[string, number]> = [
-      ['{"a":1,"c":null}', REJECT_MISSING],
-      ['{"c":[1],"a":2,"z":"any"}', REJECT_MISSING],
-      ['{"a":1}', REJECT_MISSING],
-      ['{"d":true}', REJECT_MISSING],
-      ['{"c":0,"b":"x"}', REJECT_MISSING],
-      // Another fault beside them, or minProperties: the whole line is explained.
-      ['{"a":"x"}', REJECT],
-      ['{"d":1,"c":2}', REJECT],
-      ['{}', REJECT],
-      ['{"a":1,"a":2}', UNSURE_LINE],
-    ];
-    for (let round = 0; round < 2; round++) {
-      for (const [line, verdict] of cases) {
-        const b = Buffer.from(line);
-        assert.equal(rules.fastCheck!(b, 0, b.length), verdict, `${emitter}: ${line}`);
-        assert.deepEqual(classify(b, 0, b.length, rules), classify(b, 0, b.length, slow), `${emitter}: ${line}`);
-      }
-    }
-    const v = run('{"c":1,"a":1}', rules);
-    assert.ok(v !== null && v !== 'blank');
-    assert.deepEqual(v.errors?.map((e) => [e.path, e.keyword]), [['/b', 'required']]);
-    // Any members, of any values, in any order: classified as without the fast path, twice.
-    fc.assert(
-      fc.property(fc.subarray(['a', 'b', 'c', 'd', 'e']), fc.array(fc.jsonValue({ maxDepth: 1 }), { minLength: 5, maxLength: 5 }), (keys, values) => {
-        const line = `{${keys.map((k, x) => `"${k}":${JSON.stringify(x % 2 === 0 && k === 'a' ? 7 : values[x])}`).join(',')}}`;
-        const b = Buffer.from(line);
-        for (let twice = 0; twice < 2; twice++) assert.deepEqual(classify(b, 0, b.length, rules), classify(b, 0, b.length, slow), `${emitter}: ${line}`);
-      }),
-      { numRuns: 300 },
-    );
-  }
+  const cases: Array<[string, number]> = [
+    ['{"a":1,"c":null}', REJECT_MISSING],
+    ['{"c":[1],"a":2,"z":"any"}', REJECT_MISSING],
+    ['{"a":1}', REJECT_MISSING],
+    ['{"d":true}', REJECT_MISSING],
+    ['{"c":0,"b":"x"}', REJECT_MISSING],
+    // Another fault beside them, or minProperties: the whole line is explained.
+    ['{"a":"x"}', REJECT],
+    ['{"d":1,"c":2}', REJECT],
+    ['{}', REJECT],
+    ['{"a":1,"a":2}', UNSURE_LINE],
+  ];
+  // Any members, of any values, in any order.
+  const lines = fc
+    .tuple(fc.subarray(['a', 'b', 'c', 'd', 'e']), fc.array(fc.jsonValue({ maxDepth: 1 }), { minLength: 5, maxLength: 5 }))
+    .map(([keys, values]) => `{${keys.map((k, x) => `"${k}":${JSON.stringify(x % 2 === 0 && k === 'a' ? 7 : values[x])}`).join(',')}}`);
+  const rules = explainsAsWhole(text, cases, lines);
+  const v = run('{"c":1,"a":1}', rules);
+  assert.ok(v !== null && v !== 'blank');
+  assert.deepEqual(v.errors?.map((e) => [e.path, e.keyword]), [['/b', 'required']]);
 });
 
 test('a reject the explanation cannot support is decided by ajv: a wrong fast-path reject never drops a valid line', () => {
