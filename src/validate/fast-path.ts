@@ -39,7 +39,7 @@ const fullFormats = fullFormatsExport as Record<string, unknown>;
 /** True only when the UTF-8 bytes `buf[start, end)` are a JSON object that the rules accept. */
 export type FastAccept = (buf: Buffer, start: number, end: number) => boolean;
 
-/** The fast path's answer for a line: see FastCheck. */
+/** The fast path's answer for a line: see FastCheck. Every kind of REJECT is below UNSURE_LINE. */
 export const ACCEPT = 1;
 export const UNSURE_LINE = 0;
 export const REJECT = -1;

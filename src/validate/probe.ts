@@ -5,7 +5,7 @@
  * the built-in rules it is several times quicker. So each thread times both on a window of lines and
  * keeps the quicker. Verdicts do not depend on it: either way they are ajv's.
  */
-import { ACCEPT, REJECT, REJECT_EXTRA, REJECT_MISSING, REJECT_ONE, UNSURE_LINE, type FastCheck } from './fast-path.js';
+import { ACCEPT, UNSURE_LINE, type FastCheck } from './fast-path.js';
 import type { Rules } from './schema.js';
 import { LARGE_RULES } from './rules-size.js';
 
@@ -82,7 +82,7 @@ export function probed(fast: FastCheck, exact: (b: Buffer, start: number, end: n
     const t0 = performance.now();
     const verdict = fast(b, start, end);
     const t1 = performance.now();
-    if (verdict !== REJECT && verdict !== REJECT_ONE && verdict !== REJECT_EXTRA && verdict !== REJECT_MISSING) fastMs.push(t1 - t0);
+    if (verdict >= UNSURE_LINE) fastMs.push(t1 - t0);
     if (verdict === ACCEPT) {
       try {
         other(b, start, end);
