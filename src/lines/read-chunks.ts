@@ -8,16 +8,18 @@ import { giveBuffer, takeBuffer } from '../sinks/buffer-pool.js';
 
 /**
  * Yields the bytes of `path` from `start` to its end (or to `limit`), `chunkBytes` at a time (the
- * last may be shorter). `path` may name the same file under several names, for a file that is
- * renamed meanwhile (a download completing): the first that opens is read.
+ * last may be shorter), or with `firstBytes` first and twice as many each time until `chunkBytes`.
+ * `path` may name the same file under several names, for a file that is renamed meanwhile (a
+ * download completing): the first that opens is read.
  */
-export async function* readChunks(path: string | readonly string[], start: number, chunkBytes: number, limit = Infinity): AsyncGenerator<Buffer> {
+export async function* readChunks(path: string | readonly string[], start: number, chunkBytes: number, limit = Infinity, firstBytes = chunkBytes): AsyncGenerator<Buffer> {
   const fh = await openFirst(path);
   const bufs = [takeBuffer(chunkBytes), takeBuffer(chunkBytes)];
   try {
     let pos = start;
     let k = 0;
-    const want = () => Math.max(0, Math.min(chunkBytes, limit - pos));
+    let size = Math.max(1, Math.min(firstBytes, chunkBytes));
+    const want = () => Math.max(0, Math.min(size, limit - pos));
     let next = readFull(fh, bufs[0].subarray(0, want()), pos);
     for (;;) {
       const n = await next;
@@ -26,6 +28,7 @@ export async function* readChunks(path: string | readonly string[], start: numbe
       const asked = want();
       pos += n;
       k ^= 1;
+      size = Math.min(chunkBytes, size * 2);
       // Read ahead into the other buffer while the caller uses this one.
       next = n < asked || want() === 0 ? Promise.resolve(0) : readFull(fh, bufs[k].subarray(0, want()), pos);
       try {

@@ -13,6 +13,7 @@ import { MemorySink } from '../sinks/memory-sink.js';
 import { LineCleaner, type LineCounts } from './clean-lines.js';
 import { CHUNK_BYTES, redactorFor, rulesFor, type CleanTask } from './clean-file.js';
 import { noteBytesCleaned } from './heap.js';
+import { firstChunkBytes, letLoopTurn } from './event-loop.js';
 
 /** One block of an object: what the coordinator sends a worker. */
 export interface BlockTask {
@@ -89,10 +90,11 @@ export async function cleanBlock(task: BlockTask): Promise<BlockResult> {
     });
     const splitter = new LineSplitter(cleaner, { maxLineBytes: object.maxLineBytes, startOffset: firstLine, stopAt: task.end });
     try {
-      for await (const chunk of readChunks(input, firstLine, CHUNK_BYTES, task.limit)) {
+      for await (const chunk of readChunks(input, firstLine, CHUNK_BYTES, task.limit, firstChunkBytes(CHUNK_BYTES))) {
         splitter.push(chunk);
         cleaner.flush();
         if (splitter.stopped) break;
+        await letLoopTurn();
       }
       if (!splitter.stopped) {
         if (task.limit !== undefined) short = true;

@@ -21,6 +21,7 @@ import { noteBytesCleaned } from './heap.js';
 import type { TaskOptions } from '../settings.js';
 import { checkpointer, checkpointOf, openPartials, snapshotOf } from './checkpoint.js';
 import { pathClash } from './path-clash.js';
+import { firstChunkBytes, letLoopTurn } from './event-loop.js';
 import { explainerAt } from './explain-desk.js';
 import type { CleanWorkerData } from './clean-pool.js';
 
@@ -181,7 +182,7 @@ async function cleanLines(state: Db, task: CleanTask, row: ObjectRow, paths: Obj
     const gunzip = createGunzip({ chunkSize: CHUNK_BYTES });
     file.on('error', (e) => gunzip.destroy(e));
     source = file.pipe(gunzip);
-  } else source = readChunks(task.inputPath, cp.offset, CHUNK_BYTES);
+  } else source = readChunks(task.inputPath, cp.offset, CHUNK_BYTES, Infinity, firstChunkBytes(CHUNK_BYTES));
 
   // A gzip input cannot be entered mid-stream: decompress from the start and drop what was done.
   let skip = gz ? cp.offset : 0;
@@ -205,7 +206,7 @@ async function cleanLines(state: Db, task: CleanTask, row: ObjectRow, paths: Obj
         if (splitter.offset - lastCp >= task.checkpointBytes) {
           await checkpoint(false);
           lastCp = splitter.offset;
-        }
+        } else await letLoopTurn();
       }
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
