@@ -11,7 +11,7 @@
  * generated code (see compileRootCheck for the choice).
  */
 import { guardFails, KIND_OBJECT, KINDS, type Guard } from './branch-guard.js';
-import { knownKeys, lastNumber, objectDistinct, scanned, scanNumber, scanString, scanWord, skipValue, skipWs, TRUE, FALSE, NULL } from './json-scan.js';
+import { keyCount, knownEnd, knownKeys, knownSpans, lastNumber, objectDistinct, valueAfter, type KeySpans, scanned, scanNumber, scanString, scanWord, skipValue, skipWs, TRUE, FALSE, NULL } from './json-scan.js';
 import {
   ANY,
   enumHas,
@@ -44,6 +44,7 @@ import {
   type StringCheck,
   keysByFirstByte,
   knownSpellings,
+  readsByKey,
 } from './fast-path-emit.js';
 
 /** What every check of one build shares: the `$ref` depth, and whether some `$ref` recurses (see Emitter.anyOf). */
@@ -54,10 +55,23 @@ interface Shared {
 }
 
 const anyV: Check = (b, i, end) => {
+  // An object read whole before in this line (objectDistinct): its end is known.
+  if (b[i] === 0x7b) {
+    const k = knownEnd(i);
+    if (k >= 0) return k;
+  }
   const e = skipValue(b, i, end);
   return e < 0 ? -2 : e;
 };
 const neverV: Check = () => -1;
+/** See CheckEmitter.primeKeys. */
+const primeV: Check = (b, i, end) => {
+  if (b[i] === 0x7b) {
+    const e = objectDistinct(b, i, end);
+    if (e >= 0) return e;
+  }
+  return anyV(b, i, end);
+};
 const unsureV: Check = () => -2;
 
 /** Makes the checks as closures; names are only handed to the compiler, the closures hold each other. */
@@ -143,6 +157,12 @@ export class ClosureEmitter implements CheckEmitter {
   not(sub: Name): Name {
     return this.define(notCheck(this.fn(sub)));
   }
+
+  primeKeys(): Name {
+    this.primed ??= this.define(primeV);
+    return this.primed;
+  }
+  private primed: Name | undefined;
 
   ifThenElse(cond: Name, then: Name | undefined, otherwise: Name | undefined): Name {
     return this.define(ifCheck(this.fn(cond), then === undefined ? undefined : this.fn(then), this.fn(otherwise ?? ANY)));
@@ -472,6 +492,32 @@ function objectCheck(spec: ObjectSpec, fn: (name: Name) => Check): Check {
   // Beyond 30 keys a key seen is marked in `seen` with this call's stamp, so no array is cleared or
   // made per object; a call made while another is under way (a nested object of the same
   // subschema, through a recursive $ref) marks a fresh array of its own instead.
+  const byKey = readsByKey(spec);
+  const namedKeys = keys.flatMap((k, x) => (keyChecks[x] === undefined ? [] : [{ bytes: k.bytes, check: keyChecks[x]! }]));
+  const requiredBytes = required.map((k) => keys[k].bytes);
+  /** The object at `start`, read whole before (where its keys are: `ks`), by the members the keywords name. */
+  const readByKey = (b: Buffer, start: number, end: number, ks: KeySpans): number => {
+    for (let x = 0; x < requiredBytes.length; x++) if (valueAfter(ks, requiredBytes[x]) < 0) return -1;
+    for (let x = 0; x < namedKeys.length; x++) {
+      const at = valueAfter(ks, namedKeys[x].bytes);
+      if (at < 0) continue;
+      const r = namedKeys[x].check(b, at, end);
+      if (r < 0) return r;
+    }
+    const count = keyCount(ks);
+    if (count < min || count > max) return -1;
+    const e = knownEnd(start);
+    for (const d of deps) {
+      if (valueAfter(ks, keys[d.key].bytes) < 0) continue;
+      for (const x of d.names) if (valueAfter(ks, keys[x].bytes) < 0) return -1;
+      if (d.check !== undefined) {
+        const r = d.check(b, start, end);
+        if (r < 0) return r;
+        if (r !== e) return -2;
+      }
+    }
+    return e;
+  };
   const stamps = small ? undefined : new Int32Array(n);
   let stamp = 0;
   let busy = false;
@@ -492,7 +538,11 @@ function objectCheck(spec: ObjectSpec, fn: (name: Name) => Check): Check {
     let oneTo = -1;
     // Whether a key that is not allowed was read (its name is in `names`).
     let extra = false;
-    if (requiredNames.length > 0) {
+    if (byKey) {
+      // Another check already read this object whole in this line (readsByKey in fast-path-emit.ts).
+      const ks = knownSpans(start);
+      if (ks !== undefined) return readByKey(b, start, end, ks);
+    } else if (requiredNames.length > 0) {
       // Another branch already read this object: a missing required key settles it without reading it again.
       const ks = knownKeys(start);
       if (ks !== undefined) for (let x = 0; x < requiredNames.length; x++) if (!ks.has(requiredNames[x])) return -1;

@@ -161,6 +161,9 @@ export function compileRootCheck(schema: unknown, formats: Record<string, Format
   return emit.build(compile(emit));
 }
 
+/** The keywords of an object's own members. */
+const OBJECT_KEYWORDS = ['properties', 'required', 'dependentRequired', 'dependencies', 'dependentSchemas'];
+
 class Compiler {
   /** Checks of `$ref` targets by pointer; a target still being compiled when referred to is recursive. */
   private refs = new Map<string, { name: Name; compiling: boolean; recursive: boolean }>();
@@ -244,6 +247,10 @@ class Compiler {
       parts.push(this.emit.ifThenElse(this.compile(s.if), s.then === undefined ? undefined : this.compile(s.then), s.else === undefined ? undefined : this.compile(s.else)));
     }
     if (parts.length === 0) return ANY;
+    // Conditions and an allOf each read the object again: read whole once first, it is then read
+    // by key (readsByKey in fast-path-emit.ts). Web events under three `if`/`then` conditions on
+    // their type: the fast path took 38 us a line, against 17 for JSON.parse and ajv.
+    if (parts.length > 1 && (s.if !== undefined || s.allOf !== undefined) && OBJECT_KEYWORDS.some((k) => s[k] !== undefined)) parts.unshift(this.emit.primeKeys());
     return this.emit.allOf(parts);
   }
 

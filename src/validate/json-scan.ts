@@ -272,7 +272,7 @@ const distinctMemo = new Map<number, number>();
  * found JSON with no repeated key; made into a map of names only when knownKeys is asked.
  */
 const keysMemo = new Map<number, KeySpans>();
-interface KeySpans {
+export interface KeySpans {
   b: Buffer;
   /** Per key: where its name starts and ends, and where its value starts. */
   spans: number[];
@@ -284,6 +284,49 @@ export function forgetObjects(): void {
     distinctMemo.clear();
     keysMemo.clear();
   }
+}
+
+/**
+ * The index after the object at `start` when objectDistinct already found it JSON without repeated
+ * keys in this line, else -1: a check that only needs to know where that object ends (a branch
+ * whose condition failed, a `not`) need not read it again.
+ */
+export function knownEnd(start: number): number {
+  if (distinctMemo.size === 0) return -1;
+  const end = distinctMemo.get(start);
+  return end === undefined ? -1 : end;
+}
+
+/**
+ * Where objectDistinct found the keys and values of the object at `start` in this line, when it
+ * found it JSON with no key repeated (and none escaped), else undefined: see valueAfter.
+ */
+export function knownSpans(start: number): KeySpans | undefined {
+  return keysMemo.size === 0 ? undefined : keysMemo.get(start);
+}
+
+/**
+ * Where the value of the key spelled `name` (its UTF-8 bytes, as the object has no escaped key)
+ * starts in the object of `spans` (knownSpans), or -1 when it has no such key. Compares bytes:
+ * decoding every key into a map of names (knownKeys) was most of what reading a web event by key
+ * cost.
+ */
+export function valueAfter(spans: KeySpans, name: Buffer): number {
+  const { b, spans: at } = spans;
+  const len = name.length;
+  for (let x = 0; x < at.length; x += 3) {
+    const from = at[x];
+    if (at[x + 1] - from !== len) continue;
+    let k = 0;
+    while (k < len && b[from + k] === name[k]) k++;
+    if (k === len) return at[x + 2];
+  }
+  return -1;
+}
+
+/** How many keys the object of `spans` (knownSpans) has. */
+export function keyCount(spans: KeySpans): number {
+  return spans.spans.length / 3;
 }
 
 /**

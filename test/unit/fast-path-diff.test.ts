@@ -5,7 +5,8 @@
  * against them; whenever the fast path accepts a line, ajv (fail-fast, as the exact path decides)
  * must accept it too, and whenever it answers REJECT for a line JSON.parse reads, ajv must reject it.
  * A family of discriminated unions (oneOf/anyOf of objects told apart by const/enum members,
- * required keys or closed key sets, nested under $refs) exercises the branch guards (branch-guard.ts).
+ * required keys or closed key sets, nested under $refs) exercises the branch guards (branch-guard.ts);
+ * one of object keywords beside an allOf of if/then/else conditions, reading an object by key.
  * FUZZ_RUNS/10 schemas per family (15 without FUZZ_RUNS), 12 lines each; `npm run fuzz`
  * (FUZZ_RUNS=20000) checks 2,000 schemas per family: about 120,000 lines against schemas ajv
  * compiles (1,100 per family gave 66,660 cases, none disagreeing). Each family runs with the checks
@@ -56,7 +57,10 @@ const lineOf = (member: fc.Arbitrary<unknown>) => fc.tuple(fc.array(fc.tuple(key
   if (dup && body.length) body.push(body[0].replace(/:.*$/, ':1'));
   return `{${body.join(',')}}`;
 });
-const LINES_OF: Record<string, fc.Arbitrary<string>> = { discriminated: lineOf(fc.oneof(fc.constantFrom(...SPELLINGS), fc.constantFrom(...SPELLINGS), value)) };
+const LINES_OF: Record<string, fc.Arbitrary<string>> = {
+  discriminated: lineOf(fc.oneof(fc.constantFrom(...SPELLINGS), fc.constantFrom(...SPELLINGS), value)),
+  conditional: lineOf(fc.oneof(fc.constantFrom(...SPELLINGS), value)),
+};
 const line = lineOf(value);
 
 // ---------------------------------------------------------------- schemas, per keyword family
@@ -139,6 +143,17 @@ const FAMILIES: Record<string, Gen> = {
     );
     const branches = fc.array(fc.oneof(branch, branch, fc.constantFrom({ $ref: '#/definitions/d1' }, { $ref: '#/definitions/d2' }), sub), { minLength: 1, maxLength: 4 });
     return fc.oneof(branches.map((b) => ({ oneOf: b })), branches.map((b) => ({ anyOf: b })), fc.tuple(branches, branches).map(([o, a]) => ({ oneOf: o, anyOf: a })));
+  },
+  conditional: (sub) => {
+    // Object keywords beside an allOf of if/then/else on members' values: the fast path reads the
+    // object whole once, then by key (readsByKey in fast-path-emit.ts).
+    const tag = fc.oneof(fc.constantFrom(...SPELLINGS).map((c) => ({ const: c })), fc.uniqueArray(fc.constantFrom(...SPELLINGS), { minLength: 1, maxLength: 2 }).map((e) => ({ enum: e })), sub);
+    const part = fc.record(
+      { properties: fc.dictionary(key, fc.oneof(tag, fc.constantFrom({}, { type: 'string' }, { type: ['string', 'number'] }), sub), { maxKeys: 2 }), required: fc.uniqueArray(key, { maxLength: 2 }), minProperties: fc.integer({ min: 0, max: 2 }), maxProperties: fc.integer({ min: 2, max: 6 }), dependentRequired: fc.dictionary(key, fc.uniqueArray(key, { maxLength: 1 }), { maxKeys: 1 }), additionalProperties: fc.oneof(fc.constant(true), fc.constant(true), sub) },
+      { requiredKeys: [] },
+    );
+    const condition = fc.record({ if: fc.record({ properties: fc.dictionary(key, tag, { minKeys: 1, maxKeys: 2 }), required: fc.uniqueArray(key, { maxLength: 1 }) }, { requiredKeys: ['properties'] }), then: part, else: part }, { requiredKeys: ['if'] });
+    return fc.record({ allOf: fc.array(fc.oneof(condition, condition, part), { minLength: 1, maxLength: 3 }), required: fc.uniqueArray(key, { maxLength: 1 }), if: condition.map((c) => c.if), then: part }, { requiredKeys: ['allOf'] });
   },
   refs: (sub) => fc.oneof(fc.constantFrom('#/definitions/d1', '#/definitions/d2', '#/$defs/d1', '#', '#/properties/a').map((r) => ({ $ref: r })), sub.map((s) => ({ $ref: '#/definitions/d1', ...(s as object) }))),
 };
