@@ -11,7 +11,7 @@
  * generated code (see compileRootCheck for the choice).
  */
 import { guardFails, KIND_OBJECT, KINDS, type Guard } from './branch-guard.js';
-import { keyCount, knownEnd, knownKeys, knownSpans, lastNumber, objectDistinct, valueAfter, type KeySpans, scanned, scanNumber, scanString, scanWord, skipValue, skipWs, TRUE, FALSE, NULL } from './json-scan.js';
+import { keyCount, knownEnd, knownKeys, knownSpans, lastNumber, objectDistinct, valueAfter, scanned, scanNumber, scanString, scanWord, skipValue, skipWs, TRUE, FALSE, NULL } from './json-scan.js';
 import {
   ANY,
   enumHas,
@@ -496,7 +496,7 @@ function objectCheck(spec: ObjectSpec, fn: (name: Name) => Check): Check {
   const namedKeys = keys.flatMap((k, x) => (keyChecks[x] === undefined ? [] : [{ bytes: k.bytes, check: keyChecks[x]! }]));
   const requiredBytes = required.map((k) => keys[k].bytes);
   /** The object at `start`, read whole before (where its keys are: `ks`), by the members the keywords name. */
-  const readByKey = (b: Buffer, start: number, end: number, ks: KeySpans): number => {
+  const readByKey = (b: Buffer, start: number, end: number, ks: number): number => {
     for (let x = 0; x < requiredBytes.length; x++) if (valueAfter(ks, requiredBytes[x]) < 0) return -1;
     for (let x = 0; x < namedKeys.length; x++) {
       const at = valueAfter(ks, namedKeys[x].bytes);
@@ -541,7 +541,7 @@ function objectCheck(spec: ObjectSpec, fn: (name: Name) => Check): Check {
     if (byKey) {
       // Another check already read this object whole in this line (readsByKey in fast-path-emit.ts).
       const ks = knownSpans(start);
-      if (ks !== undefined) return readByKey(b, start, end, ks);
+      if (ks >= 0) return readByKey(b, start, end, ks);
     } else if (requiredNames.length > 0) {
       // Another branch already read this object: a missing required key settles it without reading it again.
       const ks = knownKeys(start);

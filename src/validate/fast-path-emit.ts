@@ -410,7 +410,7 @@ export class Emitter implements CheckEmitter {
       // Another check already read this object whole in this line: each member the keywords name is
       // looked up, not looked for (readsByKey).
       const has = (x: number) => `valueAfter(ks, ${this.konst(keys[x].bytes)}) >= 0`;
-      s.push('{', 'const ks = knownSpans(start);', 'if (ks !== undefined) {', 'let at;');
+      s.push('{', 'const ks = knownSpans(start);', 'if (ks >= 0) {', 'let at;');
       if (required.length > 0) s.push(`if (!(${required.map(has).join(' && ')})) return -1;`);
       for (const key of keys) if (key.check !== undefined) s.push(`at = valueAfter(ks, ${this.konst(key.bytes)});`, `if (at >= 0) {\nr = ${key.check}(b, at, end);\nif (r < 0) return r;\n}`);
       if (min > 0) s.push(`if (keyCount(ks) < ${min}) return -1;`);
