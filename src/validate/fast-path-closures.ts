@@ -11,7 +11,7 @@
  * generated code (see compileRootCheck for the choice).
  */
 import { guardFails, KIND_OBJECT, KINDS, type Guard } from './branch-guard.js';
-import { keyCount, knownEnd, knownKeys, knownSpans, lastNumber, objectDistinct, valueAfter, scanned, scanNumber, scanString, scanWord, skipValue, skipWs, TRUE, FALSE, NULL } from './json-scan.js';
+import { keyCount, keysRead, keysReading, knownEnd, knownKeys, knownSpans, lastNumber, objectDistinct, pushKey, rememberKeys, repeatedKey, valueAfter, scanned, scanNumber, scanString, scanWord, skipValue, skipWs, TRUE, FALSE, NULL } from './json-scan.js';
 import {
   ANY,
   enumHas,
@@ -521,8 +521,13 @@ function objectCheck(spec: ObjectSpec, fn: (name: Name) => Check): Check {
   const stamps = small ? undefined : new Int32Array(n);
   let stamp = 0;
   let busy = false;
+  // Keys no keyword names are told apart by their bytes, unless their names are needed anyway.
+  const records = spec.records === true;
+  const byBytes = (distinct || records) && patterns.length === 0 && !extras;
   const check: ObjectBody = (b, i, end, seen, t) => {
     const start = i;
+    // Where this object's keys start on repeatedKey's stack (popped by keysPopped).
+    const base = keysReading();
     i++;
     if (b[i] <= 0x20) i = skipWs(b, i, end);
     let mask = 0;
@@ -583,6 +588,9 @@ function objectCheck(spec: ObjectSpec, fn: (name: Name) => Check): Check {
             if (seen![k] === t) return -2;
             seen![k] = t!;
           }
+          if (records && !pushKey(kf, kt, i)) return -2;
+        } else if (byBytes) {
+          if (repeatedKey(b, base, kf, kt, i)) return -2;
         } else if (distinct) {
           name = b.toString('utf8', kf, kt);
           names ??= [];
@@ -691,19 +699,29 @@ function objectCheck(spec: ObjectSpec, fn: (name: Name) => Check): Check {
       oneBroken.end = i;
       return LINE_REJECT_ONE;
     }
+    if (records) rememberKeys(b, start, i, base);
     return i;
   };
+  // Whatever it answers, the keys it pushed are popped.
+  const keysPopped: ObjectBody = byBytes
+    ? (b, i, end, seen, t) => {
+        const base = keysReading();
+        const r = check(b, i, end, seen, t);
+        keysRead(base);
+        return r;
+      }
+    : check;
   // Up to 30 keys are marked in a mask: the body is the check itself.
-  if (small) return check;
+  if (small) return keysPopped;
   return (b, i, end) => {
-    if (busy) return check(b, i, end, new Int32Array(n), 1);
+    if (busy) return keysPopped(b, i, end, new Int32Array(n), 1);
     if (stamp === 0x7fffffff) {
       stamps!.fill(0);
       stamp = 0;
     }
     busy = true;
     try {
-      return check(b, i, end, stamps, ++stamp);
+      return keysPopped(b, i, end, stamps, ++stamp);
     } finally {
       // Also when the JS stack runs out inside (compileFastCheck answers UNSURE then): the next line must not find it busy.
       busy = false;

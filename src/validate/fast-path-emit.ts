@@ -17,7 +17,7 @@
 import equalModule from 'ajv/dist/runtime/equal.js';
 import { fixedLength } from './byte-formats.js';
 import { guardFails, KIND_OBJECT, KINDS, type Guard } from './branch-guard.js';
-import { forgetObjects, keyCount, knownEnd, knownKeys, knownSpans, valueAfter, lastNumber, objectDistinct, QUOTE, scanned, scanNumber, scanString, scanWord, skipValue, skipWs, TRUE, FALSE, NULL } from './json-scan.js';
+import { forgetObjects, keyCount, keysRead, keysReading, knownEnd, knownKeys, knownSpans, pushKey, rememberKeys, repeatedKey, valueAfter, lastNumber, objectDistinct, QUOTE, scanned, scanNumber, scanString, scanWord, skipValue, skipWs, TRUE, FALSE, NULL } from './json-scan.js';
 
 const equal = ((equalModule as any).default ?? equalModule) as (a: unknown, b: unknown) => boolean;
 
@@ -87,6 +87,12 @@ export interface ObjectSpec {
   keySensitive: boolean;
   /** Every key's spelling is collected to catch repeats. */
   distinct: boolean;
+  /**
+   * Checks after this one read the same object again (an `if` or `allOf` beside it): it tells every
+   * key apart and remembers where each is (json-scan.ts's rememberKeys), so that they read it by key
+   * (readsByKey). Only without `patternProperties` and where it is not the line's root.
+   */
+  records?: boolean;
   /**
    * The line's root object, reached from the line check with nothing between them that weighs a
    * REJECT (no combinator, `not`, `if` or `$ref` at the root). A member that breaks a rule then
@@ -235,9 +241,9 @@ export class Emitter implements CheckEmitter {
     return `f${this.next++}`;
   }
 
-  /** Defines function `name` (reserved, or new) with `body`. */
-  define(body: string, name: Name = this.reserve()): Name {
-    this.fns.push(`function ${name}(b, i, end) {\n${body}\n}`);
+  /** Defines function `name` (reserved, or new) with `body`, taking `params`. */
+  define(body: string, name: Name = this.reserve(), params = 'b, i, end'): Name {
+    this.fns.push(`function ${name}(${params}) {\n${body}\n}`);
     return name;
   }
 
@@ -452,7 +458,12 @@ export class Emitter implements CheckEmitter {
     s.push('i = skipWs(b, i, end);', 'if (i >= end || b[i] !== 0x3a) return -2;', 'i++; i = skipWs(b, i, end);', 'if (i >= end) return -2;');
     s.push('let name;');
     s.push(`if (k >= 0) {`, small ? 'if ((mask & (1 << k)) !== 0) return -2;\nmask |= 1 << k;' : 'if (seen[k] === 1) return -2;\nseen[k] = 1;', '}');
-    if (distinct) s.push("else {\nname = b.toString('utf8', kf, kt);\nnames ??= [];\nif (names.includes(name)) return -2;\nnames.push(name);\n}");
+    // Keys no keyword names are told apart by their bytes, unless their names are needed anyway.
+    const records = spec.records === true;
+    const byBytes = (distinct || records) && patterns.length === 0 && !extras;
+    if (records) s.push('if (k >= 0 && !pushKey(kf, kt, i)) return -2;');
+    if (byBytes) s.push('if (k < 0 && repeatedKey(b, base, kf, kt, i)) return -2;');
+    else if (distinct) s.push("if (k < 0) {\nname = b.toString('utf8', kf, kt);\nnames ??= [];\nif (names.includes(name)) return -2;\nnames.push(name);\n}");
     s.push('count++;', 've = -1;', 'if (!failed) {');
     if (propertyNames !== undefined) s.push(`r = ${propertyNames}(b, kf - 1, end);`, 'if (r === -2) return -2;', 'if (r === -1) failed = true;');
     // Every subschema that applies to this member's value, in turn.
@@ -504,8 +515,12 @@ export class Emitter implements CheckEmitter {
     if (missing) s.push('if (missing) {', `if (one >= 0${extras ? ' || extra' : ''}) return -1;`, `oneBroken.missing = ${want} & ~mask;`, 'oneBroken.end = i;', `return ${LINE_REJECT_MISSING};`, '}');
     if (extras) s.push('if (extra) {', `if (one >= 0) return ${LINE_REJECT};`, 'oneBroken.extras = names;', 'oneBroken.end = i;', `return ${LINE_REJECT_EXTRA};`, '}');
     if (one) s.push('if (one >= 0) {', 'oneBroken.key = oneKey;', 'oneBroken.from = oneFrom;', 'oneBroken.to = oneTo;', 'oneBroken.end = i;', `return ${LINE_REJECT_ONE};`, '}');
+    if (records) s.push('rememberKeys(b, start, i, base);');
     s.push('return i;');
-    return this.define(s.join('\n'));
+    if (!byBytes) return this.define(s.join('\n'));
+    // Whatever it answers, the keys it pushed are popped.
+    const body = this.define(s.join('\n'), undefined, 'b, i, end, base');
+    return this.define(`const base = keysReading();\nconst r = ${body}(b, i, end, base);\nkeysRead(base);\nreturn r;`);
   }
 
   array(spec: ArraySpec): Name {
@@ -538,7 +553,7 @@ export class Emitter implements CheckEmitter {
 
   /** Builds every function defined, and returns the one named `root`. */
   build(root: Name): Check {
-    const runtime: Record<string, unknown> = { guardFails, KINDS, keyCount, knownEnd, knownKeys, knownSpans, valueAfter, lastNumber, objectDistinct, oneBroken, scanString, scanNumber, scanWord, skipValue, skipWs, scanned, TRUE, FALSE, NULL, isOneOf, enumHas, itemsDistinct, QUOTE };
+    const runtime: Record<string, unknown> = { guardFails, KINDS, keyCount, keysRead, keysReading, knownEnd, knownKeys, knownSpans, pushKey, rememberKeys, repeatedKey, valueAfter, lastNumber, objectDistinct, oneBroken, scanString, scanNumber, scanWord, skipValue, skipWs, scanned, TRUE, FALSE, NULL, isOneOf, enumHas, itemsDistinct, QUOTE };
     const params = [...Object.keys(runtime), ...this.consts.map((_, x) => `k${x}`)];
     const source = [
       "'use strict';",

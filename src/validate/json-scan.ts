@@ -292,8 +292,85 @@ let arenaUsed = 0;
 /** The bytes of the line the memo is about. */
 let memoBytes: Buffer | undefined;
 
+/**
+ * The spellings of the keys an object check has read and must not see again (repeatedKey), for
+ * every object being read, innermost last: a stack of spans of the line's bytes.
+ */
+let keyFrom2 = new Int32Array(256);
+let keyTo2 = new Int32Array(256);
+/** Where each key's value starts. */
+let keyValue2 = new Int32Array(256);
+let keyTop = 0;
+
+/** Where the keys of an object about to be read start on repeatedKey's stack (give it back with keysRead). */
+export function keysReading(): number {
+  return keyTop;
+}
+
+/** Pops what repeatedKey pushed since `base` (keysReading's answer). */
+export function keysRead(base: number): void {
+  keyTop = base;
+}
+
+/**
+ * Whether the key spelled `b[from, to)` (no escape in it) was read before in the object whose keys
+ * start at `base` on the stack; if not, it is pushed there, with where its value starts. True also
+ * when the stack is full (the caller is unsure then). Compares bytes: decoding each key into a
+ * string to look for it among the others was most of what an object under `additionalProperties`
+ * allocated.
+ */
+export function repeatedKey(b: Buffer, base: number, from: number, to: number, value: number): boolean {
+  const len = to - from;
+  for (let x = base; x < keyTop; x++) {
+    const f = keyFrom2[x];
+    if (keyTo2[x] - f !== len) continue;
+    let k = 0;
+    while (k < len && b[f + k] === b[from + k]) k++;
+    if (k === len) return true;
+  }
+  return !pushKey(from, to, value);
+}
+
+/** Pushes a key that cannot be a repeat (its object tells its named keys apart itself); false when the stack is full. */
+export function pushKey(from: number, to: number, value: number): boolean {
+  if (keyTop === keyFrom2.length) {
+    if (keyTop >= 1 << 16) return false;
+    const grow = (a: Int32Array) => {
+      const g = new Int32Array(2 * keyTop);
+      g.set(a);
+      return g;
+    };
+    keyFrom2 = grow(keyFrom2);
+    keyTo2 = grow(keyTo2);
+    keyValue2 = grow(keyValue2);
+  }
+  keyFrom2[keyTop] = from;
+  keyTo2[keyTop] = to;
+  keyValue2[keyTop++] = value;
+  return true;
+}
+
+/**
+ * Remembers, as objectDistinct would, that the object at `start` of `b` ends at `end` with the keys
+ * pushed since `base`: its check read it whole, found it JSON and told every key apart (pushKey,
+ * repeatedKey), so the checks after it in the line read it by key (readsByKey in
+ * fast-path-emit.ts) without reading it again first.
+ */
+export function rememberKeys(b: Buffer, start: number, end: number, base: number): void {
+  if (slotOf(start) >= 0) return;
+  const n = keyTop - base;
+  if (n > 256) return;
+  for (let x = 0; x < n; x++) {
+    keyFrom[x] = keyFrom2[base + x];
+    keyTo[x] = keyTo2[base + x];
+    valueAt[x] = keyValue2[base + x];
+  }
+  remember(b, start, end, n);
+}
+
 /** Forgets what objectDistinct learned about the previous line's bytes. */
 export function forgetObjects(): void {
+  keyTop = 0;
   if (slotsUsed === 0) return;
   slotsUsed = 0;
   arenaUsed = 0;
