@@ -153,6 +153,44 @@ for (const emitter of ['generated', 'closures'] as const) {
       assert.equal(fast, valid, 'every valid generated event takes the shortcut');
     });
 
+    test('rules with conditions on the event type (an allOf of if/then beside properties): every valid generated event takes the shortcut, and what it rejects ajv rejects', () => {
+      const text = readFileSync(fileURLToPath(new URL('../fixtures/schemas/web-event-conditions.json', import.meta.url)), 'utf8');
+      const rules = rulesOf('web-event-conditions.json', text);
+      // Conditions that fail and hold, in both orders of members: a click with and without its element.
+      const good = '"event_id":"0b6f9d5e-3c1a-4e8b-9a57-2f1c8d7e6a01","session_id":"f47ac10b-58cc-4372-a567-0e02b2c3d479","timestamp":"2026-11-05T12:34:56Z"';
+      const extra = [
+        `{${good},"event_type":"click","properties":{"element":"#buy","screen":{"width":1,"height":2}}}`,
+        `{"event_type":"click",${good},"properties":{"screen":{"width":1,"height":2}}}`,
+        `{${good},"event_type":"page_view"}`,
+        `{${good},"event_type":"page_view","page_url":"https://example.com/"}`,
+        `{${good},"event_type":"purchase","properties":{"order_total":-1}}`,
+        // A repeated key: unsure (ajv sees the last value), never a verdict of its own.
+        `{${good},"event_type":"purchase","properties":{"order_total":12.5,"order_total":"x"}}`,
+        `{${good},"event_type":"click","event_type":"view","properties":{}}`,
+      ].join('\n');
+      const g = generateEvents({ seed: 5, lines: 5_000 });
+      const data = Buffer.concat([g.data, Buffer.from(extra + '\n')]);
+      let valid = 0;
+      let taken = 0;
+      for (let i = 0; i < data.length; ) {
+        const nl = data.indexOf(10, i);
+        const line = data.subarray(i, nl);
+        i = nl + 1;
+        let ok: boolean | undefined;
+        try {
+          ok = rules.isValid(JSON.parse(line.toString()));
+        } catch {}
+        const answer = rules.fastCheck!(line, 0, line.length);
+        if (ok === true && !topKeysRepeat(line.toString())) valid++;
+        if (answer === ACCEPT) {
+          taken++;
+          assert.equal(ok, true, line.toString());
+        } else if (answer < UNSURE_LINE && ok !== undefined) assert.equal(ok, false, line.toString());
+      }
+      assert.ok(valid > 4_000);
+      assert.equal(taken, valid, 'every valid event takes the shortcut');
+    });
+
     test('edge cases: escapes, duplicates, whitespace, numbers, nesting', () => {
       const D = DEFAULT;
       const good = '"event_id":"0b6f9d5e-3c1a-4e8b-9a57-2f1c8d7e6a01","session_id":"f47ac10b-58cc-4372-a567-0e02b2c3d479","event_type":"x","timestamp":"2026-11-05T12:34:56Z"';
