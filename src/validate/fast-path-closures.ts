@@ -486,7 +486,8 @@ function objectCheck(spec: ObjectSpec, fn: (name: Name) => Check): Check {
   const additional = spec.additional === undefined ? undefined : fn(spec.additional);
   const propertyNames = spec.propertyNames === undefined ? undefined : fn(spec.propertyNames);
   const deps = spec.dependencies.map((d) => ({ key: d.key, names: d.names, check: d.check === undefined ? undefined : fn(d.check) }));
-  const escapesMatter = n > 0 || keySensitive;
+  // A key it remembers is looked up by its bytes later (records): none may be escaped either.
+  const escapesMatter = n > 0 || keySensitive || spec.records === true;
   const one = explainsOne(spec);
   const extras = explainsExtras(spec);
   // Beyond 30 keys a key seen is marked in `seen` with this call's stamp, so no array is cleared or

@@ -453,7 +453,8 @@ export class Emitter implements CheckEmitter {
     }
     // Not a key the keywords name: scan it.
     s.push('if (k < 0) {', 'i = scanString(b, kf, end);', 'if (i < 0) return -2;');
-    if (n > 0 || keySensitive) s.push('if (scanned.hadEscape) return -2;');
+    // A key it remembers is looked up by its bytes later (records): none may be escaped either.
+    if (n > 0 || keySensitive || spec.records === true) s.push('if (scanned.hadEscape) return -2;');
     s.push('}', 'const kt = i - 1;');
     s.push('i = skipWs(b, i, end);', 'if (i >= end || b[i] !== 0x3a) return -2;', 'i++; i = skipWs(b, i, end);', 'if (i >= end) return -2;');
     s.push('let name;');
