@@ -490,9 +490,6 @@ function objectCheck(spec: ObjectSpec, fn: (name: Name) => Check): Check {
   const escapesMatter = n > 0 || keySensitive || spec.records === true;
   const one = explainsOne(spec);
   const extras = explainsExtras(spec);
-  // Beyond 30 keys a key seen is marked in `seen` with this call's stamp, so no array is cleared or
-  // made per object; a call made while another is under way (a nested object of the same
-  // subschema, through a recursive $ref) marks a fresh array of its own instead.
   const byKey = readsByKey(spec);
   const namedKeys = keys.flatMap((k, x) => (keyChecks[x] === undefined ? [] : [{ bytes: k.bytes, check: keyChecks[x]! }]));
   const requiredBytes = required.map((k) => keys[k].bytes);
@@ -519,16 +516,19 @@ function objectCheck(spec: ObjectSpec, fn: (name: Name) => Check): Check {
     }
     return e;
   };
+  // Beyond 30 keys a key seen is marked in `seen` with this call's stamp, so no array is cleared or
+  // made per object; a call made while another is under way (a nested object of the same
+  // subschema, through a recursive $ref) marks a fresh array of its own instead.
   const stamps = small ? undefined : new Int32Array(n);
   let stamp = 0;
   let busy = false;
   // Keys no keyword names are told apart by their bytes, unless their names are needed anyway.
-  const records = spec.records === true;
+  const records = spec.records === true && patterns.length === 0 && !extras;
   const byBytes = (distinct || records) && patterns.length === 0 && !extras;
   const check: ObjectBody = (b, i, end, seen, t) => {
     const start = i;
     // Where this object's keys start on repeatedKey's stack (popped by keysPopped).
-    const base = keysReading();
+    const base = byBytes ? keysReading() : 0;
     i++;
     if (b[i] <= 0x20) i = skipWs(b, i, end);
     let mask = 0;

@@ -130,15 +130,15 @@ export const LINE_REJECT_ONE = -4;
 export const oneBroken = { key: '', from: 0, to: 0, end: 0, extras: [] as string[], missing: 0 };
 
 /**
- * Whether the object check of `spec` reads an object that objectDistinct has read whole in this line
- * (json-scan.ts's knownKeys: JSON, no key repeated, none escaped) by looking up the members its
- * keywords name, instead of reading it again: no keyword of it needs every key (`patternProperties`,
- * `additionalProperties`, `propertyNames`), and it is not the line's root (read first, and answering
- * more than a verdict). Then the members not named pass, and the verdict is that of the members
- * named: a REJECT of one of them is the object's, none repeating. Why: an `if` over an event's type,
- * an `allOf` of conditions or a `oneOf` of event kinds reads the same object once per branch; a
- * branch that fails reads it whole (objectDistinct), so the next ones need not. On web events
- * checked by three `if`/`then` conditions on their type, the fast path took 38 us a line.
+ * Whether the object check of `spec` reads an object already read whole in this line (json-scan.ts's
+ * knownSpans: JSON, no key repeated, none escaped; remembered by objectDistinct, or by an object
+ * check with ObjectSpec.records) by looking up the members its keywords name, instead of reading it
+ * again: no keyword of it needs every key (`patternProperties`, `additionalProperties`,
+ * `propertyNames`), and it is not the line's root (read first, and answering more than a verdict).
+ * Then the members not named pass, and the verdict is that of the members named: a REJECT of one of
+ * them is the object's, none repeating. Why: an `if` over an event's type, an `allOf` of conditions
+ * or a `oneOf` of event kinds reads the same object once per branch. On web events checked by three
+ * `if`/`then` conditions on their type, the fast path took 38 us a line.
  */
 export function readsByKey(spec: ObjectSpec): boolean {
   return !spec.lineRoot && spec.patterns.length === 0 && spec.additional === undefined && spec.propertyNames === undefined;
@@ -460,7 +460,7 @@ export class Emitter implements CheckEmitter {
     s.push('let name;');
     s.push(`if (k >= 0) {`, small ? 'if ((mask & (1 << k)) !== 0) return -2;\nmask |= 1 << k;' : 'if (seen[k] === 1) return -2;\nseen[k] = 1;', '}');
     // Keys no keyword names are told apart by their bytes, unless their names are needed anyway.
-    const records = spec.records === true;
+    const records = spec.records === true && patterns.length === 0 && !extras;
     const byBytes = (distinct || records) && patterns.length === 0 && !extras;
     if (records) s.push('if (k >= 0 && !pushKey(kf, kt, i)) return -2;');
     if (byBytes) s.push('if (k < 0 && repeatedKey(b, base, kf, kt, i)) return -2;');
