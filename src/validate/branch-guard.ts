@@ -13,7 +13,7 @@
  * anything unsure widens it: a keyword not understood adds nothing, a `$ref` cycle or a subschema
  * with its own id says nothing, a `oneOf`/`anyOf` is the loosest condition any of its branches puts.
  */
-import { knownKeys, objectDistinct, QUOTE, scanned, scanString } from './json-scan.js';
+import { knownKeys, knownSpans, objectDistinct, QUOTE, scanned, scanString, valueAfter } from './json-scan.js';
 import { NOT_FOUND, pointerTarget } from './schema-pointer.js';
 
 // Kinds of JSON value, as bits (a guard tells them by their first byte, so an integer is a number).
@@ -47,6 +47,9 @@ export interface Guard {
   required: string[];
   props: Array<{ key: string; guard: Guard }>;
   closed: Set<string> | undefined;
+  /** `required` and `props`' keys as UTF-8 bytes, as guardFails looks them up. */
+  requiredBytes: Buffer[];
+  propBytes: Buffer[];
 }
 
 const TOP: Condition = { kinds: T_ANY, strings: undefined, required: new Set(), props: new Map(), closed: undefined };
@@ -197,12 +200,15 @@ function toGuard(c: Condition): Guard {
     // A property whose value may be anything tests nothing.
     if (p.kinds !== T_ANY || p.strings !== undefined) props.push({ key, guard: toGuard({ ...p, required: new Set(), props: new Map(), closed: undefined }) });
   }
+  const required = [...c.required];
   return {
     kinds: c.kinds,
     strings: c.strings === undefined ? undefined : [...c.strings].map((x) => Buffer.from(x, 'utf8')),
-    required: [...c.required],
+    required,
     props,
     closed: c.closed,
+    requiredBytes: required.map((k) => Buffer.from(k, 'utf8')),
+    propBytes: props.map((p) => Buffer.from(p.key, 'utf8')),
   };
 }
 
@@ -217,13 +223,17 @@ export function guardFails(g: Guard, b: Buffer, i: number, end: number): boolean
   if ((g.kinds & kind) === 0) return true;
   if (kind === T_STRING) return g.strings !== undefined && spelledNone(g.strings, b, i, end);
   if (kind !== T_OBJECT || (g.required.length === 0 && g.props.length === 0 && g.closed === undefined) || objectDistinct(b, i, end) < 0) return false;
-  const keys = knownKeys(i)!;
-  for (let x = 0; x < g.required.length; x++) if (!keys.has(g.required[x])) return true;
-  for (let x = 0; x < g.props.length; x++) {
-    const at = keys.get(g.props[x].key);
-    if (at !== undefined && guardFails(g.props[x].guard, b, at, end)) return true;
+  // Keys are looked up by their bytes (the object has no escaped key): decoding every key into a
+  // map of names was a fifth of what a oneOf over web event kinds cost a line.
+  const spans = knownSpans(i);
+  // Not remembered (a line of more objects than the memo holds): nothing is sure.
+  if (spans < 0) return false;
+  for (let x = 0; x < g.requiredBytes.length; x++) if (valueAfter(spans, g.requiredBytes[x]) < 0) return true;
+  for (let x = 0; x < g.propBytes.length; x++) {
+    const at = valueAfter(spans, g.propBytes[x]);
+    if (at >= 0 && guardFails(g.props[x].guard, b, at, end)) return true;
   }
-  if (g.closed !== undefined) for (const k of keys.keys()) if (!g.closed.has(k)) return true;
+  if (g.closed !== undefined) for (const k of knownKeys(i)?.keys() ?? []) if (!g.closed.has(k)) return true;
   return false;
 }
 
