@@ -296,20 +296,20 @@ let memoBytes: Buffer | undefined;
  * The spellings of the keys an object check has read and must not see again (repeatedKey), for
  * every object being read, innermost last: a stack of spans of the line's bytes.
  */
-let keyFrom2 = new Int32Array(256);
-let keyTo2 = new Int32Array(256);
+let stackFrom = new Int32Array(256);
+let stackTo = new Int32Array(256);
 /** Where each key's value starts. */
-let keyValue2 = new Int32Array(256);
-let keyTop = 0;
+let stackValue = new Int32Array(256);
+let stackTop = 0;
 
 /** Where the keys of an object about to be read start on repeatedKey's stack (give it back with keysRead). */
 export function keysReading(): number {
-  return keyTop;
+  return stackTop;
 }
 
 /** Pops what repeatedKey pushed since `base` (keysReading's answer). */
 export function keysRead(base: number): void {
-  keyTop = base;
+  stackTop = base;
 }
 
 /**
@@ -321,9 +321,9 @@ export function keysRead(base: number): void {
  */
 export function repeatedKey(b: Buffer, base: number, from: number, to: number, value: number): boolean {
   const len = to - from;
-  for (let x = base; x < keyTop; x++) {
-    const f = keyFrom2[x];
-    if (keyTo2[x] - f !== len) continue;
+  for (let x = base; x < stackTop; x++) {
+    const f = stackFrom[x];
+    if (stackTo[x] - f !== len) continue;
     let k = 0;
     while (k < len && b[f + k] === b[from + k]) k++;
     if (k === len) return true;
@@ -333,20 +333,20 @@ export function repeatedKey(b: Buffer, base: number, from: number, to: number, v
 
 /** Pushes a key that cannot be a repeat (its object tells its named keys apart itself); false when the stack is full. */
 export function pushKey(from: number, to: number, value: number): boolean {
-  if (keyTop === keyFrom2.length) {
-    if (keyTop >= 1 << 16) return false;
+  if (stackTop === stackFrom.length) {
+    if (stackTop >= 1 << 16) return false;
     const grow = (a: Int32Array) => {
-      const g = new Int32Array(2 * keyTop);
+      const g = new Int32Array(2 * stackTop);
       g.set(a);
       return g;
     };
-    keyFrom2 = grow(keyFrom2);
-    keyTo2 = grow(keyTo2);
-    keyValue2 = grow(keyValue2);
+    stackFrom = grow(stackFrom);
+    stackTo = grow(stackTo);
+    stackValue = grow(stackValue);
   }
-  keyFrom2[keyTop] = from;
-  keyTo2[keyTop] = to;
-  keyValue2[keyTop++] = value;
+  stackFrom[stackTop] = from;
+  stackTo[stackTop] = to;
+  stackValue[stackTop++] = value;
   return true;
 }
 
@@ -358,19 +358,19 @@ export function pushKey(from: number, to: number, value: number): boolean {
  */
 export function rememberKeys(b: Buffer, start: number, end: number, base: number): void {
   if (slotOf(start) >= 0) return;
-  const n = keyTop - base;
+  const n = stackTop - base;
   if (n > 256) return;
   for (let x = 0; x < n; x++) {
-    keyFrom[x] = keyFrom2[base + x];
-    keyTo[x] = keyTo2[base + x];
-    valueAt[x] = keyValue2[base + x];
+    keyFrom[x] = stackFrom[base + x];
+    keyTo[x] = stackTo[base + x];
+    valueAt[x] = stackValue[base + x];
   }
   remember(b, start, end, n);
 }
 
 /** Forgets what objectDistinct learned about the previous line's bytes. */
 export function forgetObjects(): void {
-  keyTop = 0;
+  stackTop = 0;
   if (slotsUsed === 0) return;
   slotsUsed = 0;
   arenaUsed = 0;
