@@ -11,7 +11,7 @@
  * generated code (see compileRootCheck for the choice).
  */
 import { guardFails, KIND_OBJECT, KINDS, type Guard } from './branch-guard.js';
-import { keyCount, keysRead, keysReading, knownEnd, knownKeys, knownSpans, lastNumber, objectDistinct, pushKey, rememberKeys, repeatedKey, valueAfter, scanned, scanNumber, scanString, scanWord, skipValue, skipWs, TRUE, FALSE, NULL } from './json-scan.js';
+import { keyCount, keysRead, keysReading, knownEnd, knownSpans, lastNumber, objectDistinct, pushKey, rememberKeys, repeatedKey, valueAfter, scanned, scanNumber, scanString, scanWord, skipValue, skipWs, TRUE, FALSE, NULL } from './json-scan.js';
 import {
   ANY,
   enumHas,
@@ -479,7 +479,6 @@ function objectCheck(spec: ObjectSpec, fn: (name: Name) => Check): Check {
   candidates.reduce((at, cand, x) => ((candWords[x] = at), at + (cand.bytes.length >> 2)), 0);
   const keyChecks = keys.map((k) => (k.check === undefined ? undefined : fn(k.check)));
   const inProperties = keys.map((k) => k.inProperties);
-  const requiredNames = required.map((k) => keys[k].name);
   const want = small ? required.reduce((m, k) => m | (1 << k), 0) : 0;
   const patterns = spec.patterns.map((p) => p.re);
   const patternChecks = spec.patterns.map((p) => fn(p.check));
@@ -487,7 +486,8 @@ function objectCheck(spec: ObjectSpec, fn: (name: Name) => Check): Check {
   const propertyNames = spec.propertyNames === undefined ? undefined : fn(spec.propertyNames);
   const deps = spec.dependencies.map((d) => ({ key: d.key, names: d.names, check: d.check === undefined ? undefined : fn(d.check) }));
   // A key it remembers is looked up by its bytes later (records): none may be escaped either.
-  const escapesMatter = n > 0 || keySensitive || spec.records === true;
+  const records = spec.records === true;
+  const escapesMatter = n > 0 || keySensitive || records;
   const one = explainsOne(spec);
   const extras = explainsExtras(spec);
   const byKey = readsByKey(spec);
@@ -523,8 +523,7 @@ function objectCheck(spec: ObjectSpec, fn: (name: Name) => Check): Check {
   let stamp = 0;
   let busy = false;
   // Keys no keyword names are told apart by their bytes, unless their names are needed anyway.
-  const records = spec.records === true && patterns.length === 0 && !extras;
-  const byBytes = (distinct || records) && patterns.length === 0 && !extras;
+  const byBytes = records || (distinct && patterns.length === 0 && !extras);
   const check: ObjectBody = (b, i, end, seen, t) => {
     const start = i;
     // Where this object's keys start on repeatedKey's stack (popped by keysPopped).
@@ -548,10 +547,10 @@ function objectCheck(spec: ObjectSpec, fn: (name: Name) => Check): Check {
       // Another check already read this object whole in this line (readsByKey in fast-path-emit.ts).
       const ks = knownSpans(start);
       if (ks >= 0) return readByKey(b, start, end, ks);
-    } else if (requiredNames.length > 0) {
+    } else if (requiredBytes.length > 0) {
       // Another branch already read this object: a missing required key settles it without reading it again.
-      const ks = knownKeys(start);
-      if (ks !== undefined) for (let x = 0; x < requiredNames.length; x++) if (!ks.has(requiredNames[x])) return -1;
+      const ks = knownSpans(start);
+      if (ks >= 0) for (let x = 0; x < requiredBytes.length; x++) if (valueAfter(ks, requiredBytes[x]) < 0) return -1;
     }
     if (i < end && b[i] === 0x7d) i++;
     else

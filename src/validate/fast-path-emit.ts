@@ -17,7 +17,7 @@
 import equalModule from 'ajv/dist/runtime/equal.js';
 import { fixedLength } from './byte-formats.js';
 import { guardFails, KIND_OBJECT, KINDS, type Guard } from './branch-guard.js';
-import { forgetObjects, keyCount, keysRead, keysReading, knownEnd, knownKeys, knownSpans, pushKey, rememberKeys, repeatedKey, valueAfter, lastNumber, objectDistinct, QUOTE, scanned, scanNumber, scanString, scanWord, skipValue, skipWs, TRUE, FALSE, NULL } from './json-scan.js';
+import { forgetObjects, keyCount, keysRead, keysReading, knownEnd, knownSpans, pushKey, rememberKeys, repeatedKey, valueAfter, lastNumber, objectDistinct, QUOTE, scanned, scanNumber, scanString, scanWord, skipValue, skipWs, TRUE, FALSE, NULL } from './json-scan.js';
 
 const equal = ((equalModule as any).default ?? equalModule) as (a: unknown, b: unknown) => boolean;
 
@@ -88,9 +88,10 @@ export interface ObjectSpec {
   /** Every key's spelling is collected to catch repeats. */
   distinct: boolean;
   /**
-   * Checks after this one read the same object again (an `if` or `allOf` beside it): it tells every
-   * key apart and remembers where each is (json-scan.ts's rememberKeys), so that they read it by key
-   * (readsByKey). Only without `patternProperties` and where it is not the line's root.
+   * Checks after this one read the same object again (an `if` or `allOf` beside it, never at the
+   * line's root): true, it tells every key apart by its bytes and remembers where each is
+   * (json-scan.ts's rememberKeys), so that they read it by key (readsByKey); false where it cannot
+   * (`patternProperties` test decoded names), and the object is read whole before it (primeKeys).
    */
   records?: boolean;
   /**
@@ -408,6 +409,7 @@ export class Emitter implements CheckEmitter {
     s.push('let names, r, ve, k, count = 0;', '// A REJECT stands only once the whole object is read: a repeated key could replace the value.', 'let failed = false;');
     const one = explainsOne(spec);
     const extras = explainsExtras(spec);
+    const records = spec.records === true;
     // The one broken member so far (-1: none), its key and its value's start, and its end (-2: to be read).
     if (one) s.push("let one = -1, oneKey = '', oneFrom = 0, oneTo = -1;");
     // Whether a key that is not allowed was read (its name is in `names`).
@@ -430,7 +432,7 @@ export class Emitter implements CheckEmitter {
       s.push('return knownEnd(start);', '}', '}');
     } else if (required.length > 0) {
       // Another branch already read this object: a missing required key settles it without reading it again.
-      s.push(`{\nconst ks = knownKeys(start);\nif (ks !== undefined && !(${required.map((k) => `ks.has(${this.konst(keys[k].name)})`).join(' && ')})) return -1;\n}`);
+      s.push(`{\nconst ks = knownSpans(start);\nif (ks >= 0 && !(${required.map((k) => `valueAfter(ks, ${this.konst(keys[k].bytes)}) >= 0`).join(' && ')})) return -1;\n}`);
     }
     s.push('if (i < end && b[i] === 0x7d) i++;', 'else for (;;) {');
     s.push('if (i >= end || b[i] !== 0x22) return -2;', 'const kf = i + 1;', 'k = -1;');
@@ -454,14 +456,13 @@ export class Emitter implements CheckEmitter {
     // Not a key the keywords name: scan it.
     s.push('if (k < 0) {', 'i = scanString(b, kf, end);', 'if (i < 0) return -2;');
     // A key it remembers is looked up by its bytes later (records): none may be escaped either.
-    if (n > 0 || keySensitive || spec.records === true) s.push('if (scanned.hadEscape) return -2;');
+    if (n > 0 || keySensitive || records) s.push('if (scanned.hadEscape) return -2;');
     s.push('}', 'const kt = i - 1;');
     s.push('i = skipWs(b, i, end);', 'if (i >= end || b[i] !== 0x3a) return -2;', 'i++; i = skipWs(b, i, end);', 'if (i >= end) return -2;');
     s.push('let name;');
     s.push(`if (k >= 0) {`, small ? 'if ((mask & (1 << k)) !== 0) return -2;\nmask |= 1 << k;' : 'if (seen[k] === 1) return -2;\nseen[k] = 1;', '}');
     // Keys no keyword names are told apart by their bytes, unless their names are needed anyway.
-    const records = spec.records === true && patterns.length === 0 && !extras;
-    const byBytes = (distinct || records) && patterns.length === 0 && !extras;
+    const byBytes = records || (distinct && patterns.length === 0 && !extras);
     if (records) s.push('if (k >= 0 && !pushKey(kf, kt, i)) return -2;');
     if (byBytes) s.push('if (k < 0 && repeatedKey(b, base, kf, kt, i)) return -2;');
     else if (distinct) s.push("if (k < 0) {\nname = b.toString('utf8', kf, kt);\nnames ??= [];\nif (names.includes(name)) return -2;\nnames.push(name);\n}");
@@ -554,7 +555,7 @@ export class Emitter implements CheckEmitter {
 
   /** Builds every function defined, and returns the one named `root`. */
   build(root: Name): Check {
-    const runtime: Record<string, unknown> = { guardFails, KINDS, keyCount, keysRead, keysReading, knownEnd, knownKeys, knownSpans, pushKey, rememberKeys, repeatedKey, valueAfter, lastNumber, objectDistinct, oneBroken, scanString, scanNumber, scanWord, skipValue, skipWs, scanned, TRUE, FALSE, NULL, isOneOf, enumHas, itemsDistinct, QUOTE };
+    const runtime: Record<string, unknown> = { guardFails, KINDS, keyCount, keysRead, keysReading, knownEnd, knownSpans, pushKey, rememberKeys, repeatedKey, valueAfter, lastNumber, objectDistinct, oneBroken, scanString, scanNumber, scanWord, skipValue, skipWs, scanned, TRUE, FALSE, NULL, isOneOf, enumHas, itemsDistinct, QUOTE };
     const params = [...Object.keys(runtime), ...this.consts.map((_, x) => `k${x}`)];
     const source = [
       "'use strict';",

@@ -31,7 +31,7 @@ import { GuardDeriver } from './branch-guard.js';
 import { skipWs } from './json-scan.js';
 import { INERT, lineRootPointer, NOT_FOUND, pointerTarget } from './schema-pointer.js';
 import { ClosureEmitter } from './fast-path-closures.js';
-import { ANY, Emitter, explainsExtras, LINE_REJECT, LINE_REJECT_EXTRA, LINE_REJECT_MISSING, LINE_REJECT_ONE, NEVER, oneBroken, T_ANY, T_ARRAY, T_BOOLEAN, T_INTEGER, T_NULL, T_NUMBER, T_OBJECT, T_STRING, UNSURE, type ArraySpec, type CheckEmitter, type EnumList, type Name, type NumberSpec, type ObjectSpec, type StringCheck } from './fast-path-emit.js';
+import { ANY, Emitter, LINE_REJECT, LINE_REJECT_EXTRA, LINE_REJECT_MISSING, LINE_REJECT_ONE, NEVER, oneBroken, T_ANY, T_ARRAY, T_BOOLEAN, T_INTEGER, T_NULL, T_NUMBER, T_OBJECT, T_STRING, UNSURE, type ArraySpec, type CheckEmitter, type EnumList, type Name, type NumberSpec, type ObjectSpec, type StringCheck } from './fast-path-emit.js';
 
 const ucs2length = ((ucs2lengthModule as any).default ?? ucs2lengthModule) as (s: string) => number;
 const fullFormats = fullFormatsExport as Record<string, unknown>;
@@ -161,9 +161,6 @@ export function compileRootCheck(schema: unknown, formats: Record<string, Format
   return emit.build(compile(emit));
 }
 
-/** The keywords of an object's own members. */
-const OBJECT_KEYWORDS = ['properties', 'required', 'dependentRequired', 'dependencies', 'dependentSchemas'];
-
 class Compiler {
   /** Checks of `$ref` targets by pointer; a target still being compiled when referred to is recursive. */
   private refs = new Map<string, { name: Name; compiling: boolean; recursive: boolean }>();
@@ -231,11 +228,9 @@ class Compiler {
       }
       parts.push(this.ref(s.$ref));
     }
-    // Conditions and an allOf each read the object again: the object's own check remembers where
-    // its keys are (ObjectSpec.records), and they read it by key (readsByKey in fast-path-emit.ts).
-    const rereads = !lineRoot && (s.if !== undefined || s.allOf !== undefined);
-    const own = this.own(s, lineRoot, alone, rereads);
-    const ownRemembers = this.remembered;
+    // Conditions and an allOf read the object again, after its own check (see own()).
+    const conditions = s.if !== undefined && this.understood.has('if') && (s.then !== undefined || s.else !== undefined);
+    const own = this.own(s, lineRoot, alone, !lineRoot && (conditions || s.allOf !== undefined));
     if (own === UNSURE) return UNSURE;
     if (own !== ANY) parts.unshift(own);
     for (const k of ['allOf', 'anyOf', 'oneOf'] as const) {
@@ -247,14 +242,10 @@ class Compiler {
       else parts.push(this.emit[k](subs, list.map((x) => this.guards.guard(x))));
     }
     if (s.not !== undefined) parts.push(this.emit.not(this.compile(s.not)));
-    if (s.if !== undefined && this.understood.has('if') && (s.then !== undefined || s.else !== undefined)) {
+    if (conditions) {
       parts.push(this.emit.ifThenElse(this.compile(s.if), s.then === undefined ? undefined : this.compile(s.then), s.else === undefined ? undefined : this.compile(s.else)));
     }
     if (parts.length === 0) return ANY;
-    // Where the own check cannot remember (patternProperties), the object is read whole first. Web
-    // events under three `if`/`then` conditions on their type: the fast path took 38 us a line,
-    // against 17 for JSON.parse and ajv; 18 with that first read, 13 with the own check remembering.
-    if (parts.length > 1 && rereads && !ownRemembers && OBJECT_KEYWORDS.some((k) => s[k] !== undefined)) parts.unshift(this.emit.primeKeys());
     return this.emit.allOf(parts);
   }
 
@@ -277,12 +268,11 @@ class Compiler {
     return cell.name;
   }
 
-  /** The type-specific keywords of `s` (everything but $ref and the combinators), as one check. */
-  /** Whether the last own() made an object check that remembers its keys (ObjectSpec.records). */
-  private remembered = false;
-
+  /**
+   * The type-specific keywords of `s` (everything but $ref and the combinators), as one check.
+   * `rereads`: checks after it read the same object again (conditions, an allOf).
+   */
   private own(s: Record<string, unknown>, lineRoot = false, alone = false, rereads = false): Name {
-    this.remembered = false;
     let types = T_ANY;
     if (s.type !== undefined) {
       const list = Array.isArray(s.type) ? s.type : [s.type];
@@ -295,15 +285,18 @@ class Compiler {
     const str = this.stringChecks(s);
     const num = this.numberChecks(s);
     const obj = this.objectCheck(s, lineRoot, alone);
-    if (obj && rereads && obj.patterns.length === 0 && explainsExtras(obj) === false) {
-      obj.records = true;
-      this.remembered = true;
-    }
+    // Read again after it: the check remembers where each key is, and the others read by key
+    // (readsByKey in fast-path-emit.ts). Web events under three `if`/`then` conditions on their
+    // type: the fast path took 38 us a line, against 17 for JSON.parse and ajv; 18 with the object
+    // read whole first (primeKeys), 13 with the check remembering as it reads, which it cannot
+    // where patternProperties name keys by their decoded names: there the object is read first.
+    if (obj && rereads) obj.records = obj.patterns.length === 0;
     const arr = this.arrayCheck(s);
     const en = this.enumCheck(s);
     if (str === null || num === null || obj === null || arr === null || en === null) return UNSURE;
     if (types === T_ANY && str.length === 0 && Object.keys(num).length === 0 && obj === undefined && arr === undefined && en === undefined) return ANY;
-    return this.emit.value(types, str, num, obj, arr, en);
+    const check = this.emit.value(types, str, num, obj, arr, en);
+    return obj?.records === false ? this.emit.allOf([this.emit.primeKeys(), check]) : check;
   }
 
   private stringChecks(o: Record<string, unknown>): StringCheck[] | null {
