@@ -31,6 +31,7 @@ import { GuardDeriver } from './branch-guard.js';
 import { skipWs } from './json-scan.js';
 import { INERT, lineRootPointer, NOT_FOUND, pointerTarget } from './schema-pointer.js';
 import { ClosureEmitter } from './fast-path-closures.js';
+import type { RefResolver } from './ref-resolve.js';
 import { ANY, Emitter, LINE_REJECT, LINE_REJECT_EXTRA, LINE_REJECT_MISSING, LINE_REJECT_ONE, NEVER, oneBroken, T_ANY, T_ARRAY, T_BOOLEAN, T_INTEGER, T_NULL, T_NUMBER, T_OBJECT, T_STRING, UNSURE, type ArraySpec, type CheckEmitter, type EnumList, type Name, type NumberSpec, type ObjectSpec, type StringCheck } from './fast-path-emit.js';
 
 const ucs2length = ((ucs2lengthModule as any).default ?? ucs2lengthModule) as (s: string) => number;
@@ -78,6 +79,11 @@ export interface FastPathOptions {
   isKeyword: (keyword: string) => boolean;
   /** How the checks are built: generated source or closures (fast-path-closures.ts); by default, by their number (CLOSURES_FROM). */
   emitter?: 'generated' | 'closures';
+  /**
+   * Where `$ref`s lead in rules that name their parts by id (ref-resolve.ts), asked only of such
+   * rules (namesById); without it their `$ref`s are unsure.
+   */
+  refs?: () => RefResolver | undefined;
 }
 
 /** A fast path of more checks than this is built as closures, fewer as generated code: see compileRootCheck. */
@@ -133,10 +139,12 @@ export function compileFastCheck(schema: unknown, formats: Record<string, Format
  * the root is unsure.
  */
 export function compileRootCheck(schema: unknown, formats: Record<string, FormatDef | undefined>, options: FastPathOptions = { draft: 'draft-07', isKeyword: () => true }): RootCheck | undefined {
+  const idKey = options.draft === 'draft-04' ? 'id' : '$id';
+  const byId = namesById(schema, idKey) ? options.refs?.() : undefined;
   // A $ref cycle that never moves into the data recurses until ajv's stack runs out, a reject whose
   // timing depends on the order ajv tries keywords and branches: no fast path can match that.
-  if (loopsInPlace(schema)) return undefined;
-  const compile = (emit: CheckEmitter): Name => new Compiler(schema, formats, options, emit).compile(schema, true);
+  if (loopsInPlace(schema, idKey, byId)) return undefined;
+  const compile = (emit: CheckEmitter): Name => new Compiler(schema, formats, options, emit, byId).compile(schema, true);
   if (options.emitter === 'generated') {
     const emit = new Emitter();
     const root = compile(emit);
@@ -171,16 +179,21 @@ class Compiler {
   private same = new Map<string, Name>();
   /** Until the root schema is compiled: the next compileOwn is the line's root. */
   private atLineRoot = true;
+  /** With `byId`: the base URI `$ref`s resolve against where the compiler is. */
+  private base: string;
 
   constructor(
     private root: unknown,
     private formats: Record<string, FormatDef | undefined>,
     private options: FastPathOptions,
     private emit: CheckEmitter,
+    /** For rules that name their parts by id: where their `$ref`s lead (else they are unsure). */
+    private byId?: RefResolver,
   ) {
     this.understood = UNDERSTOOD[options.draft];
     this.idKey = options.draft === 'draft-04' ? 'id' : '$id';
     this.guards = new GuardDeriver(root, this.idKey, options.draft === '2019-09' || options.draft === '2020-12', this.understood.has('const'));
+    this.base = byId?.rootBase ?? '';
   }
 
   compile(schema: unknown, isRoot = false): Name {
@@ -188,14 +201,34 @@ class Compiler {
     if (schema === false) return NEVER;
     if (schema === null || typeof schema !== 'object' || Array.isArray(schema)) return UNSURE;
     if (isRoot) return this.compileOwn(schema as Record<string, unknown>, true);
-    // Pointers are absolute and a nested id makes a subschema unsure, so the same text means the
-    // same check wherever it stands: one function for all its copies. GitHub's webhook schema
-    // spells \`{"type":"string","format":"uri"}\` and whole payload parts again in every variant;
-    // shared, they run hot enough for V8 to optimize them.
-    const text = JSON.stringify(schema);
+    const id = (schema as Record<string, unknown>)[this.idKey];
+    if (typeof id !== 'string') return this.compileShared(schema as Record<string, unknown>);
+    // A nested id changes what the `$ref`s inside mean: ajv's business, unless it says where they lead.
+    if (this.byId === undefined) return UNSURE;
+    return this.under(this.byId.within(this.base, id), () => this.compileShared(schema as Record<string, unknown>));
+  }
+
+  /** `make()` compiled where `$ref`s resolve against `base`. */
+  private under<T>(base: string, make: () => T): T {
+    const outer = this.base;
+    this.base = base;
+    try {
+      return make();
+    } finally {
+      this.base = outer;
+    }
+  }
+
+  /**
+   * One function for all copies of the same text under the same base: they mean the same check.
+   * GitHub's webhook schema spells \`{"type":"string","format":"uri"}\` and whole payload parts
+   * again in every variant; shared, they run hot enough for V8 to optimize them.
+   */
+  private compileShared(s: Record<string, unknown>): Name {
+    const text = this.byId === undefined ? JSON.stringify(s) : `${this.base} ${JSON.stringify(s)}`;
     let name = this.same.get(text);
     if (name === undefined) {
-      name = this.compileOwn(schema as Record<string, unknown>, false);
+      name = this.compileOwn(s, false);
       this.same.set(text, name);
     }
     return name;
@@ -214,8 +247,6 @@ class Compiler {
     // An enum or const beside them judges the root object too: another fault, which LINE_REJECT_ONE must not hide.
     const alone = lineRoot && s.enum === undefined && s.const === undefined;
     this.atLineRoot = false;
-    // A nested id changes what "#/…" means inside: leave such a subschema to ajv.
-    if (!isRoot && typeof s[this.idKey] === 'string') return UNSURE;
     for (const k of Object.keys(s)) {
       if (INERT.has(k) || k === this.idKey || this.understood.has(k)) continue;
       if (this.options.isKeyword(k)) return UNSURE;
@@ -239,7 +270,8 @@ class Compiler {
       const list = s[k] as unknown[];
       const subs = list.map((x) => this.compile(x));
       if (k === 'allOf') parts.push(this.emit.allOf(subs));
-      else parts.push(this.emit[k](subs, list.map((x) => this.guards.guard(x))));
+      // The guards follow "#/…" pointers from the document's root: only right in the root's resource.
+      else parts.push(this.emit[k](subs, list.map((x) => (this.base === (this.byId?.rootBase ?? '') ? this.guards.guard(x) : undefined))));
     }
     if (s.not !== undefined) parts.push(this.emit.not(this.compile(s.not)));
     if (conditions) {
@@ -249,9 +281,14 @@ class Compiler {
     return this.emit.allOf(parts);
   }
 
-  /** The check of a `$ref`: "#" and "#/…" pointers into this document; anything else is unsure. */
+  /**
+   * The check of a `$ref`: "#" and "#/…" pointers into this document, or wherever ajv says a `$ref`
+   * leads in rules that name their parts by id; anything else is unsure.
+   */
   private ref(ref: unknown): Name {
-    if (typeof ref !== 'string' || (ref !== '#' && !ref.startsWith('#/'))) return UNSURE;
+    if (typeof ref !== 'string') return UNSURE;
+    if (this.byId !== undefined) return this.refById(ref);
+    if (ref !== '#' && !ref.startsWith('#/')) return UNSURE;
     let cell = this.refs.get(ref);
     if (cell) {
       if (cell.compiling) cell.recursive = true;
@@ -263,6 +300,29 @@ class Compiler {
     const target = at !== NOT_FOUND ? this.compile(at, ref === '#') : UNSURE;
     cell.compiling = false;
     // Only a cycle needs its depth counted: a schema that refers to itself without descending must end.
+    if (cell.recursive) this.emit.recursive(cell.name, target);
+    else this.emit.alias(cell.name, target);
+    return cell.name;
+  }
+
+  /** ref() in rules that name their parts by id: the target ajv resolves, by its full URI. */
+  private refById(ref: string): Name {
+    const found = this.byId!.resolve(this.base, ref);
+    if (found === undefined) return UNSURE;
+    let cell = this.refs.get(found.key);
+    if (cell) {
+      if (cell.compiling) cell.recursive = true;
+      return cell.name;
+    }
+    cell = { name: this.emit.reserve(), compiling: true, recursive: false };
+    this.refs.set(found.key, cell);
+    // The target's own id is in found.base already (ajv starts its function there).
+    const s = found.schema;
+    const target =
+      s === this.root ? this.under(found.base, () => this.compile(s, true))
+      : s === null || typeof s !== 'object' || Array.isArray(s) ? this.compile(s)
+      : this.under(found.base, () => this.compileShared(s as Record<string, unknown>));
+    cell.compiling = false;
     if (cell.recursive) this.emit.recursive(cell.name, target);
     else this.emit.alias(cell.name, target);
     return cell.name;
@@ -486,43 +546,80 @@ const IN_PLACE_MAPS = ['dependentSchemas', 'dependencies'];
 /**
  * Whether following `$ref`s and the keywords that apply to the same value can come back to a `$ref`
  * already being followed: a schema that recurses without reading further into the data. A `$ref`
- * that is not a "#" or "#/…" pointer counts as such a loop (it cannot be followed here).
+ * that cannot be followed here (not a "#" or "#/…" pointer, unless `byId` says where it leads)
+ * counts as such a loop.
  */
-function loopsInPlace(root: unknown): boolean {
-  const resolve = (ref: string): unknown => {
-    const at = pointerTarget(root, ref);
-    return at === NOT_FOUND ? undefined : at;
-  };
+function loopsInPlace(root: unknown, idKey: string, byId?: RefResolver): boolean {
   const state = new Map<string, 'open' | 'done'>();
   let loops = false;
-  const visitSchema = (s: unknown): void => {
+  /** The base URI inside `s`, nested where it is `base`. */
+  const inside = (s: unknown, base: string): string => {
+    const id = s !== root && s !== null && typeof s === 'object' ? (s as Record<string, unknown>)[idKey] : undefined;
+    return byId !== undefined && typeof id === 'string' ? byId.within(base, id) : base;
+  };
+  /** `s` where `$ref`s resolve against `base`. */
+  const visitSchema = (s: unknown, base: string): void => {
     if (loops || s === null || typeof s !== 'object' || Array.isArray(s)) return;
     const o = s as Record<string, unknown>;
-    if (o.$ref !== undefined) visitRef(o.$ref);
-    for (const k of IN_PLACE_LISTS) if (Array.isArray(o[k])) for (const x of o[k] as unknown[]) visitSchema(x);
-    for (const k of IN_PLACE_ONE) visitSchema(o[k]);
-    for (const k of IN_PLACE_MAPS) if (o[k] !== null && typeof o[k] === 'object') for (const x of Object.values(o[k] as object)) visitSchema(x);
+    const visit = (x: unknown): void => visitSchema(x, inside(x, base));
+    if (o.$ref !== undefined) visitRef(o.$ref, base);
+    for (const k of IN_PLACE_LISTS) if (Array.isArray(o[k])) for (const x of o[k] as unknown[]) visit(x);
+    for (const k of IN_PLACE_ONE) visit(o[k]);
+    for (const k of IN_PLACE_MAPS) if (o[k] !== null && typeof o[k] === 'object') for (const x of Object.values(o[k] as object)) visit(x);
   };
-  const visitRef = (ref: unknown): void => {
-    if (typeof ref !== 'string' || (ref !== '#' && !ref.startsWith('#/'))) {
-      loops = true;
-      return;
+  const visitRef = (ref: unknown, base: string): void => {
+    let key: string;
+    let target: unknown;
+    let targetBase = base;
+    if (byId !== undefined && typeof ref === 'string') {
+      const found = byId.resolve(base, ref);
+      if (found === undefined) {
+        loops = true;
+        return;
+      }
+      ({ key, schema: target, base: targetBase } = found);
+    } else {
+      if (typeof ref !== 'string' || (ref !== '#' && !ref.startsWith('#/'))) {
+        loops = true;
+        return;
+      }
+      key = ref;
+      const at = pointerTarget(root, ref);
+      target = at === NOT_FOUND ? undefined : at;
     }
-    const seen = state.get(ref);
+    const seen = state.get(key);
     if (seen === 'open') loops = true;
     if (seen !== undefined) return;
-    state.set(ref, 'open');
-    visitSchema(resolve(ref));
-    state.set(ref, 'done');
+    state.set(key, 'open');
+    visitSchema(target, targetBase);
+    state.set(key, 'done');
   };
   // Every subschema of the document, wherever it sits, may be where a line's check starts.
-  const walk = (x: unknown): void => {
+  const walk = (x: unknown, base: string): void => {
     if (loops || x === null || typeof x !== 'object') return;
-    if (!Array.isArray(x)) visitSchema(x);
-    for (const v of Object.values(x as object)) walk(v);
+    const at = Array.isArray(x) ? base : inside(x, base);
+    if (!Array.isArray(x)) visitSchema(x, at);
+    for (const v of Object.values(x as object)) walk(v, at);
   };
-  walk(root);
+  walk(root, byId?.rootBase ?? '');
   return loops;
+}
+
+/**
+ * Whether the rules name parts by id: a `$ref` that is no "#" or "#/…" pointer, or an id below the
+ * root (which changes what the pointers inside it mean). Only such rules need ajv's resolver.
+ */
+function namesById(root: unknown, idKey: string): boolean {
+  const visit = (x: unknown): boolean => {
+    if (x === null || typeof x !== 'object') return false;
+    if (!Array.isArray(x)) {
+      const o = x as Record<string, unknown>;
+      if (typeof o.$ref === 'string' && o.$ref !== '#' && !o.$ref.startsWith('#/')) return true;
+      if (x !== root && typeof o[idKey] === 'string') return true;
+    }
+    return Object.values(x).some(visit);
+  };
+  return visit(root);
 }
 
 /** Thrown inside the compiler when a subschema must be left to ajv. */
