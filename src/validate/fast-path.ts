@@ -12,17 +12,20 @@
  * The schema is compiled into one checker per subschema. A checker answers, for the value starting
  * at a byte: accepted (the index after it), REJECT (ajv rejects this value, provided the bytes turn
  * out to be JSON), or UNSURE. `not`, `oneOf` and `if` need REJECT to be certain; anything the
- * compiler does not understand exactly (`unevaluated*`, `$dynamicRef`, a `$ref` outside the
- * document, a custom keyword, an escaped key...) answers UNSURE for the values that reach it only, so
- * those lines take the exact path and the rest stay fast.
+ * compiler does not understand exactly (`unevaluatedItems`, an `unevaluatedProperties` whose
+ * evaluated keys depend on which branches pass, `$dynamicRef`, a `$ref` outside the document, a
+ * custom keyword, an escaped key...) answers UNSURE for the values that reach it only, so those
+ * lines take the exact path and the rest stay fast.
  *
- * Understood, per draft as ajv reads it: `$ref` to "#" or "#/…" pointers (recursion included),
+ * Understood, per draft as ajv reads it: `$ref` to "#" or "#/…" pointers (recursion included), and
+ * in rules that name their parts by `$id`/`$anchor`, to wherever ajv resolves them (ref-resolve.ts),
  * `type` (unions too), `enum`/`const` of any JSON value, numeric keywords, string keywords (lengths
  * in code points as ajv counts them, `pattern` with the `u` flag, every synchronous string format),
  * `properties`/`patternProperties`/`additionalProperties`/`propertyNames`/`required`/
  * `min|maxProperties`/`dependencies`/`dependentRequired`/`dependentSchemas`, `items`/`prefixItems`/
  * `additionalItems`/`contains`/`min|maxContains`/`min|maxItems`/`uniqueItems`, `allOf`/`anyOf`/
- * `oneOf`/`not`/`if`-`then`-`else`, boolean schemas; at any depth.
+ * `oneOf`/`not`/`if`-`then`-`else`, `unevaluatedProperties` over keys fixed by `allOf` and `$ref`
+ * (closeUnevaluated), boolean schemas; at any depth.
  */
 import ucs2lengthModule from 'ajv/dist/runtime/ucs2length.js';
 import { fullFormats as fullFormatsExport } from 'ajv-formats/dist/formats.js';
@@ -247,6 +250,11 @@ class Compiler {
     // An enum or const beside them judges the root object too: another fault, which LINE_REJECT_ONE must not hide.
     const alone = lineRoot && s.enum === undefined && s.const === undefined;
     this.atLineRoot = false;
+    if (s.unevaluatedProperties !== undefined && this.options.isKeyword('unevaluatedProperties')) {
+      const closed = this.closeUnevaluated(s);
+      if (closed === undefined) return UNSURE;
+      s = closed;
+    }
     for (const k of Object.keys(s)) {
       if (INERT.has(k) || k === this.idKey || this.understood.has(k)) continue;
       if (this.options.isKeyword(k)) return UNSURE;
@@ -279,6 +287,95 @@ class Compiler {
     }
     if (parts.length === 0) return ANY;
     return this.emit.allOf(parts);
+  }
+
+  /**
+   * `s` with its `unevaluatedProperties` written as the keywords that mean the same when what a
+   * passing `s` evaluates does not depend on the data: the names and patterns its own `properties`
+   * and `patternProperties` and those of every `allOf` member and `$ref` target name, and nothing
+   * else (`additionalProperties` or a nested `unevaluatedProperties` among them evaluates every key).
+   * The keys none of them names must then pass `unevaluatedProperties` as they would an
+   * `additionalProperties`. Undefined when a branch that may or may not pass (anyOf, oneOf, if,
+   * dependentSchemas, not) names properties too: which ones count then depends on the line.
+   * Composing a closed event from a base (`allOf` or `$ref`, then `unevaluatedProperties: false`)
+   * is how 2019-09 and 2020-12 rules are written; left unsure, every such line took ajv.
+   */
+  private closeUnevaluated(s: Record<string, unknown>): Record<string, unknown> | undefined {
+    const { unevaluatedProperties: rest, ...others } = s;
+    const e = this.evaluated(others, this.base, 0, true);
+    if (e === undefined) return undefined;
+    if (e.all || rest === true) return others;
+    const properties: Record<string, unknown> = { ...(isPlain(s.properties) ? s.properties : {}) };
+    const patterns: Record<string, unknown> = { ...(isPlain(s.patternProperties) ? s.patternProperties : {}) };
+    // defineProperty: a key named "__proto__" is a key like any other.
+    for (const n of e.names) if (!Object.hasOwn(properties, n)) Object.defineProperty(properties, n, { value: true, enumerable: true, writable: true, configurable: true });
+    for (const p of e.patterns) if (!Object.hasOwn(patterns, p)) Object.defineProperty(patterns, p, { value: true, enumerable: true, writable: true, configurable: true });
+    return { ...others, properties, ...(Object.keys(patterns).length > 0 ? { patternProperties: patterns } : {}), additionalProperties: rest };
+  }
+
+  /** What `x` evaluates whenever it passes, where `$ref`s resolve against `base` (closeUnevaluated); undefined when that depends on the data. */
+  private evaluated(x: unknown, base: string, depth: number, idApplied: boolean): Evaluated | undefined {
+    const out: Evaluated = { names: new Set(), patterns: new Set(), all: false };
+    if (x === null || typeof x !== 'object' || Array.isArray(x)) return out;
+    if (depth > 32) return undefined;
+    const o = x as Record<string, unknown>;
+    if (!idApplied && typeof o[this.idKey] === 'string') {
+      if (this.byId === undefined) return undefined;
+      base = this.byId.within(base, o[this.idKey] as string);
+    }
+    if (o.$recursiveRef !== undefined || o.$dynamicRef !== undefined) return undefined;
+    if (isPlain(o.properties)) for (const k of Object.keys(o.properties)) out.names.add(k);
+    if (isPlain(o.patternProperties)) for (const k of Object.keys(o.patternProperties)) out.patterns.add(k);
+    if (o.additionalProperties !== undefined || (depth > 0 && o.unevaluatedProperties !== undefined)) out.all = true;
+    const add = (e: Evaluated | undefined): boolean => {
+      if (e === undefined) return false;
+      for (const n of e.names) out.names.add(n);
+      for (const p of e.patterns) out.patterns.add(p);
+      out.all ||= e.all;
+      return true;
+    };
+    if (o.$ref !== undefined) {
+      const target = this.refTarget(o.$ref, base);
+      if (target === undefined || !add(this.evaluated(target.schema, target.base, depth + 1, true))) return undefined;
+    }
+    if (o.allOf !== undefined) {
+      if (!Array.isArray(o.allOf)) return undefined;
+      for (const m of o.allOf) if (!add(this.evaluated(m, base, depth + 1, false))) return undefined;
+    }
+    const maybe: unknown[] = [o.if, o.then, o.else, o.not];
+    for (const k of ['anyOf', 'oneOf']) if (Array.isArray(o[k])) maybe.push(...(o[k] as unknown[]));
+    if (isPlain(o.dependentSchemas)) maybe.push(...Object.values(o.dependentSchemas));
+    for (const m of maybe) if (this.namesProperties(m, base, depth + 1, false)) return undefined;
+    return out;
+  }
+
+  /** Whether `x`, or what applies to the same value through it, names properties (or may: a `$ref` not followed). */
+  private namesProperties(x: unknown, base: string, depth: number, idApplied: boolean): boolean {
+    if (x === null || typeof x !== 'object' || Array.isArray(x)) return false;
+    if (depth > 32) return true;
+    const o = x as Record<string, unknown>;
+    if (!idApplied && typeof o[this.idKey] === 'string') {
+      if (this.byId === undefined) return true;
+      base = this.byId.within(base, o[this.idKey] as string);
+    }
+    if (['properties', 'patternProperties', 'additionalProperties', 'unevaluatedProperties', '$recursiveRef', '$dynamicRef'].some((k) => o[k] !== undefined)) return true;
+    if (o.$ref !== undefined) {
+      const target = this.refTarget(o.$ref, base);
+      if (target === undefined || this.namesProperties(target.schema, target.base, depth + 1, true)) return true;
+    }
+    const inPlace: unknown[] = [o.if, o.then, o.else, o.not];
+    for (const k of ['allOf', 'anyOf', 'oneOf']) if (Array.isArray(o[k])) inPlace.push(...(o[k] as unknown[]));
+    if (isPlain(o.dependentSchemas)) inPlace.push(...Object.values(o.dependentSchemas));
+    return inPlace.some((m) => this.namesProperties(m, base, depth + 1, false));
+  }
+
+  /** Where `ref`, written where the base URI is `base`, leads, as ref() follows it; undefined when it does not. */
+  private refTarget(ref: unknown, base: string): { schema: unknown; base: string } | undefined {
+    if (typeof ref !== 'string') return undefined;
+    if (this.byId !== undefined) return this.byId.resolve(base, ref);
+    if (ref !== '#' && !ref.startsWith('#/')) return undefined;
+    const at = pointerTarget(this.root, ref, this.idKey);
+    return at === NOT_FOUND ? undefined : { schema: at, base };
   }
 
   /**
@@ -620,6 +717,17 @@ function namesById(root: unknown, idKey: string): boolean {
     return Object.values(x).some(visit);
   };
   return visit(root);
+}
+
+/** The properties a subschema evaluates whenever it passes: by name, by pattern, or every one. */
+interface Evaluated {
+  names: Set<string>;
+  patterns: Set<string>;
+  all: boolean;
+}
+
+function isPlain(x: unknown): x is Record<string, unknown> {
+  return x !== null && typeof x === 'object' && !Array.isArray(x);
 }
 
 /** Thrown inside the compiler when a subschema must be left to ajv. */

@@ -157,6 +157,25 @@ const FAMILIES: Record<string, Gen> = {
     const condition = fc.record({ if: fc.record({ properties: fc.dictionary(key, tag, { minKeys: 1, maxKeys: 2 }), required: fc.uniqueArray(key, { maxLength: 1 }) }, { requiredKeys: ['properties'] }), then: part, else: part }, { requiredKeys: ['if'] });
     return fc.record({ allOf: fc.array(fc.oneof(condition, condition, part), { minLength: 1, maxLength: 3 }), required: fc.uniqueArray(key, { maxLength: 1 }), if: condition.map((c) => c.if), then: part }, { requiredKeys: ['allOf'] });
   },
+  unevaluated: (sub) => {
+    // The keys a passing schema evaluates: its own, its allOf members' and $ref targets' (fixed), or
+    // those of branches that may or may not pass (anyOf, if: left to ajv).
+    const names = fc.dictionary(key, sub, { maxKeys: 2 });
+    const open = fc.record({ properties: names, patternProperties: fc.dictionary(fc.constantFrom('^a', 'b$'), fc.constant({}), { maxKeys: 1 }), required: fc.uniqueArray(key, { maxLength: 1 }) }, { requiredKeys: ['properties'] });
+    const closed = fc.tuple(open, fc.constantFrom('additionalProperties', 'unevaluatedProperties'), fc.oneof(fc.constant(false), sub)).map(([o, k, v]) => ({ ...o, [k]: v }));
+    const part = fc.oneof(open, open, open, closed);
+    return fc.record(
+      {
+        properties: names,
+        patternProperties: fc.dictionary(fc.constantFrom('^a', 'b$'), sub, { maxKeys: 1 }),
+        allOf: fc.array(fc.oneof(part, part, fc.constantFrom({ $ref: '#/definitions/d1' }, { $ref: '#/$defs/d1' }), sub), { minLength: 1, maxLength: 2 }),
+        anyOf: fc.array(fc.oneof(fc.record({ required: fc.uniqueArray(key, { maxLength: 1 }) }), fc.record({ required: fc.uniqueArray(key, { maxLength: 2 }) }), fc.record({ properties: names })), { minLength: 1, maxLength: 2 }),
+        if: fc.record({ required: fc.uniqueArray(key, { maxLength: 1 }) }),
+        unevaluatedProperties: fc.oneof(fc.boolean(), fc.constant(false), sub),
+      },
+      { requiredKeys: ['unevaluatedProperties'] },
+    );
+  },
   refs: (sub) => fc.oneof(fc.constantFrom('#/definitions/d1', '#/definitions/d2', '#/$defs/d1', '#', '#/properties/a').map((r) => ({ $ref: r })), sub.map((s) => ({ $ref: '#/definitions/d1', ...(s as object) }))),
 };
 
