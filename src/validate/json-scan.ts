@@ -371,6 +371,11 @@ export function rememberKeys(b: Buffer, start: number, end: number, base: number
 /** Forgets what objectDistinct learned about the previous line's bytes. */
 export function forgetObjects(): void {
   stackTop = 0;
+  forgetMemo();
+}
+
+/** forgetObjects but for repeatedKey's stack, which the objects being read still stand on. */
+function forgetMemo(): void {
   if (slotsUsed === 0) return;
   slotsUsed = 0;
   arenaUsed = 0;
@@ -395,7 +400,10 @@ function slotOf(start: number): number {
 function remember(b: Buffer, start: number, result: number, n: number): void {
   if (slotsUsed >= MEMO_SLOTS >> 1) return;
   if (memoBytes !== b) {
-    forgetObjects();
+    // Not the stack: this may be the first object remembered in a line while others are being
+    // read, and forgetting their keys let a repeated key through (its first value's REJECT stood,
+    // and a `not` around it accepted what ajv rejects; found by the diff fuzz).
+    forgetMemo();
     memoBytes = b;
   }
   if (result >= 0 && arenaUsed + 3 * n > arena.length) {

@@ -463,6 +463,27 @@ for (const emitter of ['generated', 'closures'] as const) {
       assert.equal(verdicts(rules, '{"kind":"b\\u0061","n":1}').answer, -2, 'an escaped discriminator rules out no branch');
     });
 
+    test('a key repeated in an object is never judged by its first value: no REJECT for what JSON.parse keeps, and a `not` around it accepts nothing ajv rejects', () => {
+      // The object's key stack was emptied when the line's first object was remembered mid-read, so a
+      // repeat went unseen and its first value's REJECT stood (found by the diff fuzz).
+      const notNumbers = { not: { type: 'object', additionalProperties: { type: 'number' } } };
+      for (const [schema, line] of [
+        [{ properties: { v: notNumbers } }, '{"v":{"b":"a","b":1}}'],
+        [{ properties: { v: { not: { patternProperties: { '^b': { type: 'number' } } } } } }, '{"v":{"b":"a","b":1}}'],
+        [{ properties: { v: { items: notNumbers } } }, '{"v":[{"b":"a","b":1}]}'],
+        [{ type: 'object', additionalProperties: { type: 'number' }, allOf: [{}] }, '{"b":"a","b":1}'],
+        [{ properties: { v: { type: 'object', additionalProperties: { type: 'number' } } } }, '{"v":{"b":"a","b":1}}'],
+        [{ properties: { v: { type: 'object', additionalProperties: { type: 'number' } } } }, '{"v":{"c":2,"b":"a","b":1}}'],
+      ] as const) {
+        const rules = rulesOf('t', JSON.stringify(schema));
+        const buf = Buffer.from(line);
+        const valid = exact(rules, buf) === 'valid';
+        const answer = rules.fastCheck!(buf, 0, buf.length);
+        if (valid) assert.ok(answer >= UNSURE_LINE, `${JSON.stringify(schema)} ${line}: ${answer}`);
+        else assert.notEqual(answer, ACCEPT, `${JSON.stringify(schema)} ${line}`);
+      }
+    });
+
     test('contains beside a tuple of items is unsure for an array too short to reach a tuple schema with a keyword in it: ajv 8 skips contains there, so a `not` around it must not accept', () => {
       // Found by the REJECT direction of `npm run fuzz` (arrays family): the empty array first, then
       // [1] against a tuple whose first schema is `true` (ajv's `valid` flag is the tuple's).
