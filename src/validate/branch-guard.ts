@@ -13,7 +13,7 @@
  * anything unsure widens it: a keyword not understood adds nothing, a `$ref` cycle or a subschema
  * with its own id says nothing, a `oneOf`/`anyOf` is the loosest condition any of its branches puts.
  */
-import { knownKeys, knownSpans, objectDistinct, QUOTE, scanned, scanString, valueAfter } from './json-scan.js';
+import { keysAmong, knownSpans, objectDistinct, QUOTE, scanned, scanString, valueAfter } from './json-scan.js';
 import { NOT_FOUND, pointerTarget } from './schema-pointer.js';
 
 // Kinds of JSON value, as bits (a guard tells them by their first byte, so an integer is a number).
@@ -46,7 +46,8 @@ export interface Guard {
   strings: Buffer[] | undefined;
   required: string[];
   props: Array<{ key: string; guard: Guard }>;
-  closed: Set<string> | undefined;
+  /** The only keys an object value may have, as UTF-8 bytes; undefined: any. */
+  closed: Buffer[] | undefined;
   /** `required` and `props`' keys as UTF-8 bytes, as guardFails looks them up. */
   requiredBytes: Buffer[];
   propBytes: Buffer[];
@@ -206,7 +207,7 @@ function toGuard(c: Condition): Guard {
     strings: c.strings === undefined ? undefined : [...c.strings].map((x) => Buffer.from(x, 'utf8')),
     required,
     props,
-    closed: c.closed,
+    closed: c.closed === undefined ? undefined : [...c.closed].map((k) => Buffer.from(k, 'utf8')),
     requiredBytes: required.map((k) => Buffer.from(k, 'utf8')),
     propBytes: props.map((p) => Buffer.from(p.key, 'utf8')),
   };
@@ -233,7 +234,7 @@ export function guardFails(g: Guard, b: Buffer, i: number, end: number): boolean
     const at = valueAfter(spans, g.propBytes[x]);
     if (at >= 0 && guardFails(g.props[x].guard, b, at, end)) return true;
   }
-  if (g.closed !== undefined) for (const k of knownKeys(i)?.keys() ?? []) if (!g.closed.has(k)) return true;
+  if (g.closed !== undefined && !keysAmong(spans, g.closed)) return true;
   return false;
 }
 

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { forgetObjects, knownKeys, objectDistinct, scanned, scanString, skipValue } from '../../src/validate/json-scan.js';
+import { forgetObjects, keyCount, keysAmong, knownSpans, objectDistinct, scanned, scanString, skipValue, valueAfter } from '../../src/validate/json-scan.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
 
@@ -119,7 +119,7 @@ test('skipValue finds the end of exactly the values JSON.parse takes, from any s
   );
 });
 
-test('objectDistinct accepts exactly the objects JSON.parse takes with no key repeated or escaped, and knownKeys then names JSON.parse\'s keys at their values', () => {
+test('objectDistinct accepts exactly the objects JSON.parse takes with no key repeated or escaped, and its memo then finds JSON.parse\'s keys, by their bytes, at their values', () => {
   const keys = fc.constantFrom('a', 'b', 'id', 'é', 'a"b', 'x\ny', '');
   const members = fc.array(fc.tuple(keys, fc.jsonValue({ maxDepth: 2 })), { maxLength: 6 });
   fc.assert(
@@ -133,21 +133,26 @@ test('objectDistinct accepts exactly the objects JSON.parse takes with no key re
       forgetObjects();
       const got = objectDistinct(b, at, at + t.length);
       assert.equal(got, distinct ? at + t.length : -1, text);
-      const found = knownKeys(at);
+      const spans = knownSpans(at);
       if (!distinct) {
-        assert.equal(found, undefined, text);
+        assert.equal(spans, -1, text);
         return;
       }
       const parsed = JSON.parse(text) as Record<string, unknown>;
-      assert.deepEqual([...found!.keys()].sort(), Object.keys(parsed).sort(), text);
-      for (const [k, from] of found!) {
+      const own = Object.keys(parsed);
+      assert.equal(keyCount(spans), own.length, text);
+      for (const k of own) {
+        const from = valueAfter(spans, Buffer.from(k));
         const to = skipValue(b, from, at + t.length);
         assert.deepEqual(JSON.parse(b.toString('utf8', from, to)), parsed[k], `${text}: ${k}`);
       }
-      // Asked again, the same answer from the line's memo; forgotten with the line.
-      assert.equal(knownKeys(at), found);
+      assert.equal(valueAfter(spans, Buffer.from('zz')), -1, text);
+      // Every key among its own names; one short of them, not (a closed key set, branch-guard.ts).
+      assert.ok(keysAmong(spans, own.map((k) => Buffer.from(k))), text);
+      if (own.length > 0) assert.ok(!keysAmong(spans, own.slice(1).map((k) => Buffer.from(k))), text);
+      // Forgotten with the line.
       forgetObjects();
-      assert.equal(knownKeys(at), undefined);
+      assert.equal(knownSpans(at), -1);
     }),
     { numRuns: RUNS * 3 },
   );
