@@ -64,6 +64,7 @@ const lineOf = (member: fc.Arbitrary<unknown>) => fc.tuple(fc.array(fc.tuple(key
 const LINES_OF: Record<string, fc.Arbitrary<string>> = {
   discriminated: lineOf(fc.oneof(fc.constantFrom(...SPELLINGS), fc.constantFrom(...SPELLINGS), value)),
   conditional: lineOf(fc.oneof(fc.constantFrom(...SPELLINGS), value)),
+  closedUnion: lineOf(fc.oneof(fc.constantFrom(...SPELLINGS), fc.constantFrom(...SPELLINGS), value)),
 };
 const line = lineOf(value);
 
@@ -160,8 +161,8 @@ const FAMILIES: Record<string, Gen> = {
     return fc.record({ allOf: fc.array(fc.oneof(condition, condition, part), { minLength: 1, maxLength: 3 }), required: fc.uniqueArray(key, { maxLength: 1 }), if: condition.map((c) => c.if), then: part }, { requiredKeys: ['allOf'] });
   },
   unevaluated: (sub) => {
-    // The keys a passing schema evaluates: its own, its allOf members' and $ref targets' (fixed), or
-    // those of branches that may or may not pass (anyOf, if: left to ajv).
+    // The keys a passing schema evaluates: its own, its allOf members' and $ref targets' (fixed), a
+    // oneOf's passing branch's, an if's and its then's or else's; or those of an anyOf (left to ajv).
     const names = fc.dictionary(key, sub, { maxKeys: 2 });
     const open = fc.record({ properties: names, patternProperties: fc.dictionary(fc.constantFrom('^a', 'b$'), fc.constant({}), { maxKeys: 1 }), required: fc.uniqueArray(key, { maxLength: 1 }) }, { requiredKeys: ['properties'] });
     const closed = fc.tuple(open, fc.constantFrom('additionalProperties', 'unevaluatedProperties'), fc.oneof(fc.constant(false), sub)).map(([o, k, v]) => ({ ...o, [k]: v }));
@@ -172,7 +173,10 @@ const FAMILIES: Record<string, Gen> = {
         patternProperties: fc.dictionary(fc.constantFrom('^a', 'b$'), sub, { maxKeys: 1 }),
         allOf: fc.array(fc.oneof(part, part, fc.constantFrom({ $ref: '#/definitions/d1' }, { $ref: '#/$defs/d1' }), sub), { minLength: 1, maxLength: 2 }),
         anyOf: fc.array(fc.oneof(fc.record({ required: fc.uniqueArray(key, { maxLength: 1 }) }), fc.record({ required: fc.uniqueArray(key, { maxLength: 2 }) }), fc.record({ properties: names })), { minLength: 1, maxLength: 2 }),
-        if: fc.record({ required: fc.uniqueArray(key, { maxLength: 1 }) }),
+        oneOf: fc.array(fc.oneof(open, open, fc.record({ required: fc.uniqueArray(key, { minLength: 1, maxLength: 2 }) }), sub), { minLength: 1, maxLength: 3 }),
+        if: fc.oneof(fc.record({ required: fc.uniqueArray(key, { maxLength: 1 }) }), open),
+        then: fc.oneof(open, sub),
+        else: fc.oneof(open, sub),
         unevaluatedProperties: fc.oneof(fc.boolean(), fc.constant(false), sub),
       },
       { requiredKeys: ['unevaluatedProperties'] },
@@ -189,6 +193,23 @@ const FAMILIES: Record<string, Gen> = {
  * same ids nested twice make ajv refuse the rules.
  */
 const TOP_ONLY: Record<string, Gen> = {
+  closedUnion: (sub) => {
+    // A oneOf of kinds told apart by a, or an if on a, each kind naming its own keys, closed by
+    // unevaluatedProperties: what counts as evaluated depends on the branch that passed.
+    const tag = fc.constantFrom(...SPELLINGS).map((c) => ({ const: c }));
+    const kind = fc.record({ properties: fc.record({ a: tag, b: fc.oneof(fc.constant({}), fc.constant({ type: 'string' }), sub), c: fc.constant({}), n: sub }, { requiredKeys: ['a'] }), required: fc.constant(['a']) });
+    return fc.record(
+      {
+        properties: fc.dictionary(key, fc.constant({}), { maxKeys: 1 }).map((d) => ({ a: {}, ...d })),
+        oneOf: fc.array(kind, { minLength: 1, maxLength: 3 }),
+        if: fc.oneof(kind, tag.map((a) => ({ properties: { a }, required: ['a'] }))),
+        then: fc.oneof(kind, fc.record({ properties: fc.dictionary(key, sub, { maxKeys: 2 }) })),
+        else: fc.record({ properties: fc.dictionary(key, fc.constant({}), { maxKeys: 2 }) }),
+        unevaluatedProperties: fc.oneof(fc.constant(false), fc.constant(false), sub),
+      },
+      { requiredKeys: ['properties', 'unevaluatedProperties'] },
+    );
+  },
   ids: (sub) => {
     const ref = fc.constantFrom('res/x.json', '#/$defs/x', 'res/x.json#/definitions/in', 'res/x.json#/definitions/d1', '#y', 'res/y.json', 'https://other.example/z.json', 'https://other.example/z.json#/items', '#/definitions/d1', 'res/x.json#anc', 'res/x.json#', '#');
     const inner = fc.constantFrom('#/definitions/in', '#/definitions/d1', '#', 'y.json', '#/properties/a', '../root.json#/definitions/d1', 'https://example.test/root.json', 'https://other.example/z.json', '#anc');
