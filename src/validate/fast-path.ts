@@ -552,11 +552,25 @@ class Compiler {
   private numberChecks(o: Record<string, unknown>): NumberSpec | null {
     const limit = (k: string): number | undefined | null => (o[k] === undefined ? undefined : typeof o[k] === 'number' && Number.isFinite(o[k]) ? (o[k] as number) : null);
     const spec: NumberSpec = {};
-    for (const k of ['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'multipleOf'] as const) {
-      const v = limit(k);
-      // draft-04's boolean exclusiveMinimum/Maximum (null here) modify minimum/maximum: ajv decides.
-      if (v === null) return null;
-      if (v !== undefined) spec[k] = v;
+    if (this.options.draft === 'draft-04') {
+      // draft-04's exclusiveMinimum/Maximum are booleans that make minimum/maximum strict (as
+      // ajv-draft-04 reads them: the flag set makes the comparison strict). Left unsure, every line
+      // reaching a number under them took ajv.
+      for (const [k, strict] of [['minimum', 'exclusiveMinimum'], ['maximum', 'exclusiveMaximum']] as const) {
+        const v = limit(k);
+        const flag = o[strict];
+        if (v === null || (flag !== undefined && typeof flag !== 'boolean') || (flag === true && v === undefined)) return null;
+        if (v !== undefined) spec[flag === true ? strict : k] = v;
+      }
+      const m = limit('multipleOf');
+      if (m === null) return null;
+      if (m !== undefined) spec.multipleOf = m;
+    } else {
+      for (const k of ['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'multipleOf'] as const) {
+        const v = limit(k);
+        if (v === null) return null;
+        if (v !== undefined) spec[k] = v;
+      }
     }
     if (spec.multipleOf !== undefined && spec.multipleOf <= 0) return null;
     return spec;

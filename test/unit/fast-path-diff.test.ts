@@ -193,6 +193,13 @@ const FAMILIES: Record<string, Gen> = {
  * same ids nested twice make ajv refuse the rules.
  */
 const TOP_ONLY: Record<string, Gen> = {
+  // draft-04's numbers: exclusiveMinimum/Maximum are booleans that make minimum/maximum strict
+  // (as properties a, b and n of a draft-04 schema; another draft refuses them).
+  numbers04: () =>
+    fc.record(
+      { type: fc.constantFrom('number', 'integer', ['number', 'string']), minimum: fc.constantFrom(-1, 0, 1, 1.5, 3), maximum: fc.constantFrom(0, 1, 2.5, 3, 20), exclusiveMinimum: fc.boolean(), exclusiveMaximum: fc.boolean(), multipleOf: fc.constantFrom(1, 0.5, 3) },
+      { requiredKeys: [] },
+    ),
   closedUnion: (sub) => {
     // A oneOf of kinds told apart by a, or an if on a, each kind naming its own keys, closed by
     // unevaluatedProperties: what counts as evaluated depends on the branch that passed.
@@ -240,6 +247,9 @@ function schemaOf(family: string): fc.Arbitrary<Record<string, unknown>> {
       ...Object.values(FAMILIES).map((g) => g(tie('s'))),
     ),
   }));
+  if (family === 'numbers04') {
+    return TOP_ONLY[family](s).map((n) => ({ $schema: 'http://json-schema.org/draft-04/schema#', type: 'object', properties: { a: n, b: n, n } }));
+  }
   if (TOP_ONLY[family]) {
     return fc.record({ draft: fc.constantFrom(...DRAFTS), top: TOP_ONLY[family](s), d1: s, a: s }).map(({ draft, top, d1, a }) => ({
       $schema: draft,

@@ -476,6 +476,17 @@ for (const emitter of ['generated', 'closures'] as const) {
       assert.equal(verdicts(rules, '{"kind":"b\\u0061","n":1}').answer, -2, 'an escaped discriminator rules out no branch');
     });
 
+    test("draft-04's boolean exclusiveMinimum/Maximum make minimum/maximum strict, and the lines under them take the shortcut", () => {
+      const rules = rulesOf('d04', JSON.stringify({ $schema: 'http://json-schema.org/draft-04/schema#', properties: { n: { type: 'number', minimum: 1, exclusiveMinimum: true, maximum: 3, exclusiveMaximum: false } } }));
+      for (const [line, ok] of [['{"n":2}', true], ['{"n":3}', true], ['{"n":1}', false], ['{"n":1.0}', false], ['{"n":3.5}', false], ['{"n":1e0}', false]] as const) {
+        const buf = Buffer.from(line);
+        assert.equal(exact(rules, buf) === 'valid', ok, line);
+        const answer = rules.fastCheck!(buf, 0, buf.length);
+        if (ok) assert.equal(answer, ACCEPT, line);
+        else assert.ok(answer < UNSURE_LINE, `${line}: ${answer}`);
+      }
+    });
+
     test('a key repeated in an object is never judged by its first value: no REJECT for what JSON.parse keeps, and a `not` around it accepts nothing ajv rejects', () => {
       // The object's key stack was emptied when the line's first object was remembered mid-read, so a
       // repeat went unseen and its first value's REJECT stood (found by the diff fuzz).
