@@ -377,10 +377,9 @@ class Compiler {
     if (x === null || typeof x !== 'object' || Array.isArray(x)) return out;
     if (depth > 32) return undefined;
     const o = x as Record<string, unknown>;
-    if (!idApplied && typeof o[this.idKey] === 'string') {
-      if (this.byId === undefined) return undefined;
-      base = this.byId.within(base, o[this.idKey] as string);
-    }
+    const at = idApplied ? base : this.inside(o, base);
+    if (at === undefined) return undefined;
+    base = at;
     if (o.$recursiveRef !== undefined || o.$dynamicRef !== undefined) return undefined;
     if (isPlain(o.properties)) for (const k of Object.keys(o.properties)) out.names.add(k);
     if (isPlain(o.patternProperties)) for (const k of Object.keys(o.patternProperties)) out.patterns.add(k);
@@ -413,10 +412,9 @@ class Compiler {
     if (x === null || typeof x !== 'object' || Array.isArray(x)) return false;
     if (depth > 32) return true;
     const o = x as Record<string, unknown>;
-    if (!idApplied && typeof o[this.idKey] === 'string') {
-      if (this.byId === undefined) return true;
-      base = this.byId.within(base, o[this.idKey] as string);
-    }
+    const at = idApplied ? base : this.inside(o, base);
+    if (at === undefined) return true;
+    base = at;
     if (['properties', 'patternProperties', 'additionalProperties', 'unevaluatedProperties', '$recursiveRef', '$dynamicRef'].some((k) => o[k] !== undefined)) return true;
     if (o.$ref !== undefined) {
       const target = this.refTarget(o.$ref, base);
@@ -426,6 +424,13 @@ class Compiler {
     for (const k of ['allOf', 'anyOf', 'oneOf']) if (Array.isArray(o[k])) inPlace.push(...(o[k] as unknown[]));
     if (isPlain(o.dependentSchemas)) inPlace.push(...Object.values(o.dependentSchemas));
     return inPlace.some((m) => this.namesProperties(m, base, depth + 1, false));
+  }
+
+  /** The base URI inside `o`, nested where it is `base`; undefined for an id without `byId` to follow it. */
+  private inside(o: Record<string, unknown>, base: string): string | undefined {
+    const id = o[this.idKey];
+    if (typeof id !== 'string') return base;
+    return this.byId === undefined ? undefined : this.byId.within(base, id);
   }
 
   /** Where `ref`, written where the base URI is `base`, leads, as ref() follows it; undefined when it does not. */
