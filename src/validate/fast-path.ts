@@ -737,7 +737,9 @@ function loopsInPlace(root: unknown, idKey: string, byId?: RefResolver): boolean
     if (loops || s === null || typeof s !== 'object' || Array.isArray(s)) return;
     const o = s as Record<string, unknown>;
     const visit = (x: unknown): void => visitSchema(x, inside(x, base));
-    if (o.$ref !== undefined) visitRef(o.$ref, base);
+    // Only a string: the walk below visits maps of properties too, and the draft-07 meta-schema
+    // names a property "$ref" (a schema there would have been refused with a $ref of another type).
+    if (typeof o.$ref === 'string') visitRef(o.$ref, base);
     for (const k of IN_PLACE_LISTS) if (Array.isArray(o[k])) for (const x of o[k] as unknown[]) visit(x);
     for (const k of IN_PLACE_ONE) visit(o[k]);
     for (const k of IN_PLACE_MAPS) if (o[k] !== null && typeof o[k] === 'object') for (const x of Object.values(o[k] as object)) visit(x);
