@@ -42,13 +42,15 @@ const value: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
   v: fc.oneof({ maxDepth: 3, depthIdentifier: 'v' }, scalar, scalar, fc.array(tie('v'), { maxLength: 4 }), fc.array(fc.tuple(key, tie('v')), { maxLength: 4 }).map((e) => Object.fromEntries(e))),
 })).v;
 
-/** JSON text written by hand: keys may repeat (style 16: an object's first key again, last, as 1), be escaped, and numbers be spelled 1.0 or 1e0. */
+/** JSON text written by hand: keys may repeat (style 16: an object's first key again, last, as 1), be escaped, objects be spaced out (32), and numbers be spelled 1.0 or 1e0. */
 function write(v: unknown, style: number): string {
   if (Array.isArray(v)) return '[' + v.map((x) => write(x, style)).join(style & 1 ? ' , ' : ',') + ']';
   if (v !== null && typeof v === 'object') {
-    const members = Object.entries(v).map(([k, x]) => `${style & 2 && k === 'a' ? '"\\u0061"' : JSON.stringify(k)}:${write(x, style)}`);
+    // style 32: whitespace wherever JSON allows it in an object.
+    const [open, colon, comma, close] = style & 32 ? ['{ ', ' :\t', ' ,\t', ' }'] : ['{', ':', ',', '}'];
+    const members = Object.entries(v).map(([k, x]) => `${style & 2 && k === 'a' ? '"\\u0061"' : JSON.stringify(k)}${colon}${write(x, style)}`);
     if (style & 16 && members.length > 0) members.push(members[0].replace(/:.*$/s, ':1'));
-    return '{' + members.join(',') + '}';
+    return open + members.join(comma) + close;
   }
   if (typeof v === 'number' && Number.isInteger(v) && style & 4) return `${v}.0`;
   if (typeof v === 'string' && style & 8) return JSON.stringify(v).replace(/a/g, '\\u0061');
@@ -56,7 +58,7 @@ function write(v: unknown, style: number): string {
 }
 /** The spellings the discriminated family's tags use: a line's values take them often. */
 const SPELLINGS = ['a', 'ab', 'abc', '', 'A', '😀'];
-const lineOf = (member: fc.Arbitrary<unknown>) => fc.tuple(fc.array(fc.tuple(key, member), { maxLength: 5 }), fc.integer({ min: 0, max: 31 }), fc.boolean()).map(([entries, style, dup]) => {
+const lineOf = (member: fc.Arbitrary<unknown>) => fc.tuple(fc.array(fc.tuple(key, member), { maxLength: 5 }), fc.integer({ min: 0, max: 63 }), fc.boolean()).map(([entries, style, dup]) => {
   const body = entries.map(([k, v]) => `${style & 2 && k === 'a' ? '"\\u0061"' : JSON.stringify(k)}:${write(v, style)}`);
   if (dup && body.length) body.push(body[0].replace(/:.*$/, ':1'));
   return `{${body.join(',')}}`;
