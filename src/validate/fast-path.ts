@@ -297,9 +297,10 @@ class Compiler {
    * keys none of them names must pass `unevaluatedProperties` as they would an
    * `additionalProperties`. A `oneOf` whose branches name keys: each branch with what it adds
    * (the one that passes is the one ajv counts). An `if` naming no keys but those counted anyway,
-   * with a `then` or an `else` that names more: the keys of the one that ran. Other branches that may or may not pass and name keys
-   * (an anyOf, dependentSchemas, the if itself, both a oneOf and an if): undefined, which ones count
-   * then depends on the line in more ways.
+   * with a `then` or an `else` that names more: the keys of the one that ran. An anyOf: see
+   * closeAnyOf. Other branches that may or may not pass and name keys (dependentSchemas, the if
+   * itself, two of a oneOf, an anyOf and an if): undefined, which ones count then depends on the
+   * line in more ways.
    * Composing a closed event from a base (`allOf` or `$ref`, then `unevaluatedProperties: false`),
    * or a discriminated `oneOf` of event kinds, is how 2019-09 and 2020-12 rules are written; left
    * unsure, every such line took ajv.
@@ -310,14 +311,17 @@ class Compiler {
     const names = (x: unknown): boolean => this.namesProperties(x, this.base, 1, false);
     const byBranch = Array.isArray(s.oneOf) && s.oneOf.some(names);
     const byCondition = s.if !== undefined && (s.then !== undefined || s.else !== undefined) && [s.then, s.else].some(names);
-    if (byBranch && byCondition) return undefined;
+    const byAny = Array.isArray(s.anyOf) && s.anyOf.some(names);
+    if (Number(byBranch) + Number(byCondition) + Number(byAny) > 1) return undefined;
     const fixed: Record<string, unknown> = { ...others };
     if (byBranch) delete fixed.oneOf;
+    if (byAny) delete fixed.anyOf;
     if (byCondition) for (const k of ['if', 'then', 'else']) delete fixed[k];
     const e = this.evaluated(fixed, this.base, 0, true);
     if (e === undefined) return undefined;
     if (e.all) return others;
     const allOf = Array.isArray(s.allOf) ? s.allOf : [];
+    if (byAny) return this.closeAnyOf(s, others, e, rest);
     if (!byBranch && !byCondition) return closeOwn(others, e, rest);
     if (byCondition) {
       // ajv 8 counts the keys an if names only where a then or an else ran after it and passed, and
@@ -369,6 +373,35 @@ class Compiler {
     // Exactly one branch passes when the oneOf does: the anyOf then holds exactly where its arm does.
     if (byBranch) return { ...outer, allOf: [...allOf, { anyOf: arms }] };
     return { ...outer, allOf: [...allOf, { if: s.if, then: arms[0], else: arms[1] }] };
+  }
+
+  /**
+   * closeUnevaluated for an anyOf whose branches name keys: ajv reads every branch and counts the
+   * keys of each that passed. The object's own check lets through every key some branch names;
+   * each key that only branches name must then be absent, pass `rest`, or be named by a branch
+   * that passes (an anyOf of those, per key). Branches with patterns or every key evaluated: undefined.
+   */
+  private closeAnyOf(s: Record<string, unknown>, others: Record<string, unknown>, e: Evaluated, rest: unknown): Record<string, unknown> | undefined {
+    const branches = s.anyOf as unknown[];
+    const keys = branches.map((x) => this.evaluated(x, this.base, 1, false));
+    if (keys.some((k) => k === undefined || k.all || k.patterns.size > 0)) return undefined;
+    let patterns: RegExp[];
+    try {
+      patterns = [...e.patterns].map((p) => new RegExp(p, 'u'));
+    } catch {
+      return undefined;
+    }
+    const union: Evaluated = { names: new Set(e.names), patterns: e.patterns, all: false };
+    for (const k of keys) for (const n of k!.names) union.names.add(n);
+    const perKey: unknown[] = [];
+    for (const n of union.names) {
+      if (e.names.has(n) || patterns.some((re) => re.test(n))) continue;
+      const own: Record<string, unknown> = {};
+      Object.defineProperty(own, n, { value: rest, enumerable: true, writable: true, configurable: true });
+      perKey.push({ anyOf: [{ properties: own }, ...branches.filter((_, i) => keys[i]!.names.has(n))] });
+    }
+    const outer = closeOwn(others, union, rest);
+    return perKey.length === 0 ? outer : { ...outer, allOf: [...(Array.isArray(s.allOf) ? s.allOf : []), ...perKey] };
   }
 
   /** What `x` evaluates whenever it passes, where `$ref`s resolve against `base` (closeUnevaluated); undefined when that depends on the data. */

@@ -203,21 +203,26 @@ const TOP_ONLY: Record<string, Gen> = {
       { requiredKeys: [] },
     ),
   closedUnion: (sub) => {
-    // A oneOf of kinds told apart by a, or an if on a, each kind naming its own keys, closed by
-    // unevaluatedProperties: what counts as evaluated depends on the branch that passed.
+    // A oneOf or anyOf of kinds told apart by a, or an if on a, each kind naming its own keys, closed
+    // by unevaluatedProperties: what counts as evaluated depends on the branches that passed.
     const tag = fc.constantFrom(...SPELLINGS).map((c) => ({ const: c }));
     const kind = fc.record({ properties: fc.record({ a: tag, b: fc.oneof(fc.constant({}), fc.constant({ type: 'string' }), sub), c: fc.constant({}), n: sub }, { requiredKeys: ['a'] }), required: fc.constant(['a']) });
-    return fc.record(
-      {
-        properties: fc.dictionary(key, fc.constant({}), { maxKeys: 1 }).map((d) => ({ a: {}, ...d })),
-        oneOf: fc.array(kind, { minLength: 1, maxLength: 3 }),
-        if: fc.oneof(kind, tag.map((a) => ({ properties: { a }, required: ['a'] }))),
-        then: fc.oneof(kind, fc.record({ properties: fc.dictionary(key, sub, { maxKeys: 2 }) })),
-        else: fc.record({ properties: fc.dictionary(key, fc.constant({}), { maxKeys: 2 }) }),
-        unevaluatedProperties: fc.oneof(fc.constant(false), fc.constant(false), sub),
-      },
-      { requiredKeys: ['properties', 'unevaluatedProperties'] },
+    const kinds = fc.array(kind, { minLength: 1, maxLength: 3 });
+    const anyKinds = fc.array(fc.oneof(kind, fc.record({ properties: fc.dictionary(key, fc.constant({}), { maxKeys: 2 }), required: fc.uniqueArray(key, { maxLength: 1 }) })), { minLength: 1, maxLength: 3 });
+    const condition = fc.record(
+      { if: fc.oneof(kind, tag.map((a) => ({ properties: { a }, required: ['a'] }))), then: fc.oneof(kind, fc.record({ properties: fc.dictionary(key, sub, { maxKeys: 2 }) })), else: fc.record({ properties: fc.dictionary(key, fc.constant({}), { maxKeys: 2 }) }) },
+      { requiredKeys: ['if'] },
     );
+    // One kind of union most of the time (each is written down apart), two now and then (unsure).
+    const union = fc.oneof(
+      kinds.map((oneOf) => ({ oneOf })),
+      anyKinds.map((anyOf) => ({ anyOf })),
+      condition,
+      fc.tuple(kinds, anyKinds, condition).map(([oneOf, anyOf, c]) => ({ oneOf, anyOf, ...c })),
+    );
+    return fc
+      .tuple(fc.dictionary(key, fc.constant({}), { maxKeys: 1 }), union, fc.oneof(fc.constant(false), fc.constant(false), sub))
+      .map(([own, u, rest]) => ({ properties: { a: {}, ...own }, ...u, unevaluatedProperties: rest }));
   },
   ids: (sub) => {
     const ref = fc.constantFrom('res/x.json', '#/$defs/x', 'res/x.json#/definitions/in', 'res/x.json#/definitions/d1', '#y', 'res/y.json', 'https://other.example/z.json', 'https://other.example/z.json#/items', '#/definitions/d1', 'res/x.json#anc', 'res/x.json#', '#');
