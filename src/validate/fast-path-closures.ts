@@ -44,6 +44,7 @@ import {
   type StringCheck,
   keysByFirstByte,
   knownSpellings,
+  keysByBytes,
   readsByKey,
 } from './fast-path-emit.js';
 
@@ -522,8 +523,7 @@ function objectCheck(spec: ObjectSpec, fn: (name: Name) => Check): Check {
   const stamps = small ? undefined : new Int32Array(n);
   let stamp = 0;
   let busy = false;
-  // Keys no keyword names are told apart by their bytes, unless their names are needed anyway.
-  const byBytes = records || (distinct && patterns.length === 0 && !extras);
+  const byBytes = keysByBytes(spec);
   const check: ObjectBody = (b, i, end, seen, t) => {
     const start = i;
     // Where this object's keys start on repeatedKey's stack (popped by keysPopped).

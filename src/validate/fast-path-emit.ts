@@ -88,8 +88,8 @@ export interface ObjectSpec {
   /** Every key's spelling is collected to catch repeats. */
   distinct: boolean;
   /**
-   * Checks after this one read the same object again (an `if` or `allOf` beside it, never at the
-   * line's root): true, it tells every key apart by its bytes and remembers where each is
+   * Checks after this one read the same object again (an `if`, `allOf`, `oneOf` or `anyOf` beside
+   * it, never at the line's root): true, it tells every key apart by its bytes and remembers where each is
    * (json-scan.ts's rememberKeys), so that they read it by key (readsByKey); false where it cannot
    * (`patternProperties` test decoded names), and the object is read whole before it (primeKeys).
    */
@@ -143,6 +143,16 @@ export const oneBroken = { key: '', from: 0, to: 0, end: 0, extras: [] as string
  */
 export function readsByKey(spec: ObjectSpec): boolean {
   return !spec.lineRoot && spec.patterns.length === 0 && spec.additional === undefined && spec.propertyNames === undefined;
+}
+
+/**
+ * Whether the object check of `spec` tells keys no keyword names apart by their bytes (repeatedKey
+ * in json-scan.ts), on a stack popped when it returns: where it remembers its keys (records), or
+ * where repeats matter and no name is needed decoded (no `patternProperties`, no extra keys to
+ * report).
+ */
+export function keysByBytes(spec: ObjectSpec): boolean {
+  return spec.records === true || (spec.distinct && spec.patterns.length === 0 && !explainsExtras(spec));
 }
 
 /** Whether the object of `spec` answers LINE_REJECT_ONE (see there). */
@@ -461,8 +471,7 @@ export class Emitter implements CheckEmitter {
     s.push('i = skipWs(b, i, end);', 'if (i >= end || b[i] !== 0x3a) return -2;', 'i++; i = skipWs(b, i, end);', 'if (i >= end) return -2;');
     s.push('let name;');
     s.push(`if (k >= 0) {`, small ? 'if ((mask & (1 << k)) !== 0) return -2;\nmask |= 1 << k;' : 'if (seen[k] === 1) return -2;\nseen[k] = 1;', '}');
-    // Keys no keyword names are told apart by their bytes, unless their names are needed anyway.
-    const byBytes = records || (distinct && patterns.length === 0 && !extras);
+    const byBytes = keysByBytes(spec);
     if (records) s.push('if (k >= 0 && !pushKey(kf, kt, i)) return -2;');
     if (byBytes) s.push('if (k < 0 && repeatedKey(b, base, kf, kt, i)) return -2;');
     else if (distinct) s.push("if (k < 0) {\nname = b.toString('utf8', kf, kt);\nnames ??= [];\nif (names.includes(name)) return -2;\nnames.push(name);\n}");
